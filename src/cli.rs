@@ -1,0 +1,667 @@
+//! The command line: parse, load config, pick the target, print the result.
+
+use crate::aws::{Clients, Target};
+use crate::config::{Config, DEFAULT_REGION};
+use crate::engine::{plan, Action, Engine, Event, Node, Step};
+use crate::error::{Error, Result};
+use crate::resources::{Ctx, Cx, Known, Package, Read, Urls};
+use crate::state::{State, Store};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deployer",
+    version,
+    about = "Deploys the Cognito + API Gateway + Lambda OIDC example through the AWS SDK (no Terraform, no CloudFormation)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Stack name: picks the state file state/<NAME>.json.
+    #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default")]
+    pub stack: String,
+    /// Optional TOML config (name_prefix, region, tags, users, architecture).
+    #[arg(long, global = true, env = "DEPLOYER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// AWS region (else the config file, AWS_REGION, the profile, eu-west-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile (SSO profiles included).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator such as moto).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Where state files live.
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOYER_STATE_DIR",
+        default_value = "state"
+    )]
+    pub state_dir: PathBuf,
+    /// Use this handler zip instead of building the handler crate.
+    #[arg(long, global = true, env = "DEPLOYER_HANDLER_ZIP")]
+    pub handler_zip: Option<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Make AWS match the declared stack.
+    Up {
+        /// Print the plan and change nothing (same as `plan`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what `up` would do, changing nothing.
+    Plan,
+    /// Delete everything the stack owns.
+    Down {
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Print the stack's outputs.
+    Outputs {
+        /// One output, printed raw (like `terraform output --raw`).
+        name: Option<String>,
+        /// Print example_client_secret (read live from Cognito).
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Build the handler zip and print its path and CodeSha256.
+    Package,
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let g = cli.global.clone();
+    match cli.cmd {
+        Cmd::Up { dry_run } => up(&g, dry_run, None).await.map(|_| ()),
+        Cmd::Plan => up(&g, true, None).await.map(|_| ()),
+        Cmd::Down { yes } => down(&g, yes).await,
+        Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
+        Cmd::Package => {
+            let cfg = Config::load(g.config.as_deref())?;
+            let t = Instant::now();
+            let (path, p) = build_package(&g, &cfg)?;
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"path": path, "code_sha256": p.sha256_b64, "bytes": p.zip.len(), "seconds": t.elapsed().as_secs_f64()})
+                );
+            } else {
+                println!(
+                    "{}\n  CodeSha256 {}\n  {} bytes, built in {:.1}s",
+                    path.display(),
+                    p.sha256_b64,
+                    p.zip.len(),
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
+    if let Some(z) = &g.handler_zip {
+        let zip = std::fs::read(z).map_err(|e| Error::io(z.display().to_string(), e))?;
+        return Ok((z.clone(), crate::package::from_zip(zip)));
+    }
+    crate::package::build(cfg.architecture)
+}
+
+/// Everything a command needs once the target is known.
+pub struct Session {
+    pub cfg: Config,
+    pub store: Arc<Store>,
+    pub state: State,
+    pub clients: Clients,
+    pub region: String,
+    pub account: String,
+}
+
+pub async fn open(g: &Global, lock: bool) -> Result<Session> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let mut store = Store::new(&g.state_dir, &g.stack);
+    if lock {
+        store.lock(&g.stack)?;
+    }
+    let state = store.load(&g.stack)?;
+    let explicit = g.region.clone().or_else(|| cfg.region.clone());
+    let mut target = Target {
+        region: explicit.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    let sdk = match crate::aws::load_sdk_config(&target).await {
+        Err(Error::NoRegion) => {
+            target.region = Some(
+                state
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            );
+            crate::aws::load_sdk_config(&target).await?
+        }
+        r => r?,
+    };
+    let clients = Clients::new(&sdk);
+    let region = clients.region.clone();
+    if let Some(r) = &state.region {
+        if !state.resources.is_empty() && r != &region {
+            return Err(Error::WrongTarget {
+                path: store.path.display().to_string(),
+                found: r.clone(),
+                wanted: region,
+            });
+        }
+    }
+    let who = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::NoCredentials {
+            detail: format!(
+                "AWS rejected them ({})",
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            ),
+        })?;
+    let account = who.account.unwrap_or_default();
+    if let Some(a) = &state.account {
+        if !state.resources.is_empty() && a != &account {
+            return Err(Error::Other(format!(
+                "state file {} belongs to AWS account {a}, but these credentials are for account {account}; use the right profile or another --stack",
+                store.path.display()
+            )));
+        }
+    }
+    Ok(Session {
+        cfg,
+        store: Arc::new(store),
+        state,
+        clients,
+        region,
+        account,
+    })
+}
+
+pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Urls) -> Ctx {
+    let mut tags = s.cfg.tags.clone();
+    tags.insert("Project".into(), s.cfg.name_prefix.clone());
+    Ctx {
+        stack: g.stack.clone(),
+        prefix: s.cfg.name_prefix.clone(),
+        region: s.region.clone(),
+        account: s.account.clone(),
+        tags,
+        architecture: s.cfg.architecture,
+        users: s.cfg.users.clone(),
+        package,
+        urls,
+    }
+}
+
+fn nodes_for(cfg: &Config, state: &State, declared: bool) -> Vec<Node> {
+    let mut nodes: Vec<Node> = crate::stack::declared(cfg)
+        .into_iter()
+        .map(|res| Node { res, declared })
+        .collect();
+    for key in state.resources.keys() {
+        if !nodes.iter().any(|n| &n.res.key() == key) {
+            if let Some(res) = crate::stack::for_key(key) {
+                nodes.push(Node {
+                    res,
+                    declared: false,
+                });
+            }
+        }
+    }
+    nodes
+}
+
+/// What a run did, for the summary and the benchmarks.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub steps: Vec<StepReport>,
+    pub reads: u64,
+    pub mutations: u64,
+    pub seconds: f64,
+    pub build_seconds: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepReport {
+    pub key: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    pub seconds: f64,
+}
+
+fn printer(json: bool, sink: Arc<Mutex<Vec<StepReport>>>) -> crate::engine::Sink {
+    Arc::new(move |e: Event| {
+        if let Event::Finished {
+            key,
+            action,
+            changed,
+            took,
+        } = e
+        {
+            if !json {
+                let sym = match action {
+                    Action::Same => "=",
+                    Action::Create => "+",
+                    Action::Update => "~",
+                    Action::Replace => "±",
+                    Action::Delete => "-",
+                };
+                let what = if changed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", changed.join(", "))
+                };
+                println!(
+                    "  {sym} {:<10}{key}{what}  {:.2}s",
+                    action.verb(),
+                    took.as_secs_f64()
+                );
+            }
+            sink.lock().unwrap().push(StepReport {
+                key,
+                action,
+                changed,
+                seconds: took.as_secs_f64(),
+            });
+        }
+    })
+}
+
+fn print_plan(steps: &[Step], json: bool) {
+    if json {
+        println!("{}", serde_json::json!({ "plan": steps }));
+        return;
+    }
+    let busy: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
+    if busy.is_empty() {
+        println!(
+            "No changes: the stack matches its declaration ({} resources).",
+            steps.len()
+        );
+        return;
+    }
+    for s in steps {
+        let mut line = format!("  {:<10}{}", s.action.verb(), s.key);
+        if !s.changed.is_empty() {
+            line.push_str(&format!(" ({})", s.changed.join(", ")));
+        }
+        if let Some(r) = &s.reason {
+            line.push_str(&format!(" [{r}]"));
+        }
+        if s.with_parent {
+            line.push_str(" [with its parent]");
+        }
+        println!("{line}");
+    }
+    let count = |a: Action| steps.iter().filter(|s| s.action == a).count();
+    println!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Replace),
+        count(Action::Delete),
+        count(Action::Same)
+    );
+}
+
+/// `up` (and `plan` with `dry_run`). Returns the report and known outputs.
+pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report, Known, Ctx)> {
+    let t0 = Instant::now();
+    let s = open(g, !dry_run).await?;
+    let tb = Instant::now();
+    let (_, pkg) = build_package(g, &s.cfg)?;
+    let build_seconds = tb.elapsed().as_secs_f64();
+    let urls = urls.unwrap_or(Urls::Aws);
+    let ctx = Arc::new(make_ctx(&s, g, Some(Arc::new(pkg)), urls.clone()));
+    if !g.json && !dry_run {
+        println!(
+            "deployer up: stack {} ({}), region {}, account {}",
+            g.stack, ctx.prefix, ctx.region, ctx.account
+        );
+    }
+    let nodes = nodes_for(&s.cfg, &s.state, true);
+    let reports = Arc::new(Mutex::new(vec![]));
+    let mut state = s.state.clone();
+    let before = state.clone();
+    state.region = Some(ctx.region.clone());
+    state.account = Some(ctx.account.clone());
+    state.name_prefix = Some(ctx.prefix.clone());
+    state.local = match &urls {
+        Urls::Aws => None,
+        Urls::Local { idp, api } => Some(crate::state::LocalUrls {
+            idp: idp.clone(),
+            api: api.clone(),
+        }),
+    };
+    let engine = Engine {
+        cx: Arc::new(Cx {
+            aws: s.clients.clone(),
+            ctx: ctx.clone(),
+        }),
+        store: s.store.clone(),
+        state: Arc::new(Mutex::new(state.clone())),
+        sink: printer(g.json, reports.clone()),
+    };
+    let reads = engine.read_all(&nodes).await?;
+    let steps = plan(&nodes, &ctx, &reads);
+    if dry_run {
+        print_plan(&steps, g.json);
+        let (r, m) = s.clients.stats.snapshot();
+        let rep = Report {
+            steps: vec![],
+            reads: r,
+            mutations: m,
+            seconds: t0.elapsed().as_secs_f64(),
+            build_seconds,
+        };
+        return Ok((
+            rep,
+            Known::default(),
+            Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c)),
+        ));
+    }
+    // Record what was found under IDs the state did not have (adoption).
+    {
+        let mut st = engine.state.lock().unwrap();
+        for (k, r) in &reads {
+            if let Read::Found(o) = r {
+                if nodes.iter().any(|n| &n.res.key() == k && n.declared) {
+                    let e = st.resources.entry(k.clone()).or_default();
+                    if e.id.as_deref() != Some(&o.id) || e.pending_create {
+                        e.id = Some(o.id.clone());
+                        e.pending_create = false;
+                        e.outputs = o
+                            .outputs
+                            .iter()
+                            .filter(|(k, _)| !k.starts_with("secret"))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                    }
+                }
+            }
+        }
+        if *st != before {
+            s.store.save(&st)?;
+        }
+    }
+    let known = engine.apply(&nodes, &steps, &reads).await?;
+    let (r, m) = s.clients.stats.snapshot();
+    let rep = Report {
+        steps: reports.lock().unwrap().clone(),
+        reads: r,
+        mutations: m,
+        seconds: t0.elapsed().as_secs_f64(),
+        build_seconds,
+    };
+    let outs = crate::outputs::compute(&ctx, &known);
+    if g.json {
+        let o: BTreeMap<_, _> = outs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    *k,
+                    if *k == crate::outputs::SECRET {
+                        crate::outputs::HIDDEN.to_string()
+                    } else {
+                        v.clone().unwrap_or_default()
+                    },
+                )
+            })
+            .collect();
+        println!("{}", serde_json::json!({"report": rep, "outputs": o}));
+    } else {
+        let count = |a: Action| rep.steps.iter().filter(|s| s.action == a).count();
+        println!(
+            "Done in {:.1}s (handler build {:.1}s): {} created, {} updated, {} replaced, {} deleted, {} unchanged; {} reads, {} changes made.",
+            rep.seconds, build_seconds, count(Action::Create), count(Action::Update), count(Action::Replace), count(Action::Delete), count(Action::Same), r, m
+        );
+        println!("\nOutputs:");
+        for name in crate::outputs::NAMES {
+            let v = if name == crate::outputs::SECRET {
+                crate::outputs::HIDDEN.to_string()
+            } else {
+                outs[name].clone().unwrap_or_default()
+            };
+            println!("  {name} = {v}");
+        }
+    }
+    let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c));
+    Ok((rep, known, ctx))
+}
+
+fn clone_ctx(c: &Ctx) -> Ctx {
+    Ctx {
+        stack: c.stack.clone(),
+        prefix: c.prefix.clone(),
+        region: c.region.clone(),
+        account: c.account.clone(),
+        tags: c.tags.clone(),
+        architecture: c.architecture,
+        users: c.users.clone(),
+        package: c.package.clone(),
+        urls: c.urls.clone(),
+    }
+}
+
+pub async fn down(g: &Global, yes: bool) -> Result<()> {
+    let t0 = Instant::now();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Other("`deployer down` deletes the whole stack; standard input is not a terminal, so pass --yes to confirm".into()));
+        }
+        eprint!(
+            "Delete every resource of stack {:?}? Type 'yes' to confirm: ",
+            g.stack
+        );
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Error::io("stdin", e))?;
+        if answer.trim() != "yes" {
+            return Err(Error::Other("not confirmed: nothing was deleted".into()));
+        }
+    }
+    let s = open(g, true).await?;
+    let urls = match &s.state.local {
+        Some(l) => Urls::Local {
+            idp: l.idp.clone(),
+            api: l.api.clone(),
+        },
+        None => Urls::Aws,
+    };
+    let ctx = Arc::new(make_ctx(&s, g, None, urls));
+    let nodes = nodes_for(&s.cfg, &s.state, false);
+    let reports = Arc::new(Mutex::new(vec![]));
+    let engine = Engine {
+        cx: Arc::new(Cx {
+            aws: s.clients.clone(),
+            ctx: ctx.clone(),
+        }),
+        store: s.store.clone(),
+        state: Arc::new(Mutex::new(s.state.clone())),
+        sink: printer(g.json, reports.clone()),
+    };
+    let reads = engine.read_all(&nodes).await?;
+    let steps = plan(&nodes, &ctx, &reads);
+    if !g.json {
+        println!(
+            "deployer down: stack {}, region {}: {} resources to delete",
+            g.stack,
+            ctx.region,
+            steps.len()
+        );
+    }
+    engine.apply(&nodes, &steps, &reads).await?;
+    let mut st = engine.state.lock().unwrap().clone();
+    st.resources
+        .retain(|_, e| e.id.is_some() || e.pending_create);
+    // What was pending and is not found anymore is gone.
+    st.resources
+        .retain(|k, _| matches!(reads.get(k), Some(Read::Found(_))) && false);
+    st.local = None;
+    if st.retired.is_empty() {
+        if s.store.path.exists() {
+            s.store.remove(&st)?;
+        }
+    } else {
+        s.store.save(&st)?;
+    }
+    let (r, m) = s.clients.stats.snapshot();
+    let rep = Report {
+        steps: reports.lock().unwrap().clone(),
+        reads: r,
+        mutations: m,
+        seconds: t0.elapsed().as_secs_f64(),
+        build_seconds: 0.0,
+    };
+    if g.json {
+        println!("{}", serde_json::json!({ "report": rep }));
+    } else {
+        println!(
+            "Done in {:.1}s: {} resources deleted; {} reads, {} changes made.",
+            rep.seconds,
+            steps.len(),
+            r,
+            m
+        );
+    }
+    Ok(())
+}
+
+pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Result<()> {
+    if let Some(n) = name {
+        if !crate::outputs::NAMES.contains(&n) {
+            return Err(Error::Other(format!(
+                "no output named {n:?}; the outputs are: {}",
+                crate::outputs::NAMES.join(", ")
+            )));
+        }
+    }
+    let store = Store::new(&g.state_dir, &g.stack);
+    let state = store.load(&g.stack)?;
+    if state.resources.is_empty() {
+        return Err(Error::Other(format!(
+            "stack {:?} has no state at {}: run `deployer up` first",
+            g.stack,
+            store.path.display()
+        )));
+    }
+    let want_secret = show_secrets && name.is_none_or(|n| n == crate::outputs::SECRET);
+    if name == Some(crate::outputs::SECRET) && !show_secrets {
+        return Err(Error::Other(
+            "example_client_secret is sensitive: add --show-secrets to print it".into(),
+        ));
+    }
+    let mut known = Known::default();
+    for (k, e) in &state.resources {
+        let mut o = e.outputs.clone();
+        if let Some(id) = &e.id {
+            o.entry("id".into()).or_insert_with(|| id.clone());
+        }
+        known.outputs.insert(k.clone(), o);
+    }
+    let urls = match &state.local {
+        Some(l) => Urls::Local {
+            idp: l.idp.clone(),
+            api: l.api.clone(),
+        },
+        None => Urls::Aws,
+    };
+    let mut secret = None;
+    if want_secret {
+        // Read live from Cognito: the state file never holds secrets.
+        let g2 = Global {
+            region: g.region.clone().or(state.region.clone()),
+            ..g.clone()
+        };
+        let s = open(&g2, false).await?;
+        let pool = state.id("user_pool").unwrap_or_default();
+        let client = state.id("client/example").unwrap_or_default();
+        let c = s
+            .clients
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool)
+            .client_id(client)
+            .send()
+            .await
+            .map_err(|e| Error::aws("read example_client_secret from Cognito", e))?;
+        secret = c.user_pool_client.and_then(|c| c.client_secret);
+    }
+    let ctx = Ctx {
+        stack: g.stack.clone(),
+        prefix: state.name_prefix.clone().unwrap_or_default(),
+        region: state.region.clone().unwrap_or_default(),
+        account: state.account.clone().unwrap_or_default(),
+        tags: BTreeMap::new(),
+        architecture: Default::default(),
+        users: vec![],
+        package: None,
+        urls,
+    };
+    let mut outs = crate::outputs::compute(&ctx, &known);
+    outs.insert(
+        crate::outputs::SECRET,
+        Some(secret.unwrap_or_else(|| crate::outputs::HIDDEN.to_string())),
+    );
+    let outs: BTreeMap<&str, String> = outs
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    match name {
+        Some(n) => println!("{}", outs[n]),
+        None if g.json => println!(
+            "{}",
+            serde_json::to_string_pretty(&outs).unwrap_or_default()
+        ),
+        None => {
+            for n in crate::outputs::NAMES {
+                println!("{n} = {}", outs[n]);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(dead_code)]
+fn _unused(_: Duration) {}

@@ -1,0 +1,274 @@
+//! The stack's configuration: an optional TOML file on top of the embedded default.
+
+use crate::error::Error;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const DEFAULT_PREFIX: &str = "cognito-example";
+pub const DEFAULT_REGION: &str = "eu-west-1";
+/// The seed's demo password for alice. It is only a demo value: set
+/// `password_env` in a config file for anything that is not a throwaway stack.
+pub const DEMO_PASSWORD: &str = "HeyH0Password!";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum Architecture {
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    name_prefix: Option<String>,
+    region: Option<String>,
+    architecture: Option<Architecture>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    users: Option<Vec<UserConfig>>,
+}
+
+/// A user with its password resolved.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub name_prefix: String,
+    /// Region from the file, if any (flags and the aws-config chain come after).
+    pub region: Option<String>,
+    pub architecture: Architecture,
+    pub tags: BTreeMap<String, String>,
+    pub users: Vec<User>,
+}
+
+pub fn default_alice() -> User {
+    let attributes = [
+        ("preferred_username", "alice"),
+        ("name", "Alice Doe"),
+        ("given_name", "Alice"),
+        ("family_name", "Doe"),
+        ("email", "alice@example.com"),
+        ("email_verified", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    User {
+        name: "alice".into(),
+        password: DEMO_PASSWORD.into(),
+        attributes,
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name_prefix: DEFAULT_PREFIX.into(),
+            region: None,
+            architecture: Architecture::X86_64,
+            tags: BTreeMap::new(),
+            users: vec![default_alice()],
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> Result<Config, Error> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.display().to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Config, Error> {
+        let bad = |message: String| Error::Config {
+            path: origin.to_string(),
+            message,
+        };
+        let file: FileConfig = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut cfg = Config::default();
+        if let Some(p) = file.name_prefix {
+            cfg.name_prefix = p;
+        }
+        cfg.region = file.region;
+        cfg.architecture = file.architecture.unwrap_or_default();
+        cfg.tags = file.tags;
+        if let Some(users) = file.users {
+            cfg.users = users
+                .into_iter()
+                .map(|u| {
+                    let password = match (&u.password, &u.password_env) {
+                        (Some(p), None) => p.clone(),
+                        (None, Some(var)) => std::env::var(var).map_err(|_| {
+                            bad(format!(
+                                "user {:?} takes its password from ${var}, which is not set: export {var}=...",
+                                u.name
+                            ))
+                        })?,
+                        (None, None) => {
+                            return Err(bad(format!(
+                                "user {:?} has no password: set `password` or `password_env`",
+                                u.name
+                            )))
+                        }
+                        (Some(_), Some(_)) => {
+                            return Err(bad(format!(
+                                "user {:?} sets both `password` and `password_env`: keep one",
+                                u.name
+                            )))
+                        }
+                    };
+                    Ok(User {
+                        name: u.name,
+                        password,
+                        attributes: u.attributes,
+                    })
+                })
+                .collect::<Result<_, Error>>()?;
+        }
+        cfg.validate().map_err(|m| bad(m))?;
+        Ok(cfg)
+    }
+
+    /// Checks what AWS would reject later, so that nothing is half-created.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_prefix(&self.name_prefix)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for u in &self.users {
+            if u.name.is_empty() || u.name.len() > 128 || u.name.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "user name {:?} is not a valid Cognito user name",
+                    u.name
+                ));
+            }
+            if !seen.insert(u.name.clone()) {
+                return Err(format!("user {:?} is declared twice", u.name));
+            }
+            if u.password.len() < 8 {
+                return Err(format!(
+                    "the password of user {:?} is shorter than 8 characters, which the user pool's default policy rejects",
+                    u.name
+                ));
+            }
+        }
+        for k in self.tags.keys() {
+            if k == "Project" || k.starts_with("deployer:") || k.starts_with("aws:") {
+                return Err(format!("tag {k:?} is reserved: deployer sets it itself"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `name_prefix` names the Lambda function (64 characters of `[A-Za-z0-9_-]`),
+/// the IAM role (`{prefix}-lambda`, 64 characters), the user pool and the API.
+pub fn validate_prefix(p: &str) -> Result<(), String> {
+    if p.is_empty() {
+        return Err("name_prefix is empty".into());
+    }
+    if p.len() > 57 {
+        return Err(format!(
+            "name_prefix {p:?} is {} characters long; at most 57 fit the IAM role name `{{prefix}}-lambda` (64) and the Lambda function name",
+            p.len()
+        ));
+    }
+    if let Some(c) = p
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "name_prefix {p:?} has the character {c:?}; use only letters, digits, '-' and '_' (Lambda function and Cognito names reject the rest)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_the_seed() {
+        let c = Config::default();
+        assert_eq!(c.name_prefix, "cognito-example");
+        assert_eq!(c.users[0].name, "alice");
+        assert_eq!(c.users[0].attributes["email_verified"], "true");
+    }
+
+    #[test]
+    fn prefix_rules() {
+        assert!(validate_prefix("cognito-example").is_ok());
+        assert!(validate_prefix(&"a".repeat(58))
+            .unwrap_err()
+            .contains("58 characters"));
+        assert!(validate_prefix("bad prefix").unwrap_err().contains("' '"));
+        assert!(validate_prefix("x.y").is_err());
+    }
+
+    #[test]
+    fn file_overrides() {
+        let c = Config::parse(
+            r#"
+name_prefix = "demo"
+region = "us-east-1"
+architecture = "arm64"
+[tags]
+Owner = "me"
+[[users]]
+name = "bob"
+password = "Passw0rd!long"
+attributes = { email = "bob@example.com" }
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.name_prefix, "demo");
+        assert_eq!(c.architecture, Architecture::Arm64);
+        assert_eq!(c.users.len(), 1);
+        assert_eq!(c.users[0].attributes["email"], "bob@example.com");
+        let e = Config::parse(
+            "[[users]]\nname='x'\npassword_env='NOPE_NOT_SET_42'\n",
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("NOPE_NOT_SET_42"), "{e}");
+        let e = Config::parse("nme_prefix='x'", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

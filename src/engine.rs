@@ -1,0 +1,842 @@
+//! The engine: read what exists, plan a pure diff, apply it as a graph.
+//!
+//! - `read_all` reads every resource concurrently (children of a pool or an
+//!   API whose ID the state does not know wait for it to be found).
+//! - `plan` is a pure function of (declared, state, observed) -> steps.
+//! - `apply` runs each step once its dependencies are done (deletes once
+//!   their dependants are done), saving the state after every mutating step.
+
+use crate::error::{Error, Result};
+use crate::resources::{diff, Ctx, Cx, Known, Observed, Prior, Props, Read, UNKNOWN};
+use crate::stack::Res;
+use crate::state::{Entry, Retired, State, Store};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Same,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Same => "unchanged",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Step {
+    pub key: String,
+    pub action: Action,
+    /// The settings that differ (names only: values may be secret).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A delete that happens with its parent's (no call of its own).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub with_parent: bool,
+}
+
+/// One resource as the planner sees it.
+pub struct Node {
+    pub res: Res,
+    pub declared: bool,
+}
+
+fn topo(nodes: &[Node]) -> Vec<usize> {
+    let keys: BTreeMap<String, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.res.key(), i))
+        .collect();
+    let mut order = vec![];
+    let mut seen = vec![false; nodes.len()];
+    fn visit(
+        i: usize,
+        nodes: &[Node],
+        keys: &BTreeMap<String, usize>,
+        seen: &mut [bool],
+        order: &mut Vec<usize>,
+    ) {
+        if seen[i] {
+            return;
+        }
+        seen[i] = true;
+        for d in nodes[i].res.deps() {
+            if let Some(&j) = keys.get(&d) {
+                visit(j, nodes, keys, seen, order);
+            }
+        }
+        order.push(i);
+    }
+    for i in 0..nodes.len() {
+        visit(i, nodes, &keys, &mut seen, &mut order);
+    }
+    order
+}
+
+/// The pure diff. `reads` holds what `read_all` found for every node.
+pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<Step> {
+    let order = topo(nodes);
+    let mut actions: BTreeMap<String, Action> = BTreeMap::new();
+    let mut known = Known::default();
+    let mut steps = vec![];
+    // An interrupted create that cannot be found forces its parent's replacement.
+    let mut forced: BTreeMap<String, String> = BTreeMap::new();
+    for n in nodes {
+        if let (Some(Read::Unfindable(why)), Some(p)) = (reads.get(&n.res.key()), n.res.parent()) {
+            forced.insert(p.to_string(), format!("{}: {why}", n.res.key()));
+        }
+    }
+    for &i in &order {
+        let n = &nodes[i];
+        let key = n.res.key();
+        if !n.declared {
+            continue;
+        }
+        let parent_new = n
+            .res
+            .parent()
+            .and_then(|p| actions.get(p))
+            .is_some_and(|a| matches!(a, Action::Create | Action::Replace));
+        let read = reads.get(&key).cloned().unwrap_or(Read::Missing);
+        let mut step = Step {
+            key: key.clone(),
+            action: Action::Same,
+            changed: vec![],
+            reason: None,
+            with_parent: false,
+        };
+        match (&read, parent_new) {
+            (_, true) => {
+                step.action = Action::Create;
+                step.reason = Some(format!("{} is new", n.res.parent().unwrap_or_default()));
+            }
+            (Read::Missing | Read::Unfindable(_), _) => step.action = Action::Create,
+            (Read::Found(o), _) => {
+                let desired = n.res.desired(ctx, &known);
+                step.changed = diff(&desired, &o.props);
+                if let Some(why) = forced.get(&key) {
+                    step.action = Action::Replace;
+                    step.reason = Some(why.clone());
+                } else if step
+                    .changed
+                    .iter()
+                    .any(|c| n.res.replace_on().contains(&c.as_str()))
+                {
+                    step.action = Action::Replace;
+                } else if !step.changed.is_empty() {
+                    step.action = Action::Update;
+                    if desired.values().any(|v| v.to_string().contains(UNKNOWN)) {
+                        step.reason = Some("depends on values known after apply".into());
+                    }
+                }
+                if matches!(step.action, Action::Same | Action::Update) {
+                    known.outputs.insert(key.clone(), o.outputs.clone());
+                }
+            }
+        }
+        actions.insert(key, step.action);
+        steps.push(step);
+    }
+    // Deletes: what exists but is no longer declared, dependants first.
+    for &i in order.iter().rev() {
+        let n = &nodes[i];
+        if n.declared {
+            continue;
+        }
+        let key = n.res.key();
+        if let Some(Read::Found(_)) = reads.get(&key) {
+            let with_parent = n.res.parent().is_some_and(|p| {
+                nodes.iter().any(|m| {
+                    m.res.key() == p && !m.declared && matches!(reads.get(p), Some(Read::Found(_)))
+                })
+            });
+            steps.push(Step {
+                key: key.clone(),
+                action: Action::Delete,
+                changed: vec![],
+                reason: None,
+                with_parent,
+            });
+            actions.insert(key, Action::Delete);
+        }
+    }
+    steps
+}
+
+/// Progress of a run, for the CLI to render.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        key: String,
+        action: Action,
+    },
+    Finished {
+        key: String,
+        action: Action,
+        changed: Vec<String>,
+        took: Duration,
+    },
+}
+
+pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+
+pub struct Engine {
+    pub cx: Arc<Cx>,
+    pub store: Arc<Store>,
+    pub state: Arc<Mutex<State>>,
+    pub sink: Sink,
+}
+
+impl Engine {
+    fn snapshot(&self) -> State {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn mutate_state(&self, f: impl FnOnce(&mut State)) -> Result<()> {
+        let copy = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut st);
+            st.clone()
+        };
+        self.store.save(&copy)
+    }
+
+    /// Reads every node: one concurrent round when the state knows the IDs.
+    pub async fn read_all(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
+        let st = self.snapshot();
+        let prior_of = |key: &str, res: &Res, parent_id: Option<String>| {
+            let e = st.resources.get(key).cloned().unwrap_or_default();
+            let parent_id = parent_id
+                .or_else(|| e.outputs.get("parent_id").cloned())
+                .or_else(|| res.parent().and_then(|p| st.id(p).map(String::from)));
+            Prior {
+                id: e.id,
+                pending_create: e.pending_create,
+                parent_id,
+                outputs: e.outputs,
+            }
+        };
+        let read_set = |items: Vec<(String, Res, Prior)>| {
+            let cx = self.cx.clone();
+            async move {
+                let futs = items.into_iter().map(|(k, r, p)| {
+                    let cx = cx.clone();
+                    async move { (k, r.read(&cx, &p).await) }
+                });
+                futures::future::join_all(futs).await
+            }
+        };
+        let mut first = vec![];
+        let mut later = vec![];
+        for n in nodes {
+            let key = n.res.key();
+            match n.res.parent() {
+                Some(p) if st.id(p).is_none() && !matches!(p, "function") => {
+                    later.push(n.res.clone())
+                }
+                _ => first.push((key.clone(), n.res.clone(), prior_of(&key, &n.res, None))),
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (k, r) in read_set(first).await {
+            out.insert(k, r?);
+        }
+        // Children whose parent was only found now, or found under a new ID.
+        let parent_id = |p: &str, out: &BTreeMap<String, Read>| match out.get(p) {
+            Some(Read::Found(o)) => Some(o.id.clone()),
+            _ => None,
+        };
+        for n in nodes {
+            let key = n.res.key();
+            if let Some(p) = n.res.parent() {
+                if p == "function" || later.iter().any(|r| r.key() == key) {
+                    continue;
+                }
+                if st.id(p).map(String::from) != parent_id(p, &out) {
+                    later.push(n.res.clone());
+                }
+            }
+        }
+        let second: Vec<_> = later
+            .into_iter()
+            .map(|r| {
+                let key = r.key();
+                let pid = parent_id(r.parent().unwrap_or_default(), &out);
+                let mut prior = prior_of(&key, &r, pid.clone());
+                prior.parent_id = pid;
+                (key, r, prior)
+            })
+            .collect();
+        for (k, r) in read_set(second).await {
+            let r = r?;
+            out.insert(k, r);
+        }
+        Ok(out)
+    }
+
+    /// Runs the plan. Steps run as soon as what they need is done.
+    pub async fn apply(
+        &self,
+        nodes: &[Node],
+        steps: &[Step],
+        reads: &BTreeMap<String, Read>,
+    ) -> Result<Known> {
+        let res_of: BTreeMap<String, Res> =
+            nodes.iter().map(|n| (n.res.key(), n.res.clone())).collect();
+        let known = Arc::new(Mutex::new(Known::default()));
+        let mut waits: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let step_keys: BTreeSet<String> = steps.iter().map(|s| s.key.clone()).collect();
+        for s in steps {
+            let r = &res_of[&s.key];
+            let w: BTreeSet<String> = if s.action == Action::Delete {
+                // Dependants go first.
+                nodes
+                    .iter()
+                    .filter(|m| m.res.deps().contains(&s.key) && step_keys.contains(&m.res.key()))
+                    .map(|m| m.res.key())
+                    .collect()
+            } else {
+                r.deps()
+                    .into_iter()
+                    .filter(|d| step_keys.contains(d))
+                    .collect()
+            };
+            waits.insert(s.key.clone(), w);
+        }
+        // Unchanged resources need no task: their outputs are known now.
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut created: BTreeSet<String> = BTreeSet::new();
+        for s in steps.iter().filter(|s| s.action == Action::Same) {
+            if let Some(Read::Found(o)) = reads.get(&s.key) {
+                known
+                    .lock()
+                    .unwrap()
+                    .outputs
+                    .insert(s.key.clone(), o.outputs.clone());
+            }
+            (self.sink)(Event::Finished {
+                key: s.key.clone(),
+                action: Action::Same,
+                changed: vec![],
+                took: Duration::ZERO,
+            });
+            done.insert(s.key.clone());
+        }
+        let mut todo: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
+        let mut running = tokio::task::JoinSet::new();
+        let mut first_error: Option<Error> = None;
+        loop {
+            if first_error.is_none() {
+                let (ready, rest): (Vec<&Step>, Vec<&Step>) = todo
+                    .into_iter()
+                    .partition(|s| waits[&s.key].iter().all(|w| done.contains(w)));
+                todo = rest;
+                for s in ready {
+                    let r = res_of[&s.key].clone();
+                    let parent_new = r.parent().is_some_and(|p| created.contains(p));
+                    let job = Job {
+                        cx: self.cx.clone(),
+                        store: self.store.clone(),
+                        state: self.state.clone(),
+                        known: known.clone(),
+                        sink: self.sink.clone(),
+                        step: s.clone(),
+                        res: r,
+                        read: reads.get(&s.key).cloned().unwrap_or(Read::Missing),
+                        parent_new,
+                    };
+                    running.spawn(async move {
+                        let key = job.step.key.clone();
+                        (key, job.run().await)
+                    });
+                }
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let (key, r) = joined.map_err(|e| Error::Other(format!("a step panicked: {e}")))?;
+            match r {
+                Ok(new) => {
+                    if new {
+                        created.insert(key.clone());
+                    }
+                    done.insert(key);
+                }
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(Error::Other(format!("{key}: {e}")));
+                    }
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if !todo.is_empty() {
+            return Err(Error::Other(format!(
+                "steps could not run (dependency cycle?): {:?}",
+                todo.iter().map(|s| &s.key).collect::<Vec<_>>()
+            )));
+        }
+        self.delete_retired(nodes).await?;
+        let k = known.lock().unwrap().clone();
+        Ok(k)
+    }
+
+    /// Deletes the old copies of replaced resources, children first.
+    pub async fn delete_retired(&self, nodes: &[Node]) -> Result<()> {
+        let retired = self.snapshot().retired;
+        if retired.is_empty() {
+            return Ok(());
+        }
+        let order = topo(nodes);
+        let rank = |k: &str| {
+            order
+                .iter()
+                .position(|&i| nodes[i].res.key() == k)
+                .unwrap_or(0)
+        };
+        let mut items = retired.clone();
+        items.sort_by_key(|r| std::cmp::Reverse(rank(&r.key)));
+        for r in items {
+            let Some(res) = crate::stack::for_key(&r.key) else {
+                continue;
+            };
+            let t = Instant::now();
+            (self.sink)(Event::Started {
+                key: format!("{} (old {})", r.key, r.id),
+                action: Action::Delete,
+            });
+            res.delete(&self.cx, &r.id, r.parent_id.as_deref()).await?;
+            self.mutate_state(|st| st.retired.retain(|x| x != &r))?;
+            (self.sink)(Event::Finished {
+                key: format!("{} (old {})", r.key, r.id),
+                action: Action::Delete,
+                changed: vec![],
+                took: t.elapsed(),
+            });
+        }
+        Ok(())
+    }
+}
+
+struct Job {
+    cx: Arc<Cx>,
+    store: Arc<Store>,
+    state: Arc<Mutex<State>>,
+    known: Arc<Mutex<Known>>,
+    sink: Sink,
+    step: Step,
+    res: Res,
+    read: Read,
+    parent_new: bool,
+}
+
+impl Job {
+    fn save(&self, f: impl FnOnce(&mut State)) -> Result<()> {
+        let copy = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut st);
+            st.clone()
+        };
+        self.store.save(&copy)
+    }
+
+    fn record(&self, o: &Observed) -> Result<()> {
+        self.known
+            .lock()
+            .unwrap()
+            .outputs
+            .insert(self.step.key.clone(), o.outputs.clone());
+        let entry = Entry {
+            id: Some(o.id.clone()),
+            pending_create: false,
+            outputs: o
+                .outputs
+                .iter()
+                .filter(|(k, _)| !k.starts_with("secret"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let key = self.step.key.clone();
+        self.save(move |st| {
+            st.resources.insert(key, entry);
+        })
+    }
+
+    async fn create(&self, desired: &Props, known: &Known) -> Result<Observed> {
+        if self.res.non_unique_name() {
+            // Intent first: a crash after the call is found on the next run.
+            let key = self.step.key.clone();
+            self.save(move |st| {
+                let e = st.resources.entry(key).or_default();
+                e.pending_create = true;
+                e.id = None;
+            })?;
+        }
+        let o = self.res.create(&self.cx, desired, known).await?;
+        self.record(&o)?;
+        Ok(o)
+    }
+
+    async fn delete(&self, o: &Observed) -> Result<()> {
+        self.res
+            .delete(
+                &self.cx,
+                &o.id,
+                o.outputs.get("parent_id").map(String::as_str),
+            )
+            .await
+    }
+
+    /// Returns whether the resource is new (its dependants must be created).
+    async fn run(self) -> Result<bool> {
+        let t = Instant::now();
+        let key = self.step.key.clone();
+        let known = self.known.lock().unwrap().clone();
+        let mut action = self.step.action;
+        let mut changed = self.step.changed.clone();
+        (self.sink)(Event::Started {
+            key: key.clone(),
+            action,
+        });
+        let new = match (action, &self.read) {
+            (Action::Delete, Read::Found(o)) => {
+                if !self.step.with_parent {
+                    self.delete(o).await?;
+                }
+                let k = key.clone();
+                self.save(move |st| {
+                    st.resources.remove(&k);
+                })?;
+                false
+            }
+            (Action::Delete, _) => false,
+            (_, Read::Found(o)) if !self.parent_new => {
+                let desired = self.res.desired(&self.cx.ctx, &known);
+                changed = diff(&desired, &o.props);
+                let replace = action == Action::Replace
+                    || changed
+                        .iter()
+                        .any(|c| self.res.replace_on().contains(&c.as_str()));
+                if replace {
+                    action = Action::Replace;
+                    if self.res.non_unique_name() {
+                        // Create the new one, then retire the old.
+                        let old = Retired {
+                            key: key.clone(),
+                            id: o.id.clone(),
+                            parent_id: o.outputs.get("parent_id").cloned(),
+                        };
+                        self.save(move |st| {
+                            if !st.retired.contains(&old) {
+                                st.retired.push(old)
+                            }
+                        })?;
+                        self.create(&desired, &known).await?;
+                    } else {
+                        self.delete(o).await?;
+                        self.create(&desired, &known).await?;
+                    }
+                    true
+                } else if changed.is_empty() {
+                    action = Action::Same;
+                    self.record(o)?;
+                    false
+                } else {
+                    action = Action::Update;
+                    let n = self.res.update(&self.cx, &desired, o, &known).await?;
+                    self.record(&n)?;
+                    false
+                }
+            }
+            _ => {
+                let desired = self.res.desired(&self.cx.ctx, &known);
+                action = Action::Create;
+                self.create(&desired, &known).await?;
+                true
+            }
+        };
+        (self.sink)(Event::Finished {
+            key,
+            action,
+            changed,
+            took: t.elapsed(),
+        });
+        Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Architecture, Config};
+    use crate::resources::{props, Urls};
+    use serde_json::json;
+
+    fn ctx() -> Ctx {
+        Ctx {
+            stack: "t".into(),
+            prefix: "cognito-example".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            tags: [("Project".to_string(), "cognito-example".to_string())].into(),
+            architecture: Architecture::X86_64,
+            users: Config::default().users,
+            package: None,
+            urls: Urls::Aws,
+        }
+    }
+
+    fn nodes(declared: bool) -> Vec<Node> {
+        crate::stack::declared(&Config::default())
+            .into_iter()
+            .map(|res| Node { res, declared })
+            .collect()
+    }
+
+    /// Builds reads in which every declared resource exists exactly as declared.
+    fn converged(nodes: &[Node], ctx: &Ctx) -> BTreeMap<String, Read> {
+        let mut known = Known::default();
+        let mut reads = BTreeMap::new();
+        for &i in &topo(nodes) {
+            let r = &nodes[i].res;
+            let key = r.key();
+            let id = format!("id-{key}");
+            let mut outputs: BTreeMap<String, String> = [("id".to_string(), id.clone())].into();
+            match key.as_str() {
+                "api" => {
+                    outputs.insert(
+                        "endpoint".into(),
+                        "https://abc.execute-api.eu-west-1.amazonaws.com".into(),
+                    );
+                }
+                "role" | "function" => {
+                    outputs.insert("arn".into(), format!("arn:{key}"));
+                }
+                k if k.starts_with("client/") => {
+                    outputs.insert("secret".into(), "s3cr3t".into());
+                }
+                _ => {}
+            }
+            known.outputs.insert(key.clone(), outputs.clone());
+            let desired = r.desired(ctx, &known);
+            reads.insert(
+                key,
+                Read::Found(Observed {
+                    id,
+                    props: desired,
+                    outputs,
+                }),
+            );
+        }
+        reads
+    }
+
+    fn action_of(steps: &[Step], key: &str) -> Action {
+        steps
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| s.action)
+            .unwrap_or_else(|| panic!("no step for {key}"))
+    }
+
+    #[test]
+    fn empty_account_creates_everything_in_dependency_order() {
+        let n = nodes(true);
+        let steps = plan(&n, &ctx(), &BTreeMap::new());
+        assert_eq!(steps.len(), 15);
+        assert!(steps.iter().all(|s| s.action == Action::Create));
+        let pos = |k: &str| steps.iter().position(|s| s.key == k).unwrap();
+        assert!(pos("user_pool") < pos("domain"));
+        assert!(pos("resource_server") < pos("client/example"));
+        assert!(pos("api") < pos("client/example-authorization-code"));
+        assert!(pos("function") < pos("integration"));
+        assert!(pos("authorizer") < pos("route/GET /jwt-cognito-protected"));
+    }
+
+    #[test]
+    fn converged_stack_plans_nothing() {
+        let n = nodes(true);
+        let c = ctx();
+        let steps = plan(&n, &c, &converged(&n, &c));
+        let busy: Vec<_> = steps.iter().filter(|s| s.action != Action::Same).collect();
+        assert!(busy.is_empty(), "{busy:?}");
+    }
+
+    #[test]
+    fn table_of_drifts() {
+        // (resource, property, drifted value, expected action)
+        let table: Vec<(&str, &str, serde_json::Value, Action)> = vec![
+            (
+                "authorizer",
+                "audience",
+                json!(["someone-else"]),
+                Action::Update,
+            ),
+            (
+                "route/GET /jwt-cognito-protected",
+                "scopes",
+                json!([]),
+                Action::Update,
+            ),
+            (
+                "client/example-authorization-code",
+                "callback_urls",
+                json!(["https://evil/oidc"]),
+                Action::Update,
+            ),
+            ("client/example", "flows", json!(["code"]), Action::Update),
+            (
+                "client/example",
+                "generate_secret",
+                json!(false),
+                Action::Replace,
+            ),
+            ("function", "environment", json!({}), Action::Update),
+            (
+                "user/alice",
+                "attributes",
+                json!({"email": "x@y"}),
+                Action::Update,
+            ),
+            (
+                "domain",
+                "user_pool_id",
+                json!("other-pool"),
+                Action::Replace,
+            ),
+            (
+                "permission",
+                "source_arn",
+                json!("arn:other"),
+                Action::Replace,
+            ),
+            ("user_pool", "name", json!("renamed"), Action::Replace),
+        ];
+        let n = nodes(true);
+        let c = ctx();
+        for (key, prop, value, want) in table {
+            let mut reads = converged(&n, &c);
+            if let Some(Read::Found(o)) = reads.get_mut(key) {
+                o.props.insert(prop.to_string(), value);
+            }
+            let steps = plan(&n, &c, &reads);
+            assert_eq!(action_of(&steps, key), want, "{key}.{prop}");
+            let others: Vec<_> = steps
+                .iter()
+                .filter(|s| s.key != key && s.action != Action::Same)
+                .map(|s| (&s.key, s.action))
+                .collect();
+            if key == "user_pool" {
+                // A new pool: everything in it is created, and what reads its ID updated.
+                assert_eq!(action_of(&steps, "client/example"), Action::Create);
+                assert_eq!(action_of(&steps, "user/alice"), Action::Create);
+                assert_eq!(action_of(&steps, "authorizer"), Action::Update);
+                assert_eq!(action_of(&steps, "function"), Action::Update);
+            } else if key == "client/example" && want == Action::Replace {
+                assert_eq!(others, vec![(&"authorizer".to_string(), Action::Update)]);
+            } else {
+                assert!(others.is_empty(), "{key}: {others:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_resources_are_created_and_dependants_follow() {
+        let n = nodes(true);
+        let c = ctx();
+        let mut reads = converged(&n, &c);
+        reads.insert("api".into(), Read::Missing);
+        let steps = plan(&n, &c, &reads);
+        assert_eq!(action_of(&steps, "api"), Action::Create);
+        for k in ["authorizer", "integration", "stage", "route/$default"] {
+            assert_eq!(action_of(&steps, k), Action::Create, "{k}");
+        }
+        assert_eq!(action_of(&steps, "permission"), Action::Replace);
+        assert_eq!(action_of(&steps, "function"), Action::Update);
+        assert_eq!(
+            action_of(&steps, "client/example-authorization-code"),
+            Action::Update
+        );
+        assert_eq!(action_of(&steps, "user_pool"), Action::Same);
+    }
+
+    #[test]
+    fn unfindable_child_replaces_its_parent() {
+        let n = nodes(true);
+        let c = ctx();
+        let mut reads = converged(&n, &c);
+        reads.insert("authorizer".into(), Read::Unfindable("lost".into()));
+        let steps = plan(&n, &c, &reads);
+        assert_eq!(action_of(&steps, "api"), Action::Replace);
+        assert_eq!(action_of(&steps, "authorizer"), Action::Create);
+    }
+
+    #[test]
+    fn down_deletes_children_with_their_parents_and_in_reverse() {
+        let n = nodes(true);
+        let c = ctx();
+        let reads = converged(&n, &c);
+        let undeclared = nodes(false);
+        let steps = plan(&undeclared, &c, &reads);
+        assert_eq!(steps.len(), 15);
+        assert!(steps.iter().all(|s| s.action == Action::Delete));
+        let get = |k: &str| steps.iter().find(|s| s.key == k).unwrap();
+        assert!(
+            get("client/example").with_parent
+                && get("route/$default").with_parent
+                && get("permission").with_parent
+        );
+        assert!(
+            !get("domain").with_parent && !get("user_pool").with_parent && !get("role").with_parent
+        );
+        let pos = |k: &str| steps.iter().position(|s| s.key == k).unwrap();
+        assert!(pos("domain") < pos("user_pool"));
+        assert!(pos("function") < pos("role"));
+        // Nothing found: nothing to do.
+        assert!(plan(&undeclared, &c, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn removed_user_is_deleted_alone() {
+        let mut n = nodes(true);
+        let c = ctx();
+        let mut reads = converged(&n, &c);
+        let bob = crate::stack::for_key("user/bob").unwrap();
+        reads.insert(
+            "user/bob".into(),
+            Read::Found(Observed {
+                id: "bob".into(),
+                props: props(json!({})),
+                outputs: BTreeMap::new(),
+            }),
+        );
+        n.push(Node {
+            res: bob,
+            declared: false,
+        });
+        let steps = plan(&n, &c, &reads);
+        let busy: Vec<_> = steps
+            .iter()
+            .filter(|s| s.action != Action::Same)
+            .map(|s| (s.key.as_str(), s.action, s.with_parent))
+            .collect();
+        assert_eq!(busy, vec![("user/bob", Action::Delete, false)]);
+    }
+}

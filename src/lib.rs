@@ -1,0 +1,14 @@
+//! deployer: the Cognito + API Gateway + Lambda OIDC example, deployed
+//! straight through the AWS SDK for Rust. See README.md.
+
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod outputs;
+pub mod package;
+pub mod resources;
+pub mod stack;
+pub mod state;
+pub mod tools;

@@ -1,0 +1,1034 @@
+//! Cognito: user pool, domain, resource server, users, app clients.
+
+use super::*;
+use crate::error::Error;
+use aws_sdk_cognitoidentityprovider::types::{
+    AdminCreateUserConfigType, AttributeType, MessageActionType, OAuthFlowType,
+    ResourceServerScopeType, UserPoolClientType,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub const POOL: &str = "user_pool";
+pub const DOMAIN: &str = "domain";
+pub const RESOURCE_SERVER: &str = "resource_server";
+pub const RS_IDENTIFIER: &str = "example";
+pub const SCOPE: &str = "example/auth";
+
+fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
+    [("parent_id".to_string(), parent_id.to_string())].into()
+}
+
+// ---------------------------------------------------------------- user pool
+
+pub struct UserPool;
+
+impl UserPool {
+    async fn describe(cx: &Cx, id: &str) -> Result<Option<Observed>> {
+        let r = cx
+            .aws
+            .cognito
+            .describe_user_pool()
+            .user_pool_id(id)
+            .send()
+            .await;
+        let pool = match r {
+            Ok(o) => o.user_pool,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws(format!("describe user pool {id}"), e)),
+        };
+        let Some(p) = pool else { return Ok(None) };
+        let tags = p.user_pool_tags.clone().unwrap_or_default();
+        let admin_only = p
+            .admin_create_user_config
+            .as_ref()
+            .map(|c| c.allow_admin_create_user_only)
+            .unwrap_or(false);
+        let mut outputs = BTreeMap::new();
+        outputs.insert("id".into(), id.to_string());
+        if let Some(a) = &p.arn {
+            outputs.insert("arn".into(), a.clone());
+        }
+        if let Some(d) = &p.domain {
+            outputs.insert("domain".into(), d.clone());
+        }
+        Ok(Some(Observed {
+            id: id.to_string(),
+            props: props(json!({
+                "name": p.name.clone().unwrap_or_default(),
+                "tags": tags_value(tags),
+                "admin_create_user_only": admin_only,
+            })),
+            outputs,
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource for UserPool {
+    fn key(&self) -> String {
+        POOL.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![]
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    fn non_unique_name(&self) -> bool {
+        true
+    }
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+        props(json!({
+            "name": ctx.prefix,
+            "tags": tags_value(ctx.owned_tags()),
+            "admin_create_user_only": true,
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        if let Some(id) = &prior.id {
+            if let Some(o) = Self::describe(cx, id).await? {
+                return Ok(Read::Found(o));
+            }
+        }
+        // Pool names are not unique: find ours by name and stack tag.
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        let mut candidates = vec![];
+        while let Some(p) = pages.next().await {
+            let p = p.map_err(ctx_err("list user pools"))?;
+            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) {
+                if let Some(id) = p.id {
+                    candidates.push(id);
+                }
+            }
+        }
+        for id in candidates {
+            if let Some(o) = Self::describe(cx, &id).await? {
+                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
+                    return Ok(Read::Found(o));
+                }
+            }
+        }
+        Ok(Read::Missing)
+    }
+    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+        let out = cx
+            .aws
+            .cognito
+            .create_user_pool()
+            .pool_name(s(d, "name"))
+            .set_user_pool_tags(Some(string_map(d, "tags").into_iter().collect()))
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ctx_err("create user pool"))?;
+        let id = out
+            .user_pool
+            .and_then(|p| p.id)
+            .ok_or_else(|| Error::Other("CreateUserPool returned no pool ID".into()))?;
+        Self::describe(cx, &id)
+            .await?
+            .ok_or_else(|| Error::Other(format!("user pool {id} vanished after create")))
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        // UpdateUserPool resets what it is not sent; this pool keeps every
+        // other setting at its default, so tags and the sign-up rule are all.
+        cx.aws
+            .cognito
+            .update_user_pool()
+            .user_pool_id(&o.id)
+            .set_user_pool_tags(Some(string_map(d, "tags").into_iter().collect()))
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(ctx_err(format!("update user pool {}", o.id)))?;
+        Self::describe(cx, &o.id)
+            .await?
+            .ok_or_else(|| Error::Other(format!("user pool {} vanished after update", o.id)))
+    }
+    async fn delete(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<()> {
+        // A pool with a domain cannot be deleted: remove the domain first.
+        if let Some(o) = Self::describe(cx, id).await? {
+            if let Some(d) = o.outputs.get("domain") {
+                delete_domain(cx, d, id).await?;
+            }
+        }
+        match cx
+            .aws
+            .cognito
+            .delete_user_pool()
+            .user_pool_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(format!("delete user pool {id}"), e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- domain
+
+pub struct Domain;
+
+async fn delete_domain(cx: &Cx, domain: &str, pool: &str) -> Result<()> {
+    match cx
+        .aws
+        .cognito
+        .delete_user_pool_domain()
+        .domain(domain)
+        .user_pool_id(pool)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_resource_not_found_exception() || s.is_invalid_parameter_exception()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(Error::aws(format!("delete user pool domain {domain}"), e)),
+    }
+}
+
+impl Domain {
+    async fn describe(cx: &Cx, domain: &str) -> Result<Option<Observed>> {
+        let out = cx
+            .aws
+            .cognito
+            .describe_user_pool_domain()
+            .domain(domain)
+            .send()
+            .await;
+        let d = match out {
+            Ok(o) => o.domain_description,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws(format!("describe domain {domain}"), e)),
+        };
+        let Some(d) = d else { return Ok(None) };
+        let pool = d.user_pool_id.clone().unwrap_or_default();
+        if pool.is_empty() {
+            return Ok(None); // AWS answers an empty description for no domain
+        }
+        let mut outputs = parent_out(&pool);
+        outputs.insert("domain".into(), domain.to_string());
+        if let Some(st) = &d.status {
+            outputs.insert("status".into(), st.as_str().to_string());
+        }
+        Ok(Some(Observed {
+            id: domain.to_string(),
+            props: props(json!({
+                "domain": domain,
+                "user_pool_id": pool,
+                "managed_login_version": d.managed_login_version.unwrap_or(1),
+            })),
+            outputs,
+        }))
+    }
+
+    async fn wait_active(cx: &Cx, domain: &str) -> Result<Observed> {
+        // A prefix domain takes up to about a minute to become ACTIVE.
+        let r = crate::aws::with_backoff(
+            "domain to become ACTIVE",
+            std::time::Duration::from_secs(180),
+            |e: &Error| matches!(e, Error::Other(m) if m.starts_with("not active")),
+            || async {
+                match Self::describe(cx, domain).await? {
+                    Some(o) if o.outputs.get("status").is_none_or(|s| s == "ACTIVE") => Ok(o),
+                    Some(o) if o.outputs.get("status").is_some_and(|s| s == "FAILED") => Err(
+                        Error::Other(format!("Cognito domain {domain} is FAILED; run `deployer up` again to recreate it")),
+                    ),
+                    _ => Err(Error::Other(format!("not active yet: {domain}"))),
+                }
+            },
+        )
+        .await;
+        r.map_err(|e| match e {
+            Error::Other(m) if m.starts_with("not active") => Error::Other(format!(
+                "Cognito domain {domain} did not become ACTIVE within 3 minutes; run `deployer up` again"
+            )),
+            e => e,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource for Domain {
+    fn key(&self) -> String {
+        DOMAIN.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![POOL.into()]
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["domain", "user_pool_id"]
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        props(json!({
+            "domain": ctx.domain_prefix(),
+            "user_pool_id": k.get(POOL, "id"),
+            "managed_login_version": 1,
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let name = prior.id.clone().unwrap_or_else(|| cx.ctx.domain_prefix());
+        Ok(match Self::describe(cx, &name).await? {
+            Some(o) => Read::Found(o),
+            None if name != cx.ctx.domain_prefix() => {
+                match Self::describe(cx, &cx.ctx.domain_prefix()).await? {
+                    Some(o) => Read::Found(o),
+                    None => Read::Missing,
+                }
+            }
+            None => Read::Missing,
+        })
+    }
+    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+        let domain = s(d, "domain");
+        let pool = s(d, "user_pool_id");
+        let r = crate::aws::with_backoff(
+            "create Cognito domain",
+            std::time::Duration::from_secs(60),
+            |e: &aws_sdk_cognitoidentityprovider::error::SdkError<_, _>| {
+                e.as_service_error()
+                    .is_some_and(|s: &aws_sdk_cognitoidentityprovider::operation::create_user_pool_domain::CreateUserPoolDomainError| s.is_concurrent_modification_exception())
+            },
+            || {
+                cx.aws
+                    .cognito
+                    .create_user_pool_domain()
+                    .domain(&domain)
+                    .user_pool_id(&pool)
+                    .managed_login_version(1)
+                    .send()
+            },
+        )
+        .await;
+        if let Err(e) = r {
+            // Adopt a domain already on this pool (lost state entry).
+            match Self::describe(cx, &domain).await? {
+                Some(o) if s(&o.props, "user_pool_id") == pool => {}
+                _ => return Err(Error::aws(format!("create Cognito domain {domain}"), e)),
+            }
+        }
+        Self::wait_active(cx, &domain).await
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        cx.aws
+            .cognito
+            .update_user_pool_domain()
+            .domain(&o.id)
+            .user_pool_id(s(d, "user_pool_id"))
+            .managed_login_version(1)
+            .send()
+            .await
+            .map_err(ctx_err(format!("update Cognito domain {}", o.id)))?;
+        Self::wait_active(cx, &o.id).await
+    }
+    async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
+        let pool = match parent {
+            Some(p) => p.to_string(),
+            None => match Self::describe(cx, id).await? {
+                Some(o) => s(&o.props, "user_pool_id"),
+                None => return Ok(()),
+            },
+        };
+        delete_domain(cx, id, &pool).await
+    }
+}
+
+// ---------------------------------------------------------------- resource server
+
+pub struct ResourceServer;
+
+#[async_trait::async_trait]
+impl Resource for ResourceServer {
+    fn key(&self) -> String {
+        RESOURCE_SERVER.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![POOL.into()]
+    }
+    fn parent(&self) -> Option<&'static str> {
+        Some(POOL)
+    }
+    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Props {
+        props(json!({
+            "name": "example",
+            "scopes": [{"name": "auth", "description": "Authenticate"}],
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(pool) = &prior.parent_id else {
+            return Ok(Read::Missing);
+        };
+        let r = cx
+            .aws
+            .cognito
+            .describe_resource_server()
+            .user_pool_id(pool)
+            .identifier(RS_IDENTIFIER)
+            .send()
+            .await;
+        let rs = match r {
+            Ok(o) => o.resource_server,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws("describe resource server", e)),
+        };
+        let Some(rs) = rs else {
+            return Ok(Read::Missing);
+        };
+        let scopes: Vec<Value> = rs
+            .scopes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| json!({"name": s.scope_name, "description": s.scope_description}))
+            .collect();
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), RS_IDENTIFIER.into());
+        Ok(Read::Found(Observed {
+            id: RS_IDENTIFIER.into(),
+            props: props(json!({"name": rs.name.unwrap_or_default(), "scopes": scopes})),
+            outputs,
+        }))
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let pool = k.get(POOL, "id");
+        let r = cx
+            .aws
+            .cognito
+            .create_resource_server()
+            .user_pool_id(&pool)
+            .identifier(RS_IDENTIFIER)
+            .name(s(d, "name"))
+            .set_scopes(Some(scopes(d)?))
+            .send()
+            .await;
+        if let Err(e) = r {
+            // Identifiers are unique per pool: adopt one that already exists.
+            let prior = Prior {
+                parent_id: Some(pool.clone()),
+                ..Default::default()
+            };
+            return match self.read(cx, &prior).await? {
+                Read::Found(o) => self.update(cx, d, &o, k).await,
+                _ => Err(Error::aws("create resource server", e)),
+            };
+        }
+        let mut outputs = parent_out(&pool);
+        outputs.insert("id".into(), RS_IDENTIFIER.into());
+        Ok(Observed {
+            id: RS_IDENTIFIER.into(),
+            props: d.clone(),
+            outputs,
+        })
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        if diff(d, &o.props).is_empty() {
+            return Ok(o.clone());
+        }
+        cx.aws
+            .cognito
+            .update_resource_server()
+            .user_pool_id(o.outputs.get("parent_id").cloned().unwrap_or_default())
+            .identifier(RS_IDENTIFIER)
+            .name(s(d, "name"))
+            .set_scopes(Some(scopes(d)?))
+            .send()
+            .await
+            .map_err(ctx_err("update resource server"))?;
+        Ok(Observed {
+            props: d.clone(),
+            ..o.clone()
+        })
+    }
+    async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
+        let Some(pool) = parent else { return Ok(()) };
+        match cx
+            .aws
+            .cognito
+            .delete_resource_server()
+            .user_pool_id(pool)
+            .identifier(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws("delete resource server", e)),
+        }
+    }
+}
+
+fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
+    d.get("scopes")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|sc| {
+            ResourceServerScopeType::builder()
+                .scope_name(sc["name"].as_str().unwrap_or_default())
+                .scope_description(sc["description"].as_str().unwrap_or_default())
+                .build()
+                .map_err(|e| Error::Other(e.to_string()))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- users
+
+pub struct UserRes {
+    pub name: String,
+    /// None when the user is in the state but no longer declared.
+    pub user: Option<User>,
+}
+
+/// A salted, non-reversible fingerprint of a user's password, kept in the
+/// state so that a changed password in the config is noticed. Never the
+/// password itself.
+pub fn password_fingerprint(pool: &str, user: &str, password: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["deployer-user-password-v1", pool, user, password] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize()[..16])
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[async_trait::async_trait]
+impl Resource for UserRes {
+    fn key(&self) -> String {
+        format!("user/{}", self.name)
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![POOL.into()]
+    }
+    fn parent(&self) -> Option<&'static str> {
+        Some(POOL)
+    }
+    fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
+        let Some(u) = &self.user else {
+            return Props::new();
+        };
+        let pool = k.get(POOL, "id");
+        props(json!({
+            "attributes": tags_value(u.attributes.clone()),
+            "password": password_fingerprint(&pool, &u.name, &u.password),
+            "status": "CONFIRMED",
+            "enabled": true,
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(pool) = &prior.parent_id else {
+            return Ok(Read::Missing);
+        };
+        let r = cx
+            .aws
+            .cognito
+            .admin_get_user()
+            .user_pool_id(pool)
+            .username(&self.name)
+            .send()
+            .await;
+        let u = match r {
+            Ok(u) => u,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_user_not_found_exception() || s.is_resource_not_found_exception()
+                }) =>
+            {
+                return Ok(Read::Missing)
+            }
+            Err(e) => return Err(Error::aws(format!("get user {}", self.name), e)),
+        };
+        let declared: Vec<String> = self
+            .user
+            .as_ref()
+            .map(|u| u.attributes.keys().cloned().collect())
+            .unwrap_or_default();
+        let attrs = u
+            .user_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| declared.contains(&a.name))
+            .map(|a| (a.name, a.value.unwrap_or_default()));
+        let status = u
+            .user_status
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let password = if status == "CONFIRMED" {
+            prior
+                .outputs
+                .get("password_fingerprint")
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), self.name.clone());
+        if !password.is_empty() {
+            outputs.insert("password_fingerprint".into(), password.clone());
+        }
+        Ok(Read::Found(Observed {
+            id: self.name.clone(),
+            props: props(json!({
+                "attributes": tags_value(attrs),
+                "password": password,
+                "status": status,
+                "enabled": u.enabled,
+            })),
+            outputs,
+        }))
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let pool = k.get(POOL, "id");
+        let attrs = attribute_list(&string_map(d, "attributes"))?;
+        let r = cx
+            .aws
+            .cognito
+            .admin_create_user()
+            .user_pool_id(&pool)
+            .username(&self.name)
+            .message_action(MessageActionType::Suppress)
+            .set_user_attributes(Some(attrs))
+            .send()
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_username_exists_exception()) => {}
+            Err(e) => return Err(Error::aws(format!("create user {}", self.name), e)),
+        }
+        let prior = Prior {
+            parent_id: Some(pool),
+            ..Default::default()
+        };
+        match self.read(cx, &prior).await? {
+            Read::Found(o) => self.update(cx, d, &o, k).await,
+            _ => Err(Error::Other(format!(
+                "user {} vanished after create",
+                self.name
+            ))),
+        }
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        let pool = o.outputs.get("parent_id").cloned().unwrap_or_default();
+        let want = string_map(d, "attributes");
+        let have = string_map(&o.props, "attributes");
+        let changed: BTreeMap<String, String> = want
+            .into_iter()
+            .filter(|(k, v)| have.get(k) != Some(v))
+            .collect();
+        if !changed.is_empty() {
+            cx.aws
+                .cognito
+                .admin_update_user_attributes()
+                .user_pool_id(&pool)
+                .username(&self.name)
+                .set_user_attributes(Some(attribute_list(&changed)?))
+                .send()
+                .await
+                .map_err(ctx_err(format!("update attributes of user {}", self.name)))?;
+        }
+        if o.props.get("enabled") != Some(&Value::Bool(true)) {
+            cx.aws
+                .cognito
+                .admin_enable_user()
+                .user_pool_id(&pool)
+                .username(&self.name)
+                .send()
+                .await
+                .map_err(ctx_err(format!("enable user {}", self.name)))?;
+        }
+        let mut outputs = o.outputs.clone();
+        if d.get("password") != o.props.get("password") || d.get("status") != o.props.get("status")
+        {
+            let u = self
+                .user
+                .as_ref()
+                .ok_or_else(|| Error::Other("undeclared user".into()))?;
+            cx.aws
+                .cognito
+                .admin_set_user_password()
+                .user_pool_id(&pool)
+                .username(&self.name)
+                .password(&u.password)
+                .permanent(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    Error::aws(
+                        format!("set the password of user {} (check it meets the pool's password policy)", self.name),
+                        e,
+                    )
+                })?;
+        }
+        outputs.insert("password_fingerprint".into(), s(d, "password"));
+        Ok(Observed {
+            id: self.name.clone(),
+            props: d.clone(),
+            outputs,
+        })
+    }
+    async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
+        let Some(pool) = parent else { return Ok(()) };
+        match cx
+            .aws
+            .cognito
+            .admin_delete_user()
+            .user_pool_id(pool)
+            .username(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_user_not_found_exception() || s.is_resource_not_found_exception()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(format!("delete user {id}"), e)),
+        }
+    }
+}
+
+fn attribute_list(m: &BTreeMap<String, String>) -> Result<Vec<AttributeType>> {
+    m.iter()
+        .map(|(k, v)| {
+            AttributeType::builder()
+                .name(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::Other(e.to_string()))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- app clients
+
+pub const CLIENT_CC: &str = "example";
+pub const CLIENT_CODE: &str = "example-authorization-code";
+
+pub struct Client {
+    pub name: &'static str,
+}
+
+impl Client {
+    pub fn key_of(name: &str) -> String {
+        format!("client/{name}")
+    }
+
+    fn observe(pool: &str, c: &UserPoolClientType) -> Observed {
+        let mut flows: Vec<String> = c
+            .allowed_o_auth_flows
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.as_str().to_string())
+            .collect();
+        flows.sort();
+        let id = c.client_id.clone().unwrap_or_default();
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), id.clone());
+        if let Some(sec) = &c.client_secret {
+            outputs.insert("secret".into(), sec.clone());
+        }
+        Observed {
+            id,
+            props: props(json!({
+                "name": c.client_name.clone().unwrap_or_default(),
+                "generate_secret": c.client_secret.is_some(),
+                "oauth_user_pool_client": c.allowed_o_auth_flows_user_pool_client.unwrap_or(false),
+                "flows": flows,
+                "scopes": sorted(c.allowed_o_auth_scopes.clone().unwrap_or_default()),
+                "identity_providers": sorted(c.supported_identity_providers.clone().unwrap_or_default()),
+                "callback_urls": sorted(c.callback_urls.clone().unwrap_or_default()),
+            })),
+            outputs,
+        }
+    }
+
+    async fn describe(cx: &Cx, pool: &str, id: &str) -> Result<Option<UserPoolClientType>> {
+        match cx
+            .aws
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool)
+            .client_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.user_pool_client),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::aws(format!("describe app client {id}"), e)),
+        }
+    }
+}
+
+fn flows_of(d: &Props) -> Vec<OAuthFlowType> {
+    strings(d, "flows")
+        .iter()
+        .map(|f| OAuthFlowType::from(f.as_str()))
+        .collect()
+}
+
+fn opt_list(v: Vec<String>) -> Option<Vec<String>> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource for Client {
+    fn key(&self) -> String {
+        Self::key_of(self.name)
+    }
+    fn deps(&self) -> Vec<String> {
+        let mut d = vec![POOL.to_string(), RESOURCE_SERVER.to_string()];
+        if self.name == CLIENT_CODE {
+            d.push(super::api::API.into());
+        }
+        d
+    }
+    fn parent(&self) -> Option<&'static str> {
+        Some(POOL)
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["generate_secret"]
+    }
+    fn non_unique_name(&self) -> bool {
+        true
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        if self.name == CLIENT_CC {
+            props(json!({
+                "name": self.name,
+                "generate_secret": true,
+                "oauth_user_pool_client": true,
+                "flows": ["client_credentials"],
+                "scopes": [SCOPE],
+                "identity_providers": [],
+                "callback_urls": [],
+            }))
+        } else {
+            let endpoint = k.get(super::api::API, "endpoint");
+            let callback = if endpoint == UNKNOWN {
+                UNKNOWN.to_string()
+            } else {
+                format!("{}/oidc", ctx.api_url(&endpoint))
+            };
+            props(json!({
+                "name": self.name,
+                "generate_secret": true,
+                "oauth_user_pool_client": true,
+                "flows": ["code"],
+                "scopes": sorted(vec!["openid".into(), "email".into(), "profile".into(), SCOPE.into()]),
+                "identity_providers": ["COGNITO"],
+                "callback_urls": [callback],
+            }))
+        }
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(pool) = &prior.parent_id else {
+            return Ok(Read::Missing);
+        };
+        if let Some(id) = &prior.id {
+            if let Some(c) = Self::describe(cx, pool, id).await? {
+                return Ok(Read::Found(Self::observe(pool, &c)));
+            }
+        }
+        // Client names are not unique: the pool is ours (tagged), so a client
+        // of that name in it is ours too (left by an interrupted create).
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool)
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(c) = pages.next().await {
+            let c = match c {
+                Ok(c) => c,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Ok(Read::Missing)
+                }
+                Err(e) => return Err(Error::aws("list app clients", e)),
+            };
+            if c.client_name.as_deref() == Some(self.name) {
+                if let Some(id) = c.client_id {
+                    if let Some(c) = Self::describe(cx, pool, &id).await? {
+                        return Ok(Read::Found(Self::observe(pool, &c)));
+                    }
+                }
+            }
+        }
+        Ok(Read::Missing)
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let pool = k.get(POOL, "id");
+        let out = cx
+            .aws
+            .cognito
+            .create_user_pool_client()
+            .user_pool_id(&pool)
+            .client_name(self.name)
+            .generate_secret(true)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_flows(Some(flows_of(d)))
+            .set_allowed_o_auth_scopes(opt_list(strings(d, "scopes")))
+            .set_supported_identity_providers(opt_list(strings(d, "identity_providers")))
+            .set_callback_urls(opt_list(strings(d, "callback_urls")))
+            .send()
+            .await
+            .map_err(ctx_err(format!("create app client {}", self.name)))?;
+        let c = out
+            .user_pool_client
+            .ok_or_else(|| Error::Other("CreateUserPoolClient returned no client".into()))?;
+        Ok(Self::observe(&pool, &c))
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        // UpdateUserPoolClient resets every field it is not sent: describe,
+        // merge what we manage into what is there, send all.
+        let pool = o.outputs.get("parent_id").cloned().unwrap_or_default();
+        let cur = Self::describe(cx, &pool, &o.id)
+            .await?
+            .ok_or_else(|| Error::Other(format!("app client {} vanished before update", o.id)))?;
+        let out = cx
+            .aws
+            .cognito
+            .update_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&o.id)
+            .client_name(self.name)
+            .set_refresh_token_validity(Some(cur.refresh_token_validity).filter(|v| *v > 0))
+            .set_access_token_validity(cur.access_token_validity)
+            .set_id_token_validity(cur.id_token_validity)
+            .set_token_validity_units(cur.token_validity_units)
+            .set_read_attributes(cur.read_attributes)
+            .set_write_attributes(cur.write_attributes)
+            .set_explicit_auth_flows(cur.explicit_auth_flows)
+            .set_logout_urls(cur.logout_urls)
+            .set_default_redirect_uri(cur.default_redirect_uri)
+            .set_prevent_user_existence_errors(cur.prevent_user_existence_errors)
+            .set_enable_token_revocation(cur.enable_token_revocation)
+            .set_enable_propagate_additional_user_context_data(
+                cur.enable_propagate_additional_user_context_data,
+            )
+            .set_auth_session_validity(cur.auth_session_validity)
+            .set_analytics_configuration(cur.analytics_configuration)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_flows(Some(flows_of(d)))
+            .set_allowed_o_auth_scopes(opt_list(strings(d, "scopes")))
+            .set_supported_identity_providers(opt_list(strings(d, "identity_providers")))
+            .set_callback_urls(opt_list(strings(d, "callback_urls")))
+            .send()
+            .await
+            .map_err(ctx_err(format!("update app client {}", self.name)))?;
+        let mut c = out
+            .user_pool_client
+            .ok_or_else(|| Error::Other("UpdateUserPoolClient returned no client".into()))?;
+        if c.client_secret.is_none() {
+            c.client_secret = cur.client_secret;
+        }
+        Ok(Self::observe(&pool, &c))
+    }
+    async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
+        let Some(pool) = parent else { return Ok(()) };
+        match cx
+            .aws
+            .cognito
+            .delete_user_pool_client()
+            .user_pool_id(pool)
+            .client_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(format!("delete app client {id}"), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_depends_on_every_part() {
+        let a = password_fingerprint("p", "u", "pw");
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, password_fingerprint("p2", "u", "pw"));
+        assert_ne!(a, password_fingerprint("p", "u", "pw2"));
+        assert!(!a.contains("pw"));
+    }
+}

@@ -1,0 +1,707 @@
+//! Lambda and IAM: the execution role, the function, and API Gateway's
+//! permission to invoke it.
+
+use super::api::API;
+use super::cognito::{Client, CLIENT_CODE, POOL};
+use super::*;
+use crate::error::Error;
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture as LArch, Environment, FunctionCode, Runtime};
+use serde_json::json;
+use std::time::Duration;
+
+pub const ROLE: &str = "role";
+pub const FUNCTION: &str = "function";
+pub const PERMISSION: &str = "permission";
+pub const BASIC_EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+pub const STATEMENT_ID: &str = "apigateway-invoke";
+const WAIT: Duration = Duration::from_secs(300);
+
+fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+// ---------------------------------------------------------------- role
+
+pub struct Role;
+
+#[async_trait::async_trait]
+impl Resource for Role {
+    fn key(&self) -> String {
+        ROLE.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![]
+    }
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+        props(json!({
+            "trust": trust_policy(),
+            "policies": [BASIC_EXECUTION_POLICY],
+            "tags": tags_value(ctx.tags.clone()),
+        }))
+    }
+    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
+        let name = cx.ctx.role_name();
+        let role = match cx.aws.iam.get_role().role_name(&name).send().await {
+            Ok(r) => r.role,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws(format!("get IAM role {name}"), e)),
+        };
+        let Some(role) = role else {
+            return Ok(Read::Missing);
+        };
+        let trust: Value = role
+            .assume_role_policy_document
+            .as_deref()
+            .map(|d| {
+                urlencoding::decode(d)
+                    .map(|c| c.into_owned())
+                    .unwrap_or_else(|_| d.to_string())
+            })
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or(Value::Null);
+        let attached = match cx
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+        {
+            Ok(a) => a.attached_policies.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                return Ok(Read::Missing)
+            }
+            Err(e) => return Err(Error::aws("list attached role policies", e)),
+        };
+        let policies = sorted(attached.into_iter().filter_map(|p| p.policy_arn).collect());
+        let tags = role
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value));
+        let mut outputs = BTreeMap::new();
+        outputs.insert("arn".into(), role.arn.clone());
+        outputs.insert("id".into(), name.clone());
+        Ok(Read::Found(Observed {
+            id: name,
+            props: props(json!({"trust": trust, "policies": policies, "tags": tags_value(tags)})),
+            outputs,
+        }))
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let name = cx.ctx.role_name();
+        let tags = string_map(d, "tags")
+            .into_iter()
+            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Other(e.to_string()))?;
+        match cx
+            .aws
+            .iam
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(d["trust"].to_string())
+            .set_tags(Some(tags))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            // Unique name: adopt it (lost state entry, interrupted run).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
+            Err(e) => return Err(Error::aws(format!("create IAM role {name}"), e)),
+        }
+        match self.read(cx, &Prior::default()).await? {
+            Read::Found(o) => self.update(cx, d, &o, k).await,
+            _ => Err(Error::Other(format!(
+                "IAM role {name} vanished after create"
+            ))),
+        }
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        let name = &o.id;
+        if d.get("trust") != o.props.get("trust") {
+            cx.aws
+                .iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(d["trust"].to_string())
+                .send()
+                .await
+                .map_err(ctx_err("update role trust policy"))?;
+        }
+        let want = strings(d, "policies");
+        let have = strings(&o.props, "policies");
+        for p in want.iter().filter(|p| !have.contains(p)) {
+            cx.aws
+                .iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(p)
+                .send()
+                .await
+                .map_err(ctx_err(format!("attach {p}")))?;
+        }
+        for p in have.iter().filter(|p| !want.contains(p)) {
+            cx.aws
+                .iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(p)
+                .send()
+                .await
+                .map_err(ctx_err(format!("detach {p}")))?;
+        }
+        if d.get("tags") != o.props.get("tags") {
+            let want = string_map(d, "tags");
+            let stale: Vec<String> = string_map(&o.props, "tags")
+                .into_keys()
+                .filter(|k| !want.contains_key(k))
+                .collect();
+            if !stale.is_empty() {
+                cx.aws
+                    .iam
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(ctx_err("untag role"))?;
+            }
+            let tags = want
+                .into_iter()
+                .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Other(e.to_string()))?;
+            cx.aws
+                .iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(ctx_err("tag role"))?;
+        }
+        Ok(Observed {
+            props: d.clone(),
+            ..o.clone()
+        })
+    }
+    async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
+        let attached = match cx
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(id)
+            .send()
+            .await
+        {
+            Ok(a) => a.attached_policies.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(Error::aws("list attached role policies", e)),
+        };
+        for p in attached.into_iter().filter_map(|p| p.policy_arn) {
+            match cx
+                .aws
+                .iam
+                .detach_role_policy()
+                .role_name(id)
+                .policy_arn(&p)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) => {}
+                Err(e) => return Err(Error::aws(format!("detach {p}"), e)),
+            }
+        }
+        match cx.aws.iam.delete_role().role_name(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(format!("delete IAM role {id}"), e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- function
+
+pub struct Function;
+
+pub const TIMEOUT_SECONDS: i32 = 10;
+pub const MEMORY_MB: i32 = 128;
+
+impl Function {
+    async fn get(cx: &Cx, name: &str) -> Result<Option<Observed>> {
+        let f = match cx
+            .aws
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(f) => f,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(Error::aws(format!("get function {name}"), e)),
+        };
+        let Some(c) = f.configuration else {
+            return Ok(None);
+        };
+        let env: BTreeMap<String, String> = c
+            .environment
+            .and_then(|e| e.variables)
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("arn".into(), c.function_arn.clone().unwrap_or_default());
+        outputs.insert("id".into(), name.to_string());
+        Ok(Some(Observed {
+            id: name.to_string(),
+            props: props(json!({
+                "runtime": c.runtime.as_ref().map(|r| r.as_str()).unwrap_or_default(),
+                "handler": c.handler.unwrap_or_default(),
+                "role": c.role.unwrap_or_default(),
+                "architecture": c.architectures.unwrap_or_default().first().map(|a| a.as_str().to_string()).unwrap_or_else(|| "x86_64".into()),
+                "code_sha256": c.code_sha256.unwrap_or_default(),
+                "environment": tags_value(env),
+                "timeout": c.timeout.unwrap_or_default(),
+                "memory": c.memory_size.unwrap_or_default(),
+                "tags": tags_value(f.tags.unwrap_or_default()),
+            })),
+            outputs,
+        }))
+    }
+
+    fn package(cx: &Cx) -> Result<Arc<Package>> {
+        cx.ctx
+            .package
+            .clone()
+            .ok_or_else(|| Error::Other("the handler package was not built for this run".into()))
+    }
+
+    async fn wait_updated(cx: &Cx, name: &str) -> Result<()> {
+        cx.aws
+            .lambda
+            .wait_until_function_updated_v2()
+            .function_name(name)
+            .wait(WAIT)
+            .await
+            .map_err(|e| {
+                Error::aws(
+                    format!(
+                        "wait for function {name} to finish updating (LastUpdateStatus=Successful)"
+                    ),
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+}
+
+fn is_update_in_progress<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &E,
+) -> bool {
+    e.code() == Some("ResourceConflictException")
+}
+
+#[async_trait::async_trait]
+impl Resource for Function {
+    fn key(&self) -> String {
+        FUNCTION.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![
+            ROLE.into(),
+            POOL.into(),
+            Client::key_of(CLIENT_CODE),
+            API.into(),
+        ]
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        let endpoint = k.get(API, "endpoint");
+        let redirect = if endpoint == UNKNOWN {
+            UNKNOWN.into()
+        } else {
+            format!("{}/oidc", ctx.api_url(&endpoint))
+        };
+        let code = Client::key_of(CLIENT_CODE);
+        props(json!({
+            "runtime": "provided.al2023",
+            "handler": "bootstrap",
+            "role": k.get(ROLE, "arn"),
+            "architecture": ctx.architecture.as_str(),
+            "code_sha256": ctx.package.as_ref().map(|p| p.sha256_b64.clone()).unwrap_or_else(|| UNKNOWN.into()),
+            "environment": {
+                "EXAMPLE_OIDC_REDIRECT_URL": redirect,
+                "EXAMPLE_OIDC_ISSUER_URL": ctx.issuer(&k.get(POOL, "id")),
+                "EXAMPLE_OIDC_CLIENT_ID": k.get(&code, "id"),
+                "EXAMPLE_OIDC_CLIENT_SECRET": k.get(&code, "secret"),
+            },
+            "timeout": TIMEOUT_SECONDS,
+            "memory": MEMORY_MB,
+            "tags": tags_value(ctx.tags.clone()),
+        }))
+    }
+    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
+        Ok(match Self::get(cx, &cx.ctx.prefix).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let name = cx.ctx.prefix.clone();
+        let pkg = Self::package(cx)?;
+        let env = Environment::builder()
+            .set_variables(Some(string_map(d, "environment").into_iter().collect()))
+            .build();
+        // A new role is not assumable by Lambda for several seconds.
+        let r = crate::aws::with_backoff(
+            "create function (role not yet assumable)",
+            Duration::from_secs(120),
+            |e: &aws_sdk_lambda::error::SdkError<
+                aws_sdk_lambda::operation::create_function::CreateFunctionError,
+                _,
+            >| {
+                e.as_service_error().is_some_and(|s| {
+                    s.is_invalid_parameter_value_exception()
+                        && crate::aws::is_role_not_assumable(s.meta().message())
+                })
+            },
+            || {
+                cx.aws
+                    .lambda
+                    .create_function()
+                    .function_name(&name)
+                    .runtime(Runtime::from(s(d, "runtime").as_str()))
+                    .handler(s(d, "handler"))
+                    .role(s(d, "role"))
+                    .architectures(LArch::from(s(d, "architecture").as_str()))
+                    .code(
+                        FunctionCode::builder()
+                            .zip_file(Blob::new(pkg.zip.clone()))
+                            .build(),
+                    )
+                    .environment(env.clone())
+                    .timeout(TIMEOUT_SECONDS)
+                    .memory_size(MEMORY_MB)
+                    .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+                    .send()
+            },
+        )
+        .await;
+        match r {
+            Ok(_) => {}
+            // Unique name: adopt the function an interrupted run created.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_conflict_exception()) =>
+            {
+                if let Some(o) = Self::get(cx, &name).await? {
+                    return self.update(cx, d, &o, k).await;
+                }
+                return Err(Error::aws(format!("create function {name}"), e));
+            }
+            Err(e) => {
+                let hint = if e
+                    .as_service_error()
+                    .is_some_and(|s| crate::aws::is_role_not_assumable(s.meta().message()))
+                {
+                    " (the role is still not assumable after 2 minutes: run `deployer up` again)"
+                } else {
+                    ""
+                };
+                return Err(Error::aws(format!("create function {name}{hint}"), e));
+            }
+        }
+        cx.aws
+            .lambda
+            .wait_until_function_active_v2()
+            .function_name(&name)
+            .wait(WAIT)
+            .await
+            .map_err(|e| Error::aws(format!("wait for function {name} to become Active"), e))?;
+        Self::get(cx, &name)
+            .await?
+            .ok_or_else(|| Error::Other(format!("function {name} vanished after create")))
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        let name = o.id.clone();
+        let changed = diff(d, &o.props);
+        let code_changed = changed
+            .iter()
+            .any(|k| k == "code_sha256" || k == "architecture");
+        let config_changed = changed.iter().any(|k| {
+            [
+                "runtime",
+                "handler",
+                "role",
+                "environment",
+                "timeout",
+                "memory",
+            ]
+            .contains(&k.as_str())
+        });
+        if code_changed {
+            let pkg = Self::package(cx)?;
+            crate::aws::with_backoff("update function code", WAIT, is_update_in_progress, || {
+                cx.aws
+                    .lambda
+                    .update_function_code()
+                    .function_name(&name)
+                    .zip_file(Blob::new(pkg.zip.clone()))
+                    .architectures(LArch::from(s(d, "architecture").as_str()))
+                    .send()
+            })
+            .await
+            .map_err(ctx_err(format!("update code of function {name}")))?;
+            Self::wait_updated(cx, &name).await?;
+        }
+        if config_changed {
+            // Environment is replaced as a whole: always send all of it.
+            let env = Environment::builder()
+                .set_variables(Some(string_map(d, "environment").into_iter().collect()))
+                .build();
+            crate::aws::with_backoff(
+                "update function configuration",
+                WAIT,
+                is_update_in_progress,
+                || {
+                    cx.aws
+                        .lambda
+                        .update_function_configuration()
+                        .function_name(&name)
+                        .runtime(Runtime::from(s(d, "runtime").as_str()))
+                        .handler(s(d, "handler"))
+                        .role(s(d, "role"))
+                        .environment(env.clone())
+                        .timeout(TIMEOUT_SECONDS)
+                        .memory_size(MEMORY_MB)
+                        .send()
+                },
+            )
+            .await
+            .map_err(ctx_err(format!("update configuration of function {name}")))?;
+            Self::wait_updated(cx, &name).await?;
+        }
+        if changed.iter().any(|k| k == "tags") {
+            let arn = o.outputs.get("arn").cloned().unwrap_or_default();
+            let want = string_map(d, "tags");
+            let stale: Vec<String> = string_map(&o.props, "tags")
+                .into_keys()
+                .filter(|k| !want.contains_key(k))
+                .collect();
+            if !stale.is_empty() {
+                cx.aws
+                    .lambda
+                    .untag_resource()
+                    .resource(&arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(ctx_err("untag function"))?;
+            }
+            cx.aws
+                .lambda
+                .tag_resource()
+                .resource(&arn)
+                .set_tags(Some(want.into_iter().collect()))
+                .send()
+                .await
+                .map_err(ctx_err("tag function"))?;
+        }
+        Ok(Observed {
+            props: d.clone(),
+            ..o.clone()
+        })
+    }
+    async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
+        match cx
+            .aws
+            .lambda
+            .delete_function()
+            .function_name(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws(format!("delete function {id}"), e)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- permission
+
+pub struct Permission;
+
+#[async_trait::async_trait]
+impl Resource for Permission {
+    fn key(&self) -> String {
+        PERMISSION.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![FUNCTION.into(), API.into()]
+    }
+    fn parent(&self) -> Option<&'static str> {
+        Some(FUNCTION)
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["action", "principal", "source_arn"]
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        let api = k.get(API, "id");
+        let arn = if api == UNKNOWN {
+            UNKNOWN.into()
+        } else {
+            format!(
+                "arn:aws:execute-api:{}:{}:{api}/*/*",
+                ctx.region, ctx.account
+            )
+        };
+        props(
+            json!({"action": "lambda:InvokeFunction", "principal": "apigateway.amazonaws.com", "source_arn": arn}),
+        )
+    }
+    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
+        let func = cx.ctx.prefix.clone();
+        let policy = match cx.aws.lambda.get_policy().function_name(&func).send().await {
+            Ok(p) => p.policy.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(Read::Missing)
+            }
+            Err(e) => return Err(Error::aws("get function policy", e)),
+        };
+        let v: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
+        let stmts = match &v["Statement"] {
+            Value::Array(a) => a.clone(),
+            Value::Object(_) => vec![v["Statement"].clone()],
+            _ => vec![],
+        };
+        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == STATEMENT_ID) else {
+            return Ok(Read::Missing);
+        };
+        let principal = match &st["Principal"] {
+            Value::String(p) => p.clone(),
+            p => p["Service"].as_str().unwrap_or_default().to_string(),
+        };
+        let source = st["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("parent_id".into(), func.clone());
+        outputs.insert("id".into(), STATEMENT_ID.into());
+        Ok(Read::Found(Observed {
+            id: STATEMENT_ID.into(),
+            props: props(
+                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source}),
+            ),
+            outputs,
+        }))
+    }
+    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+        let func = cx.ctx.prefix.clone();
+        let r = crate::aws::with_backoff(
+            "add permission",
+            Duration::from_secs(60),
+            is_update_in_progress,
+            || {
+                cx.aws
+                    .lambda
+                    .add_permission()
+                    .function_name(&func)
+                    .statement_id(STATEMENT_ID)
+                    .action(s(d, "action"))
+                    .principal(s(d, "principal"))
+                    .source_arn(s(d, "source_arn"))
+                    .send()
+            },
+        )
+        .await;
+        if let Err(e) = r {
+            // The statement ID is unique per function: adopt a matching one.
+            match self.read(cx, &Prior::default()).await? {
+                Read::Found(o) if diff(d, &o.props).is_empty() => return Ok(o),
+                _ => return Err(Error::aws("add permission for API Gateway", e)),
+            }
+        }
+        let mut outputs = BTreeMap::new();
+        outputs.insert("parent_id".into(), func);
+        outputs.insert("id".into(), STATEMENT_ID.into());
+        Ok(Observed {
+            id: STATEMENT_ID.into(),
+            props: d.clone(),
+            outputs,
+        })
+    }
+    async fn update(&self, _cx: &Cx, _d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        Ok(o.clone()) // every setting is replace_on
+    }
+    async fn delete(&self, cx: &Cx, id: &str, func: Option<&str>) -> Result<()> {
+        let func = func
+            .map(String::from)
+            .unwrap_or_else(|| cx.ctx.prefix.clone());
+        match cx
+            .aws
+            .lambda
+            .remove_permission()
+            .function_name(&func)
+            .statement_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::aws("remove permission", e)),
+        }
+    }
+}

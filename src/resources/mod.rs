@@ -1,0 +1,285 @@
+//! One file per AWS resource kind. Every kind reads (not found is `None`),
+//! creates, updates only what differs, and deletes (not found is success).
+//!
+//! Settings are compared as property maps (`Props`): what the stack declares
+//! against what AWS reports, normalised the same way, so that the diff is a
+//! pure function shared by every kind.
+
+use crate::aws::Clients;
+use crate::config::{Architecture, User};
+use crate::error::Result;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub mod api;
+pub mod cognito;
+pub mod lambda;
+
+pub type Props = BTreeMap<String, Value>;
+
+/// A value that is not known until a dependency is created.
+pub const UNKNOWN: &str = "(known after apply)";
+
+pub fn props(v: Value) -> Props {
+    match v {
+        Value::Object(m) => m.into_iter().collect(),
+        _ => Props::new(),
+    }
+}
+
+/// The handler artifact: a deterministic zip and its Lambda `CodeSha256`.
+#[derive(Debug)]
+pub struct Package {
+    pub zip: Vec<u8>,
+    pub sha256_b64: String,
+}
+
+/// Where the public URLs of the stack live: AWS, or the local data plane of
+/// `deployer dev`. The only thing that differs between the two targets.
+#[derive(Debug, Clone)]
+pub enum Urls {
+    Aws,
+    Local { idp: String, api: String },
+}
+
+/// What every resource may read while computing its declared settings.
+#[derive(Debug)]
+pub struct Ctx {
+    pub stack: String,
+    pub prefix: String,
+    pub region: String,
+    pub account: String,
+    /// `Project={prefix}` plus the config's tags.
+    pub tags: BTreeMap<String, String>,
+    pub architecture: Architecture,
+    pub users: Vec<User>,
+    pub package: Option<Arc<Package>>,
+    pub urls: Urls,
+}
+
+impl Ctx {
+    pub fn issuer(&self, pool_id: &str) -> String {
+        if pool_id == UNKNOWN {
+            return UNKNOWN.into();
+        }
+        match &self.urls {
+            Urls::Aws => format!(
+                "https://cognito-idp.{}.amazonaws.com/{pool_id}",
+                self.region
+            ),
+            Urls::Local { idp, .. } => format!("{idp}/{pool_id}"),
+        }
+    }
+    pub fn hosted_domain(&self, domain: &str) -> String {
+        match &self.urls {
+            Urls::Aws => format!("https://{domain}.auth.{}.amazoncognito.com", self.region),
+            Urls::Local { idp, .. } => idp.clone(),
+        }
+    }
+    pub fn api_url(&self, api_endpoint: &str) -> String {
+        match &self.urls {
+            Urls::Aws => api_endpoint.to_string(),
+            Urls::Local { api, .. } => api.clone(),
+        }
+    }
+    /// Tags for resources with a name that is not unique in AWS.
+    pub fn owned_tags(&self) -> BTreeMap<String, String> {
+        let mut t = self.tags.clone();
+        t.insert(STACK_TAG.into(), self.stack.clone());
+        t
+    }
+    /// The Cognito domain prefix: deterministic per (prefix, account, region),
+    /// so that two accounts keeping the default prefix do not clash. A UUIDv5
+    /// is hexadecimal and so never holds the reserved words aws/amazon/cognito.
+    pub fn domain_prefix(&self) -> String {
+        let name = format!("urn:{}:{}:{}", self.prefix, self.account, self.region);
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+    }
+    pub fn role_name(&self) -> String {
+        format!("{}-lambda", self.prefix)
+    }
+}
+
+pub const STACK_TAG: &str = "deployer:stack";
+
+/// Outputs of the resources already read or created, by resource key.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub outputs: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Known {
+    pub fn get(&self, key: &str, name: &str) -> String {
+        self.outputs
+            .get(key)
+            .and_then(|o| o.get(name))
+            .cloned()
+            .unwrap_or_else(|| UNKNOWN.to_string())
+    }
+}
+
+/// A resource as AWS reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub id: String,
+    pub props: Props,
+    /// Outputs for dependants; names starting with `secret` never reach the
+    /// state file.
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Found(Observed),
+    Missing,
+    /// A create was interrupted and AWS offers no way to find its result
+    /// (moto's missing GetAuthorizers): the parent must be replaced so that
+    /// nothing is orphaned.
+    Unfindable(String),
+}
+
+/// What a read knows from the state file.
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub id: Option<String>,
+    pub pending_create: bool,
+    pub parent_id: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+pub struct Cx {
+    pub aws: Clients,
+    pub ctx: Arc<Ctx>,
+}
+
+#[async_trait::async_trait]
+pub trait Resource: Send + Sync {
+    /// Stable key in the state file and the plan: `user_pool`, `user/alice`...
+    fn key(&self) -> String;
+    /// Keys this resource needs to exist (and whose outputs it reads) first.
+    fn deps(&self) -> Vec<String>;
+    /// The resource whose deletion deletes this one too (pool, API, function).
+    fn parent(&self) -> Option<&'static str> {
+        None
+    }
+    /// Settings that cannot change in place: a difference means replace.
+    fn replace_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// True when its name is not unique in AWS: an intent is recorded before
+    /// create, and a replacement is created before the old one is deleted.
+    fn non_unique_name(&self) -> bool {
+        false
+    }
+    /// The declared settings: a pure function of the context and the outputs
+    /// of the dependencies (unknown ones render as `UNKNOWN`).
+    fn desired(&self, ctx: &Ctx, known: &Known) -> Props;
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read>;
+    async fn create(&self, cx: &Cx, desired: &Props, known: &Known) -> Result<Observed>;
+    async fn update(
+        &self,
+        cx: &Cx,
+        desired: &Props,
+        observed: &Observed,
+        known: &Known,
+    ) -> Result<Observed>;
+    async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()>;
+}
+
+/// The keys of `desired` whose values differ from what was observed.
+pub fn diff(desired: &Props, observed: &Props) -> Vec<String> {
+    desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k).unwrap_or(&Value::Null) != *v)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+pub fn s(p: &Props, k: &str) -> String {
+    match p.get(k) {
+        Some(Value::String(v)) => v.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+pub fn strings(p: &Props, k: &str) -> Vec<String> {
+    p.get(k)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn string_map(p: &Props, k: &str) -> BTreeMap<String, String> {
+    p.get(k)
+        .and_then(|v| v.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+pub fn tags_value<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
+    it: I,
+) -> Value {
+    Value::Object(
+        it.into_iter()
+            .map(|(k, v)| (k.into(), Value::String(v.into())))
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .collect(),
+    )
+}
+
+/// Wraps an SDK error with what was being done.
+pub fn ctx_err<E: std::error::Error>(
+    what: impl Into<String>,
+) -> impl FnOnce(E) -> crate::error::Error {
+    let what = what.into();
+    move |e| crate::error::Error::aws(what, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_lists_changed_declared_keys_only() {
+        let d = props(json!({"a": 1, "b": ["x"], "c": "same"}));
+        let o = props(json!({"a": 2, "c": "same", "extra": true}));
+        assert_eq!(diff(&d, &o), vec!["a".to_string(), "b".to_string()]);
+        assert!(diff(&d, &d).is_empty());
+    }
+
+    #[test]
+    fn domain_prefix_is_deterministic_and_scoped() {
+        let mk = |account: &str| Ctx {
+            stack: "s".into(),
+            prefix: "cognito-example".into(),
+            region: "eu-west-1".into(),
+            account: account.into(),
+            tags: BTreeMap::new(),
+            architecture: Architecture::X86_64,
+            users: vec![],
+            package: None,
+            urls: Urls::Aws,
+        };
+        let a = mk("111111111111").domain_prefix();
+        assert_eq!(a, mk("111111111111").domain_prefix());
+        assert_ne!(a, mk("222222222222").domain_prefix());
+        assert!(!a.contains("aws") && !a.contains("cognito") && a.len() <= 63);
+    }
+}

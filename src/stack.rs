@@ -1,0 +1,99 @@
+//! The program: the resources this stack declares and who depends on whom.
+
+use crate::config::Config;
+use crate::resources::api::{
+    Api, Authorizer, Integration, Route, Stage, DEFAULT_ROUTE, PROTECTED_ROUTE,
+};
+use crate::resources::cognito::{
+    Client, Domain, ResourceServer, UserPool, UserRes, CLIENT_CC, CLIENT_CODE,
+};
+use crate::resources::lambda::{Function, Permission, Role};
+use crate::resources::Resource;
+use std::sync::Arc;
+
+pub type Res = Arc<dyn Resource>;
+
+/// Every resource the configuration declares.
+pub fn declared(cfg: &Config) -> Vec<Res> {
+    let mut v: Vec<Res> = vec![
+        Arc::new(Role),
+        Arc::new(UserPool),
+        Arc::new(Domain),
+        Arc::new(ResourceServer),
+    ];
+    for u in &cfg.users {
+        v.push(Arc::new(UserRes {
+            name: u.name.clone(),
+            user: Some(u.clone()),
+        }));
+    }
+    v.push(Arc::new(Client { name: CLIENT_CC }));
+    v.push(Arc::new(Api));
+    v.push(Arc::new(Client { name: CLIENT_CODE }));
+    v.push(Arc::new(Function));
+    v.push(Arc::new(Permission));
+    v.push(Arc::new(Authorizer));
+    v.push(Arc::new(Integration));
+    v.push(Arc::new(Route {
+        route_key: PROTECTED_ROUTE.into(),
+    }));
+    v.push(Arc::new(Route {
+        route_key: DEFAULT_ROUTE.into(),
+    }));
+    v.push(Arc::new(Stage));
+    v
+}
+
+/// The resource behind a state key, for entries no longer declared.
+pub fn for_key(key: &str) -> Option<Res> {
+    Some(match key {
+        "role" => Arc::new(Role),
+        "user_pool" => Arc::new(UserPool),
+        "domain" => Arc::new(Domain),
+        "resource_server" => Arc::new(ResourceServer),
+        "client/example" => Arc::new(Client { name: CLIENT_CC }),
+        "client/example-authorization-code" => Arc::new(Client { name: CLIENT_CODE }),
+        "api" => Arc::new(Api),
+        "function" => Arc::new(Function),
+        "permission" => Arc::new(Permission),
+        "authorizer" => Arc::new(Authorizer),
+        "integration" => Arc::new(Integration),
+        "stage" => Arc::new(Stage),
+        k => {
+            if let Some(name) = k.strip_prefix("user/") {
+                Arc::new(UserRes {
+                    name: name.to_string(),
+                    user: None,
+                })
+            } else if let Some(rk) = k.strip_prefix("route/") {
+                Arc::new(Route {
+                    route_key: rk.to_string(),
+                })
+            } else {
+                return None;
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_deps_exist() {
+        let d = declared(&Config::default());
+        let keys: Vec<String> = d.iter().map(|r| r.key()).collect();
+        for r in &d {
+            assert_eq!(for_key(&r.key()).unwrap().key(), r.key());
+            for dep in r.deps() {
+                assert!(
+                    keys.contains(&dep),
+                    "{} depends on undeclared {dep}",
+                    r.key()
+                );
+            }
+        }
+        assert_eq!(keys.len(), 15);
+    }
+}

@@ -1,0 +1,334 @@
+//! The state file: a versioned JSON document of IDs, ARNs and non-secret
+//! fingerprints, written atomically after every mutating step.
+//!
+//! `state/<stack>.json` is the current copy, `state/<stack>.json.bak` the one
+//! before it, and `state/<stack>.lock` is held (flock) while a run is active.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// The AWS identifier (pool ID, API ID, function name, ...). Absent while
+    /// a create is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Set before a create whose result has no deterministic name, cleared
+    /// when the ID is recorded: a crash in between is found on the next run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_create: bool,
+    /// Non-secret outputs (ARN, endpoint, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub version: u32,
+    pub stack: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    #[serde(default)]
+    pub resources: BTreeMap<String, Entry>,
+    /// Replaced resources whose old copy still has to be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<Retired>,
+    /// Set for a `deployer dev` stack: the local data plane's base URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalUrls>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Retired {
+    pub key: String,
+    pub id: String,
+    #[serde(default)]
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LocalUrls {
+    pub idp: String,
+    pub api: String,
+}
+
+impl State {
+    pub fn new(stack: &str) -> State {
+        State {
+            version: SCHEMA_VERSION,
+            stack: stack.to_string(),
+            region: None,
+            account: None,
+            name_prefix: None,
+            resources: BTreeMap::new(),
+            retired: Vec::new(),
+            local: None,
+        }
+    }
+
+    pub fn id(&self, key: &str) -> Option<&str> {
+        self.resources.get(key).and_then(|e| e.id.as_deref())
+    }
+}
+
+/// Where the stack's files live and the lock that guards them.
+pub struct Store {
+    pub path: PathBuf,
+    lock: Option<File>,
+    write: Mutex<()>,
+}
+
+impl Store {
+    pub fn new(dir: &Path, stack: &str) -> Store {
+        Store {
+            path: dir.join(format!("{stack}.json")),
+            lock: None,
+            write: Mutex::new(()),
+        }
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".bak")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("lock")
+    }
+
+    /// Takes the stack's lock or fails at once naming its holder.
+    pub fn lock(&mut self, stack: &str) -> Result<()> {
+        let lp = self.lock_path();
+        if let Some(dir) = lp.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        }
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lp)
+            .map_err(|e| Error::io(lp.display().to_string(), e))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                return Err(Error::Locked {
+                    stack: stack.to_string(),
+                    holder: describe_holder(holder.trim()),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(lp.display().to_string(), e))
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let info = format!(
+            "pid={} host={} since={}",
+            std::process::id(),
+            hostname(),
+            now
+        );
+        f.set_len(0)
+            .map_err(|e| Error::io(lp.display().to_string(), e))?;
+        f.rewind()
+            .map_err(|e| Error::io(lp.display().to_string(), e))?;
+        f.write_all(info.as_bytes())
+            .map_err(|e| Error::io(lp.display().to_string(), e))?;
+        let _ = f.sync_all();
+        self.lock = Some(f);
+        Ok(())
+    }
+
+    /// Loads the state; a missing file is an empty state.
+    pub fn load(&self, stack: &str) -> Result<State> {
+        let p = self.path.display().to_string();
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new(stack)),
+            Err(e) => return Err(Error::io(p, e)),
+        };
+        parse(&text, &p, &self.backup_path().display().to_string())
+    }
+
+    /// Writes the state atomically: temp file, fsync, previous copy to `.bak`,
+    /// rename, fsync of the directory. Mode 0600.
+    pub fn save(&self, state: &State) -> Result<()> {
+        let _g = self.write.lock().unwrap_or_else(|e| e.into_inner());
+        let p = self.path.display().to_string();
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        let tmp = with_suffix(&self.path, ".tmp");
+        let body = serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
+        write_synced(&tmp, &body).map_err(|e| Error::io(tmp.display().to_string(), e))?;
+        if self.path.exists() {
+            let bak = self.backup_path();
+            let bak_tmp = with_suffix(&self.path, ".bak.tmp");
+            let prev = std::fs::read(&self.path).map_err(|e| Error::io(p.clone(), e))?;
+            // Never replace a good backup with a corrupt current copy.
+            if serde_json::from_slice::<serde_json::Value>(&prev).is_ok() {
+                write_synced(&bak_tmp, &prev)
+                    .map_err(|e| Error::io(bak_tmp.display().to_string(), e))?;
+                std::fs::rename(&bak_tmp, &bak)
+                    .map_err(|e| Error::io(bak.display().to_string(), e))?;
+            }
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(p, e))?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Removes the state file once the stack is gone (the backup stays).
+    pub fn remove(&self, state: &State) -> Result<()> {
+        self.save(state)?;
+        std::fs::remove_file(&self.path).map_err(|e| Error::io(self.path.display().to_string(), e))
+    }
+}
+
+pub fn parse(text: &str, path: &str, backup: &str) -> Result<State> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::CorruptState {
+        path: path.to_string(),
+        detail: e.to_string(),
+        backup: backup.to_string(),
+    })?;
+    let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerState {
+            path: path.to_string(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    serde_json::from_value(v).map_err(|e| Error::CorruptState {
+        path: path.to_string(),
+        detail: format!("not a deployer state: {e}"),
+        backup: backup.to_string(),
+    })
+}
+
+fn write_synced(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(body)?;
+    f.sync_all()
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+fn describe_holder(raw: &str) -> String {
+    let mut pid = "?";
+    let mut host = "?";
+    let mut since = None;
+    for part in raw.split_whitespace() {
+        if let Some(v) = part.strip_prefix("pid=") {
+            pid = v;
+        } else if let Some(v) = part.strip_prefix("host=") {
+            host = v;
+        } else if let Some(v) = part.strip_prefix("since=") {
+            since = v.parse::<u64>().ok();
+        }
+    }
+    let ago = since
+        .map(|s| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(s);
+            format!("since unix time {s}, {}s ago", now.saturating_sub(s))
+        })
+        .unwrap_or_else(|| "since an unknown time".into());
+    format!("pid {pid} on host {host}, {ago}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_load_backup_and_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path(), "t");
+        let mut st = State::new("t");
+        s.save(&st).unwrap();
+        st.resources.insert(
+            "api".into(),
+            Entry {
+                id: Some("abc".into()),
+                ..Default::default()
+            },
+        );
+        s.save(&st).unwrap();
+        assert_eq!(s.load("t").unwrap(), st);
+        let bak: State = serde_json::from_slice(&std::fs::read(s.backup_path()).unwrap()).unwrap();
+        assert!(bak.resources.is_empty());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&s.path).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn corrupt_and_newer() {
+        let e = parse("{\"version\":1,\n\"stack\":", "s.json", "s.json.bak").unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("s.json.bak") && m.contains("line 2"), "{m}");
+        let e = parse("{\"version\":9,\"stack\":\"x\"}", "s.json", "b").unwrap_err();
+        assert!(matches!(e, Error::NewerState { found: 9, .. }));
+    }
+
+    #[test]
+    fn second_lock_names_holder() {
+        let d = tempfile::tempdir().unwrap();
+        let mut a = Store::new(d.path(), "t");
+        a.lock("t").unwrap();
+        let mut b = Store::new(d.path(), "t");
+        let e = b.lock("t").unwrap_err().to_string();
+        assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
+        drop(a);
+        b.lock("t").unwrap();
+    }
+}
