@@ -272,7 +272,24 @@ impl Resource for Authorizer {
                 return Ok(Read::Found(o));
             }
         }
-        match cx.aws.apigw.get_authorizers().api_id(api).send().await {
+        // An ID in the state that is not found means the authorizer is gone.
+        // Only a lost entry or an interrupted create needs the list.
+        if prior.id.is_some() && !prior.pending_create {
+            return Ok(Read::Missing);
+        }
+        let listed = cx
+            .aws
+            .apigw
+            .get_authorizers()
+            .api_id(api)
+            .customize()
+            .config_override(
+                aws_sdk_apigatewayv2::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2)),
+            )
+            .send()
+            .await;
+        match listed {
             Ok(list) => {
                 for a in list.items.unwrap_or_default() {
                     if a.name.as_deref() == Some(AUTHORIZER_NAME) {

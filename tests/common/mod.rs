@@ -1,0 +1,288 @@
+//! Test harness: a real `moto_server` on a free 127.0.0.1 port, the real
+//! `deployer` binary, and SDK clients to read back what it did.
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub endpoint: String,
+    pub recording: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn moto_server_path() -> PathBuf {
+    deployer::tools::ensure("moto_server").expect("install moto into the tool venv")
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let exe = moto_server_path();
+        let dir = tempfile::tempdir().unwrap();
+        let recording = dir.path().join("recording.jsonl");
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new(&exe)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env("MOTO_ENABLE_RECORDING", "True")
+                .env("MOTO_RECORDER_FILEPATH", &recording)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start moto_server");
+            let endpoint = format!("http://127.0.0.1:{port}");
+            let mut m = Moto {
+                child,
+                port,
+                endpoint,
+                recording: recording.clone(),
+                _dir: tempfile::tempdir().unwrap(),
+            };
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(30) {
+                if let Ok(Some(_)) = m.child.try_wait() {
+                    break; // port taken: try another
+                }
+                if reqwest::blocking::get(format!("{}/moto-api/", m.endpoint)).is_ok() {
+                    m._dir = dir;
+                    return m;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("moto_server did not start");
+    }
+
+    /// Forgets the requests recorded so far.
+    pub fn reset_recording(&self) {
+        reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/moto-api/recorder/reset-recording",
+                self.endpoint
+            ))
+            .send()
+            .unwrap();
+    }
+
+    /// The operations moto received since the last reset: (name, mutating).
+    pub fn recorded(&self) -> Vec<(String, bool)> {
+        let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                let method = e["method"].as_str().unwrap_or_default().to_string();
+                let url = e["url"].as_str().unwrap_or_default().to_string();
+                let target = e["headers"]
+                    .as_object()
+                    .and_then(|h| {
+                        h.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                    })
+                    .and_then(|(_, v)| v.as_str())
+                    .map(String::from);
+                if let Some(t) = target {
+                    let op = t.rsplit('.').next().unwrap_or_default().to_string();
+                    let m = deployer::aws::is_mutating(&op);
+                    return (op, m);
+                }
+                let body = e["body"].as_str().unwrap_or_default();
+                let body = if e["body_encoded"].as_bool() == Some(true) {
+                    String::from_utf8_lossy(
+                        &base64::engine::general_purpose::STANDARD
+                            .decode(body)
+                            .unwrap_or_default(),
+                    )
+                    .to_string()
+                } else {
+                    body.to_string()
+                };
+                if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+                    return (action.to_string(), deployer::aws::is_mutating(action));
+                }
+                // REST (Lambda, API Gateway): GET reads, everything else writes.
+                (
+                    format!("{method} {url}"),
+                    method != "GET" && method != "HEAD",
+                )
+            })
+            .collect()
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_deployer")
+}
+
+/// The real handler, built once with cargo-lambda (`deployer package`).
+pub fn handler_zip() -> PathBuf {
+    static ZIP: OnceLock<PathBuf> = OnceLock::new();
+    ZIP.get_or_init(|| {
+        let out = Command::new(bin())
+            .args(["package", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "deployer package failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        PathBuf::from(v["path"].as_str().unwrap())
+    })
+    .clone()
+}
+
+/// One stack in one moto: its own state dir and name prefix.
+pub struct Stack<'a> {
+    pub moto: &'a Moto,
+    pub dir: tempfile::TempDir,
+    pub name: String,
+    pub prefix: String,
+    pub extra_config: String,
+}
+
+impl<'a> Stack<'a> {
+    pub fn new(moto: &'a Moto, name: &str) -> Stack<'a> {
+        Stack {
+            moto,
+            dir: tempfile::tempdir().unwrap(),
+            name: name.into(),
+            prefix: "cognito-example".into(),
+            extra_config: String::new(),
+        }
+    }
+
+    pub fn with_prefix(mut self, p: &str) -> Self {
+        self.prefix = p.into();
+        self
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.state_dir().join(format!("{}.json", self.name))
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        let p = self.dir.path().join("deployer.toml");
+        std::fs::write(
+            &p,
+            format!("name_prefix = \"{}\"\n{}", self.prefix, self.extra_config),
+        )
+        .unwrap();
+        p
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(["--stack", &self.name])
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("DEPLOYER_HANDLER_ZIP", handler_zip())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "deployer {args:?} failed ({}):\nstdout: {}\nstderr: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.ok(&a);
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.state_file()).unwrap()).unwrap()
+    }
+
+    pub fn id(&self, key: &str) -> String {
+        self.state()["resources"][key]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id for {key} in state"))
+            .to_string()
+    }
+}
+
+pub struct Sdk {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub apigw: aws_sdk_apigatewayv2::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+pub async fn sdk(endpoint: &str) -> Sdk {
+    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await;
+    Sdk {
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&cfg),
+        apigw: aws_sdk_apigatewayv2::Client::new(&cfg),
+        lambda: aws_sdk_lambda::Client::new(&cfg),
+        iam: aws_sdk_iam::Client::new(&cfg),
+    }
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn project_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
