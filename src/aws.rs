@@ -94,13 +94,18 @@ pub struct Target {
     pub endpoint_url: Option<String>,
 }
 
+/// Throttling and transient errors: adaptive retry (client-side rate
+/// limiting), 8 attempts, jittered exponential backoff capped at 5 s (after a throttle the
+/// adaptive limiter waits up to that cap: measured in tests/mocks.rs).
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive()
+        .with_max_attempts(8)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-        RetryConfig::adaptive()
-            .with_max_attempts(8)
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(20)),
-    );
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
     if let Some(p) = &t.profile {
         loader = loader.profile_name(p);
     }

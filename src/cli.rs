@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -85,6 +85,10 @@ pub enum Cmd {
     },
     /// Build the handler zip and print its path and CodeSha256.
     Package,
+    /// Install (if missing) and print the path of a pinned tool
+    /// (moto_server, cargo-lambda) from the project's tool virtualenv.
+    #[command(hide = true)]
+    Tool { name: String },
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -109,6 +113,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Plan => up(&g, true, None).await.map(|_| ()),
         Cmd::Down { yes } => down(&g, yes).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
+        Cmd::Tool { name } => {
+            println!("{}", crate::tools::ensure(&name)?.display());
+            Ok(())
+        }
         Cmd::Package => {
             let cfg = Config::load(g.config.as_deref())?;
             let t = Instant::now();
@@ -532,12 +540,10 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
         );
     }
     engine.apply(&nodes, &steps, &reads).await?;
+    // Every step succeeded: what was found is deleted, and what was not
+    // found (creates that never happened, entries already gone) is gone.
     let mut st = engine.state.lock().unwrap().clone();
-    st.resources
-        .retain(|_, e| e.id.is_some() || e.pending_create);
-    // What was pending and is not found anymore is gone.
-    st.resources
-        .retain(|k, _| matches!(reads.get(k), Some(Read::Found(_))) && false);
+    st.resources.clear();
     st.local = None;
     if st.retired.is_empty() {
         if s.store.path.exists() {
@@ -662,6 +668,3 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
     }
     Ok(())
 }
-
-#[allow(dead_code)]
-fn _unused(_: Duration) {}

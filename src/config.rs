@@ -159,7 +159,7 @@ impl Config {
                 })
                 .collect::<Result<_, Error>>()?;
         }
-        cfg.validate().map_err(|m| bad(m))?;
+        cfg.validate().map_err(bad)?;
         Ok(cfg)
     }
 

@@ -11,6 +11,18 @@ use aws_sdk_lambda::types::{Architecture as LArch, Environment, FunctionCode, Ru
 use serde_json::json;
 use std::time::Duration;
 
+/// "An update is in progress" (or the function is still being created):
+/// Lambda's typed ResourceConflictException, for each operation that can
+/// hit it.
+macro_rules! update_in_progress {
+    ($op:ident, $err:ident) => {
+        |e: &aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::$op::$err, _>| {
+            e.as_service_error()
+                .is_some_and(|s| s.is_resource_conflict_exception())
+        }
+    };
+}
+
 pub const ROLE: &str = "role";
 pub const FUNCTION: &str = "function";
 pub const PERMISSION: &str = "permission";
@@ -334,10 +346,13 @@ impl Function {
     }
 }
 
-fn is_update_in_progress<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
-    e: &E,
-) -> bool {
-    e.code() == Some("ResourceConflictException")
+fn role_not_assumable(e: &aws_sdk_lambda::operation::create_function::CreateFunctionError) -> bool {
+    match e {
+        aws_sdk_lambda::operation::create_function::CreateFunctionError::InvalidParameterValueException(x) => {
+            crate::aws::is_role_not_assumable(x.message())
+        }
+        _ => false,
+    }
 }
 
 #[async_trait::async_trait]
@@ -397,12 +412,7 @@ impl Resource for Function {
             |e: &aws_sdk_lambda::error::SdkError<
                 aws_sdk_lambda::operation::create_function::CreateFunctionError,
                 _,
-            >| {
-                e.as_service_error().is_some_and(|s| {
-                    s.is_invalid_parameter_value_exception()
-                        && crate::aws::is_role_not_assumable(s.meta().message())
-                })
-            },
+            >| { e.as_service_error().is_some_and(role_not_assumable) },
             || {
                 cx.aws
                     .lambda
@@ -438,10 +448,7 @@ impl Resource for Function {
                 return Err(Error::aws(format!("create function {name}"), e));
             }
             Err(e) => {
-                let hint = if e
-                    .as_service_error()
-                    .is_some_and(|s| crate::aws::is_role_not_assumable(s.meta().message()))
-                {
+                let hint = if e.as_service_error().is_some_and(role_not_assumable) {
                     " (the role is still not assumable after 2 minutes: run `deployer up` again)"
                 } else {
                     ""
@@ -479,15 +486,20 @@ impl Resource for Function {
         });
         if code_changed {
             let pkg = Self::package(cx)?;
-            crate::aws::with_backoff("update function code", WAIT, is_update_in_progress, || {
-                cx.aws
-                    .lambda
-                    .update_function_code()
-                    .function_name(&name)
-                    .zip_file(Blob::new(pkg.zip.clone()))
-                    .architectures(LArch::from(s(d, "architecture").as_str()))
-                    .send()
-            })
+            crate::aws::with_backoff(
+                "update function code",
+                WAIT,
+                update_in_progress!(update_function_code, UpdateFunctionCodeError),
+                || {
+                    cx.aws
+                        .lambda
+                        .update_function_code()
+                        .function_name(&name)
+                        .zip_file(Blob::new(pkg.zip.clone()))
+                        .architectures(LArch::from(s(d, "architecture").as_str()))
+                        .send()
+                },
+            )
             .await
             .map_err(ctx_err(format!("update code of function {name}")))?;
             Self::wait_updated(cx, &name).await?;
@@ -500,7 +512,10 @@ impl Resource for Function {
             crate::aws::with_backoff(
                 "update function configuration",
                 WAIT,
-                is_update_in_progress,
+                update_in_progress!(
+                    update_function_configuration,
+                    UpdateFunctionConfigurationError
+                ),
                 || {
                     cx.aws
                         .lambda
@@ -648,7 +663,7 @@ impl Resource for Permission {
         let r = crate::aws::with_backoff(
             "add permission",
             Duration::from_secs(60),
-            is_update_in_progress,
+            update_in_progress!(add_permission, AddPermissionError),
             || {
                 cx.aws
                     .lambda

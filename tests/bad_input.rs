@@ -1,0 +1,155 @@
+//! Bad input gets a clear error that says what to do, and nothing is lost.
+
+mod common;
+use common::*;
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn pool_exists(moto: &Moto, id: &str) -> bool {
+    rt().block_on(async {
+        sdk(&moto.endpoint)
+            .await
+            .cognito
+            .describe_user_pool()
+            .user_pool_id(id)
+            .send()
+            .await
+            .is_ok()
+    })
+}
+
+#[test]
+fn corrupt_state_is_refused_and_nothing_is_deleted() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "corrupt");
+    st.ok(&["up"]);
+    let pool = st.id("user_pool");
+    st.ok(&["up"]); // leaves a good backup
+    std::fs::write(
+        st.state_file(),
+        "{\"version\": 1,\n \"stack\": \"corrupt\",\n \"resources\": {oops",
+    )
+    .unwrap();
+    for args in [&["up"][..], &["down", "--yes"][..], &["plan"][..]] {
+        let o = st.run(args);
+        assert!(!o.status.success(), "{args:?} accepted a corrupt state");
+        let e = stderr(&o);
+        assert!(e.contains("not valid JSON") && e.contains("line 3"), "{e}");
+        assert!(
+            e.contains("corrupt.json.bak"),
+            "the error names the backup: {e}"
+        );
+    }
+    assert!(pool_exists(&moto, &pool), "nothing was deleted");
+    // The backup is good: restoring it brings the stack back under control.
+    std::fs::copy(st.state_dir().join("corrupt.json.bak"), st.state_file()).unwrap();
+    assert!(st.ok(&["plan"]).contains("No changes"));
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "newer");
+    std::fs::create_dir_all(st.state_dir()).unwrap();
+    std::fs::write(
+        st.state_file(),
+        r#"{"version": 99, "stack": "newer", "resources": {}}"#,
+    )
+    .unwrap();
+    moto.reset_recording();
+    let o = st.run(&["up"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("schema version 99") && stderr(&o).contains("upgrade deployer"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        moto.recorded().iter().all(|(_, m)| !m),
+        "nothing may change"
+    );
+}
+
+#[test]
+fn invalid_name_prefix_is_refused_before_any_call() {
+    let moto = Moto::start();
+    moto.reset_recording();
+    for (prefix, needle) in [
+        (&"p".repeat(60)[..], "60 characters"),
+        ("bad.prefix", "'.'"),
+        ("has space", "' '"),
+    ] {
+        let st = Stack::new(&moto, "badprefix").with_prefix(prefix);
+        let o = st.run(&["up"]);
+        assert!(!o.status.success(), "{prefix} accepted");
+        assert!(
+            stderr(&o).contains(needle) && stderr(&o).contains("name_prefix"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(
+        moto.recorded().is_empty(),
+        "config errors must stop before any AWS call"
+    );
+}
+
+#[test]
+fn concurrent_run_names_the_lock_holder() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "locked");
+    let mut holder = deployer::state::Store::new(&st.state_dir(), "locked");
+    holder.lock("locked").unwrap();
+    let o = st.run(&["up"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("pid {}", std::process::id()))
+            && e.contains("host")
+            && e.contains("since"),
+        "{e}"
+    );
+    drop(holder);
+    st.ok(&["up"]);
+}
+
+#[test]
+fn missing_credentials_say_what_to_set() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "nocreds");
+    let home = tempfile::tempdir().unwrap();
+    let o = st
+        .cmd(&["up"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", home.path().join("nope"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("nope"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("no AWS credentials")
+            && e.contains("AWS_ACCESS_KEY_ID")
+            && e.contains("AWS_PROFILE"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_config_file_says_what_is_wrong() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "badcfg");
+    st.extra_config =
+        "[[users]]\nname = \"bob\"\npassword_env = \"DEPLOYER_TEST_UNSET_PASSWORD\"\n".into();
+    let o = st.run(&["up"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("DEPLOYER_TEST_UNSET_PASSWORD"),
+        "{}",
+        stderr(&o)
+    );
+}
