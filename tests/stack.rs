@@ -546,7 +546,7 @@ fn drift_is_repaired() {
             .unwrap()
             .variables
             .unwrap();
-        assert_eq!(env.len(), 4);
+        assert_eq!(env.len(), 5);
         assert_eq!(
             env["EXAMPLE_OIDC_ISSUER_URL"],
             format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}")

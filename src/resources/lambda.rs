@@ -2,7 +2,7 @@
 //! permission to invoke it.
 
 use super::api::API;
-use super::cognito::{Client, CLIENT_CODE, POOL};
+use super::cognito::{Client, CLIENT_CC, CLIENT_CODE, POOL};
 use super::*;
 use crate::error::Error;
 use aws_sdk_lambda::client::Waiters;
@@ -387,6 +387,8 @@ impl Resource for Function {
                 "EXAMPLE_OIDC_ISSUER_URL": ctx.issuer(&k.get(POOL, "id")),
                 "EXAMPLE_OIDC_CLIENT_ID": k.get(&code, "id"),
                 "EXAMPLE_OIDC_CLIENT_SECRET": k.get(&code, "secret"),
+                // The handler accepts bearer tokens of this stack's clients only.
+                "EXAMPLE_OIDC_ALLOWED_CLIENT_IDS": format!("{},{}", k.get(&Client::key_of(CLIENT_CC), "id"), k.get(&code, "id")),
             },
             "timeout": TIMEOUT_SECONDS,
             "memory": MEMORY_MB,

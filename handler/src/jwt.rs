@@ -1,0 +1,309 @@
+//! Bearer and ID token validation against the configured issuer only.
+//!
+//! The algorithm is pinned to RS256, the issuer comes from configuration
+//! (never from the token), `exp`/`nbf` are checked with a small leeway,
+//! `token_use` must be `access` or `id`, and the client (`client_id` of an
+//! access token, `aud` of an ID token) is checked against the allowed list.
+//! The JWKS is cached for the life of the execution environment and fetched
+//! again on an unknown `kid`, at most once per `refresh_interval`.
+
+use crate::Config;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+pub const LEEWAY_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Discovery {
+    pub issuer: Option<String>,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+}
+
+/// What an ID token from the code flow must also satisfy.
+#[derive(Debug, Clone)]
+pub struct Expect<'a> {
+    pub token_use: &'a str,
+    pub audience: &'a str,
+    pub nonce: Option<&'a str>,
+}
+
+/// An RSA public key of the JWKS: modulus and exponent, big-endian.
+#[derive(Debug, Clone)]
+pub struct RsaKey {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+pub struct Provider {
+    pub issuer: String,
+    jwks_override: Option<String>,
+    allowed: Option<Vec<String>>,
+    pub http: reqwest::Client,
+    discovery: tokio::sync::Mutex<Option<Discovery>>,
+    keys: RwLock<HashMap<String, RsaKey>>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    pub refresh_interval: Duration,
+}
+
+impl Provider {
+    pub fn new(cfg: &Config) -> Provider {
+        Provider {
+            issuer: cfg.issuer.clone(),
+            jwks_override: cfg.jwks_url.clone(),
+            allowed: cfg.allowed_clients.clone(),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("HTTP client"),
+            discovery: tokio::sync::Mutex::new(None),
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: tokio::sync::Mutex::new(None),
+            refresh_interval: Duration::from_secs(60),
+        }
+    }
+
+    /// The issuer's discovery document, fetched once.
+    pub async fn discovery(&self) -> Result<Discovery, String> {
+        let mut d = self.discovery.lock().await;
+        if let Some(d) = &*d {
+            return Ok(d.clone());
+        }
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let doc: Discovery = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("cannot fetch the OpenID configuration from {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("the OpenID configuration at {url} is not valid: {e}"))?;
+        if let Some(iss) = &doc.issuer {
+            if iss.trim_end_matches('/') != self.issuer {
+                return Err(format!(
+                    "the OpenID configuration names issuer {iss}, not the configured {}",
+                    self.issuer
+                ));
+            }
+        }
+        *d = Some(doc.clone());
+        Ok(doc)
+    }
+
+    async fn jwks_url(&self) -> Result<String, String> {
+        match &self.jwks_override {
+            Some(u) => Ok(u.clone()),
+            None => Ok(self.discovery().await?.jwks_uri),
+        }
+    }
+
+    /// Fetches the JWKS unless it was fetched less than `refresh_interval`
+    /// ago (the very first fetch always happens).
+    async fn refresh(&self) -> Result<bool, String> {
+        let mut last = self.last_fetch.lock().await;
+        if let Some(t) = *last {
+            if t.elapsed() < self.refresh_interval {
+                return Ok(false);
+            }
+        }
+        let url = self.jwks_url().await?;
+        *last = Some(Instant::now());
+        let set: Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("cannot fetch the JWKS from {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("the JWKS at {url} is not valid JSON: {e}"))?;
+        let mut keys = HashMap::new();
+        for k in set["keys"].as_array().cloned().unwrap_or_default() {
+            let alg_ok = k["alg"].as_str().is_none_or(|a| a == "RS256");
+            if k["kty"] != "RSA" || !alg_ok {
+                continue;
+            }
+            if let (Some(kid), Some(n), Some(e)) =
+                (k["kid"].as_str(), k["n"].as_str(), k["e"].as_str())
+            {
+                if let (Ok(n), Ok(e)) = (URL_SAFE_NO_PAD.decode(n), URL_SAFE_NO_PAD.decode(e)) {
+                    keys.insert(kid.to_string(), RsaKey { n, e });
+                }
+            }
+        }
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        Ok(true)
+    }
+
+    async fn key(&self, kid: &str) -> Result<RsaKey, String> {
+        if let Some(k) = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(kid) {
+            return Ok(k.clone());
+        }
+        self.refresh().await?;
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| format!("the token's signing key {kid:?} is not in the issuer's JWKS"))
+    }
+
+    /// Validates a token; returns its claims, or why it is not valid.
+    pub async fn validate(
+        &self,
+        token: &str,
+        expect: Option<Expect<'_>>,
+    ) -> Result<Map<String, Value>, String> {
+        let (claims, key_id, signed, signature) = parse(token)?;
+        let key = self.key(&key_id).await?;
+        RsaPublicKeyComponents {
+            n: &key.n,
+            e: &key.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
+        .map_err(|_| "the token is not valid: InvalidSignature".to_string())?;
+        check_time_and_issuer(&claims, &self.issuer, now())?;
+        let token_use = claims
+            .get("token_use")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if token_use != "access" && token_use != "id" {
+            return Err(format!("token_use {token_use:?} is neither access nor id"));
+        }
+        let client = if token_use == "access" {
+            claims
+                .get("client_id")
+                .and_then(Value::as_str)
+                .map(String::from)
+        } else {
+            match claims.get("aud") {
+                Some(Value::String(a)) => Some(a.clone()),
+                Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().map(String::from),
+                _ => None,
+            }
+        };
+        if let Some(allowed) = &self.allowed {
+            if !client.as_ref().is_some_and(|c| allowed.contains(c)) {
+                return Err(format!(
+                    "the token was issued to client {:?}, which is not allowed",
+                    client.unwrap_or_default()
+                ));
+            }
+        }
+        if let Some(x) = expect {
+            if token_use != x.token_use {
+                return Err(format!(
+                    "expected an {} token, got token_use {token_use:?}",
+                    x.token_use
+                ));
+            }
+            if client.as_deref() != Some(x.audience) {
+                return Err(format!(
+                    "the token is for audience {:?}, not {:?}",
+                    client.unwrap_or_default(),
+                    x.audience
+                ));
+            }
+            if let Some(n) = x.nonce {
+                if claims.get("nonce").and_then(Value::as_str) != Some(n) {
+                    return Err("the ID token's nonce does not match this login".into());
+                }
+            }
+        }
+        Ok(claims)
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Splits and decodes a compact JWS: (claims, kid, signed part, signature).
+/// Only `alg: RS256` passes: `none`, HS256 (a public key used as an HMAC
+/// secret) and every other algorithm are refused before any key is used.
+type Parsed<'a> = (Map<String, Value>, String, &'a str, Vec<u8>);
+
+fn parse(token: &str) -> Result<Parsed<'_>, String> {
+    let bad = |why: &str| format!("the token is not a valid JWT: {why}");
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("it does not have three parts"));
+    };
+    let header: Value = URL_SAFE_NO_PAD
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("the header is not base64url JSON"))?;
+    match header["alg"].as_str() {
+        Some("RS256") => {}
+        Some(alg) => {
+            return Err(format!(
+                "the token's algorithm {alg:?} is not allowed (RS256 only)"
+            ))
+        }
+        None => return Err(bad("the header has no alg")),
+    }
+    let kid = header["kid"]
+        .as_str()
+        .ok_or("the token has no kid")?
+        .to_string();
+    let claims: Map<String, Value> = URL_SAFE_NO_PAD
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("the payload is not base64url JSON"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| bad("the signature is not base64url"))?;
+    if signature.is_empty() {
+        return Err(bad("the signature is empty"));
+    }
+    Ok((claims, kid, &token[..h.len() + 1 + p.len()], signature))
+}
+
+fn check_time_and_issuer(
+    claims: &Map<String, Value>,
+    issuer: &str,
+    now: i64,
+) -> Result<(), String> {
+    let leeway = LEEWAY_SECONDS as i64;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or("the token is not valid: missing required claim exp")?;
+    if now > exp + leeway {
+        return Err("the token is not valid: ExpiredSignature".into());
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = nbf
+            .as_i64()
+            .ok_or("the token is not valid: nbf is not a number")?;
+        if now + leeway < nbf {
+            return Err("the token is not valid: ImmatureSignature (not valid yet)".into());
+        }
+    }
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(format!(
+            "the token is not valid: InvalidIssuer (expected {issuer})"
+        ));
+    }
+    Ok(())
+}

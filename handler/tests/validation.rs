@@ -1,0 +1,217 @@
+//! Bearer validation with keys made in the test and a JWKS server on
+//! 127.0.0.1, and the shapes of the responses.
+
+mod support;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use handler::jwt::Provider;
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use support::*;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn err(r: Result<serde_json::Map<String, Value>, String>) -> String {
+    r.expect_err("the token must be rejected")
+}
+
+#[test]
+fn the_validation_table() {
+    let k1 = Key::new("k1");
+    let idp = start_idp(&[&k1]);
+    let cfg = config(&idp);
+    let p = Provider::new(&cfg);
+    let iss = idp.issuer();
+    rt().block_on(async {
+        let ok = p.validate(&k1.sign(&access_claims(&iss)), None).await.unwrap();
+        assert_eq!(ok["client_id"], "cc-client");
+        assert_eq!(ok["scope"], "example/auth");
+        let id = json!({"sub": "u1", "iss": iss, "aud": "code-client", "token_use": "id", "exp": now() + 60, "email_verified": true});
+        assert_eq!(p.validate(&k1.sign(&id), None).await.unwrap()["email_verified"], true);
+
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut c = access_claims(&iss);
+            f(&mut c);
+            k1.sign(&c)
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("expired", with(&|c| c["exp"] = json!(now() - 60)), "ExpiredSignature"),
+            ("not yet valid", with(&|c| c["nbf"] = json!(now() + 600)), "ImmatureSignature"),
+            ("wrong issuer", with(&|c| c["iss"] = json!("https://evil.example")), "InvalidIssuer"),
+            ("wrong token_use", with(&|c| c["token_use"] = json!("refresh")), "token_use"),
+            ("wrong client", with(&|c| c["client_id"] = json!("someone-else")), "not allowed"),
+            ("no exp", with(&|c| { c.as_object_mut().unwrap().remove("exp"); }), "exp"),
+        ];
+        for (name, token, needle) in cases {
+            let e = err(p.validate(&token, None).await);
+            assert!(e.contains(needle), "{name}: {e}");
+        }
+        // Within the leeway an expired token still passes; beyond it, not.
+        assert!(p.validate(&with(&|c| c["exp"] = json!(now() - 2)), None).await.is_ok());
+
+        let good = k1.sign(&access_claims(&iss));
+        let parts: Vec<&str> = good.split('.').collect();
+        let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        payload["scope"] = json!("admin");
+        let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+        assert!(err(p.validate(&tampered, None).await).contains("InvalidSignature"));
+        let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        sig[10] ^= 1;
+        let bad_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
+        assert!(err(p.validate(&bad_sig, None).await).contains("InvalidSignature"));
+
+        // alg none: unsigned.
+        let none_header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": "k1"}).to_string());
+        let none = format!("{none_header}.{}.", parts[1]);
+        assert!(err(p.validate(&none, None).await).contains("\"none\" is not allowed (RS256 only)"));
+        // HS256 with the public key as the HMAC secret (the classic confusion).
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        h.kid = Some("k1".into());
+        let hs = jsonwebtoken::encode(&h, &access_claims(&iss), &jsonwebtoken::EncodingKey::from_secret(k1.public_pem().as_bytes())).unwrap();
+        assert!(err(p.validate(&hs, None).await).contains("RS256 only"));
+        assert!(err(p.validate("garbage", None).await).contains("not a valid JWT"));
+    });
+}
+
+#[test]
+fn unknown_kid_refetches_once_then_rejects() {
+    let k1 = Key::new("k1");
+    let k2 = Key::new("k2");
+    let idp = start_idp(&[&k1]);
+    let p = Provider::new(&config(&idp));
+    let iss = idp.issuer();
+    rt().block_on(async {
+        p.validate(&k1.sign(&access_claims(&iss)), None)
+            .await
+            .unwrap();
+        p.validate(&k1.sign(&access_claims(&iss)), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            idp.shared.jwks_fetches.load(Ordering::SeqCst),
+            1,
+            "the JWKS is cached"
+        );
+        // Unknown kid right after a fetch: rate-limited, no refetch, rejected.
+        let e = err(p.validate(&k2.sign(&access_claims(&iss)), None).await);
+        assert!(e.contains("\"k2\" is not in the issuer's JWKS"), "{e}");
+        assert_eq!(idp.shared.jwks_fetches.load(Ordering::SeqCst), 1);
+    });
+    // After the interval, an unknown kid triggers one refetch (a rotation).
+    let mut p = Provider::new(&config(&idp));
+    p.refresh_interval = std::time::Duration::from_millis(50);
+    rt().block_on(async {
+        p.validate(&k1.sign(&access_claims(&iss)), None)
+            .await
+            .unwrap();
+        let before = idp.shared.jwks_fetches.load(Ordering::SeqCst);
+        *idp.shared.jwks.lock().unwrap() = json!({"keys": [k1.jwk(), k2.jwk()]});
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        p.validate(&k2.sign(&access_claims(&iss)), None)
+            .await
+            .expect("rotated key found after one refetch");
+        assert_eq!(idp.shared.jwks_fetches.load(Ordering::SeqCst), before + 1);
+        let k3 = Key {
+            kid: "k3".into(),
+            private: k2.private.clone(),
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        assert!(err(p.validate(&k3.sign(&access_claims(&iss)), None).await).contains("\"k3\""));
+        assert_eq!(
+            idp.shared.jwks_fetches.load(Ordering::SeqCst),
+            before + 2,
+            "one refetch, then rejected"
+        );
+    });
+}
+
+#[test]
+fn jwks_endpoint_down_is_a_clear_error() {
+    let k1 = Key::new("k1");
+    let idp = start_idp(&[&k1]);
+    *idp.shared.jwks_down.lock().unwrap() = true;
+    let p = Provider::new(&config(&idp));
+    rt().block_on(async {
+        let e = err(p
+            .validate(&k1.sign(&access_claims(&idp.issuer())), None)
+            .await);
+        assert!(
+            e.contains("cannot fetch the JWKS") && e.contains("503"),
+            "{e}"
+        );
+    });
+    // Nothing listening at all.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = config(&idp);
+    cfg.issuer = format!("http://127.0.0.1:{port}");
+    let p = Provider::new(&cfg);
+    rt().block_on(async {
+        let e = err(p
+            .validate(&k1.sign(&access_claims(&cfg.issuer)), None)
+            .await);
+        assert!(e.contains("cannot fetch the OpenID configuration"), "{e}");
+    });
+}
+
+#[test]
+fn response_shapes() {
+    let k1 = Key::new("k1");
+    let idp = start_idp(&[&k1]);
+    let app = handler::App::new(Ok(config(&idp)));
+    let token = k1.sign(&access_claims(&idp.issuer()));
+    rt().block_on(async {
+        // A bearer token: validated claims, header redacted in the echo.
+        let r = app.handle(event("/", "", json!({"authorization": format!("Bearer {token}"), "x-other": "1"}), None)).await;
+        assert_eq!(r["statusCode"], 200);
+        assert_eq!(r["headers"]["content-type"], "application/json");
+        let b = body(&r);
+        assert_eq!(b["redirectURL"], "https://api.example/oidc");
+        assert_eq!(b["authorizationClaims"]["token_use"], "access");
+        assert_eq!(b["authorizationClaims"]["client_id"], "cc-client");
+        assert_eq!(b["authorizationClaims"]["exp"].as_i64().map(|e| e > now()), Some(true), "claim types kept");
+        assert_eq!(b["event"]["headers"]["authorization"], handler::REDACTED);
+        assert_eq!(b["event"]["headers"]["x-other"], "1");
+        assert!(!r["body"].as_str().unwrap().contains(&token), "the token is never echoed");
+        assert!(b.get("apiGatewayAuthorizationClaims").is_none());
+        // API Gateway's authorizer ran: its claims come through as given.
+        let mut e = event("/jwt-cognito-protected", "", json!({"authorization": format!("Bearer {token}")}), None);
+        e["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"client_id": "cc-client", "scope": "example/auth", "exp": "1764000000"}, "scopes": null}});
+        let b = body(&app.handle(e).await);
+        assert_eq!(b["apiGatewayAuthorizationClaims"]["scope"], "example/auth");
+        assert_eq!(b["apiGatewayAuthorizationClaims"]["exp"], "1764000000");
+        // No Authorization header: no authorizationClaims.
+        let b = body(&app.handle(event("/", "", json!({}), None)).await);
+        assert!(b.get("authorizationClaims").is_none());
+        assert!(b["event"]["requestContext"]["http"]["path"] == "/");
+        // Garbage in the header: an ERROR string, not a failure.
+        for garbage in ["Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer", "🙂"] {
+            let b = body(&app.handle(event("/", "", json!({"authorization": garbage}), None)).await);
+            assert!(b["authorizationClaims"].as_str().unwrap().starts_with("ERROR: "), "{garbage}: {b}");
+        }
+    });
+}
+
+#[test]
+fn missing_configuration_is_a_500_naming_the_variable() {
+    let env = |k: &str| match k {
+        "EXAMPLE_OIDC_REDIRECT_URL" => Some("https://x/oidc".to_string()),
+        "EXAMPLE_OIDC_ISSUER_URL" => Some("https://issuer".to_string()),
+        _ => None,
+    };
+    let app = handler::App::new(handler::Config::from_env(env));
+    let r = rt().block_on(app.handle(event("/", "", json!({}), None)));
+    assert_eq!(r["statusCode"], 500);
+    assert!(body(&r)["error"]
+        .as_str()
+        .unwrap()
+        .contains("EXAMPLE_OIDC_CLIENT_ID is not set"));
+}
