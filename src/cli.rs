@@ -85,6 +85,8 @@ pub enum Cmd {
     },
     /// Build the handler zip and print its path and CodeSha256.
     Package,
+    /// The whole stack offline: moto + a local data plane on 127.0.0.1.
+    Dev(crate::local::DevOpts),
     /// Install (if missing) and print the path of a pinned tool
     /// (moto_server, cargo-lambda) from the project's tool virtualenv.
     #[command(hide = true)]
@@ -113,6 +115,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Plan => up(&g, true, None).await.map(|_| ()),
         Cmd::Down { yes } => down(&g, yes).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
+        Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
         Cmd::Tool { name } => {
             println!("{}", crate::tools::ensure(&name)?.display());
             Ok(())
@@ -353,7 +356,16 @@ fn print_plan(steps: &[Step], json: bool) {
 }
 
 /// `up` (and `plan` with `dry_run`). Returns the report and known outputs.
+/// `up` for `deployer dev`: the local public URLs and the emulator endpoint.
+pub async fn up_local(g: &Global, urls: Urls, endpoint: &str) -> Result<(Report, Known, Ctx)> {
+    up_with(g, false, Some(urls), Some(endpoint)).await
+}
+
 pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report, Known, Ctx)> {
+    up_with(g, dry_run, urls, None).await
+}
+
+async fn up_with(g: &Global, dry_run: bool, urls: Option<Urls>, endpoint: Option<&str>) -> Result<(Report, Known, Ctx)> {
     let t0 = Instant::now();
     let s = open(g, !dry_run).await?;
     let tb = Instant::now();
@@ -379,6 +391,7 @@ pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report
         Urls::Local { idp, api } => Some(crate::state::LocalUrls {
             idp: idp.clone(),
             api: api.clone(),
+            endpoint: endpoint.unwrap_or_default().to_string(),
         }),
     };
     let engine = Engine {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod local;
 pub mod outputs;
 pub mod package;
 pub mod resources;

@@ -61,6 +61,9 @@ pub struct Retired {
 pub struct LocalUrls {
     pub idp: String,
     pub api: String,
+    /// The emulator's endpoint (the control plane of this local stack).
+    #[serde(default)]
+    pub endpoint: String,
 }
 
 impl State {

@@ -1,0 +1,336 @@
+//! The local Cognito hosted domain and issuer, backed by the user pool in
+//! the control plane: discovery and JWKS under the issuer, `/oauth2/authorize`
+//! with a login page, `/oauth2/token` (client_credentials, authorization_code
+//! with PKCE, refresh_token), `/oauth2/userInfo`. Errors use the OAuth2
+//! error format.
+
+use super::tokens::{at_hash, now, random_id, uuid};
+use super::Plane;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolClientType};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use hmac::Mac;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub const CODE_LIFETIME_SECONDS: i64 = 300;
+pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
+
+/// What an authorization code or refresh token stands for.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub username: String,
+    pub auth_time: i64,
+    pub expires: i64,
+    pub origin_jti: String,
+}
+
+pub fn router(plane: Arc<Plane>) -> Router {
+    Router::new()
+        .route("/{pool}/.well-known/openid-configuration", get(discovery))
+        .route("/{pool}/.well-known/jwks.json", get(jwks))
+        .route("/oauth2/authorize", get(authorize))
+        .route("/login", get(authorize).post(login))
+        .route("/oauth2/token", post(token))
+        .route("/oauth2/userInfo", get(userinfo))
+        .with_state(plane)
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+}
+
+async fn discovery(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
+    if pool != p.pool_id {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "User pool not found"}))).into_response();
+    }
+    let b = &p.idp_base;
+    Json(json!({
+        "issuer": p.issuer(),
+        "authorization_endpoint": format!("{b}/oauth2/authorize"),
+        "token_endpoint": format!("{b}/oauth2/token"),
+        "userinfo_endpoint": format!("{b}/oauth2/userInfo"),
+        "jwks_uri": format!("{}/.well-known/jwks.json", p.issuer()),
+        "response_types_supported": ["code", "token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+    }))
+    .into_response()
+}
+
+async fn jwks(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
+    if pool != p.pool_id {
+        return (StatusCode::NOT_FOUND, Json(json!({"message": "User pool not found"}))).into_response();
+    }
+    Json(p.keys.jwks()).into_response()
+}
+
+async fn client(p: &Plane, id: &str) -> Option<UserPoolClientType> {
+    p.aws.cognito.describe_user_pool_client().user_pool_id(&p.pool_id).client_id(id).send().await.ok().and_then(|c| c.user_pool_client)
+}
+
+fn has_flow(c: &UserPoolClientType, flow: &str) -> bool {
+    c.allowed_o_auth_flows_user_pool_client == Some(true) && c.allowed_o_auth_flows().iter().any(|f| f.as_str() == flow)
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    (status, Html(format!("<!doctype html><html><head><title>Error</title></head><body><h1>Error</h1><p id=\"error\">{}</p></body></html>", html(message)))).into_response()
+}
+
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Validates an authorization request; on success returns the login page.
+async fn authorize(State(p): State<Arc<Plane>>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+    match check_request(&p, &q).await {
+        Ok(()) => login_page(&q, None),
+        Err(r) => r,
+    }
+}
+
+async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Response> {
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
+    let Some(c) = client(p, get("client_id")).await else {
+        return Err(error_page(StatusCode::BAD_REQUEST, "invalid_request: unknown client_id"));
+    };
+    if !c.callback_urls().iter().any(|u| u == get("redirect_uri")) {
+        return Err(error_page(StatusCode::BAD_REQUEST, "redirect_mismatch: redirect_uri is not a callback URL of this client"));
+    }
+    let back = |e: &str| {
+        let mut u = url::Url::parse(get("redirect_uri")).expect("checked callback URL");
+        u.query_pairs_mut().append_pair("error", e);
+        if let Some(s) = q.get("state") {
+            u.query_pairs_mut().append_pair("state", s);
+        }
+        Redirect::to(u.as_str()).into_response()
+    };
+    if get("response_type") != "code" || !has_flow(&c, "code") {
+        return Err(back("unauthorized_client"));
+    }
+    let allowed = c.allowed_o_auth_scopes();
+    if get("scope").split_whitespace().any(|s| !allowed.iter().any(|a| a == s)) {
+        return Err(back("invalid_scope"));
+    }
+    if q.contains_key("code_challenge") && get("code_challenge_method") != "S256" {
+        return Err(back("invalid_request"));
+    }
+    Ok(())
+}
+
+const CARRIED: [&str; 8] = ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"];
+
+fn login_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
+    let hidden: String = CARRIED.iter().filter_map(|k| q.get(*k).map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", html(v)))).collect();
+    let err = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e))).unwrap_or_default();
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    (status, Html(format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title>
+<style>body{{font-family:sans-serif;max-width:22em;margin:4em auto}}input{{display:block;width:100%;margin:.4em 0 1em;padding:.4em}}.error{{color:#b00}}</style></head>
+<body><h1>Sign in with your username and password</h1>{err}
+<form method="post" action="/login">{hidden}
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button id="signin" type="submit">Sign in</button></form>
+<p><small>deployer dev: local stand-in for the Cognito hosted UI</small></p></body></html>"#
+    )))
+        .into_response()
+}
+
+fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
+    let mut m = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC key");
+    m.update(format!("{username}{client_id}").as_bytes());
+    STANDARD.encode(m.finalize().into_bytes())
+}
+
+/// Checks the password against the control plane; on success redirects back
+/// with `code` and `state`, otherwise shows the form again with the error.
+async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, String>>) -> Response {
+    if let Err(r) = check_request(&p, &f).await {
+        return r;
+    }
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let (user, client_id) = (get("username"), get("client_id"));
+    let secret = client(&p, &client_id).await.and_then(|c| c.client_secret).unwrap_or_default();
+    let mut req = p
+        .aws
+        .cognito
+        .admin_initiate_auth()
+        .user_pool_id(&p.pool_id)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", &user)
+        .auth_parameters("PASSWORD", get("password"));
+    if !secret.is_empty() {
+        req = req.auth_parameters("SECRET_HASH", secret_hash(&secret, &user, &client_id));
+    }
+    match req.send().await {
+        Ok(r) if r.authentication_result.is_some() => {}
+        _ => return login_page(&f, Some("Incorrect username or password.")),
+    }
+    let code = uuid();
+    let grant = Grant {
+        client_id,
+        redirect_uri: get("redirect_uri"),
+        scope: get("scope"),
+        nonce: f.get("nonce").cloned(),
+        code_challenge: f.get("code_challenge").cloned(),
+        username: user,
+        auth_time: now(),
+        expires: now() + CODE_LIFETIME_SECONDS,
+        origin_jti: uuid(),
+    };
+    p.codes.lock().unwrap().insert(code.clone(), grant);
+    let mut u = url::Url::parse(&get("redirect_uri")).expect("checked callback URL");
+    u.query_pairs_mut().append_pair("code", &code);
+    if let Some(s) = f.get("state") {
+        u.query_pairs_mut().append_pair("state", s);
+    }
+    Redirect::to(u.as_str()).into_response()
+}
+
+/// Client authentication: HTTP Basic or client_id/client_secret in the form.
+fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
+    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+        let raw = String::from_utf8(STANDARD.decode(basic.trim()).ok()?).ok()?;
+        let (id, secret) = raw.split_once(':')?;
+        let dec = |s: &str| urlencoding::decode(s).map(|c| c.into_owned()).unwrap_or_else(|_| s.to_string());
+        return Some((dec(id), dec(secret)));
+    }
+    Some((form.get("client_id")?.clone(), form.get("client_secret").cloned().unwrap_or_default()))
+}
+
+async fn user_attributes(p: &Plane, username: &str) -> Option<Map<String, Value>> {
+    let u = p.aws.cognito.admin_get_user().user_pool_id(&p.pool_id).username(username).send().await.ok()?;
+    Some(u.user_attributes.unwrap_or_default().into_iter().map(|a| (a.name, Value::String(a.value.unwrap_or_default()))).collect())
+}
+
+async fn token(State(p): State<Arc<Plane>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let Some((client_id, secret)) = client_credentials(&headers, &form) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+    };
+    let Some(c) = client(&p, &client_id).await else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
+    };
+    if c.client_secret.as_deref().unwrap_or_default() != secret {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+    }
+    let allowed: Vec<String> = c.allowed_o_auth_scopes().to_vec();
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {
+            if !has_flow(&c, "client_credentials") {
+                return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "client_credentials is not enabled for this client");
+            }
+            let scope = match form.get("scope") {
+                Some(s) => {
+                    if s.split_whitespace().any(|x| !allowed.contains(&x.to_string())) {
+                        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "a requested scope is not allowed for this client");
+                    }
+                    s.clone()
+                }
+                None => allowed.join(" "),
+            };
+            let t = now();
+            let access = p.keys.sign(&json!({"sub": client_id, "token_use": "access", "scope": scope, "auth_time": t, "iss": p.issuer(),
+                "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "version": 2, "jti": uuid(), "client_id": client_id}));
+            Json(json!({"access_token": access, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"})).into_response()
+        }
+        Some("authorization_code") => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            // Single use: taken out whatever happens next.
+            let Some(g) = p.codes.lock().unwrap().remove(&code) else {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+            };
+            if g.expires < now() {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code has expired");
+            }
+            if g.client_id != client_id || form.get("redirect_uri") != Some(&g.redirect_uri) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code was issued to another client or redirect_uri");
+            }
+            if let Some(ch) = &g.code_challenge {
+                let v = form.get("code_verifier").cloned().unwrap_or_default();
+                if URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) != *ch {
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code_verifier does not match the code_challenge");
+                }
+            }
+            issue_user_tokens(&p, &g, true).await
+        }
+        Some("refresh_token") => {
+            let rt = form.get("refresh_token").cloned().unwrap_or_default();
+            let g = p.refresh.lock().unwrap().get(&rt).cloned();
+            match g {
+                Some(g) if g.client_id == client_id => issue_user_tokens(&p, &g, false).await,
+                _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token"),
+            }
+        }
+        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type must be client_credentials, authorization_code or refresh_token"),
+    }
+}
+
+async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response {
+    let Some(attrs) = user_attributes(p, &g.username).await else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the user no longer exists");
+    };
+    let sub = attrs.get("sub").and_then(Value::as_str).map(String::from).unwrap_or_else(|| g.username.clone());
+    let t = now();
+    let access = p.keys.sign(&json!({"sub": sub, "iss": p.issuer(), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
+        "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username}));
+    let mut id = json!({"at_hash": at_hash(&access), "sub": sub, "iss": p.issuer(), "cognito:username": g.username, "origin_jti": g.origin_jti,
+        "aud": g.client_id, "token_use": "id", "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid()});
+    if let Some(n) = &g.nonce {
+        id["nonce"] = json!(n);
+    }
+    let scopes: Vec<&str> = g.scope.split_whitespace().collect();
+    for (k, v) in &attrs {
+        let wanted = match k.as_str() {
+            "email" | "email_verified" => scopes.contains(&"email"),
+            "sub" => false,
+            _ => scopes.contains(&"profile"),
+        };
+        if wanted {
+            id[k] = if k.ends_with("_verified") { json!(v == "true") } else { v.clone() };
+        }
+    }
+    let mut out = json!({"access_token": access, "id_token": p.keys.sign(&id), "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"});
+    if with_refresh {
+        let rt = random_id(32);
+        p.refresh.lock().unwrap().insert(rt.clone(), g.clone());
+        out["refresh_token"] = json!(rt);
+    }
+    Json(out).into_response()
+}
+
+async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let claims = super::tokens::verify(token, &p.keys.jwks(), &p.issuer());
+    let Ok(claims) = claims else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "Access token is not valid");
+    };
+    let scopes: Vec<&str> = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().collect();
+    if claims.get("token_use").and_then(Value::as_str) != Some("access") || !scopes.contains(&"openid") {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "Access token does not contain openid scope");
+    }
+    let username = claims.get("username").and_then(Value::as_str).unwrap_or_default();
+    match user_attributes(&p, username).await {
+        Some(mut a) => {
+            a.insert("username".into(), json!(username));
+            Json(Value::Object(a)).into_response()
+        }
+        None => oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "User does not exist"),
+    }
+}

@@ -1,0 +1,229 @@
+//! A Lambda host: the function's deployed zip unpacked and its `bootstrap`
+//! run under an emulation of the Lambda Runtime API (`invocation/next`,
+//! `/response`, `/error`, `init/error`), with the function's environment and
+//! the standard `AWS_LAMBDA_*` variables; kept warm between requests; the
+//! timeout enforced; a crash ends the instance and the next request starts a
+//! new one.
+
+use super::tokens::uuid;
+use crate::resources::Package;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The function as the control plane describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionConfig {
+    pub name: String,
+    pub arn: String,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    pub memory_mb: i32,
+    pub code_sha256: String,
+    pub region: String,
+}
+
+#[derive(Debug)]
+pub enum InvokeError {
+    /// The function returned an error, crashed, or failed to start.
+    Failed(String),
+    Timeout,
+    /// What is deployed is not what can be run here.
+    Config(String),
+}
+
+enum Outcome {
+    Ok(Value),
+    Err(String),
+}
+
+struct RuntimeApi {
+    queue: tokio::sync::Mutex<mpsc::Receiver<(String, Value, u64)>>,
+    pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    arn: String,
+}
+
+struct Instance {
+    child: tokio::process::Child,
+    tx: mpsc::Sender<(String, Value, u64)>,
+    api: Arc<RuntimeApi>,
+    server: tokio::task::JoinHandle<()>,
+    config: FunctionConfig,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        self.server.abort();
+    }
+}
+
+pub struct LambdaHost {
+    package: Arc<Package>,
+    dir: PathBuf,
+    instance: tokio::sync::Mutex<Option<Instance>>,
+    /// Cold starts so far (for tests and the README's figures).
+    pub starts: std::sync::atomic::AtomicU64,
+}
+
+impl LambdaHost {
+    pub fn new(package: Arc<Package>, dir: PathBuf) -> LambdaHost {
+        LambdaHost { package, dir, instance: tokio::sync::Mutex::new(None), starts: Default::default() }
+    }
+
+    /// Unpacks `bootstrap` from the zip whose SHA-256 the control plane reports.
+    fn unpack(&self, cfg: &FunctionConfig) -> Result<PathBuf, InvokeError> {
+        if self.package.sha256_b64 != cfg.code_sha256 {
+            return Err(InvokeError::Config(format!(
+                "the deployed code (CodeSha256 {}) is not the local build ({}): run `deployer dev` again",
+                cfg.code_sha256, self.package.sha256_b64
+            )));
+        }
+        let safe: String = cfg.code_sha256.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect();
+        let dir = self.dir.join(safe);
+        let bin = dir.join("bootstrap");
+        if !bin.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| InvokeError::Config(e.to_string()))?;
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(self.package.zip.clone())).map_err(|e| InvokeError::Config(format!("the function zip: {e}")))?;
+            z.extract(&dir).map_err(|e| InvokeError::Config(format!("unpacking the function zip: {e}")))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755));
+            }
+        }
+        Ok(bin)
+    }
+
+    async fn start(&self, cfg: &FunctionConfig) -> Result<Instance, InvokeError> {
+        let bin = self.unpack(cfg)?;
+        let (tx, rx) = mpsc::channel(1);
+        let api = Arc::new(RuntimeApi { queue: tokio::sync::Mutex::new(rx), pending: Mutex::new(HashMap::new()), arn: cfg.arn.clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| InvokeError::Config(e.to_string()))?;
+        let addr = listener.local_addr().map_err(|e| InvokeError::Config(e.to_string()))?;
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(api.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut cmd = tokio::process::Command::new(&bin);
+        cmd.env_clear()
+            .envs(&cfg.env)
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &cfg.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", cfg.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{}", uuid().replace('-', "")))
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_REGION", &cfg.region)
+            .env("AWS_DEFAULT_REGION", &cfg.region)
+            .env("_HANDLER", "bootstrap")
+            .env("LAMBDA_TASK_ROOT", bin.parent().unwrap_or(&self.dir))
+            .current_dir(bin.parent().unwrap_or(&self.dir))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let child = cmd.spawn().map_err(|e| InvokeError::Failed(format!("cannot start bootstrap: {e}")))?;
+        self.starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Instance { child, tx, api, server, config: cfg.clone() })
+    }
+
+    /// Invokes the function with one event; one at a time (a single warm
+    /// instance, like a function with reserved concurrency 1).
+    pub async fn invoke(&self, cfg: &FunctionConfig, event: Value) -> Result<Value, InvokeError> {
+        let mut slot = self.instance.lock().await;
+        if slot.as_ref().is_some_and(|i| &i.config != cfg) {
+            *slot = None; // redeployed: a new code or configuration
+        }
+        if slot.is_none() {
+            *slot = Some(self.start(cfg).await?);
+        }
+        let inst = slot.as_mut().expect("instance");
+        let id = uuid();
+        let (done_tx, done_rx) = oneshot::channel();
+        inst.api.pending.lock().unwrap().insert(id.clone(), done_tx);
+        let deadline = (std::time::SystemTime::now() + cfg.timeout).duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        if inst.tx.send((id.clone(), event, deadline)).await.is_err() {
+            *slot = None;
+            return Err(InvokeError::Failed("the runtime API stopped".into()));
+        }
+        let outcome = tokio::select! {
+            r = done_rx => match r {
+                Ok(Outcome::Ok(v)) => Ok(v),
+                Ok(Outcome::Err(e)) => Err(InvokeError::Failed(e)),
+                Err(_) => Err(InvokeError::Failed("the invocation was dropped".into())),
+            },
+            status = inst.child.wait() => Err(InvokeError::Failed(format!("bootstrap exited ({})", status.map(|s| s.to_string()).unwrap_or_default()))),
+            _ = tokio::time::sleep(cfg.timeout) => Err(InvokeError::Timeout),
+        };
+        match &outcome {
+            // A crash or a timeout ends the instance; a handled error does not.
+            Err(InvokeError::Timeout) => *slot = None,
+            Err(InvokeError::Failed(_)) if inst.child.try_wait().ok().flatten().is_some() => *slot = None,
+            Err(InvokeError::Failed(m)) if m.starts_with("init error") => *slot = None,
+            _ => {}
+        }
+        outcome
+    }
+
+    pub async fn stop(&self) {
+        *self.instance.lock().await = None;
+    }
+}
+
+async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
+    let item = api.queue.lock().await.recv().await;
+    let Some((id, event, deadline)) = item else {
+        return StatusCode::GONE.into_response();
+    };
+    let mut h = HeaderMap::new();
+    let hv = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
+    h.insert("lambda-runtime-aws-request-id", hv(&id));
+    h.insert("lambda-runtime-deadline-ms", hv(&deadline.to_string()));
+    h.insert("lambda-runtime-invoked-function-arn", hv(&api.arn));
+    h.insert("lambda-runtime-trace-id", hv(&format!("Root=1-{}", uuid().replace('-', ""))));
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, h, event.to_string()).into_response()
+}
+
+async fn respond(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    match api.pending.lock().unwrap().remove(&id) {
+        Some(tx) => {
+            let _ = tx.send(Outcome::Ok(v));
+            (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, "{\"errorMessage\":\"unknown request id\"}").into_response(),
+    }
+}
+
+async fn error(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(tx) = api.pending.lock().unwrap().remove(&id) {
+        let _ = tx.send(Outcome::Err(format!("function error: {}", String::from_utf8_lossy(&body))));
+    }
+    (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
+}
+
+async fn init_error(State(api): State<Arc<RuntimeApi>>, body: Bytes) -> Response {
+    let msg = format!("init error: {}", String::from_utf8_lossy(&body));
+    for (_, tx) in api.pending.lock().unwrap().drain() {
+        let _ = tx.send(Outcome::Err(msg.clone()));
+    }
+    (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
+}

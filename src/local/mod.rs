@@ -1,0 +1,205 @@
+//! `deployer dev`: the whole stack offline on one machine.
+//!
+//! moto_server is the control plane (every SDK call `up` makes); this module
+//! adds the data plane moto lacks, on 127.0.0.1: the HTTP API (routes, JWT
+//! authorizer, Lambda proxy), a Lambda host running the deployed
+//! `bootstrap` under the Runtime API, and Cognito's hosted endpoints and
+//! issuer. The data plane reads its configuration from the control plane.
+
+pub mod apigw;
+pub mod idp;
+pub mod lambda;
+pub mod tokens;
+
+use crate::aws::{Clients, Target};
+use crate::cli::Global;
+use crate::error::{Error, Result};
+use crate::resources::{Known, Urls};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the data plane shares between requests.
+pub struct Plane {
+    pub aws: Clients,
+    pub region: String,
+    pub account: String,
+    pub pool_id: String,
+    pub api_id: String,
+    pub idp_base: String,
+    pub api_base: String,
+    pub keys: tokens::Keys,
+    pub codes: Mutex<HashMap<String, idp::Grant>>,
+    pub refresh: Mutex<HashMap<String, idp::Grant>>,
+    pub lambda: lambda::LambdaHost,
+    pub http: reqwest::Client,
+    pub jwks_cache: Mutex<HashMap<String, Value>>,
+}
+
+impl Plane {
+    pub fn issuer(&self) -> String {
+        format!("{}/{}", self.idp_base, self.pool_id)
+    }
+}
+
+/// A moto_server child on a free 127.0.0.1 port; killed on drop.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn start_moto() -> Result<Moto> {
+    let exe = crate::tools::ensure("moto_server")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| Error::Other(e.to_string()))?.port();
+    let child = std::process::Command::new(&exe)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Other(format!("cannot start {}: {e}", exe.display())))?;
+    let m = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http.get(format!("{}/moto-api/", m.endpoint)).send().await.is_ok() {
+            return Ok(m);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(Error::Other("moto_server did not start within 30 s".into()))
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevOpts {
+    /// Port of the local API endpoint (example_url); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub api_port: u16,
+    /// Port of the local Cognito hosted domain and issuer; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub idp_port: u16,
+    /// Deploy, print the outputs and stop (no serving): for scripts.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| Error::Other(format!("cannot listen on 127.0.0.1:{port}: {e}; pick another with --api-port/--idp-port")))
+}
+
+pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
+    let moto = match &g.endpoint_url {
+        Some(_) => None,
+        None => {
+            eprintln!("deployer dev: starting moto_server (the AWS control plane) on 127.0.0.1");
+            Some(start_moto().await?)
+        }
+    };
+    let endpoint = g.endpoint_url.clone().or_else(|| moto.as_ref().map(|m| m.endpoint.clone())).unwrap_or_default();
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        // An emulator takes any credentials; nothing here reaches AWS.
+        std::env::set_var("AWS_ACCESS_KEY_ID", "deployer-dev");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "deployer-dev");
+    }
+    std::env::remove_var("AWS_PROFILE");
+    let api_l = bind(opts.api_port).await?;
+    let idp_l = bind(opts.idp_port).await?;
+    let api_base = format!("http://{}", api_l.local_addr().map_err(|e| Error::Other(e.to_string()))?);
+    let idp_base = format!("http://{}", idp_l.local_addr().map_err(|e| Error::Other(e.to_string()))?);
+    let mut g2 = g.clone();
+    g2.endpoint_url = Some(endpoint.clone());
+    if g2.stack == "default" {
+        g2.stack = "dev".into();
+    }
+    let urls = Urls::Local { idp: idp_base.clone(), api: api_base.clone() };
+    let (_report, known, ctx) = crate::cli::up_local(&g2, urls, &endpoint).await?;
+    let sdk = crate::aws::load_sdk_config(&Target { region: Some(ctx.region.clone()), profile: None, endpoint_url: Some(endpoint.clone()) }).await?;
+    let work = std::env::temp_dir().join(format!("deployer-dev-{}", std::process::id()));
+    let package = ctx.package.clone().ok_or_else(|| Error::Other("no handler package".into()))?;
+    let plane = Arc::new(Plane {
+        aws: Clients::new(&sdk),
+        region: ctx.region.clone(),
+        account: ctx.account.clone(),
+        pool_id: known.get("user_pool", "id"),
+        api_id: known.get("api", "id"),
+        idp_base: idp_base.clone(),
+        api_base: api_base.clone(),
+        keys: tokens::Keys::generate(),
+        codes: Mutex::new(HashMap::new()),
+        refresh: Mutex::new(HashMap::new()),
+        lambda: lambda::LambdaHost::new(package, work.clone()),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| Error::Other(e.to_string()))?,
+        jwks_cache: Mutex::new(HashMap::new()),
+    });
+    print_walkthrough(&g2, &known, &ctx, &api_base);
+    if opts.no_serve {
+        return Ok(());
+    }
+    let api_app = axum::Router::new().fallback(apigw::handle).with_state(plane.clone());
+    let idp_app = idp::router(plane.clone());
+    let api_srv = tokio::spawn(async move { axum::serve(api_l, api_app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    let idp_srv = tokio::spawn(async move { axum::serve(idp_l, idp_app).await });
+    eprintln!("deployer dev: serving on {api_base} (API) and {idp_base} (Cognito); Ctrl-C stops everything");
+    wait_for_stop().await;
+    eprintln!("deployer dev: stopping");
+    api_srv.abort();
+    idp_srv.abort();
+    plane.lambda.stop().await;
+    drop(moto);
+    let _ = std::fs::remove_dir_all(&work);
+    // Forget the local stack: it lived in the emulator that just stopped.
+    let store = crate::state::Store::new(&g2.state_dir, &g2.stack);
+    let _ = std::fs::remove_file(&store.path);
+    let _ = std::fs::remove_file(store.backup_path());
+    Ok(())
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
+    let outs = crate::outputs::compute(ctx, known);
+    let get = |k: &str| outs.get(k).cloned().flatten().unwrap_or_default();
+    let me = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "deployer".into());
+    println!(
+        r#"
+The stack runs locally (moto control plane + local data plane). The local
+client secret below is a throwaway of this emulator run.
+
+  # 2. a client-credentials token
+  token="$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials '{token_url}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  # 3. the example service validates it itself
+  curl -s -H "Authorization: Bearer $token" '{api}'
+  # 4. the route protected by API Gateway's JWT authorizer: 401, then 200
+  curl -s '{api}/jwt-cognito-protected'
+  curl -s -H "Authorization: Bearer $token" '{api}/jwt-cognito-protected'
+  # 5. log in as alice (password HeyH0Password!) in a browser:
+  #    {redirect}
+  # outputs, from another terminal:
+  {me} --stack {stack} outputs --json
+"#,
+        id = get("example_client_id"),
+        secret = get("example_client_secret"),
+        token_url = get("oidc_token_url"),
+        redirect = get("example_authorization_code_oidc_redirect_url"),
+        stack = g.stack,
+    );
+}
