@@ -365,7 +365,12 @@ pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report
     up_with(g, dry_run, urls, None).await
 }
 
-async fn up_with(g: &Global, dry_run: bool, urls: Option<Urls>, endpoint: Option<&str>) -> Result<(Report, Known, Ctx)> {
+async fn up_with(
+    g: &Global,
+    dry_run: bool,
+    urls: Option<Urls>,
+    endpoint: Option<&str>,
+) -> Result<(Report, Known, Ctx)> {
     let t0 = Instant::now();
     let s = open(g, !dry_run).await?;
     let tb = Instant::now();
@@ -629,8 +634,15 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
     let mut secret = None;
     if want_secret {
         // Read live from Cognito: the state file never holds secrets.
+        // A `deployer dev` stack lives in the emulator its state names.
+        let local_endpoint = state
+            .local
+            .as_ref()
+            .map(|l| l.endpoint.clone())
+            .filter(|e| !e.is_empty());
         let g2 = Global {
             region: g.region.clone().or(state.region.clone()),
+            endpoint_url: g.endpoint_url.clone().or(local_endpoint),
             ..g.clone()
         };
         let s = open(&g2, false).await?;

@@ -750,7 +750,15 @@ mod tests {
                 assert_eq!(action_of(&steps, "authorizer"), Action::Update);
                 assert_eq!(action_of(&steps, "function"), Action::Update);
             } else if key == "client/example" && want == Action::Replace {
-                assert_eq!(others, vec![(&"authorizer".to_string(), Action::Update)]);
+                // Its new ID reaches the authorizer's audience and the
+                // function's allowed clients.
+                assert_eq!(
+                    others,
+                    vec![
+                        (&"function".to_string(), Action::Update),
+                        (&"authorizer".to_string(), Action::Update)
+                    ]
+                );
             } else {
                 assert!(others.is_empty(), "{key}: {others:?}");
             }

@@ -18,7 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn message(status: StatusCode, m: &str) -> Response {
-    (status, [("content-type", "application/json")], json!({"message": m}).to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"message": m}).to_string(),
+    )
+        .into_response()
 }
 
 /// Picks the route as API Gateway does: the exact `METHOD /path`, then
@@ -47,21 +52,54 @@ pub fn clf_time(epoch: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!("{:02}/{}/{}:{:02}:{:02}:{:02} +0000", d, MON[(m - 1) as usize], y, secs / 3600, secs % 3600 / 60, secs % 60)
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        d,
+        MON[(m - 1) as usize],
+        y,
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 async fn issuer_jwks(p: &Plane, issuer: &str) -> Option<Value> {
     if let Some(j) = p.jwks_cache.lock().unwrap().get(issuer) {
         return Some(j.clone());
     }
-    let conf: Value = p.http.get(format!("{issuer}/.well-known/openid-configuration")).send().await.ok()?.json().await.ok()?;
-    let jwks: Value = p.http.get(conf["jwks_uri"].as_str()?).send().await.ok()?.json().await.ok()?;
-    p.jwks_cache.lock().unwrap().insert(issuer.to_string(), jwks.clone());
+    let conf: Value = p
+        .http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let jwks: Value = p
+        .http
+        .get(conf["jwks_uri"].as_str()?)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    p.jwks_cache
+        .lock()
+        .unwrap()
+        .insert(issuer.to_string(), jwks.clone());
     Some(jwks)
 }
 
-pub async fn handle(State(p): State<Arc<Plane>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+pub async fn handle(
+    State(p): State<Arc<Plane>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
     match serve(&p, peer, req).await {
         Ok(r) => r,
         Err(r) => r,
@@ -77,12 +115,37 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
-    let body = to_bytes(body, 6 * 1024 * 1024).await.map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"))?;
+    let body = to_bytes(body, 6 * 1024 * 1024)
+        .await
+        .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"))?;
 
     // The deployment, as the control plane has it.
-    let api = p.aws.apigw.get_api().api_id(&p.api_id).send().await.map_err(|e| internal(format!("GetApi: {e}")))?;
-    let routes = p.aws.apigw.get_routes().api_id(&p.api_id).send().await.map_err(|e| internal(format!("GetRoutes: {e}")))?.items.unwrap_or_default();
-    let stage = p.aws.apigw.get_stage().api_id(&p.api_id).stage_name("$default").send().await;
+    let api = p
+        .aws
+        .apigw
+        .get_api()
+        .api_id(&p.api_id)
+        .send()
+        .await
+        .map_err(|e| internal(format!("GetApi: {e}")))?;
+    let routes = p
+        .aws
+        .apigw
+        .get_routes()
+        .api_id(&p.api_id)
+        .send()
+        .await
+        .map_err(|e| internal(format!("GetRoutes: {e}")))?
+        .items
+        .unwrap_or_default();
+    let stage = p
+        .aws
+        .apigw
+        .get_stage()
+        .api_id(&p.api_id)
+        .stage_name("$default")
+        .send()
+        .await;
     if stage.is_err() {
         return Err(message(StatusCode::NOT_FOUND, "Not Found"));
     }
@@ -90,7 +153,10 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let Some(route_key) = match_route(&keys, &method, &path) else {
         return Err(message(StatusCode::NOT_FOUND, "Not Found"));
     };
-    let route = routes.iter().find(|r| r.route_key.as_deref() == Some(route_key)).expect("matched route");
+    let route = routes
+        .iter()
+        .find(|r| r.route_key.as_deref() == Some(route_key))
+        .expect("matched route");
 
     // Lower-cased headers, duplicates joined by commas; cookies apart.
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
@@ -98,22 +164,47 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     for (k, v) in parts.headers.iter() {
         let v = String::from_utf8_lossy(v.as_bytes()).to_string();
         if k.as_str() == "cookie" {
-            cookies.extend(v.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
+            cookies.extend(
+                v.split(';')
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty()),
+            );
             continue;
         }
-        headers.entry(k.as_str().to_ascii_lowercase()).and_modify(|e| e.push_str(&format!(",{v}"))).or_insert(v);
+        headers
+            .entry(k.as_str().to_ascii_lowercase())
+            .and_modify(|e| e.push_str(&format!(",{v}")))
+            .or_insert(v);
     }
 
     // The JWT authorizer.
     let mut authorizer = Value::Null;
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("JWT") {
         let id = route.authorizer_id.clone().unwrap_or_default();
-        let a = p.aws.apigw.get_authorizer().api_id(&p.api_id).authorizer_id(&id).send().await.map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
-        let jwt = a.jwt_configuration.unwrap_or_else(|| aws_sdk_apigatewayv2::types::JwtConfiguration::builder().build());
+        let a = p
+            .aws
+            .apigw
+            .get_authorizer()
+            .api_id(&p.api_id)
+            .authorizer_id(&id)
+            .send()
+            .await
+            .map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
+        let jwt = a
+            .jwt_configuration
+            .unwrap_or_else(|| aws_sdk_apigatewayv2::types::JwtConfiguration::builder().build());
         let issuer = jwt.issuer.clone().unwrap_or_default();
         let audience = jwt.audience.clone().unwrap_or_default();
-        let source = a.identity_source.unwrap_or_default().first().cloned().unwrap_or_default();
-        let header_name = source.strip_prefix("$request.header.").unwrap_or("authorization").to_ascii_lowercase();
+        let source = a
+            .identity_source
+            .unwrap_or_default()
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let header_name = source
+            .strip_prefix("$request.header.")
+            .unwrap_or("authorization")
+            .to_ascii_lowercase();
         let identity = headers.get(&header_name).cloned();
         let jwks = issuer_jwks(p, &issuer).await.unwrap_or(json!({"keys": []}));
         let scopes = route.authorization_scopes.clone().unwrap_or_default();
@@ -122,11 +213,19 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
                 let token_scopes: Value = if scopes.is_empty() {
                     Value::Null
                 } else {
-                    json!(claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().collect::<Vec<_>>())
+                    json!(claims
+                        .get("scope")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .collect::<Vec<_>>())
                 };
-                authorizer = json!({"jwt": {"claims": stringify_claims(&claims), "scopes": token_scopes}});
+                authorizer =
+                    json!({"jwt": {"claims": stringify_claims(&claims), "scopes": token_scopes}});
             }
-            Err(Denied::Unauthorized(_)) => return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized")),
+            Err(Denied::Unauthorized(_)) => {
+                return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"))
+            }
             Err(Denied::Forbidden(_)) => return Err(message(StatusCode::FORBIDDEN, "Forbidden")),
         }
     }
@@ -134,17 +233,42 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     // The integration and its function.
     let target = route.target.clone().unwrap_or_default();
     let integration_id = target.strip_prefix("integrations/").unwrap_or_default();
-    let integration = p.aws.apigw.get_integration().api_id(&p.api_id).integration_id(integration_id).send().await.map_err(|e| internal(format!("route {route_key} has no integration: {e}")))?;
-    if integration.integration_type.as_ref().map(|t| t.as_str()) != Some("AWS_PROXY") || integration.payload_format_version.as_deref() != Some("2.0") {
-        return Err(internal("the integration is not a Lambda proxy with payload format 2.0".into()));
+    let integration = p
+        .aws
+        .apigw
+        .get_integration()
+        .api_id(&p.api_id)
+        .integration_id(integration_id)
+        .send()
+        .await
+        .map_err(|e| internal(format!("route {route_key} has no integration: {e}")))?;
+    if integration.integration_type.as_ref().map(|t| t.as_str()) != Some("AWS_PROXY")
+        || integration.payload_format_version.as_deref() != Some("2.0")
+    {
+        return Err(internal(
+            "the integration is not a Lambda proxy with payload format 2.0".into(),
+        ));
     }
     let function_arn = integration.integration_uri.unwrap_or_default();
-    let f = p.aws.lambda.get_function().function_name(&function_arn).send().await.map_err(|e| internal(format!("GetFunction {function_arn}: {e}")))?;
-    let c = f.configuration.ok_or_else(|| internal("the function has no configuration".into()))?;
+    let f = p
+        .aws
+        .lambda
+        .get_function()
+        .function_name(&function_arn)
+        .send()
+        .await
+        .map_err(|e| internal(format!("GetFunction {function_arn}: {e}")))?;
+    let c = f
+        .configuration
+        .ok_or_else(|| internal("the function has no configuration".into()))?;
     let cfg = FunctionConfig {
         name: c.function_name.clone().unwrap_or_default(),
         arn: c.function_arn.clone().unwrap_or_default(),
-        env: c.environment.and_then(|e| e.variables).map(|v| v.into_iter().collect()).unwrap_or_default(),
+        env: c
+            .environment
+            .and_then(|e| e.variables)
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default(),
         timeout: Duration::from_secs(c.timeout.unwrap_or(3).max(1) as u64),
         memory_mb: c.memory_size.unwrap_or(128),
         code_sha256: c.code_sha256.unwrap_or_default(),
@@ -152,13 +276,23 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     };
 
     // The payload 2.0 event.
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    let host = headers.get("host").cloned().unwrap_or_else(|| p.api_base.trim_start_matches("http://").to_string());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let host = headers
+        .get("host")
+        .cloned()
+        .unwrap_or_else(|| p.api_base.trim_start_matches("http://").to_string());
     let mut qsp: Map<String, Value> = Map::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         let e = qsp.entry(k.to_string()).or_insert(json!(""));
         let cur = e.as_str().unwrap_or_default().to_string();
-        *e = json!(if cur.is_empty() { v.to_string() } else { format!("{cur},{v}") });
+        *e = json!(if cur.is_empty() {
+            v.to_string()
+        } else {
+            format!("{cur},{v}")
+        });
     }
     let (body_v, b64) = match std::str::from_utf8(&body) {
         Ok(s) => (json!(s), false),
@@ -200,7 +334,12 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
 
     let out = match p.lambda.invoke(&cfg, event).await {
         Ok(v) => v,
-        Err(InvokeError::Timeout) => return Err(message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")),
+        Err(InvokeError::Timeout) => {
+            return Err(message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+            ))
+        }
         Err(InvokeError::Failed(e)) => {
             eprintln!("deployer dev: {}: {e}", cfg.name);
             return Err(message(StatusCode::BAD_GATEWAY, "Internal Server Error"));
@@ -214,11 +353,19 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
 /// `Set-Cookie`, base64 bodies. Anything without `statusCode` is a 200 JSON.
 pub fn map_response(out: Value) -> Response {
     if out.get("statusCode").is_none() {
-        return (StatusCode::OK, [("content-type", "application/json")], out.to_string()).into_response();
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            out.to_string(),
+        )
+            .into_response();
     }
-    let status = StatusCode::from_u16(out["statusCode"].as_u64().unwrap_or(500) as u16).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = StatusCode::from_u16(out["statusCode"].as_u64().unwrap_or(500) as u16)
+        .unwrap_or(StatusCode::BAD_GATEWAY);
     let body = match out.get("body") {
-        Some(Value::String(s)) if out["isBase64Encoded"] == true => STANDARD.decode(s).unwrap_or_default(),
+        Some(Value::String(s)) if out["isBase64Encoded"] == true => {
+            STANDARD.decode(s).unwrap_or_default()
+        }
         Some(Value::String(s)) => s.clone().into_bytes(),
         Some(Value::Null) | None => vec![],
         Some(v) => v.to_string().into_bytes(),
@@ -227,7 +374,10 @@ pub fn map_response(out: Value) -> Response {
     *r.status_mut() = status;
     if let Some(h) = out["headers"].as_object() {
         for (k, v) in h {
-            if let (Ok(n), Some(Ok(v))) = (HeaderName::try_from(k.as_str()), v.as_str().map(HeaderValue::from_str)) {
+            if let (Ok(n), Some(Ok(v))) = (
+                HeaderName::try_from(k.as_str()),
+                v.as_str().map(HeaderValue::from_str),
+            ) {
                 r.headers_mut().insert(n, v);
             }
         }
@@ -248,9 +398,18 @@ mod tests {
 
     #[test]
     fn routes_match_like_api_gateway() {
-        let keys: Vec<String> = ["GET /jwt-cognito-protected", "$default", "ANY /any"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(match_route(&keys, "GET", "/jwt-cognito-protected"), Some("GET /jwt-cognito-protected"));
-        assert_eq!(match_route(&keys, "POST", "/jwt-cognito-protected"), Some("$default"));
+        let keys: Vec<String> = ["GET /jwt-cognito-protected", "$default", "ANY /any"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            match_route(&keys, "GET", "/jwt-cognito-protected"),
+            Some("GET /jwt-cognito-protected")
+        );
+        assert_eq!(
+            match_route(&keys, "POST", "/jwt-cognito-protected"),
+            Some("$default")
+        );
         assert_eq!(match_route(&keys, "DELETE", "/any"), Some("ANY /any"));
         assert_eq!(match_route(&keys, "GET", "/"), Some("$default"));
         assert_eq!(match_route(&keys[..1], "GET", "/"), None);
@@ -264,12 +423,19 @@ mod tests {
 
     #[tokio::test]
     async fn responses_map_back() {
-        let r = map_response(json!({"statusCode": 302, "headers": {"location": "https://x"}, "cookies": ["a=1; Path=/", "b=2"], "body": ""}));
+        let r = map_response(
+            json!({"statusCode": 302, "headers": {"location": "https://x"}, "cookies": ["a=1; Path=/", "b=2"], "body": ""}),
+        );
         assert_eq!(r.status(), 302);
         assert_eq!(r.headers()["location"], "https://x");
         assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
-        let r = map_response(json!({"statusCode": 200, "body": STANDARD.encode(b"\x00\x01"), "isBase64Encoded": true}));
-        assert_eq!(to_bytes(r.into_body(), 100).await.unwrap().as_ref(), b"\x00\x01");
+        let r = map_response(
+            json!({"statusCode": 200, "body": STANDARD.encode(b"\x00\x01"), "isBase64Encoded": true}),
+        );
+        assert_eq!(
+            to_bytes(r.into_body(), 100).await.unwrap().as_ref(),
+            b"\x00\x01"
+        );
         let r = map_response(json!({"hello": "world"}));
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "application/json");

@@ -9,7 +9,7 @@ use super::Plane;
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolClientType};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -48,13 +48,30 @@ pub fn router(plane: Arc<Plane>) -> Router {
         .with_state(plane)
 }
 
+/// A 302, as Cognito's hosted UI answers.
+fn found(location: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 async fn discovery(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
     if pool != p.pool_id {
-        return (StatusCode::NOT_FOUND, Json(json!({"message": "User pool not found"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "User pool not found"})),
+        )
+            .into_response();
     }
     let b = &p.idp_base;
     Json(json!({
@@ -75,17 +92,30 @@ async fn discovery(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Res
 
 async fn jwks(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
     if pool != p.pool_id {
-        return (StatusCode::NOT_FOUND, Json(json!({"message": "User pool not found"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "User pool not found"})),
+        )
+            .into_response();
     }
     Json(p.keys.jwks()).into_response()
 }
 
 async fn client(p: &Plane, id: &str) -> Option<UserPoolClientType> {
-    p.aws.cognito.describe_user_pool_client().user_pool_id(&p.pool_id).client_id(id).send().await.ok().and_then(|c| c.user_pool_client)
+    p.aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(&p.pool_id)
+        .client_id(id)
+        .send()
+        .await
+        .ok()
+        .and_then(|c| c.user_pool_client)
 }
 
 fn has_flow(c: &UserPoolClientType, flow: &str) -> bool {
-    c.allowed_o_auth_flows_user_pool_client == Some(true) && c.allowed_o_auth_flows().iter().any(|f| f.as_str() == flow)
+    c.allowed_o_auth_flows_user_pool_client == Some(true)
+        && c.allowed_o_auth_flows().iter().any(|f| f.as_str() == flow)
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
@@ -93,11 +123,17 @@ fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Validates an authorization request; on success returns the login page.
-async fn authorize(State(p): State<Arc<Plane>>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn authorize(
+    State(p): State<Arc<Plane>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     match check_request(&p, &q).await {
         Ok(()) => login_page(&q, None),
         Err(r) => r,
@@ -107,10 +143,16 @@ async fn authorize(State(p): State<Arc<Plane>>, Query(q): Query<BTreeMap<String,
 async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Response> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     let Some(c) = client(p, get("client_id")).await else {
-        return Err(error_page(StatusCode::BAD_REQUEST, "invalid_request: unknown client_id"));
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request: unknown client_id",
+        ));
     };
     if !c.callback_urls().iter().any(|u| u == get("redirect_uri")) {
-        return Err(error_page(StatusCode::BAD_REQUEST, "redirect_mismatch: redirect_uri is not a callback URL of this client"));
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "redirect_mismatch: redirect_uri is not a callback URL of this client",
+        ));
     }
     let back = |e: &str| {
         let mut u = url::Url::parse(get("redirect_uri")).expect("checked callback URL");
@@ -118,13 +160,16 @@ async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Re
         if let Some(s) = q.get("state") {
             u.query_pairs_mut().append_pair("state", s);
         }
-        Redirect::to(u.as_str()).into_response()
+        found(u.as_str())
     };
     if get("response_type") != "code" || !has_flow(&c, "code") {
         return Err(back("unauthorized_client"));
     }
     let allowed = c.allowed_o_auth_scopes();
-    if get("scope").split_whitespace().any(|s| !allowed.iter().any(|a| a == s)) {
+    if get("scope")
+        .split_whitespace()
+        .any(|s| !allowed.iter().any(|a| a == s))
+    {
         return Err(back("invalid_scope"));
     }
     if q.contains_key("code_challenge") && get("code_challenge_method") != "S256" {
@@ -133,12 +178,33 @@ async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Re
     Ok(())
 }
 
-const CARRIED: [&str; 8] = ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method"];
+const CARRIED: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 fn login_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
-    let hidden: String = CARRIED.iter().filter_map(|k| q.get(*k).map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", html(v)))).collect();
-    let err = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e))).unwrap_or_default();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let hidden: String = CARRIED
+        .iter()
+        .filter_map(|k| {
+            q.get(*k)
+                .map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", html(v)))
+        })
+        .collect();
+    let err = error
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e)))
+        .unwrap_or_default();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     (status, Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title>
 <style>body{{font-family:sans-serif;max-width:22em;margin:4em auto}}input{{display:block;width:100%;margin:.4em 0 1em;padding:.4em}}.error{{color:#b00}}</style></head>
@@ -166,7 +232,10 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     }
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id) = (get("username"), get("client_id"));
-    let secret = client(&p, &client_id).await.and_then(|c| c.client_secret).unwrap_or_default();
+    let secret = client(&p, &client_id)
+        .await
+        .and_then(|c| c.client_secret)
+        .unwrap_or_default();
     let mut req = p
         .aws
         .cognito
@@ -201,45 +270,95 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     if let Some(s) = f.get("state") {
         u.query_pairs_mut().append_pair("state", s);
     }
-    Redirect::to(u.as_str()).into_response()
+    found(u.as_str())
 }
 
 /// Client authentication: HTTP Basic or client_id/client_secret in the form.
-fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
-    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ")) {
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Option<(String, String)> {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
         let raw = String::from_utf8(STANDARD.decode(basic.trim()).ok()?).ok()?;
         let (id, secret) = raw.split_once(':')?;
-        let dec = |s: &str| urlencoding::decode(s).map(|c| c.into_owned()).unwrap_or_else(|_| s.to_string());
+        let dec = |s: &str| {
+            urlencoding::decode(s)
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| s.to_string())
+        };
         return Some((dec(id), dec(secret)));
     }
-    Some((form.get("client_id")?.clone(), form.get("client_secret").cloned().unwrap_or_default()))
+    Some((
+        form.get("client_id")?.clone(),
+        form.get("client_secret").cloned().unwrap_or_default(),
+    ))
 }
 
 async fn user_attributes(p: &Plane, username: &str) -> Option<Map<String, Value>> {
-    let u = p.aws.cognito.admin_get_user().user_pool_id(&p.pool_id).username(username).send().await.ok()?;
-    Some(u.user_attributes.unwrap_or_default().into_iter().map(|a| (a.name, Value::String(a.value.unwrap_or_default()))).collect())
+    let u = p
+        .aws
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&p.pool_id)
+        .username(username)
+        .send()
+        .await
+        .ok()?;
+    Some(
+        u.user_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.name, Value::String(a.value.unwrap_or_default())))
+            .collect(),
+    )
 }
 
-async fn token(State(p): State<Arc<Plane>>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(p): State<Arc<Plane>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let Some((client_id, secret)) = client_credentials(&headers, &form) else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
     };
     let Some(c) = client(&p, &client_id).await else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
     };
     if c.client_secret.as_deref().unwrap_or_default() != secret {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
     }
     let allowed: Vec<String> = c.allowed_o_auth_scopes().to_vec();
     match form.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {
             if !has_flow(&c, "client_credentials") {
-                return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "client_credentials is not enabled for this client");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "client_credentials is not enabled for this client",
+                );
             }
             let scope = match form.get("scope") {
                 Some(s) => {
-                    if s.split_whitespace().any(|x| !allowed.contains(&x.to_string())) {
-                        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "a requested scope is not allowed for this client");
+                    if s.split_whitespace()
+                        .any(|x| !allowed.contains(&x.to_string()))
+                    {
+                        return oauth_error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_scope",
+                            "a requested scope is not allowed for this client",
+                        );
                     }
                     s.clone()
                 }
@@ -254,18 +373,34 @@ async fn token(State(p): State<Arc<Plane>>, headers: HeaderMap, Form(form): Form
             let code = form.get("code").cloned().unwrap_or_default();
             // Single use: taken out whatever happens next.
             let Some(g) = p.codes.lock().unwrap().remove(&code) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
             };
             if g.expires < now() {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code has expired");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the code has expired",
+                );
             }
             if g.client_id != client_id || form.get("redirect_uri") != Some(&g.redirect_uri) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code was issued to another client or redirect_uri");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the code was issued to another client or redirect_uri",
+                );
             }
             if let Some(ch) = &g.code_challenge {
                 let v = form.get("code_verifier").cloned().unwrap_or_default();
                 if URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes())) != *ch {
-                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "code_verifier does not match the code_challenge");
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "code_verifier does not match the code_challenge",
+                    );
                 }
             }
             issue_user_tokens(&p, &g, true).await
@@ -275,18 +410,34 @@ async fn token(State(p): State<Arc<Plane>>, headers: HeaderMap, Form(form): Form
             let g = p.refresh.lock().unwrap().get(&rt).cloned();
             match g {
                 Some(g) if g.client_id == client_id => issue_user_tokens(&p, &g, false).await,
-                _ => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown refresh token"),
+                _ => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown refresh token",
+                ),
             }
         }
-        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type must be client_credentials, authorization_code or refresh_token"),
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials, authorization_code or refresh_token",
+        ),
     }
 }
 
 async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response {
     let Some(attrs) = user_attributes(p, &g.username).await else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the user no longer exists");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the user no longer exists",
+        );
     };
-    let sub = attrs.get("sub").and_then(Value::as_str).map(String::from).unwrap_or_else(|| g.username.clone());
+    let sub = attrs
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| g.username.clone());
     let t = now();
     let access = p.keys.sign(&json!({"sub": sub, "iss": p.issuer(), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
         "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username}));
@@ -303,7 +454,11 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
             _ => scopes.contains(&"profile"),
         };
         if wanted {
-            id[k] = if k.ends_with("_verified") { json!(v == "true") } else { v.clone() };
+            id[k] = if k.ends_with("_verified") {
+                json!(v == "true")
+            } else {
+                v.clone()
+            };
         }
     }
     let mut out = json!({"access_token": access, "id_token": p.keys.sign(&id), "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"});
@@ -316,21 +471,47 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
 }
 
 async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     let claims = super::tokens::verify(token, &p.keys.jwks(), &p.issuer());
-    let Ok(claims) = claims else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "Access token is not valid");
+    let Some(claims) = claims else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Access token is not valid",
+        );
     };
-    let scopes: Vec<&str> = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().collect();
-    if claims.get("token_use").and_then(Value::as_str) != Some("access") || !scopes.contains(&"openid") {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "Access token does not contain openid scope");
+    let scopes: Vec<&str> = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    if claims.get("token_use").and_then(Value::as_str) != Some("access")
+        || !scopes.contains(&"openid")
+    {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Access token does not contain openid scope",
+        );
     }
-    let username = claims.get("username").and_then(Value::as_str).unwrap_or_default();
+    let username = claims
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     match user_attributes(&p, username).await {
         Some(mut a) => {
             a.insert("username".into(), json!(username));
             Json(Value::Object(a)).into_response()
         }
-        None => oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", "User does not exist"),
+        None => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "User does not exist",
+        ),
     }
 }

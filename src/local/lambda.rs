@@ -77,7 +77,12 @@ pub struct LambdaHost {
 
 impl LambdaHost {
     pub fn new(package: Arc<Package>, dir: PathBuf) -> LambdaHost {
-        LambdaHost { package, dir, instance: tokio::sync::Mutex::new(None), starts: Default::default() }
+        LambdaHost {
+            package,
+            dir,
+            instance: tokio::sync::Mutex::new(None),
+            starts: Default::default(),
+        }
     }
 
     /// Unpacks `bootstrap` from the zip whose SHA-256 the control plane reports.
@@ -88,13 +93,20 @@ impl LambdaHost {
                 cfg.code_sha256, self.package.sha256_b64
             )));
         }
-        let safe: String = cfg.code_sha256.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect();
+        let safe: String = cfg
+            .code_sha256
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
         let dir = self.dir.join(safe);
         let bin = dir.join("bootstrap");
         if !bin.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| InvokeError::Config(e.to_string()))?;
-            let mut z = zip::ZipArchive::new(std::io::Cursor::new(self.package.zip.clone())).map_err(|e| InvokeError::Config(format!("the function zip: {e}")))?;
-            z.extract(&dir).map_err(|e| InvokeError::Config(format!("unpacking the function zip: {e}")))?;
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(self.package.zip.clone()))
+                .map_err(|e| InvokeError::Config(format!("the function zip: {e}")))?;
+            z.extract(&dir)
+                .map_err(|e| InvokeError::Config(format!("unpacking the function zip: {e}")))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -107,12 +119,23 @@ impl LambdaHost {
     async fn start(&self, cfg: &FunctionConfig) -> Result<Instance, InvokeError> {
         let bin = self.unpack(cfg)?;
         let (tx, rx) = mpsc::channel(1);
-        let api = Arc::new(RuntimeApi { queue: tokio::sync::Mutex::new(rx), pending: Mutex::new(HashMap::new()), arn: cfg.arn.clone() });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| InvokeError::Config(e.to_string()))?;
-        let addr = listener.local_addr().map_err(|e| InvokeError::Config(e.to_string()))?;
+        let api = Arc::new(RuntimeApi {
+            queue: tokio::sync::Mutex::new(rx),
+            pending: Mutex::new(HashMap::new()),
+            arn: cfg.arn.clone(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| InvokeError::Config(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| InvokeError::Config(e.to_string()))?;
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(api.clone());
@@ -129,8 +152,14 @@ impl LambdaHost {
             .env("AWS_LAMBDA_FUNCTION_NAME", &cfg.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", cfg.name))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]{}", uuid().replace('-', "")))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", cfg.name),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                format!("local/[$LATEST]{}", uuid().replace('-', "")),
+            )
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", &cfg.region)
             .env("AWS_DEFAULT_REGION", &cfg.region)
@@ -139,9 +168,18 @@ impl LambdaHost {
             .current_dir(bin.parent().unwrap_or(&self.dir))
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        let child = cmd.spawn().map_err(|e| InvokeError::Failed(format!("cannot start bootstrap: {e}")))?;
-        self.starts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(Instance { child, tx, api, server, config: cfg.clone() })
+        let child = cmd
+            .spawn()
+            .map_err(|e| InvokeError::Failed(format!("cannot start bootstrap: {e}")))?;
+        self.starts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Instance {
+            child,
+            tx,
+            api,
+            server,
+            config: cfg.clone(),
+        })
     }
 
     /// Invokes the function with one event; one at a time (a single warm
@@ -158,7 +196,10 @@ impl LambdaHost {
         let id = uuid();
         let (done_tx, done_rx) = oneshot::channel();
         inst.api.pending.lock().unwrap().insert(id.clone(), done_tx);
-        let deadline = (std::time::SystemTime::now() + cfg.timeout).duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let deadline = (std::time::SystemTime::now() + cfg.timeout)
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         if inst.tx.send((id.clone(), event, deadline)).await.is_err() {
             *slot = None;
             return Err(InvokeError::Failed("the runtime API stopped".into()));
@@ -175,7 +216,9 @@ impl LambdaHost {
         match &outcome {
             // A crash or a timeout ends the instance; a handled error does not.
             Err(InvokeError::Timeout) => *slot = None,
-            Err(InvokeError::Failed(_)) if inst.child.try_wait().ok().flatten().is_some() => *slot = None,
+            Err(InvokeError::Failed(_)) if inst.child.try_wait().ok().flatten().is_some() => {
+                *slot = None
+            }
             Err(InvokeError::Failed(m)) if m.starts_with("init error") => *slot = None,
             _ => {}
         }
@@ -197,25 +240,44 @@ async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
     h.insert("lambda-runtime-aws-request-id", hv(&id));
     h.insert("lambda-runtime-deadline-ms", hv(&deadline.to_string()));
     h.insert("lambda-runtime-invoked-function-arn", hv(&api.arn));
-    h.insert("lambda-runtime-trace-id", hv(&format!("Root=1-{}", uuid().replace('-', ""))));
+    h.insert(
+        "lambda-runtime-trace-id",
+        hv(&format!("Root=1-{}", uuid().replace('-', ""))),
+    );
     h.insert("content-type", HeaderValue::from_static("application/json"));
     (StatusCode::OK, h, event.to_string()).into_response()
 }
 
-async fn respond(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+async fn respond(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let v: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
     match api.pending.lock().unwrap().remove(&id) {
         Some(tx) => {
             let _ = tx.send(Outcome::Ok(v));
             (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
         }
-        None => (StatusCode::BAD_REQUEST, "{\"errorMessage\":\"unknown request id\"}").into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "{\"errorMessage\":\"unknown request id\"}",
+        )
+            .into_response(),
     }
 }
 
-async fn error(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn error(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     if let Some(tx) = api.pending.lock().unwrap().remove(&id) {
-        let _ = tx.send(Outcome::Err(format!("function error: {}", String::from_utf8_lossy(&body))));
+        let _ = tx.send(Outcome::Err(format!(
+            "function error: {}",
+            String::from_utf8_lossy(&body)
+        )));
     }
     (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
 }

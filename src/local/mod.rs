@@ -59,7 +59,10 @@ impl Drop for Moto {
 
 pub async fn start_moto() -> Result<Moto> {
     let exe = crate::tools::ensure("moto_server")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| Error::Other(e.to_string()))?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::Other(e.to_string()))?
+        .port();
     let child = std::process::Command::new(&exe)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -67,10 +70,18 @@ pub async fn start_moto() -> Result<Moto> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .map_err(|e| Error::Other(format!("cannot start {}: {e}", exe.display())))?;
-    let m = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+    let m = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
     let http = reqwest::Client::new();
     for _ in 0..300 {
-        if http.get(format!("{}/moto-api/", m.endpoint)).send().await.is_ok() {
+        if http
+            .get(format!("{}/moto-api/", m.endpoint))
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(m);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -92,7 +103,13 @@ pub struct DevOpts {
 }
 
 async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| Error::Other(format!("cannot listen on 127.0.0.1:{port}: {e}; pick another with --api-port/--idp-port")))
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            Error::Other(format!(
+                "cannot listen on 127.0.0.1:{port}: {e}; pick another with --api-port/--idp-port"
+            ))
+        })
 }
 
 pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
@@ -103,7 +120,11 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
             Some(start_moto().await?)
         }
     };
-    let endpoint = g.endpoint_url.clone().or_else(|| moto.as_ref().map(|m| m.endpoint.clone())).unwrap_or_default();
+    let endpoint = g
+        .endpoint_url
+        .clone()
+        .or_else(|| moto.as_ref().map(|m| m.endpoint.clone()))
+        .unwrap_or_default();
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         // An emulator takes any credentials; nothing here reaches AWS.
         std::env::set_var("AWS_ACCESS_KEY_ID", "deployer-dev");
@@ -112,18 +133,39 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     std::env::remove_var("AWS_PROFILE");
     let api_l = bind(opts.api_port).await?;
     let idp_l = bind(opts.idp_port).await?;
-    let api_base = format!("http://{}", api_l.local_addr().map_err(|e| Error::Other(e.to_string()))?);
-    let idp_base = format!("http://{}", idp_l.local_addr().map_err(|e| Error::Other(e.to_string()))?);
+    let api_base = format!(
+        "http://{}",
+        api_l
+            .local_addr()
+            .map_err(|e| Error::Other(e.to_string()))?
+    );
+    let idp_base = format!(
+        "http://{}",
+        idp_l
+            .local_addr()
+            .map_err(|e| Error::Other(e.to_string()))?
+    );
     let mut g2 = g.clone();
     g2.endpoint_url = Some(endpoint.clone());
     if g2.stack == "default" {
         g2.stack = "dev".into();
     }
-    let urls = Urls::Local { idp: idp_base.clone(), api: api_base.clone() };
+    let urls = Urls::Local {
+        idp: idp_base.clone(),
+        api: api_base.clone(),
+    };
     let (_report, known, ctx) = crate::cli::up_local(&g2, urls, &endpoint).await?;
-    let sdk = crate::aws::load_sdk_config(&Target { region: Some(ctx.region.clone()), profile: None, endpoint_url: Some(endpoint.clone()) }).await?;
+    let sdk = crate::aws::load_sdk_config(&Target {
+        region: Some(ctx.region.clone()),
+        profile: None,
+        endpoint_url: Some(endpoint.clone()),
+    })
+    .await?;
     let work = std::env::temp_dir().join(format!("deployer-dev-{}", std::process::id()));
-    let package = ctx.package.clone().ok_or_else(|| Error::Other("no handler package".into()))?;
+    let package = ctx
+        .package
+        .clone()
+        .ok_or_else(|| Error::Other("no handler package".into()))?;
     let plane = Arc::new(Plane {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
@@ -136,16 +178,27 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
         lambda: lambda::LambdaHost::new(package, work.clone()),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| Error::Other(e.to_string()))?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| Error::Other(e.to_string()))?,
         jwks_cache: Mutex::new(HashMap::new()),
     });
     print_walkthrough(&g2, &known, &ctx, &api_base);
     if opts.no_serve {
         return Ok(());
     }
-    let api_app = axum::Router::new().fallback(apigw::handle).with_state(plane.clone());
+    let api_app = axum::Router::new()
+        .fallback(apigw::handle)
+        .with_state(plane.clone());
     let idp_app = idp::router(plane.clone());
-    let api_srv = tokio::spawn(async move { axum::serve(api_l, api_app.into_make_service_with_connect_info::<SocketAddr>()).await });
+    let api_srv = tokio::spawn(async move {
+        axum::serve(
+            api_l,
+            api_app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     let idp_srv = tokio::spawn(async move { axum::serve(idp_l, idp_app).await });
     eprintln!("deployer dev: serving on {api_base} (API) and {idp_base} (Cognito); Ctrl-C stops everything");
     wait_for_stop().await;
@@ -165,7 +218,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
 async fn wait_for_stop() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -178,7 +232,9 @@ async fn wait_for_stop() {
 fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
     let outs = crate::outputs::compute(ctx, known);
     let get = |k: &str| outs.get(k).cloned().flatten().unwrap_or_default();
-    let me = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "deployer".into());
+    let me = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "deployer".into());
     println!(
         r#"
 The stack runs locally (moto control plane + local data plane). The local

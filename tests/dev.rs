@@ -1,0 +1,454 @@
+//! `deployer dev` end to end: the seed's walk-through over HTTP exactly as
+//! curl does it, refusals, and the login as alice in a real headless
+//! Chromium (Debian's, installed by scripts/test), with screenshots kept
+//! under target/screenshots.
+
+mod common;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Dev {
+    child: Child,
+    dir: tempfile::TempDir,
+    api: u16,
+    idp: u16,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dev {
+    fn start() -> Dev {
+        let dir = tempfile::tempdir().unwrap();
+        let (api, idp) = (common::free_port(), common::free_port());
+        let mut child = Command::new(common::bin())
+            .args(["--state-dir"])
+            .arg(dir.path())
+            .args([
+                "dev",
+                "--api-port",
+                &api.to_string(),
+                "--idp-port",
+                &idp.to_string(),
+            ])
+            .env("DEPLOYER_HANDLER_ZIP", common::handler_zip())
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in err.lines().map_while(Result::ok) {
+                eprintln!("[dev] {line}");
+                if line.contains("serving on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || for _ in out.lines() {});
+        rx.recv_timeout(Duration::from_secs(240))
+            .expect("deployer dev did not start serving");
+        Dev {
+            child,
+            dir,
+            api,
+            idp,
+        }
+    }
+
+    fn outputs(&self) -> Value {
+        let o = Command::new(common::bin())
+            .arg("--state-dir")
+            .arg(self.dir.path())
+            .args(["--stack", "dev", "outputs", "--json", "--show-secrets"])
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn client_credentials(o: &Value, secret: &str, scope: Option<&str>) -> reqwest::blocking::Response {
+    let mut form = vec![("grant_type", "client_credentials")];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    http()
+        .post(o["oidc_token_url"].as_str().unwrap())
+        .basic_auth(o["example_client_id"].as_str().unwrap(), Some(secret))
+        .form(&form)
+        .send()
+        .unwrap()
+}
+
+/// The login form posted as a browser would, returning the redirect back.
+fn login(o: &Value, password: &str) -> reqwest::blocking::Response {
+    let r = http()
+        .get(
+            o["example_authorization_code_oidc_redirect_url"]
+                .as_str()
+                .unwrap(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = loc.query_pairs().into_owned().collect();
+    form.push(("username".into(), "alice".into()));
+    form.push(("password".into(), password.into()));
+    let base = format!("{}://{}", loc.scheme(), loc.host_str().unwrap())
+        + &format!(":{}", loc.port().unwrap());
+    http()
+        .post(format!("{base}/login"))
+        .form(&form)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn the_walkthrough_over_http_and_its_refusals() {
+    let dev = Dev::start();
+    let o = dev.outputs();
+    assert_eq!(o["example_url"], format!("http://127.0.0.1:{}", dev.api));
+    assert!(o["oidc_issuer_url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("http://127.0.0.1:{}/", dev.idp)));
+    let id = o["example_client_id"].as_str().unwrap().to_string();
+    let secret = o["example_client_secret"].as_str().unwrap().to_string();
+    let url = o["example_url"].as_str().unwrap().to_string();
+
+    // 2. client-credentials token.
+    let t: Value = client_credentials(&o, &secret, None).json().unwrap();
+    let token = t["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_string();
+    assert_eq!(t["token_type"], "Bearer");
+
+    // 3. the service validates it itself.
+    let r = http().get(&url).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().unwrap();
+    assert_eq!(b["authorizationClaims"]["token_use"], "access");
+    assert_eq!(b["authorizationClaims"]["scope"], "example/auth");
+    assert_eq!(b["authorizationClaims"]["client_id"], id);
+    assert_eq!(
+        b["redirectURL"],
+        o["example_authorization_code_oidc_redirect_url"]
+    );
+    assert_eq!(b["event"]["headers"]["authorization"], "REDACTED");
+    assert_eq!(b["event"]["routeKey"], "$default");
+
+    // 4. the protected route: 401 without a token, claims with one.
+    let r = http()
+        .get(format!("{url}/jwt-cognito-protected"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<Value>().unwrap(),
+        json!({"message": "Unauthorized"})
+    );
+    let r = http()
+        .get(format!("{url}/jwt-cognito-protected"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().unwrap();
+    assert_eq!(b["apiGatewayAuthorizationClaims"]["client_id"], id);
+    assert_eq!(b["apiGatewayAuthorizationClaims"]["scope"], "example/auth");
+    assert!(
+        b["apiGatewayAuthorizationClaims"]["exp"].is_string(),
+        "claims reach the Lambda as strings"
+    );
+    assert_eq!(
+        b["event"]["requestContext"]["authorizer"]["jwt"]["scopes"],
+        json!(["example/auth"])
+    );
+
+    // A token without the route's scope: 403.
+    let t: Value = client_credentials(&o, &secret, Some("")).json().unwrap();
+    let noscope = t["access_token"].as_str().unwrap();
+    let r = http()
+        .get(format!("{url}/jwt-cognito-protected"))
+        .bearer_auth(noscope)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().unwrap(), json!({"message": "Forbidden"}));
+    // A code bound to the handler's PKCE challenge cannot be exchanged without its verifier.
+    let back = login(&o, "HeyH0Password!");
+    assert!(back.status().is_redirection());
+    let cb = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let code = cb
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dev.dir.path().join("dev.json")).unwrap()).unwrap();
+    let code_client = state["resources"]["client/example-authorization-code"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pool = state["resources"]["user_pool"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code_secret = common::rt().block_on(async {
+        let s = common::sdk(state["local"]["endpoint"].as_str().unwrap()).await;
+        s.cognito
+            .describe_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&code_client)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_secret
+            .unwrap()
+    });
+    let redirect = o["example_authorization_code_oidc_redirect_url"]
+        .as_str()
+        .unwrap();
+    let exchange = |code: &str, verifier: Option<&str>| {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+        ];
+        if let Some(v) = verifier {
+            form.push(("code_verifier", v));
+        }
+        http()
+            .post(o["oidc_token_url"].as_str().unwrap())
+            .basic_auth(&code_client, Some(&code_secret))
+            .form(&form)
+            .send()
+            .unwrap()
+    };
+    let r = exchange(&code, Some("not-the-verifier"));
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_grant");
+    assert_eq!(
+        exchange(&code, None).json::<Value>().unwrap()["error"],
+        "invalid_grant",
+        "codes are single-use"
+    );
+    // A token of another client (alice's, authorization-code client): 401.
+    let idp = format!("http://127.0.0.1:{}", dev.idp);
+    let mut form: Vec<(String, String)> = [
+        ("response_type", "code"),
+        ("client_id", code_client.as_str()),
+        ("redirect_uri", redirect),
+        ("scope", "openid email profile example/auth"),
+        ("state", "s1"),
+        ("username", "alice"),
+        ("password", "HeyH0Password!"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let r = http()
+        .post(format!("{idp}/login"))
+        .form(&form)
+        .send()
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        loc.query_pairs().find(|(k, _)| k == "state").unwrap().1,
+        "s1"
+    );
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
+    let t: Value = exchange(&code, None).json().unwrap();
+    let alice_access = t["access_token"].as_str().expect("alice's access token");
+    let alice_id = t["id_token"].as_str().expect("alice's ID token");
+    for foreign in [alice_access, alice_id] {
+        let r = http()
+            .get(format!("{url}/jwt-cognito-protected"))
+            .bearer_auth(foreign)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401, "a token for another audience is refused");
+    }
+    // Refresh gives new tokens; userInfo answers alice's attributes.
+    let r: Value = http()
+        .post(o["oidc_token_url"].as_str().unwrap())
+        .basic_auth(&code_client, Some(&code_secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(r["access_token"].is_string());
+    let info: Value = http()
+        .get(o["oidc_userinfo_url"].as_str().unwrap())
+        .bearer_auth(alice_access)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(info["email"], "alice@example.com");
+    form.retain(|(k, _)| k != "password");
+    form.push(("password".into(), "nope".into()));
+    assert_eq!(
+        http()
+            .post(format!("{idp}/login"))
+            .form(&form)
+            .send()
+            .unwrap()
+            .status(),
+        400
+    );
+    // Wrong client secret: invalid_client.
+    let r = client_credentials(&o, "not-the-secret", None);
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_client");
+    // A scope the client may not have: invalid_scope.
+    let r = client_credentials(&o, &secret, Some("openid"));
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_scope");
+    // A wrong password issues no code.
+    let r = login(&o, "wrong-password");
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert!(r
+        .text()
+        .unwrap()
+        .contains("Incorrect username or password."));
+
+    // Ctrl-C (SIGINT) stops everything and forgets the local stack.
+    let pid = dev.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let t = Instant::now();
+    let mut dev = dev;
+    loop {
+        if let Some(st) = dev.child.try_wait().unwrap() {
+            assert!(st.success(), "deployer dev exits cleanly: {st}");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "deployer dev did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", dev.api)).is_err(),
+        "the API port is closed"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", dev.idp)).is_err(),
+        "the IdP port is closed"
+    );
+    assert!(
+        !dev.dir.path().join("dev.json").exists(),
+        "the local stack is forgotten"
+    );
+}
+
+fn node_login(url: &str, password: &str, shots: &str) -> Value {
+    let dir = common::project_dir().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists() && std::path::Path::new("/usr/bin/chromium").exists(),
+        "the browser test needs Debian's chromium and playwright-core: run scripts/test, which installs both"
+    );
+    let o = Command::new("node")
+        .arg(dir.join("login.mjs"))
+        .args([url, password, shots])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the browser run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn alice_logs_in_with_a_real_browser() {
+    let dev = Dev::start();
+    let o = dev.outputs();
+    let shots = common::project_dir().join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let redirect = o["example_authorization_code_oidc_redirect_url"]
+        .as_str()
+        .unwrap();
+
+    let bad = node_login(
+        redirect,
+        "wrong-password",
+        shots.join("wrong-password").to_str().unwrap(),
+    );
+    assert_eq!(bad["error"], "Incorrect username or password.");
+    assert!(
+        !bad["url"].as_str().unwrap().contains("code="),
+        "no code was issued: {bad}"
+    );
+
+    let ok = node_login(
+        redirect,
+        "HeyH0Password!",
+        shots.join("alice").to_str().unwrap(),
+    );
+    assert!(ok["url"].as_str().unwrap().starts_with(redirect), "{ok}");
+    let claims: Value = serde_json::from_str(ok["body"].as_str().unwrap().trim())
+        .unwrap_or_else(|e| panic!("not the claims JSON ({e}): {ok}"));
+    assert_eq!(claims["preferred_username"], "alice");
+    assert_eq!(claims["email"], "alice@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["name"], "Alice Doe");
+    assert_eq!(claims["given_name"], "Alice");
+    assert_eq!(claims["family_name"], "Doe");
+    assert_eq!(claims["iss"], o["oidc_issuer_url"]);
+    for f in [
+        "alice-login-page.png",
+        "alice-result.png",
+        "wrong-password-result.png",
+    ] {
+        assert!(
+            std::fs::metadata(shots.join(f)).unwrap().len() > 1000,
+            "{f}"
+        );
+    }
+}
