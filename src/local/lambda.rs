@@ -289,3 +289,82 @@ async fn init_error(State(api): State<Arc<RuntimeApi>>, body: Bytes) -> Response
     }
     (StatusCode::ACCEPTED, "{\"status\":\"OK\"}").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn host_with(script: &str) -> (LambdaHost, FunctionConfig, tempfile::TempDir) {
+        let zip = crate::package::zip_bootstrap(script.as_bytes()).unwrap();
+        let pkg = Arc::new(crate::package::from_zip(zip));
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = FunctionConfig {
+            name: "t".into(),
+            arn: "arn:aws:lambda:eu-west-1:123456789012:function:t".into(),
+            env: [("GREETING".to_string(), "hi".to_string())].into(),
+            timeout: Duration::from_secs(1),
+            memory_mb: 128,
+            code_sha256: pkg.sha256_b64.clone(),
+            region: "eu-west-1".into(),
+        };
+        (LambdaHost::new(pkg, dir.path().to_path_buf()), cfg, dir)
+    }
+
+    /// A bootstrap speaking the Runtime API with curl: answers the event back
+    /// with the environment it saw; `crash` in the event makes it exit.
+    const ECHO: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  hdrs=$(mktemp)
+  event=$(curl -sS -D "$hdrs" "$api/invocation/next")
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdrs" | cut -d' ' -f2 | tr -d '\r')
+  case "$event" in *crash*) exit 3 ;; esac
+  curl -sS -X POST -d "{\"statusCode\":200,\"body\":\"$GREETING $AWS_LAMBDA_FUNCTION_NAME $id\"}" "$api/invocation/$id/response" >/dev/null
+done
+"#;
+
+    #[tokio::test]
+    async fn warm_crash_restart_and_timeout() {
+        let (host, cfg, _d) = host_with(ECHO);
+        let r = host.invoke(&cfg, json!({"n": 1})).await.unwrap();
+        assert!(r["body"].as_str().unwrap().starts_with("hi t "), "{r}");
+        host.invoke(&cfg, json!({"n": 2})).await.unwrap();
+        assert_eq!(
+            host.starts.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "kept warm"
+        );
+        // A crash fails the request; the next one starts a new process.
+        let e = host.invoke(&cfg, json!({"crash": true})).await.unwrap_err();
+        assert!(
+            matches!(e, InvokeError::Failed(ref m) if m.contains("exited")),
+            "{e:?}"
+        );
+        host.invoke(&cfg, json!({"n": 3})).await.unwrap();
+        assert_eq!(host.starts.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A changed configuration (a redeploy) starts a new process too.
+        let mut cfg2 = cfg.clone();
+        cfg2.env.insert("GREETING".into(), "hello".into());
+        let r = host.invoke(&cfg2, json!({})).await.unwrap();
+        assert!(r["body"].as_str().unwrap().starts_with("hello "));
+        host.stop().await;
+    }
+
+    #[tokio::test]
+    async fn timeout_is_enforced_and_code_must_match() {
+        let (host, cfg, _d) = host_with("#!/bin/sh\nsleep 30\n");
+        let t = std::time::Instant::now();
+        assert!(matches!(
+            host.invoke(&cfg, json!({})).await,
+            Err(InvokeError::Timeout)
+        ));
+        assert!(t.elapsed() < Duration::from_secs(5));
+        let mut other = cfg.clone();
+        other.code_sha256 = "something-else".into();
+        assert!(
+            matches!(host.invoke(&other, json!({})).await, Err(InvokeError::Config(m)) if m.contains("not the local build"))
+        );
+        host.stop().await;
+    }
+}
