@@ -271,6 +271,19 @@ pub struct Report {
     pub build_seconds: f64,
 }
 
+impl Report {
+    fn of(c: &Clients, steps: &Mutex<Vec<StepReport>>, t0: Instant, build_seconds: f64) -> Report {
+        let (reads, mutations) = c.stats.snapshot();
+        Report {
+            steps: steps.lock().unwrap().clone(),
+            reads,
+            mutations,
+            seconds: t0.elapsed().as_secs_f64(),
+            build_seconds,
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StepReport {
     pub key: String,
@@ -436,12 +449,7 @@ async fn up_with(
                     if e.id.as_deref() != Some(&o.id) || e.pending_create {
                         e.id = Some(o.id.clone());
                         e.pending_create = false;
-                        e.outputs = o
-                            .outputs
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with("secret"))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
+                        e.outputs = o.state_outputs();
                     }
                 }
             }
@@ -451,14 +459,8 @@ async fn up_with(
         }
     }
     let known = engine.apply(&nodes, &steps, &reads).await?;
-    let (r, m) = s.clients.stats.snapshot();
-    let rep = Report {
-        steps: reports.lock().unwrap().clone(),
-        reads: r,
-        mutations: m,
-        seconds: t0.elapsed().as_secs_f64(),
-        build_seconds,
-    };
+    let rep = Report::of(&s.clients, &reports, t0, build_seconds);
+    let (r, m) = (rep.reads, rep.mutations);
     let outs = crate::outputs::compute(&ctx, &known);
     if g.json {
         let o: BTreeMap<_, _> = outs
@@ -570,14 +572,8 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
     } else {
         s.store.save(&st)?;
     }
-    let (r, m) = s.clients.stats.snapshot();
-    let rep = Report {
-        steps: reports.lock().unwrap().clone(),
-        reads: r,
-        mutations: m,
-        seconds: t0.elapsed().as_secs_f64(),
-        build_seconds: 0.0,
-    };
+    let rep = Report::of(&s.clients, &reports, t0, 0.0);
+    let (r, m) = (rep.reads, rep.mutations);
     if g.json {
         println!("{}", serde_json::json!({ "report": rep }));
     } else {

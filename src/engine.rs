@@ -50,6 +50,9 @@ pub struct Step {
     pub with_parent: bool,
 }
 
+/// How long an interrupted create is given to become visible.
+pub const PENDING_GRACE: Duration = Duration::from_secs(3);
+
 /// One resource as the planner sees it.
 pub struct Node {
     pub res: Res,
@@ -286,6 +289,54 @@ impl Engine {
             let r = r?;
             out.insert(k, r);
         }
+        // An interrupted create may still land after this run has looked
+        // (the request was in flight when the process died): where an intent
+        // was recorded and nothing is found, look again before creating.
+        let pending: Vec<Res> = nodes
+            .iter()
+            .filter(|n| {
+                st.resources
+                    .get(&n.res.key())
+                    .is_some_and(|e| e.pending_create)
+                    && matches!(out.get(&n.res.key()), Some(Read::Missing))
+            })
+            .map(|n| n.res.clone())
+            .collect();
+        let again = pending.into_iter().map(|r| {
+            let key = r.key();
+            let pid = r
+                .parent()
+                .and_then(|p| parent_id(p, &out))
+                .or_else(|| r.parent().and_then(|p| st.id(p).map(String::from)));
+            let mut prior = prior_of(&key, &r, pid.clone());
+            prior.parent_id = pid;
+            let cx = self.cx.clone();
+            async move {
+                let found = crate::aws::with_backoff(
+                    "find an interrupted create",
+                    PENDING_GRACE,
+                    |e: &Option<Error>| e.is_none(),
+                    || async {
+                        match r.read(&cx, &prior).await {
+                            Ok(Read::Missing) => Err(None),
+                            Ok(other) => Ok(other),
+                            Err(e) => Err(Some(e)),
+                        }
+                    },
+                )
+                .await;
+                (key, found)
+            }
+        });
+        for (k, r) in futures::future::join_all(again).await {
+            match r {
+                Ok(read) => {
+                    out.insert(k, read);
+                }
+                Err(Some(e)) => return Err(e),
+                Err(None) => {}
+            }
+        }
         Ok(out)
     }
 
@@ -316,6 +367,9 @@ impl Engine {
                     .filter(|d| step_keys.contains(d))
                     .collect()
             };
+            if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+                eprintln!("deployer: step {} {:?} waits for {:?}", s.key, s.action, w);
+            }
             waits.insert(s.key.clone(), w);
         }
         // Unchanged resources need no task: their outputs are known now.
@@ -466,12 +520,7 @@ impl Job {
         let entry = Entry {
             id: Some(o.id.clone()),
             pending_create: false,
-            outputs: o
-                .outputs
-                .iter()
-                .filter(|(k, _)| !k.starts_with("secret"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            outputs: o.state_outputs(),
         };
         let key = self.step.key.clone();
         self.save(move |st| {
@@ -509,6 +558,13 @@ impl Job {
         let t = Instant::now();
         let key = self.step.key.clone();
         let known = self.known.lock().unwrap().clone();
+        if self.step.action != Action::Delete {
+            let d =
+                serde_json::to_string(&self.res.desired(&self.cx.ctx, &known)).unwrap_or_default();
+            if d.contains(UNKNOWN) {
+                return Err(Error::Other(format!("internal error: {key} would be sent a value not known yet (a missing dependency); nothing was sent")));
+            }
+        }
         let mut action = self.step.action;
         let mut changed = self.step.changed.clone();
         (self.sink)(Event::Started {

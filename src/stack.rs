@@ -96,4 +96,43 @@ mod tests {
         }
         assert_eq!(keys.len(), 15);
     }
+
+    /// A resource may read only the outputs of what it depends on: its
+    /// declared settings, computed from its deps' outputs alone, hold no
+    /// unknown value. (A missing dep lets a step start before the value it
+    /// reads exists, and "(known after apply)" would reach AWS.)
+    #[test]
+    fn desired_settings_read_only_declared_deps() {
+        use crate::resources::{Ctx, Known, Package, Urls, UNKNOWN};
+        let ctx = Ctx {
+            stack: "t".into(),
+            prefix: "p".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            tags: Default::default(),
+            architecture: Default::default(),
+            users: Config::default().users,
+            package: Some(Arc::new(Package {
+                zip: vec![],
+                sha256_b64: "sha".into(),
+            })),
+            urls: Urls::Aws,
+        };
+        for r in declared(&Config::default()) {
+            let mut known = Known::default();
+            for d in r.deps() {
+                let outs = ["id", "arn", "endpoint", "secret", "domain"]
+                    .iter()
+                    .map(|k| (k.to_string(), format!("{d}-{k}")))
+                    .collect();
+                known.outputs.insert(d, outs);
+            }
+            let desired = serde_json::to_string(&r.desired(&ctx, &known)).unwrap();
+            assert!(
+                !desired.contains(UNKNOWN),
+                "{} reads a value outside its deps: {desired}",
+                r.key()
+            );
+        }
+    }
 }

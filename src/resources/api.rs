@@ -364,19 +364,17 @@ impl Resource for Authorizer {
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
-        match cx
-            .aws
-            .apigw
-            .delete_authorizer()
-            .api_id(api)
-            .authorizer_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found!(e) => Ok(()),
-            Err(e) => Err(Error::aws(format!("delete authorizer {id}"), e)),
-        }
+        ok_if_gone(
+            cx.aws
+                .apigw
+                .delete_authorizer()
+                .api_id(api)
+                .authorizer_id(id)
+                .send()
+                .await,
+            |s| s.is_not_found_exception(),
+            format!("delete authorizer {id}"),
+        )
     }
 }
 
@@ -518,19 +516,17 @@ impl Resource for Integration {
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
-        match cx
-            .aws
-            .apigw
-            .delete_integration()
-            .api_id(api)
-            .integration_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found!(e) => Ok(()),
-            Err(e) => Err(Error::aws(format!("delete integration {id}"), e)),
-        }
+        ok_if_gone(
+            cx.aws
+                .apigw
+                .delete_integration()
+                .api_id(api)
+                .integration_id(id)
+                .send()
+                .await,
+            |s| s.is_not_found_exception(),
+            format!("delete integration {id}"),
+        )
     }
 }
 
@@ -715,19 +711,17 @@ impl Resource for Route {
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
-        match cx
-            .aws
-            .apigw
-            .delete_route()
-            .api_id(api)
-            .route_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found!(e) => Ok(()),
-            Err(e) => Err(Error::aws(format!("delete route {id}"), e)),
-        }
+        ok_if_gone(
+            cx.aws
+                .apigw
+                .delete_route()
+                .api_id(api)
+                .route_id(id)
+                .send()
+                .await,
+            |s| s.is_not_found_exception(),
+            format!("delete route {id}"),
+        )
     }
 }
 
@@ -843,18 +837,16 @@ impl Resource for Stage {
     }
     async fn delete(&self, cx: &Cx, _id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
-        match cx
-            .aws
-            .apigw
-            .delete_stage()
-            .api_id(api)
-            .stage_name(STAGE_NAME)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if not_found!(e) => Ok(()),
-            Err(e) => Err(Error::aws("delete stage", e)),
-        }
+        ok_if_gone(
+            cx.aws
+                .apigw
+                .delete_stage()
+                .api_id(api)
+                .stage_name(STAGE_NAME)
+                .send()
+                .await,
+            |s| s.is_not_found_exception(),
+            "delete stage",
+        )
     }
 }

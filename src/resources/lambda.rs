@@ -364,6 +364,7 @@ impl Resource for Function {
         vec![
             ROLE.into(),
             POOL.into(),
+            Client::key_of(CLIENT_CC),
             Client::key_of(CLIENT_CODE),
             API.into(),
         ]

@@ -243,6 +243,34 @@ pub fn tags_value<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<Strin
     )
 }
 
+impl Observed {
+    /// The outputs that may be written to the state file (never secrets).
+    pub fn state_outputs(&self) -> BTreeMap<String, String> {
+        self.outputs
+            .iter()
+            .filter(|(k, _)| !k.starts_with("secret"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// A delete's result: done, or already gone (not found is success).
+pub fn ok_if_gone<T, E, R>(
+    r: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    gone: impl FnOnce(&E) -> bool,
+    what: impl Into<String>,
+) -> Result<()>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(gone) => Ok(()),
+        Err(e) => Err(crate::error::Error::aws(what, e)),
+    }
+}
+
 /// Wraps an SDK error with what was being done.
 pub fn ctx_err<E: std::error::Error>(
     what: impl Into<String>,
