@@ -74,7 +74,27 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    // Paths of this checkout and of the cargo home stay out of the binary,
+    // so that every clone builds the same bytes (and the same CodeSha256).
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(".cargo")
+        });
+    let remap = format!(
+        "--remap-path-prefix={}=/build --remap-path-prefix={}=/cargo",
+        root.display(),
+        cargo_home.display()
+    );
+    let rustflags_var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        rust_target(arch).to_uppercase().replace('-', "_")
+    );
     let out = Command::new(&cargo_lambda)
+        .env(rustflags_var, remap)
         .args([
             "lambda",
             "build",
