@@ -11,20 +11,9 @@ fn assert_exactly_one(moto: &Moto, st: &Stack) {
     let prefix = st.prefix.clone();
     rt().block_on(async {
         let s = sdk(&moto.endpoint).await;
-        let pools: Vec<_> = s
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .send()
-            .await
-            .unwrap()
-            .user_pools
-            .unwrap()
-            .into_iter()
-            .filter(|p| p.name.as_deref() == Some(prefix.as_str()))
-            .collect();
+        let pools = s.pools_named(&prefix).await;
         assert_eq!(pools.len(), 1, "{prefix}: user pools");
-        let pool = pools[0].id.clone().unwrap();
+        let pool = pools[0].clone();
         assert_eq!(pool, st.id("user_pool"));
         let clients = s
             .cognito
@@ -82,19 +71,9 @@ fn assert_exactly_one(moto: &Moto, st: &Stack) {
             Some(st.id("domain").as_str()),
             "{prefix}: domain"
         );
-        let apis: Vec<_> = s
-            .apigw
-            .get_apis()
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap()
-            .into_iter()
-            .filter(|a| a.name.as_deref() == Some(prefix.as_str()))
-            .collect();
+        let apis = s.apis_named(&prefix).await;
         assert_eq!(apis.len(), 1, "{prefix}: APIs");
-        let api = apis[0].api_id.clone().unwrap();
+        let api = apis[0].clone();
         assert_eq!(api, st.id("api"));
         assert_eq!(
             s.apigw
@@ -109,15 +88,7 @@ fn assert_exactly_one(moto: &Moto, st: &Stack) {
             1,
             "{prefix}: integrations"
         );
-        let routes = s
-            .apigw
-            .get_routes()
-            .api_id(&api)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap();
+        let routes = s.routes(&api).await;
         assert_eq!(routes.len(), 2, "{prefix}: routes");
         assert_eq!(
             s.apigw
@@ -154,17 +125,7 @@ fn assert_exactly_one(moto: &Moto, st: &Stack) {
             .await
             .unwrap();
         assert!(f.configuration.is_some());
-        let policy: serde_json::Value = serde_json::from_str(
-            &s.lambda
-                .get_policy()
-                .function_name(&prefix)
-                .send()
-                .await
-                .unwrap()
-                .policy
-                .unwrap(),
-        )
-        .unwrap();
+        let policy: serde_json::Value = serde_json::from_str(&s.policy(&prefix).await).unwrap();
         assert_eq!(
             policy["Statement"].as_array().unwrap().len(),
             1,
@@ -188,26 +149,12 @@ fn assert_none(moto: &Moto, st: &Stack) {
     let prefix = st.prefix.clone();
     rt().block_on(async {
         let s = sdk(&moto.endpoint).await;
-        let pools = s
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .send()
-            .await
-            .unwrap()
-            .user_pools
-            .unwrap();
         assert!(
-            !pools
-                .iter()
-                .any(|p| p.name.as_deref() == Some(prefix.as_str())),
+            s.pools_named(&prefix).await.is_empty(),
             "{prefix}: a user pool is left"
         );
-        let apis = s.apigw.get_apis().send().await.unwrap().items.unwrap();
         assert!(
-            !apis
-                .iter()
-                .any(|a| a.name.as_deref() == Some(prefix.as_str())),
+            s.apis_named(&prefix).await.is_empty(),
             "{prefix}: an API is left"
         );
         assert!(

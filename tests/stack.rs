@@ -90,16 +90,7 @@ fn up_creates_every_resource_with_every_setting() {
         }
         assert_eq!(u.user_status.unwrap().as_str(), "CONFIRMED");
         // Client credentials client.
-        let cc = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_id(st.id("client/example"))
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+        let cc = s.client(&pool_id, st.id("client/example")).await;
         assert_eq!(cc.client_name.as_deref(), Some("example"));
         assert!(cc.client_secret.is_some());
         assert_eq!(cc.allowed_o_auth_flows_user_pool_client, Some(true));
@@ -117,15 +108,8 @@ fn up_creates_every_resource_with_every_setting() {
         let api = s.apigw.get_api().api_id(&api_id).send().await.unwrap();
         let endpoint = api.api_endpoint.clone().unwrap();
         let code = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_id(st.id("client/example-authorization-code"))
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+            .client(&pool_id, st.id("client/example-authorization-code"))
+            .await;
         assert!(code.client_secret.is_some());
         assert_eq!(
             code.allowed_o_auth_flows
@@ -188,15 +172,7 @@ fn up_creates_every_resource_with_every_setting() {
         assert_eq!(i.payload_format_version.as_deref(), Some("2.0"));
         assert_eq!(i.integration_uri, conf.function_arn);
         // Routes.
-        let routes = s
-            .apigw
-            .get_routes()
-            .api_id(&api_id)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap();
+        let routes = s.routes(&api_id).await;
         assert_eq!(routes.len(), 2);
         let target = format!("integrations/{}", st.id("integration"));
         let p = routes
@@ -292,17 +268,8 @@ fn up_creates_every_resource_with_every_setting() {
             vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
         );
         // Permission.
-        let policy: serde_json::Value = serde_json::from_str(
-            &s.lambda
-                .get_policy()
-                .function_name("cognito-example")
-                .send()
-                .await
-                .unwrap()
-                .policy
-                .unwrap(),
-        )
-        .unwrap();
+        let policy: serde_json::Value =
+            serde_json::from_str(&s.policy("cognito-example").await).unwrap();
         let stmt = &policy["Statement"][0];
         assert_eq!(stmt["Action"], "lambda:InvokeFunction");
         assert_eq!(stmt["Principal"]["Service"], "apigateway.amazonaws.com");
@@ -315,16 +282,7 @@ fn up_creates_every_resource_with_every_setting() {
     let text = std::fs::read_to_string(st.state_file()).unwrap();
     rt().block_on(async {
         let s = sdk(&moto.endpoint).await;
-        let c = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(st.id("user_pool"))
-            .client_id(st.id("client/example"))
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+        let c = s.client(st.id("user_pool"), st.id("client/example")).await;
         assert!(!text.contains(c.client_secret.as_deref().unwrap()));
         assert!(!text.contains(deployer::config::DEMO_PASSWORD));
     });
@@ -495,15 +453,7 @@ fn drift_is_repaired() {
             a.issuer.unwrap(),
             format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}")
         );
-        let routes = s
-            .apigw
-            .get_routes()
-            .api_id(&api)
-            .send()
-            .await
-            .unwrap()
-            .items
-            .unwrap();
+        let routes = s.routes(&api).await;
         assert_eq!(routes.len(), 2);
         let p = routes
             .iter()
@@ -513,16 +463,7 @@ fn drift_is_repaired() {
             p.authorization_scopes.clone().unwrap(),
             vec!["example/auth"]
         );
-        let c = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(&pool)
-            .client_id(&code)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+        let c = s.client(&pool, &code).await;
         assert_eq!(
             c.allowed_o_auth_flows
                 .unwrap()
@@ -565,15 +506,7 @@ fn drift_is_repaired() {
             .unwrap()
             .iter()
             .any(|a| a.name == "email" && a.value.as_deref() == Some("alice@example.com")));
-        let policy = s
-            .lambda
-            .get_policy()
-            .function_name("cognito-example")
-            .send()
-            .await
-            .unwrap()
-            .policy
-            .unwrap();
+        let policy = s.policy("cognito-example").await;
         assert!(policy.contains(&format!("{api}/*/*")));
     });
     // Converged again: the next plan is empty.
@@ -611,18 +544,7 @@ fn deleted_out_of_band_resources_are_recreated() {
         let apis = s.apigw.get_apis().send().await.unwrap().items.unwrap();
         assert_eq!(apis.len(), 1);
         let endpoint = apis[0].api_endpoint.clone().unwrap();
-        assert_eq!(
-            s.apigw
-                .get_routes()
-                .api_id(&new_api)
-                .send()
-                .await
-                .unwrap()
-                .items
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(s.routes(&new_api).await.len(), 2);
         let f = s
             .lambda
             .get_function()
@@ -637,25 +559,13 @@ fn deleted_out_of_band_resources_are_recreated() {
             format!("{endpoint}/oidc")
         );
         let c = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(st.id("user_pool"))
-            .client_id(st.id("client/example-authorization-code"))
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+            .client(
+                st.id("user_pool"),
+                st.id("client/example-authorization-code"),
+            )
+            .await;
         assert_eq!(c.callback_urls.unwrap(), vec![format!("{endpoint}/oidc")]);
-        let policy = s
-            .lambda
-            .get_policy()
-            .function_name("cognito-example")
-            .send()
-            .await
-            .unwrap()
-            .policy
-            .unwrap();
+        let policy = s.policy("cognito-example").await;
         assert!(policy.contains(&format!("{new_api}/*/*")), "{policy}");
         assert!(s
             .cognito
@@ -685,16 +595,7 @@ fn outputs_match_what_the_sdk_reports() {
         let s = sdk(&moto.endpoint).await;
         let pool = st.id("user_pool");
         let issuer = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}");
-        let c = s
-            .cognito
-            .describe_user_pool_client()
-            .user_pool_id(&pool)
-            .client_id(st.id("client/example"))
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap();
+        let c = s.client(&pool, st.id("client/example")).await;
         let api = s.apigw.get_api().api_id(st.id("api")).send().await.unwrap();
         let domain = s
             .cognito

@@ -66,28 +66,16 @@ pub fn clf_time(epoch: i64) -> String {
     )
 }
 
+async fn get_json(p: &Plane, url: &str) -> Option<Value> {
+    p.http.get(url).send().await.ok()?.json().await.ok()
+}
+
 async fn issuer_jwks(p: &Plane, issuer: &str) -> Option<Value> {
     if let Some(j) = p.jwks_cache.lock().unwrap().get(issuer) {
         return Some(j.clone());
     }
-    let conf: Value = p
-        .http
-        .get(format!("{issuer}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let jwks: Value = p
-        .http
-        .get(conf["jwks_uri"].as_str()?)
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
+    let conf = get_json(p, &format!("{issuer}/.well-known/openid-configuration")).await?;
+    let jwks = get_json(p, conf["jwks_uri"].as_str()?).await?;
     p.jwks_cache
         .lock()
         .unwrap()

@@ -260,6 +260,75 @@ pub struct Sdk {
     pub iam: aws_sdk_iam::Client,
 }
 
+/// Read-backs the tests repeat.
+impl Sdk {
+    pub async fn client(
+        &self,
+        pool: impl AsRef<str>,
+        id: impl AsRef<str>,
+    ) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
+        self.cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool.as_ref())
+            .client_id(id.as_ref())
+            .send()
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+    }
+
+    pub async fn routes(&self, api: impl AsRef<str>) -> Vec<aws_sdk_apigatewayv2::types::Route> {
+        self.apigw
+            .get_routes()
+            .api_id(api.as_ref())
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap()
+    }
+
+    /// The function's resource policy document.
+    pub async fn policy(&self, function: impl AsRef<str>) -> String {
+        self.lambda
+            .get_policy()
+            .function_name(function.as_ref())
+            .send()
+            .await
+            .unwrap()
+            .policy
+            .unwrap()
+    }
+
+    /// IDs of the user pools with this name.
+    pub async fn pools_named(&self, name: &str) -> Vec<String> {
+        let pools = self
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .send()
+            .await
+            .unwrap()
+            .user_pools
+            .unwrap();
+        pools
+            .into_iter()
+            .filter(|p| p.name.as_deref() == Some(name))
+            .filter_map(|p| p.id)
+            .collect()
+    }
+
+    /// IDs of the HTTP APIs with this name.
+    pub async fn apis_named(&self, name: &str) -> Vec<String> {
+        let apis = self.apigw.get_apis().send().await.unwrap().items.unwrap();
+        apis.into_iter()
+            .filter(|a| a.name.as_deref() == Some(name))
+            .filter_map(|a| a.api_id)
+            .collect()
+    }
+}
+
 pub async fn sdk(endpoint: &str) -> Sdk {
     let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
     let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
