@@ -49,9 +49,55 @@ struct Counter {
     fault_after: Option<u64>,
 }
 
+/// True for a create whose blind retry after a lost response would make a
+/// second resource (names of pools, APIs, app clients, authorizers and
+/// integrations are not unique), or answer "already exists" for the one the
+/// first attempt made (a second `AddPermission` with the same statement ID;
+/// moto even appends a second statement).
+pub fn is_create(operation: &str) -> bool {
+    ["Create", "AdminCreate", "AddPermission"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+/// The attempt failed without an HTTP response: the request may have been
+/// applied (connection dropped, timed out, unreadable answer).
+fn outcome_unknown(
+    ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+) -> bool {
+    match ctx.output_or_error() {
+        Some(Err(e)) => {
+            e.is_response_error() || e.is_timeout_error() || e.as_connector_error().is_some()
+        }
+        _ => false,
+    }
+}
+
 impl Intercept for Counter {
     fn name(&self) -> &'static str {
         "deployer-call-counter"
+    }
+
+    /// A create whose outcome is unknown is not retried by the SDK: the
+    /// engine looks for what it may have made first (see `Error::Ambiguous`).
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        if is_create(&op) && outcome_unknown(context.inner()) {
+            if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+                eprintln!("deployer: {op}: outcome unknown (no response); not retried blindly");
+            }
+            cfg.interceptor_state()
+                .store_put(retry_config().with_max_attempts(1));
+        }
+        Ok(())
     }
 
     fn read_after_execution(
@@ -84,6 +130,7 @@ pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub stats: Arc<CallStats>,
     pub region: String,
 }
@@ -94,14 +141,111 @@ pub struct Target {
     pub endpoint_url: Option<String>,
 }
 
-/// Throttling and transient errors: adaptive retry (client-side rate
-/// limiting), 8 attempts, jittered exponential backoff capped at 5 s (after a throttle the
-/// adaptive limiter waits up to that cap: measured in tests/mocks.rs).
+/// Throttling, 5xx and AWS's "busy, try again" answers (see
+/// `BusyClassifier`): standard retry, 10 attempts, full-jitter exponential
+/// backoff from 100 ms capped at 4 s. The adaptive mode was dropped: after
+/// one throttle its client-side rate limiter waited the whole backoff cap
+/// (measured in tests/mocks.rs), where the standard mode waits about the
+/// initial backoff.
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::adaptive()
-        .with_max_attempts(8)
-        .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(Duration::from_secs(5))
+    RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(4))
+}
+
+/// AWS answers these while a change to the same thing is in flight; the
+/// request was not applied, so it is retried like a throttle. The codes and
+/// messages are AWS's own (terraform-provider-aws retries the same ones):
+/// - API Gateway v2: 409 `ConflictException` "Unable to complete operation
+///   due to concurrent modification. Please try again later."
+/// - Cognito: `ConcurrentModificationException` (one app-client write per
+///   pool at a time).
+/// - Lambda: 409 `ResourceConflictException` "The operation cannot be
+///   performed at this time. An update is in progress for resource: ..." or
+///   "... The function is currently in the following state: Pending".
+pub fn is_busy_error(code: &str, message: &str) -> bool {
+    match code {
+        "ConflictException" => message.contains("try again later"),
+        "ConcurrentModificationException" => true,
+        "ResourceConflictException" => {
+            message.contains("An update is in progress")
+                || message.contains("The operation cannot be performed at this time")
+        }
+        _ => false,
+    }
+}
+
+/// The error code and message of an AWS error response, whatever its
+/// protocol: JSON (`__type`, `x-amzn-ErrorType`), REST-JSON, or query XML.
+pub fn error_code_and_message(headers_error_type: Option<&str>, body: &[u8]) -> (String, String) {
+    let text = String::from_utf8_lossy(body);
+    let clean = |c: &str| {
+        let c = c.split(':').next().unwrap_or(c);
+        c.rsplit('#').next().unwrap_or(c).to_string()
+    };
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+        let code = headers_error_type
+            .map(clean)
+            .or_else(|| v["__type"].as_str().map(clean))
+            .or_else(|| v["code"].as_str().map(clean))
+            .unwrap_or_default();
+        let message = v["message"]
+            .as_str()
+            .or_else(|| v["Message"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        return (code, message);
+    }
+    let tag = |t: &str| {
+        let open = format!("<{t}>");
+        text.find(&open).and_then(|i| {
+            let rest = &text[i + open.len()..];
+            rest.find(&format!("</{t}>")).map(|j| rest[..j].to_string())
+        })
+    };
+    (
+        headers_error_type
+            .map(clean)
+            .or_else(|| tag("Code"))
+            .unwrap_or_default(),
+        tag("Message").unwrap_or_default(),
+    )
+}
+
+/// Retries `is_busy_error` answers on every client, in one place.
+#[derive(Debug, Default)]
+pub struct BusyClassifier;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for BusyClassifier {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        if !matches!(ctx.output_or_error(), Some(Err(_))) {
+            return RetryAction::NoActionIndicated;
+        }
+        let Some(resp) = ctx.response() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let Some(body) = resp.body().bytes() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let (code, message) = error_code_and_message(resp.headers().get("x-amzn-errortype"), body);
+        if is_busy_error(&code, &message) {
+            if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+                eprintln!("deployer: {code} ({message}): retrying");
+            }
+            RetryAction::retryable_error(aws_smithy_types::retry::ErrorKind::TransientError)
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "deployer-busy"
+    }
 }
 
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
@@ -149,26 +293,37 @@ impl Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(
                 aws_sdk_cognitoidentityprovider::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
                     .build(),
             ),
             apigw: aws_sdk_apigatewayv2::Client::from_conf(
                 aws_sdk_apigatewayv2::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
                     .build(),
             ),
             lambda: aws_sdk_lambda::Client::from_conf(
                 aws_sdk_lambda::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
                     .build(),
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
+                    .interceptor(counter())
+                    .retry_classifier(BusyClassifier)
                     .build(),
             ),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -212,10 +367,20 @@ fn tracing_note(what: &str, d: Duration) {
     }
 }
 
-/// Lambda answers this while a freshly created role is not yet visible to it.
-/// The one message match that cannot be avoided lives here.
+/// Lambda answers `InvalidParameterValueException` with one of these while a
+/// freshly created role is not yet visible to it: "The role defined for the
+/// function cannot be assumed by Lambda." or, for a function with
+/// environment variables, "Lambda was unable to configure access to your
+/// environment variables because the KMS key is invalid for CreateGrant. ...
+/// KMS Exception: InvalidArnException ..." (terraform-provider-aws retries
+/// both in `lambda/function.go`). The one message match that cannot be
+/// avoided lives here.
 pub fn is_role_not_assumable(message: Option<&str>) -> bool {
-    message.is_some_and(|m| m.contains("cannot be assumed by Lambda"))
+    message.is_some_and(|m| {
+        m.contains("cannot be assumed by Lambda")
+            || (m.contains("KMS key is invalid for CreateGrant")
+                && m.contains("InvalidArnException"))
+    })
 }
 
 /// moto answers an HTML 500 (or a "not yet implemented" message) for a few
@@ -226,7 +391,11 @@ where
     R: HasBody,
 {
     if let Some(raw) = e.raw_response() {
-        if raw.status_code() == 500 && raw.body_bytes().is_some_and(|b| b.starts_with(b"<")) {
+        // 500 for an operation moto knows but does not emulate, 404 for a
+        // route it does not serve (apigatewayv2 UntagResource on a stage).
+        if matches!(raw.status_code(), 404 | 500)
+            && raw.body_bytes().is_some_and(|b| b.starts_with(b"<"))
+        {
             return true;
         }
     }
@@ -254,6 +423,30 @@ impl HasBody for aws_smithy_runtime_api::http::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creates_are_never_retried_blindly() {
+        for op in [
+            "CreateUserPool",
+            "CreateApi",
+            "CreateUserPoolClient",
+            "AdminCreateUser",
+            "AddPermission",
+            "CreateLogGroup",
+        ] {
+            assert!(is_create(op), "{op}");
+        }
+        for op in [
+            "UpdateUserPoolClient",
+            "DeleteApi",
+            "TagResource",
+            "AttachRolePolicy",
+            "AdminSetUserPassword",
+            "PutRetentionPolicy",
+        ] {
+            assert!(!is_create(op), "{op}");
+        }
+    }
 
     #[test]
     fn mutating_classification() {

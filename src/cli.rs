@@ -43,7 +43,11 @@ pub struct Global {
     /// Send every AWS call to this endpoint (an emulator such as moto).
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// Where state files live.
+    /// Where the state lives: `s3://BUCKET[/PREFIX]` for a shared stack
+    /// (else the config's `backend`, else the local --state-dir).
+    #[arg(long, global = true, env = "DEPLOYER_BACKEND")]
+    pub backend: Option<String>,
+    /// Where state files live (the local backend).
     #[arg(
         long,
         global = true,
@@ -87,10 +91,32 @@ pub enum Cmd {
     Package,
     /// The whole stack offline: moto + a local data plane on 127.0.0.1.
     Dev(crate::local::DevOpts),
+    /// Remove a lock left by a killed run (like `terraform force-unlock`).
+    Unlock {
+        /// The lock ID the "locked" error printed.
+        lock_id: String,
+    },
+    /// Look at and move state: list, show, push (local -> backend), pull.
+    #[command(subcommand)]
+    State(StateCmd),
     /// Install (if missing) and print the path of a pinned tool
     /// (moto_server, cargo-lambda) from the project's tool virtualenv.
     #[command(hide = true)]
     Tool { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCmd {
+    /// The stacks in the backend, with their last writer and time.
+    List,
+    /// The resources of the stack and their IDs (no secrets).
+    Show,
+    /// Copy the stack's local state (--state-dir) to the --backend, refusing
+    /// to overwrite a newer state there.
+    Push,
+    /// Copy the stack's state from the --backend to the local --state-dir,
+    /// refusing to overwrite a newer local state.
+    Pull,
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -99,7 +125,23 @@ pub fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli)) {
+    let dev = matches!(cli.cmd, Cmd::Dev(_));
+    let r = rt.block_on(async {
+        if dev {
+            // `deployer dev` handles Ctrl-C itself (it stops its servers).
+            return run(cli).await;
+        }
+        let r = tokio::select! {
+            r = run(cli) => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Other(
+                "interrupted (Ctrl-C): the state holds every step that finished; run the command again to go on".into(),
+            )),
+        };
+        // Locks are released on success, on error and on Ctrl-C.
+        crate::state::s3::release_all().await;
+        r
+    });
+    match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -116,6 +158,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Down { yes } => down(&g, yes).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
         Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
+        Cmd::Unlock { lock_id } => crate::ops_state::unlock(&g, &lock_id).await,
+        Cmd::State(c) => crate::ops_state::run(&g, c).await,
         Cmd::Tool { name } => {
             println!("{}", crate::tools::ensure(&name)?.display());
             Ok(())
@@ -159,33 +203,44 @@ pub struct Session {
     pub clients: Clients,
     pub region: String,
     pub account: String,
+    /// From the caller's ARN: `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
 }
 
-pub async fn open(g: &Global, lock: bool) -> Result<Session> {
-    let cfg = Config::load(g.config.as_deref())?;
-    let mut store = Store::new(&g.state_dir, &g.stack);
-    if lock {
-        store.lock(&g.stack)?;
-    }
-    let state = store.load(&g.stack)?;
+/// The SDK configuration of the target: flags, the config file, the
+/// aws-config chain; with no region anywhere, a local state's region, else
+/// the default region.
+pub async fn sdk_config(g: &Global, cfg: &Config) -> Result<aws_config::SdkConfig> {
     let explicit = g.region.clone().or_else(|| cfg.region.clone());
     let mut target = Target {
         region: explicit.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
     };
-    let sdk = match crate::aws::load_sdk_config(&target).await {
+    match crate::aws::load_sdk_config(&target).await {
         Err(Error::NoRegion) => {
-            target.region = Some(
-                state
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_REGION.to_string()),
-            );
-            crate::aws::load_sdk_config(&target).await?
+            let state_region = match backend_of(g, cfg)? {
+                crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack)
+                    .load_file(&g.stack)
+                    .ok()
+                    .and_then(|s| s.region),
+                _ => None,
+            };
+            target.region = Some(state_region.unwrap_or_else(|| DEFAULT_REGION.to_string()));
+            crate::aws::load_sdk_config(&target).await
         }
-        r => r?,
-    };
+        r => r,
+    }
+}
+
+pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let sdk = sdk_config(g, &cfg).await?;
+    let mut store = open_store(g, &cfg, &sdk).await?;
+    if let Some(op) = lock {
+        store.acquire(&g.stack, op).await?;
+    }
+    let state = store.load(&g.stack).await?;
     let clients = Clients::new(&sdk);
     let region = clients.region.clone();
     if let Some(r) = &state.region {
@@ -209,6 +264,13 @@ pub async fn open(g: &Global, lock: bool) -> Result<Session> {
             ),
         })?;
     let account = who.account.unwrap_or_default();
+    let partition = who
+        .arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
     if let Some(a) = &state.account {
         if !state.resources.is_empty() && a != &account {
             return Err(Error::Other(format!(
@@ -224,6 +286,33 @@ pub async fn open(g: &Global, lock: bool) -> Result<Session> {
         clients,
         region,
         account,
+        partition,
+    })
+}
+
+/// The backend named by --backend / DEPLOYER_BACKEND, else the config's
+/// `backend`, else the local --state-dir.
+pub fn backend_of(g: &Global, cfg: &Config) -> Result<crate::state::Backend> {
+    match g.backend.as_deref().or(cfg.backend.as_deref()) {
+        Some(b) => crate::state::Backend::parse(b),
+        None => Ok(crate::state::Backend::Local(g.state_dir.clone())),
+    }
+}
+
+/// The stack's state store on its backend.
+pub async fn open_store(g: &Global, cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Store> {
+    Ok(match backend_of(g, cfg)? {
+        crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack),
+        crate::state::Backend::S3 { bucket, prefix } => Store::with_s3(
+            crate::state::s3::S3Store::open(
+                sdk,
+                g.endpoint_url.is_some(),
+                &bucket,
+                &prefix,
+                &g.stack,
+            )
+            .await?,
+        ),
     })
 }
 
@@ -235,6 +324,7 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
         prefix: s.cfg.name_prefix.clone(),
         region: s.region.clone(),
         account: s.account.clone(),
+        partition: s.partition.clone(),
         tags,
         architecture: s.cfg.architecture,
         users: s.cfg.users.clone(),
@@ -385,7 +475,7 @@ async fn up_with(
     endpoint: Option<&str>,
 ) -> Result<(Report, Known, Ctx)> {
     let t0 = Instant::now();
-    let s = open(g, !dry_run).await?;
+    let s = open(g, (!dry_run).then_some("up")).await?;
     let tb = Instant::now();
     let (_, pkg) = build_package(g, &s.cfg)?;
     let build_seconds = tb.elapsed().as_secs_f64();
@@ -403,6 +493,7 @@ async fn up_with(
     let before = state.clone();
     state.region = Some(ctx.region.clone());
     state.account = Some(ctx.account.clone());
+    state.partition = (ctx.partition != "aws").then(|| ctx.partition.clone());
     state.name_prefix = Some(ctx.prefix.clone());
     state.local = match &urls {
         Urls::Aws => None,
@@ -440,7 +531,7 @@ async fn up_with(
         ));
     }
     // Record what was found under IDs the state did not have (adoption).
-    {
+    let adopted = {
         let mut st = engine.state.lock().unwrap();
         for (k, r) in &reads {
             if let Read::Found(o) = r {
@@ -454,9 +545,10 @@ async fn up_with(
                 }
             }
         }
-        if *st != before {
-            s.store.save(&st)?;
-        }
+        (*st != before).then(|| st.clone())
+    };
+    if let Some(st) = adopted {
+        s.store.save(&st).await?;
     }
     let known = engine.apply(&nodes, &steps, &reads).await?;
     let rep = Report::of(&s.clients, &reports, t0, build_seconds);
@@ -503,6 +595,7 @@ fn clone_ctx(c: &Ctx) -> Ctx {
         prefix: c.prefix.clone(),
         region: c.region.clone(),
         account: c.account.clone(),
+        partition: c.partition.clone(),
         tags: c.tags.clone(),
         architecture: c.architecture,
         users: c.users.clone(),
@@ -529,7 +622,7 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
             return Err(Error::Other("not confirmed: nothing was deleted".into()));
         }
     }
-    let s = open(g, true).await?;
+    let s = open(g, Some("down")).await?;
     let urls = match &s.state.local {
         Some(l) => Urls::Local {
             idp: l.idp.clone(),
@@ -566,11 +659,9 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
     st.resources.clear();
     st.local = None;
     if st.retired.is_empty() {
-        if s.store.path.exists() {
-            s.store.remove(&st)?;
-        }
+        s.store.remove(&st).await?;
     } else {
-        s.store.save(&st)?;
+        s.store.save(&st).await?;
     }
     let rep = Report::of(&s.clients, &reports, t0, 0.0);
     let (r, m) = (rep.reads, rep.mutations);
@@ -597,8 +688,12 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
             )));
         }
     }
-    let store = Store::new(&g.state_dir, &g.stack);
-    let state = store.load(&g.stack)?;
+    let cfg = Config::load(g.config.as_deref())?;
+    let store = match backend_of(g, &cfg)? {
+        crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack),
+        _ => open_store(g, &cfg, &sdk_config(g, &cfg).await?).await?,
+    };
+    let state = store.load(&g.stack).await?;
     if state.resources.is_empty() {
         return Err(Error::Other(format!(
             "stack {:?} has no state at {}: run `deployer up` first",
@@ -631,28 +726,58 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
     if want_secret {
         // Read live from Cognito: the state file never holds secrets.
         // A `deployer dev` stack lives in the emulator its state names.
+        // It needs no AWS credentials: the emulator takes any.
         let local_endpoint = state
             .local
             .as_ref()
             .map(|l| l.endpoint.clone())
             .filter(|e| !e.is_empty());
-        let g2 = Global {
-            region: g.region.clone().or(state.region.clone()),
-            endpoint_url: g.endpoint_url.clone().or(local_endpoint),
-            ..g.clone()
+        let cognito = match &local_endpoint {
+            Some(endpoint) => {
+                let creds = aws_credential_types::Credentials::new(
+                    "local",
+                    "local",
+                    None,
+                    None,
+                    "deployer-dev",
+                );
+                let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new(
+                        state
+                            .region
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_REGION.into()),
+                    ))
+                    .endpoint_url(endpoint)
+                    .credentials_provider(creds)
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+                    .load()
+                    .await;
+                aws_sdk_cognitoidentityprovider::Client::new(&cfg)
+            }
+            None => {
+                let g2 = Global {
+                    region: g.region.clone().or(state.region.clone()),
+                    ..g.clone()
+                };
+                open(&g2, None).await?.clients.cognito
+            }
         };
-        let s = open(&g2, false).await?;
         let pool = state.id("user_pool").unwrap_or_default();
         let client = state.id("client/example").unwrap_or_default();
-        let c = s
-            .clients
-            .cognito
+        let c = cognito
             .describe_user_pool_client()
             .user_pool_id(pool)
             .client_id(client)
             .send()
             .await
-            .map_err(|e| Error::aws("read example_client_secret from Cognito", e))?;
+            .map_err(|e| match &local_endpoint {
+                Some(ep) if crate::error::no_response(&e) => Error::Other(format!(
+                    "the local stack {:?} is not running (nothing answers at {ep}): start it with `deployer dev`; its secret lives only while it runs",
+                    g.stack
+                )),
+                _ => Error::aws("read example_client_secret from Cognito", e),
+            })?;
         secret = c.user_pool_client.and_then(|c| c.client_secret);
     }
     let ctx = Ctx {
@@ -660,6 +785,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         prefix: state.name_prefix.clone().unwrap_or_default(),
         region: state.region.clone().unwrap_or_default(),
         account: state.account.clone().unwrap_or_default(),
+        partition: state.partition.clone().unwrap_or_else(|| "aws".into()),
         tags: BTreeMap::new(),
         architecture: Default::default(),
         users: vec![],

@@ -50,6 +50,8 @@ struct FileConfig {
     #[serde(default)]
     tags: BTreeMap<String, String>,
     users: Option<Vec<UserConfig>>,
+    log_retention_days: Option<i32>,
+    backend: Option<String>,
 }
 
 /// A user with its password resolved.
@@ -68,7 +70,19 @@ pub struct Config {
     pub architecture: Architecture,
     pub tags: BTreeMap<String, String>,
     pub users: Vec<User>,
+    /// Retention of the function's log group `/aws/lambda/{prefix}`.
+    pub log_retention_days: i32,
+    /// Where the state lives (`s3://BUCKET[/PREFIX]`); flags and
+    /// DEPLOYER_BACKEND come first.
+    pub backend: Option<String>,
 }
+
+pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
+/// The values CloudWatch Logs accepts for a retention in days.
+pub const LOG_RETENTION_DAYS: [i32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 pub fn default_alice() -> User {
     let attributes = [
@@ -97,6 +111,8 @@ impl Default for Config {
             architecture: Architecture::X86_64,
             tags: BTreeMap::new(),
             users: vec![default_alice()],
+            log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
+            backend: None,
         }
     }
 }
@@ -126,6 +142,10 @@ impl Config {
         cfg.region = file.region;
         cfg.architecture = file.architecture.unwrap_or_default();
         cfg.tags = file.tags;
+        cfg.backend = file.backend;
+        if let Some(d) = file.log_retention_days {
+            cfg.log_retention_days = d;
+        }
         if let Some(users) = file.users {
             cfg.users = users
                 .into_iter()
@@ -183,6 +203,12 @@ impl Config {
                     u.name
                 ));
             }
+        }
+        if !LOG_RETENTION_DAYS.contains(&self.log_retention_days) {
+            return Err(format!(
+                "log_retention_days = {} is not a retention CloudWatch Logs accepts; use one of {LOG_RETENTION_DAYS:?}",
+                self.log_retention_days
+            ));
         }
         for k in self.tags.keys() {
             if k == "Project" || k.starts_with("deployer:") || k.starts_with("aws:") {

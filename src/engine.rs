@@ -53,6 +53,13 @@ pub struct Step {
 /// How long an interrupted create is given to become visible.
 pub const PENDING_GRACE: Duration = Duration::from_secs(3);
 
+/// How many times a create whose answer was lost is looked for and tried again.
+pub const MAX_AMBIGUOUS_CREATES: u32 = 4;
+
+fn debug() -> bool {
+    std::env::var_os("DEPLOYER_DEBUG").is_some()
+}
+
 /// One resource as the planner sees it.
 pub struct Node {
     pub res: Res,
@@ -210,13 +217,8 @@ impl Engine {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn mutate_state(&self, f: impl FnOnce(&mut State)) -> Result<()> {
-        let copy = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut st);
-            st.clone()
-        };
-        self.store.save(&copy)
+    async fn mutate_state(&self, f: impl FnOnce(&mut State)) -> Result<()> {
+        self.store.update(&self.state, f).await
     }
 
     /// Reads every node: one concurrent round when the state knows the IDs.
@@ -448,8 +450,55 @@ impl Engine {
             )));
         }
         self.delete_retired(nodes).await?;
+        self.sweep_strays(nodes).await?;
         let k = known.lock().unwrap().clone();
         Ok(k)
+    }
+
+    /// Keeps "exactly one of each": a resource with the name and stack tag of
+    /// one this stack tracks, but another ID (a create whose answer was lost
+    /// and whose lookup came too early), is deleted. After `down`, when
+    /// nothing is tracked, every such resource goes.
+    pub async fn sweep_strays(&self, nodes: &[Node]) -> Result<()> {
+        let st = self.snapshot();
+        let jobs = nodes
+            .iter()
+            .filter(|n| n.res.non_unique_name())
+            .filter_map(|n| {
+                let key = n.res.key();
+                let keep = st.id(&key).unwrap_or_default().to_string();
+                if n.declared && keep.is_empty() {
+                    return None;
+                }
+                let parent_id = match n.res.parent() {
+                    Some(p) => Some(st.id(p)?.to_string()),
+                    None => None,
+                };
+                Some((key, n.res.clone(), parent_id, keep))
+            })
+            .map(|(key, res, parent_id, keep)| async move {
+                let strays = res.strays(&self.cx, parent_id.as_deref(), &keep).await?;
+                for id in strays {
+                    let t = Instant::now();
+                    let label = format!("{key} (stray {id}: same name and stack tag)");
+                    (self.sink)(Event::Started {
+                        key: label.clone(),
+                        action: Action::Delete,
+                    });
+                    res.delete(&self.cx, &id, parent_id.as_deref()).await?;
+                    (self.sink)(Event::Finished {
+                        key: label,
+                        action: Action::Delete,
+                        changed: vec![],
+                        took: t.elapsed(),
+                    });
+                }
+                Ok::<(), Error>(())
+            });
+        for r in futures::future::join_all(jobs).await {
+            r?;
+        }
+        Ok(())
     }
 
     /// Deletes the old copies of replaced resources, children first.
@@ -477,7 +526,8 @@ impl Engine {
                 action: Action::Delete,
             });
             res.delete(&self.cx, &r.id, r.parent_id.as_deref()).await?;
-            self.mutate_state(|st| st.retired.retain(|x| x != &r))?;
+            self.mutate_state(|st| st.retired.retain(|x| x != &r))
+                .await?;
             (self.sink)(Event::Finished {
                 key: format!("{} (old {})", r.key, r.id),
                 action: Action::Delete,
@@ -502,16 +552,11 @@ struct Job {
 }
 
 impl Job {
-    fn save(&self, f: impl FnOnce(&mut State)) -> Result<()> {
-        let copy = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut st);
-            st.clone()
-        };
-        self.store.save(&copy)
+    async fn save(&self, f: impl FnOnce(&mut State)) -> Result<()> {
+        self.store.update(&self.state, f).await
     }
 
-    fn record(&self, o: &Observed) -> Result<()> {
+    async fn record(&self, o: &Observed) -> Result<()> {
         self.known
             .lock()
             .unwrap()
@@ -526,21 +571,79 @@ impl Job {
         self.save(move |st| {
             st.resources.insert(key, entry);
         })
+        .await
     }
 
     async fn create(&self, desired: &Props, known: &Known) -> Result<Observed> {
-        if self.res.non_unique_name() {
-            // Intent first: a crash after the call is found on the next run.
-            let key = self.step.key.clone();
-            self.save(move |st| {
-                let e = st.resources.entry(key).or_default();
-                e.pending_create = true;
-                e.id = None;
-            })?;
-        }
-        let o = self.res.create(&self.cx, desired, known).await?;
-        self.record(&o)?;
+        // Intent first: a crash after the call is found on the next run, even
+        // by a `down` that comes while the new resource is not yet visible
+        // (a new IAM role is invisible to GetRole for a moment).
+        let key = self.step.key.clone();
+        self.save(move |st| {
+            let e = st.resources.entry(key).or_default();
+            e.pending_create = true;
+            e.id = None;
+        })
+        .await?;
+        // A create whose answer was lost may have been applied: look for
+        // what it made (by name and stack tag, or inside its parent) before
+        // trying again, so that a lost response never makes a duplicate.
+        let mut attempts = 0;
+        let o = loop {
+            match self.res.create(&self.cx, desired, known).await {
+                Ok(o) => break o,
+                Err(e) if e.is_ambiguous() && attempts < MAX_AMBIGUOUS_CREATES => {
+                    attempts += 1;
+                    if debug() {
+                        eprintln!("deployer: {}: {e}; looking for it", self.step.key);
+                    }
+                    if let Some(o) = self.find_after_ambiguous(known).await? {
+                        let o = if diff(desired, &o.props).is_empty() {
+                            o
+                        } else {
+                            self.res.update(&self.cx, desired, &o, known).await?
+                        };
+                        break o;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.record(&o).await?;
         Ok(o)
+    }
+
+    /// Looks for what an ambiguous create made, giving it the time an
+    /// interrupted create gets to become visible.
+    async fn find_after_ambiguous(&self, known: &Known) -> Result<Option<Observed>> {
+        let prior = Prior {
+            id: None,
+            pending_create: true,
+            parent_id: self
+                .res
+                .parent()
+                .map(|p| known.get(p, "id"))
+                .filter(|id| id != UNKNOWN),
+            outputs: BTreeMap::new(),
+        };
+        let found = crate::aws::with_backoff(
+            "find the result of a create whose answer was lost",
+            PENDING_GRACE,
+            |e: &Option<Error>| e.is_none(),
+            || async {
+                match self.res.read(&self.cx, &prior).await {
+                    Ok(Read::Found(o)) => Ok(o),
+                    Ok(_) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            },
+        )
+        .await;
+        match found {
+            Ok(o) => Ok(Some(o)),
+            Err(None) => Ok(None),
+            Err(Some(e)) => Err(e),
+        }
     }
 
     async fn delete(&self, o: &Observed) -> Result<()> {
@@ -579,7 +682,8 @@ impl Job {
                 let k = key.clone();
                 self.save(move |st| {
                     st.resources.remove(&k);
-                })?;
+                })
+                .await?;
                 false
             }
             (Action::Delete, _) => false,
@@ -603,7 +707,8 @@ impl Job {
                             if !st.retired.contains(&old) {
                                 st.retired.push(old)
                             }
-                        })?;
+                        })
+                        .await?;
                         self.create(&desired, &known).await?;
                     } else {
                         self.delete(o).await?;
@@ -612,12 +717,12 @@ impl Job {
                     true
                 } else if changed.is_empty() {
                     action = Action::Same;
-                    self.record(o)?;
+                    self.record(o).await?;
                     false
                 } else {
                     action = Action::Update;
                     let n = self.res.update(&self.cx, &desired, o, &known).await?;
-                    self.record(&n)?;
+                    self.record(&n).await?;
                     false
                 }
             }
@@ -651,6 +756,7 @@ mod tests {
             prefix: "cognito-example".into(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
+            partition: "aws".into(),
             tags: [("Project".to_string(), "cognito-example".to_string())].into(),
             architecture: Architecture::X86_64,
             users: Config::default().users,
@@ -716,7 +822,7 @@ mod tests {
     fn empty_account_creates_everything_in_dependency_order() {
         let n = nodes(true);
         let steps = plan(&n, &ctx(), &BTreeMap::new());
-        assert_eq!(steps.len(), 15);
+        assert_eq!(steps.len(), 16);
         assert!(steps.iter().all(|s| s.action == Action::Create));
         let pos = |k: &str| steps.iter().position(|s| s.key == k).unwrap();
         assert!(pos("user_pool") < pos("domain"));
@@ -859,7 +965,7 @@ mod tests {
         let reads = converged(&n, &c);
         let undeclared = nodes(false);
         let steps = plan(&undeclared, &c, &reads);
-        assert_eq!(steps.len(), 15);
+        assert_eq!(steps.len(), 16);
         assert!(steps.iter().all(|s| s.action == Action::Delete));
         let get = |k: &str| steps.iter().find(|s| s.key == k).unwrap();
         assert!(

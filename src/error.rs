@@ -29,6 +29,13 @@ pub enum Error {
     #[error("stack {stack} is locked by another deployer ({holder}); wait for it to finish. If that process is gone, the lock is released with it")]
     Locked { stack: String, holder: String },
 
+    #[error("stack {stack} is locked by {holder}. Wait for that run to finish; if it is gone (killed), free the lock with `deployer --stack {stack} unlock {id}` (with the same --backend)")]
+    LockedS3 {
+        stack: String,
+        holder: String,
+        id: String,
+    },
+
     #[error("no AWS region: pass --region, set AWS_REGION, or set `region` in the config file or your AWS profile")]
     NoRegion,
 
@@ -37,6 +44,11 @@ pub enum Error {
 
     #[error("{context}: {message}")]
     Aws { context: String, message: String },
+
+    /// The request was sent and no answer came back: it may have been
+    /// applied. A create is looked for before it is tried again.
+    #[error("{context}: no answer from AWS, the request may or may not have been applied ({message}); run `deployer up` again: it looks for what the request may have made before trying again")]
+    Ambiguous { context: String, message: String },
 
     #[error("{0}")]
     Other(String),
@@ -51,10 +63,22 @@ pub enum Error {
 
 impl Error {
     pub fn aws<E: std::error::Error>(context: impl Into<String>, e: E) -> Error {
-        Error::Aws {
-            context: context.into(),
-            message: aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        let unknown = no_response(&e);
+        let message = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+        if unknown {
+            Error::Ambiguous {
+                context: context.into(),
+                message,
+            }
+        } else {
+            Error::Aws {
+                context: context.into(),
+                message,
+            }
         }
+    }
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Error::Ambiguous { .. })
     }
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io {
@@ -65,3 +89,16 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// True when an SDK error says no (readable) answer arrived: the request may
+/// have been applied. (SdkError's own wording.)
+pub fn no_response<E: std::error::Error>(e: &E) -> bool {
+    let message = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+    [
+        "dispatch failure",
+        "response error",
+        "request has timed out",
+    ]
+    .iter()
+    .any(|p| message.starts_with(p))
+}

@@ -8,6 +8,7 @@ use crate::resources::cognito::{
     Client, Domain, ResourceServer, UserPool, UserRes, CLIENT_CC, CLIENT_CODE,
 };
 use crate::resources::lambda::{Function, Permission, Role};
+use crate::resources::logs::LogGroup;
 use crate::resources::Resource;
 use std::sync::Arc;
 
@@ -17,6 +18,9 @@ pub type Res = Arc<dyn Resource>;
 pub fn declared(cfg: &Config) -> Vec<Res> {
     let mut v: Vec<Res> = vec![
         Arc::new(Role),
+        Arc::new(LogGroup {
+            retention_days: Some(cfg.log_retention_days),
+        }),
         Arc::new(UserPool),
         Arc::new(Domain),
         Arc::new(ResourceServer),
@@ -48,6 +52,9 @@ pub fn declared(cfg: &Config) -> Vec<Res> {
 pub fn for_key(key: &str) -> Option<Res> {
     Some(match key {
         "role" => Arc::new(Role),
+        "log_group" => Arc::new(LogGroup {
+            retention_days: None,
+        }),
         "user_pool" => Arc::new(UserPool),
         "domain" => Arc::new(Domain),
         "resource_server" => Arc::new(ResourceServer),
@@ -94,7 +101,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(keys.len(), 15);
+        assert_eq!(keys.len(), 16);
     }
 
     /// A resource may read only the outputs of what it depends on: its
@@ -109,6 +116,7 @@ mod tests {
             prefix: "p".into(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
+            partition: "aws".into(),
             tags: Default::default(),
             architecture: Default::default(),
             users: Config::default().users,
@@ -132,6 +140,76 @@ mod tests {
                 !desired.contains(UNKNOWN),
                 "{} reads a value outside its deps: {desired}",
                 r.key()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod partition_tests {
+    use super::*;
+    use crate::resources::{Ctx, Known, Urls};
+
+    fn ctx(partition: &str, region: &str) -> Ctx {
+        Ctx {
+            stack: "t".into(),
+            prefix: "p".into(),
+            region: region.into(),
+            account: "123456789012".into(),
+            partition: partition.into(),
+            tags: Default::default(),
+            architecture: Default::default(),
+            users: Config::default().users,
+            package: None,
+            urls: Urls::Aws,
+        }
+    }
+
+    /// ARNs, the managed policy and host names follow the account's partition.
+    #[test]
+    fn arns_and_hosts_follow_the_partition() {
+        let mut known = Known::default();
+        known
+            .outputs
+            .insert("api".into(), [("id".to_string(), "abc".to_string())].into());
+        known.outputs.insert(
+            "user_pool".into(),
+            [("id".to_string(), "pool1".to_string())].into(),
+        );
+        let table = [
+            ("aws", "eu-west-1", "amazonaws.com", "amazoncognito.com"),
+            (
+                "aws-cn",
+                "cn-north-1",
+                "amazonaws.com.cn",
+                "amazoncognito.com.cn",
+            ),
+            (
+                "aws-us-gov",
+                "us-gov-west-1",
+                "amazonaws.com",
+                "amazoncognito.com",
+            ),
+        ];
+        for (partition, region, dns, auth) in table {
+            let c = ctx(partition, region);
+            let role = crate::resources::lambda::Role.desired(&c, &known);
+            assert_eq!(
+                role["policies"][0],
+                format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+            );
+            let perm = crate::resources::lambda::Permission.desired(&c, &known);
+            assert_eq!(
+                perm["source_arn"],
+                format!("arn:{partition}:execute-api:{region}:123456789012:abc/*/*")
+            );
+            assert_eq!(
+                c.issuer("pool1"),
+                format!("https://cognito-idp.{region}.{dns}/pool1")
+            );
+            assert_eq!(
+                c.hosted_domain("d"),
+                format!("https://d.auth.{region}.{auth}")
             );
         }
     }

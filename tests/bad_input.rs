@@ -9,7 +9,7 @@ fn stderr(o: &std::process::Output) -> String {
 
 fn pool_exists(moto: &Moto, id: &str) -> bool {
     rt().block_on(async {
-        sdk(&moto.endpoint)
+        sdk(&moto.direct)
             .await
             .cognito
             .describe_user_pool()
@@ -151,5 +151,49 @@ fn bad_config_file_says_what_is_wrong() {
         stderr(&o).contains("DEPLOYER_TEST_UNSET_PASSWORD"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// `outputs --show-secrets` on a `deployer dev` stack needs no AWS
+/// credentials, and says so plainly when the local stack is not running.
+#[test]
+fn secrets_of_a_local_stack_that_is_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port(); // nothing listens there
+    let state = serde_json::json!({
+        "version": 1,
+        "stack": "dev",
+        "region": "eu-west-1",
+        "account": "123456789012",
+        "name_prefix": "cognito-example",
+        "resources": {
+            "user_pool": {"id": "eu-west-1_x", "outputs": {"id": "eu-west-1_x"}},
+            "client/example": {"id": "c1", "outputs": {"id": "c1", "parent_id": "eu-west-1_x"}}
+        },
+        "local": {"idp": "http://127.0.0.1:1", "api": "http://127.0.0.1:2", "endpoint": format!("http://127.0.0.1:{port}")}
+    });
+    std::fs::write(dir.path().join("dev.json"), state.to_string()).unwrap();
+    let o = std::process::Command::new(bin())
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["--stack", "dev", "outputs", "--show-secrets"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("is not running") && e.contains("deployer dev"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("credentials"),
+        "no credential is asked for: {e}"
     );
 }

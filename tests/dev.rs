@@ -67,16 +67,27 @@ impl Dev {
         }
     }
 
-    fn outputs(&self) -> Value {
-        let o = Command::new(common::bin())
+    /// `outputs --show-secrets` from another terminal, with no AWS
+    /// credentials anywhere (the seed's way to get the client secret).
+    fn outputs_run(&self) -> std::process::Output {
+        Command::new(common::bin())
             .arg("--state-dir")
             .arg(self.dir.path())
             .args(["--stack", "dev", "outputs", "--json", "--show-secrets"])
             .env_remove("AWS_ENDPOINT_URL")
-            .env("AWS_ACCESS_KEY_ID", "x")
-            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    fn outputs(&self) -> Value {
+        let o = self.outputs_run();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).unwrap()
     }
@@ -383,6 +394,10 @@ fn the_walkthrough_over_http_and_its_refusals() {
     assert!(
         !dev.dir.path().join("dev.json").exists(),
         "the local stack is forgotten"
+    );
+    assert!(
+        !dev.dir.path().join("dev.lock").exists(),
+        "no lock is left behind"
     );
 }
 

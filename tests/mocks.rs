@@ -21,6 +21,7 @@ fn ctx() -> Arc<Ctx> {
         prefix: "cognito-example".into(),
         region: "eu-west-1".into(),
         account: "123456789012".into(),
+        partition: "aws".into(),
         tags: [("Project".to_string(), "cognito-example".to_string())].into(),
         architecture: Architecture::X86_64,
         users: Config::default().users,
@@ -40,6 +41,7 @@ fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
             apigw: mock_client!(aws_sdk_apigatewayv2, []),
             iam: mock_client!(aws_sdk_iam, []),
             sts: mock_client!(aws_sdk_sts, []),
+            logs: mock_client!(aws_sdk_cloudwatchlogs, []),
             stats: Arc::new(CallStats::default()),
             region: "eu-west-1".into(),
         },
@@ -314,4 +316,380 @@ async fn client_update_sends_back_every_field_it_does_not_manage() {
         n.outputs["secret"], "sec",
         "the secret survives an update that does not return it"
     );
+}
+
+// ------------------------------------------------------------------
+// Retry predicates, with the exact codes and messages AWS answers.
+
+/// The pure predicate behind `BusyClassifier`: what is retried, and the
+/// look-alikes that are not (an "already exists" conflict is final).
+#[test]
+fn busy_error_predicate_table() {
+    use deployer::aws::is_busy_error;
+    let table = [
+        ("ConflictException", "Unable to complete operation due to concurrent modification. Please try again later.", true),
+        ("ConflictException", "Route with key GET /x already exists for this API", false),
+        ("ConcurrentModificationException", "Cannot modify user pool client concurrently. Please try again.", true),
+        ("ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:eu-west-1:123456789012:function:cognito-example", true),
+        ("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending", true),
+        ("ResourceConflictException", "Function already exist: cognito-example", false),
+        ("ResourceConflictException", "The statement id (apigateway-invoke) provided already exists. Please provide a new statement id, or remove the existing statement.", false),
+        ("InvalidParameterException", "User pool cannot be deleted. It has a domain configured that should be deleted first.", false),
+    ];
+    for (code, message, want) in table {
+        assert_eq!(is_busy_error(code, message), want, "{code}: {message}");
+    }
+    assert!(deployer::resources::cognito::pool_has_domain(Some(
+        "User pool cannot be deleted. It has a domain configured that should be deleted first."
+    )));
+    assert!(deployer::aws::is_role_not_assumable(Some(
+        "The role defined for the function cannot be assumed by Lambda."
+    )));
+    assert!(deployer::aws::is_role_not_assumable(Some("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal: arn:aws:iam::123456789012:role/cognito-example-lambda")));
+    assert!(!deployer::aws::is_role_not_assumable(Some(
+        "Value 'x' at 'role' failed to satisfy constraint"
+    )));
+}
+
+/// The error code of each protocol's error shape.
+#[test]
+fn error_codes_of_every_protocol() {
+    use deployer::aws::error_code_and_message as parse;
+    assert_eq!(
+        parse(
+            Some("ConflictException:http://internal.amazon.com/coral/com.amazonaws.apigatewayv2/"),
+            br#"{"message":"Unable to complete operation due to concurrent modification. Please try again later."}"#
+        ),
+        ("ConflictException".into(), "Unable to complete operation due to concurrent modification. Please try again later.".into())
+    );
+    assert_eq!(
+        parse(None, br#"{"__type":"com.amazonaws.cognito#ConcurrentModificationException","message":"busy"}"#).0,
+        "ConcurrentModificationException"
+    );
+    assert_eq!(
+        parse(None, b"<ErrorResponse><Error><Type>Sender</Type><Code>DeleteConflict</Code><Message>Cannot delete entity, must detach all policies first.</Message></Error></ErrorResponse>"),
+        ("DeleteConflict".into(), "Cannot delete entity, must detach all policies first.".into())
+    );
+}
+
+fn aws_error(
+    status: u16,
+    code: &'static str,
+    body: &'static str,
+) -> impl Fn() -> aws_smithy_runtime_api::http::Response + Send + Sync + 'static {
+    move || {
+        let mut r = aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::from(body),
+        );
+        r.headers_mut().insert("x-amzn-ErrorType", code);
+        r.headers_mut().insert("Content-Type", "application/json");
+        r
+    }
+}
+
+macro_rules! realistic_client {
+    ($sdk:ident, $mode:expr, $rules:expr) => {
+        mock_client!($sdk, $mode, $rules, |c| c
+            .retry_config(deployer::aws::retry_config())
+            .retry_classifier(deployer::aws::BusyClassifier)
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
+            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()))
+    };
+}
+
+#[tokio::test]
+async fn apigw_concurrent_modification_is_retried_and_already_exists_is_not() {
+    use aws_sdk_apigatewayv2 as apigw;
+    const BUSY: &str = r#"{"message":"Unable to complete operation due to concurrent modification. Please try again later."}"#;
+    let route = mock!(apigw::Client::create_route)
+        .sequence()
+        .http_response(aws_error(409, "ConflictException", BUSY))
+        .times(2)
+        .output(|| {
+            apigw::operation::create_route::CreateRouteOutput::builder()
+                .route_id("r1")
+                .build()
+        })
+        .build();
+    let c = realistic_client!(aws_sdk_apigatewayv2, RuleMode::Sequential, [&route]);
+    let out = c
+        .create_route()
+        .api_id("a")
+        .route_key("GET /x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.route_id(), Some("r1"));
+    assert_eq!(route.num_calls(), 3);
+
+    let exists = mock!(apigw::Client::create_route).then_http_response(aws_error(
+        409,
+        "ConflictException",
+        r#"{"message":"Route with key GET /x already exists for this API"}"#,
+    ));
+    let c = realistic_client!(aws_sdk_apigatewayv2, RuleMode::Sequential, [&exists]);
+    let e = c
+        .create_route()
+        .api_id("a")
+        .route_key("GET /x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e
+        .as_service_error()
+        .is_some_and(|s| s.is_conflict_exception()));
+    assert_eq!(exists.num_calls(), 1, "an already-exists conflict is final");
+}
+
+#[tokio::test]
+async fn cognito_concurrent_client_write_is_retried() {
+    let create = mock!(cip::Client::create_user_pool_client)
+        .sequence()
+        .http_response(aws_error(
+            400,
+            "ConcurrentModificationException",
+            r#"{"__type":"ConcurrentModificationException","message":"Cannot modify user pool client concurrently."}"#,
+        ))
+        .times(3)
+        .output(|| cip::operation::create_user_pool_client::CreateUserPoolClientOutput::builder().build())
+        .build();
+    let c = realistic_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&create]
+    );
+    c.create_user_pool_client()
+        .user_pool_id("p")
+        .client_name("example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.num_calls(), 4);
+}
+
+#[tokio::test]
+async fn lambda_update_in_progress_and_pending_are_retried() {
+    let update = mock!(lambda::Client::update_function_configuration)
+        .sequence()
+        .http_response(aws_error(409, "ResourceConflictException", r#"{"Type":"User","message":"The operation cannot be performed at this time. The function is currently in the following state: Pending"}"#))
+        .http_response(aws_error(409, "ResourceConflictException", r#"{"Type":"User","message":"The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:eu-west-1:123456789012:function:cognito-example"}"#))
+        .output(|| lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build())
+        .build();
+    let c = realistic_client!(aws_sdk_lambda, RuleMode::Sequential, [&update]);
+    c.update_function_configuration()
+        .function_name("cognito-example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn create_function_waits_out_the_kms_create_grant_message() {
+    let create = mock!(lambda::Client::create_function)
+        .sequence()
+        .error(|| {
+            lambda::operation::create_function::CreateFunctionError::InvalidParameterValueException(
+                lambda::types::error::InvalidParameterValueException::builder()
+                    .message("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal: arn:aws:iam::123456789012:role/r")
+                    .build(),
+            )
+        })
+        .output(|| lambda::operation::create_function::CreateFunctionOutput::builder().build())
+        .build();
+    let get = mock!(lambda::Client::get_function).then_output(active_function);
+    let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &get]);
+    let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
+    let k = known();
+    let d = Function.desired(&c.ctx, &k);
+    Function.create(&c, &d, &k).await.unwrap();
+    assert_eq!(create.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
+    use aws_sdk_iam as iam;
+    use deployer::resources::cognito::UserPool;
+    use deployer::resources::lambda::Role;
+    let list = mock!(iam::Client::list_attached_role_policies).then_output(|| {
+        iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput::builder()
+            .build()
+    });
+    let delete = mock!(iam::Client::delete_role)
+        .sequence()
+        .error(|| {
+            iam::operation::delete_role::DeleteRoleError::DeleteConflictException(
+                iam::types::error::DeleteConflictException::builder()
+                    .message("Cannot delete entity, must detach all policies first.")
+                    .build(),
+            )
+        })
+        .times(2)
+        .output(|| iam::operation::delete_role::DeleteRoleOutput::builder().build())
+        .build();
+    let mut c = cx(
+        mock_client!(aws_sdk_cognitoidentityprovider, []),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    c.aws.iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&list, &delete]);
+    Role.delete(&c, "cognito-example-lambda", None)
+        .await
+        .unwrap();
+    assert_eq!(delete.num_calls(), 3);
+
+    let describe = mock!(cip::Client::describe_user_pool).then_output(|| {
+        cip::operation::describe_user_pool::DescribeUserPoolOutput::builder()
+            .user_pool(
+                cip::types::UserPoolType::builder()
+                    .id("eu-west-1_p")
+                    .name("cognito-example")
+                    .build(),
+            )
+            .build()
+    });
+    let del_pool = mock!(cip::Client::delete_user_pool)
+        .sequence()
+        .error(|| {
+            cip::operation::delete_user_pool::DeleteUserPoolError::InvalidParameterException(
+                cip::types::error::InvalidParameterException::builder()
+                    .message("User pool cannot be deleted. It has a domain configured that should be deleted first.")
+                    .build(),
+            )
+        })
+        .times(2)
+        .output(|| cip::operation::delete_user_pool::DeleteUserPoolOutput::builder().build())
+        .build();
+    let c = cx(
+        mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::MatchAny,
+            [&describe, &del_pool]
+        ),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    UserPool.delete(&c, "eu-west-1_p", None).await.unwrap();
+    assert_eq!(del_pool.num_calls(), 3);
+}
+
+/// A connection that takes the request and never answers (AWS applied it,
+/// the response was lost).
+#[derive(Debug, Clone, Default)]
+struct LostResponses {
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for LostResponses {
+    fn call(
+        &self,
+        _request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Err(
+            aws_smithy_runtime_api::client::result::ConnectorError::io(
+                "connection closed before message completed".into(),
+            ),
+        ))
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for LostResponses {
+    fn http_connector(
+        &self,
+        _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// The SDK retries a read whose response was lost, but never a create: its
+/// outcome is unknown, and the engine looks for what it made first.
+#[tokio::test]
+async fn a_create_whose_response_is_lost_is_not_retried_blindly() {
+    let conn = LostResponses::default();
+    let cfg = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("a", "b", None, None, "test"),
+            ),
+        )
+        .http_client(conn.clone())
+        .retry_config(deployer::aws::retry_config())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .build();
+    let clients = Clients::new(&cfg);
+    let e = clients
+        .cognito
+        .create_user_pool()
+        .pool_name("cognito-example")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        conn.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the create was sent once"
+    );
+    let err = deployer::error::Error::aws("create user pool", e);
+    assert!(err.is_ambiguous(), "{err}");
+    assert!(
+        err.to_string().contains("may or may not have been applied"),
+        "{err}"
+    );
+
+    let before = conn.calls.load(std::sync::atomic::Ordering::SeqCst);
+    let _ = clients
+        .cognito
+        .describe_user_pool()
+        .user_pool_id("p")
+        .send()
+        .await
+        .unwrap_err();
+    let reads = conn.calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert_eq!(
+        reads as u32,
+        deployer::aws::retry_config().max_attempts(),
+        "a read is retried"
+    );
+}
+
+/// moto serves no UntagResource for a stage; this is the call AWS gets when
+/// a tag leaves the config.
+#[tokio::test]
+async fn stage_update_untags_a_dropped_tag() {
+    use aws_sdk_apigatewayv2 as apigw;
+    use deployer::resources::api::Stage;
+    let untag = mock!(apigw::Client::untag_resource)
+        .match_requests(|r| {
+            r.resource_arn() == Some("arn:aws:apigateway:eu-west-1::/apis/api1/stages/$default")
+                && r.tag_keys() == ["CostCenter".to_string()]
+        })
+        .then_output(|| apigw::operation::untag_resource::UntagResourceOutput::builder().build());
+    let tag = mock!(apigw::Client::tag_resource)
+        .match_requests(|r| {
+            r.tags()
+                .is_some_and(|t| t.len() == 1 && t["Project"] == "cognito-example")
+        })
+        .then_output(|| apigw::operation::tag_resource::TagResourceOutput::builder().build());
+    let mut c = cx(
+        mock_client!(aws_sdk_cognitoidentityprovider, []),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&untag, &tag]);
+    let k = known();
+    let d = Stage.desired(&c.ctx, &k);
+    let o = Observed {
+        id: "$default".into(),
+        props: props(
+            json!({"auto_deploy": true, "tags": {"Project": "cognito-example", "CostCenter": "42"}}),
+        ),
+        outputs: [("parent_id".to_string(), "api1".to_string())].into(),
+    };
+    let n = Stage.update(&c, &d, &o, &k).await.unwrap();
+    assert_eq!(n.props, d);
+    assert_eq!((untag.num_calls(), tag.num_calls()), (1, 1));
 }

@@ -14,287 +14,8 @@ fn up_creates_every_resource_with_every_setting() {
     let mut st = Stack::new(&moto, "full");
     st.extra_config = "[tags]\nOwner = \"platform\"\n".into();
     let report = st.json(&["up"]);
-    assert_eq!(report["report"]["steps"].as_array().unwrap().len(), 15);
-    rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
-        let pool_id = st.id("user_pool");
-        // User pool: name, tags.
-        let pool = s
-            .cognito
-            .describe_user_pool()
-            .user_pool_id(&pool_id)
-            .send()
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap();
-        assert_eq!(pool.name.as_deref(), Some("cognito-example"));
-        let tags = pool.user_pool_tags.unwrap();
-        assert_eq!(tags["Project"], "cognito-example");
-        assert_eq!(tags["Owner"], "platform");
-        assert_eq!(tags["deployer:stack"], "full");
-        // Domain: deterministic UUID prefix on this pool.
-        let domain = st.id("domain");
-        assert_eq!(domain.len(), 36);
-        let d = s
-            .cognito
-            .describe_user_pool_domain()
-            .domain(&domain)
-            .send()
-            .await
-            .unwrap()
-            .domain_description
-            .unwrap();
-        assert_eq!(d.user_pool_id.as_deref(), Some(pool_id.as_str()));
-        // Resource server and its scope.
-        let rs = s
-            .cognito
-            .describe_resource_server()
-            .user_pool_id(&pool_id)
-            .identifier("example")
-            .send()
-            .await
-            .unwrap()
-            .resource_server
-            .unwrap();
-        assert_eq!(rs.name.as_deref(), Some("example"));
-        let sc = &rs.scopes.unwrap()[0];
-        assert_eq!(
-            (sc.scope_name.as_str(), sc.scope_description.as_str()),
-            ("auth", "Authenticate")
-        );
-        // alice: attributes, confirmed with a permanent password.
-        let u = s
-            .cognito
-            .admin_get_user()
-            .user_pool_id(&pool_id)
-            .username("alice")
-            .send()
-            .await
-            .unwrap();
-        let attrs: BTreeMap<String, String> = u
-            .user_attributes
-            .unwrap()
-            .into_iter()
-            .map(|a| (a.name, a.value.unwrap_or_default()))
-            .collect();
-        for (k, v) in [
-            ("preferred_username", "alice"),
-            ("name", "Alice Doe"),
-            ("given_name", "Alice"),
-            ("family_name", "Doe"),
-            ("email", "alice@example.com"),
-            ("email_verified", "true"),
-        ] {
-            assert_eq!(attrs.get(k).map(String::as_str), Some(v), "{k}");
-        }
-        assert_eq!(u.user_status.unwrap().as_str(), "CONFIRMED");
-        // Client credentials client.
-        let cc = s.client(&pool_id, st.id("client/example")).await;
-        assert_eq!(cc.client_name.as_deref(), Some("example"));
-        assert!(cc.client_secret.is_some());
-        assert_eq!(cc.allowed_o_auth_flows_user_pool_client, Some(true));
-        assert_eq!(
-            cc.allowed_o_auth_flows
-                .unwrap()
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>(),
-            vec!["client_credentials"]
-        );
-        assert_eq!(cc.allowed_o_auth_scopes.unwrap(), vec!["example/auth"]);
-        // Authorization code client.
-        let api_id = st.id("api");
-        let api = s.apigw.get_api().api_id(&api_id).send().await.unwrap();
-        let endpoint = api.api_endpoint.clone().unwrap();
-        let code = s
-            .client(&pool_id, st.id("client/example-authorization-code"))
-            .await;
-        assert!(code.client_secret.is_some());
-        assert_eq!(
-            code.allowed_o_auth_flows
-                .unwrap()
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>(),
-            vec!["code"]
-        );
-        let mut scopes = code.allowed_o_auth_scopes.unwrap();
-        scopes.sort();
-        assert_eq!(scopes, vec!["email", "example/auth", "openid", "profile"]);
-        assert_eq!(code.supported_identity_providers.unwrap(), vec!["COGNITO"]);
-        assert_eq!(
-            code.callback_urls.unwrap(),
-            vec![format!("{endpoint}/oidc")]
-        );
-        // API: HTTP, tags.
-        assert_eq!(api.name.as_deref(), Some("cognito-example"));
-        assert_eq!(api.protocol_type.unwrap().as_str(), "HTTP");
-        assert_eq!(api.tags.as_ref().unwrap()["Project"], "cognito-example");
-        assert_eq!(api.tags.as_ref().unwrap()["deployer:stack"], "full");
-        // Authorizer.
-        let issuer = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool_id}");
-        let a = s
-            .apigw
-            .get_authorizer()
-            .api_id(&api_id)
-            .authorizer_id(st.id("authorizer"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(a.name.as_deref(), Some("cognito"));
-        assert_eq!(a.authorizer_type.unwrap().as_str(), "JWT");
-        assert_eq!(
-            a.identity_source.unwrap(),
-            vec!["$request.header.Authorization"]
-        );
-        let jwt = a.jwt_configuration.unwrap();
-        assert_eq!(jwt.issuer.as_deref(), Some(issuer.as_str()));
-        assert_eq!(jwt.audience.unwrap(), vec![st.id("client/example")]);
-        // Integration.
-        let f = s
-            .lambda
-            .get_function()
-            .function_name("cognito-example")
-            .send()
-            .await
-            .unwrap();
-        let conf = f.configuration.unwrap();
-        let i = s
-            .apigw
-            .get_integration()
-            .api_id(&api_id)
-            .integration_id(st.id("integration"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(i.integration_type.unwrap().as_str(), "AWS_PROXY");
-        assert_eq!(i.payload_format_version.as_deref(), Some("2.0"));
-        assert_eq!(i.integration_uri, conf.function_arn);
-        // Routes.
-        let routes = s.routes(&api_id).await;
-        assert_eq!(routes.len(), 2);
-        let target = format!("integrations/{}", st.id("integration"));
-        let p = routes
-            .iter()
-            .find(|r| r.route_key.as_deref() == Some(PROTECTED))
-            .unwrap();
-        assert_eq!(p.authorization_type.as_ref().unwrap().as_str(), "JWT");
-        assert_eq!(
-            p.authorizer_id.as_deref(),
-            Some(st.id("authorizer").as_str())
-        );
-        assert_eq!(
-            p.authorization_scopes.clone().unwrap(),
-            vec!["example/auth"]
-        );
-        assert_eq!(p.target.as_deref(), Some(target.as_str()));
-        let d = routes
-            .iter()
-            .find(|r| r.route_key.as_deref() == Some("$default"))
-            .unwrap();
-        assert_eq!(
-            d.authorization_type
-                .as_ref()
-                .map(|a| a.as_str())
-                .unwrap_or("NONE"),
-            "NONE"
-        );
-        assert_eq!(d.target.as_deref(), Some(target.as_str()));
-        // Stage.
-        let stage = s
-            .apigw
-            .get_stage()
-            .api_id(&api_id)
-            .stage_name("$default")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(stage.auto_deploy, Some(true));
-        // Function.
-        assert_eq!(conf.runtime.unwrap().as_str(), "provided.al2023");
-        assert_eq!(conf.handler.as_deref(), Some("bootstrap"));
-        assert_eq!(conf.architectures.unwrap()[0].as_str(), "x86_64");
-        let zip = std::fs::read(handler_zip()).unwrap();
-        assert_eq!(
-            conf.code_sha256.as_deref(),
-            Some(deployer::package::code_sha256(&zip).as_str())
-        );
-        let env = conf.environment.unwrap().variables.unwrap();
-        assert_eq!(env["EXAMPLE_OIDC_REDIRECT_URL"], format!("{endpoint}/oidc"));
-        assert_eq!(env["EXAMPLE_OIDC_ISSUER_URL"], issuer);
-        assert_eq!(
-            env["EXAMPLE_OIDC_CLIENT_ID"],
-            st.id("client/example-authorization-code")
-        );
-        assert_eq!(
-            Some(&env["EXAMPLE_OIDC_CLIENT_SECRET"]),
-            code.client_secret.as_ref()
-        );
-        assert_eq!(f.tags.unwrap()["Project"], "cognito-example");
-        // Role: trust and managed policy.
-        let role = s
-            .iam
-            .get_role()
-            .role_name("cognito-example-lambda")
-            .send()
-            .await
-            .unwrap()
-            .role
-            .unwrap();
-        assert_eq!(conf.role.as_deref(), Some(role.arn.as_str()));
-        let trust: serde_json::Value = serde_json::from_str(
-            &urlencoding::decode(role.assume_role_policy_document.as_deref().unwrap()).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            trust["Statement"][0]["Principal"]["Service"],
-            "lambda.amazonaws.com"
-        );
-        assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
-        let pol = s
-            .iam
-            .list_attached_role_policies()
-            .role_name("cognito-example-lambda")
-            .send()
-            .await
-            .unwrap()
-            .attached_policies
-            .unwrap();
-        assert_eq!(
-            pol.iter()
-                .filter_map(|p| p.policy_arn.as_deref())
-                .collect::<Vec<_>>(),
-            vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
-        );
-        // Permission.
-        let policy: serde_json::Value =
-            serde_json::from_str(&s.policy("cognito-example").await).unwrap();
-        let stmt = &policy["Statement"][0];
-        assert_eq!(stmt["Action"], "lambda:InvokeFunction");
-        assert_eq!(stmt["Principal"]["Service"], "apigateway.amazonaws.com");
-        assert_eq!(
-            stmt["Condition"]["ArnLike"]["AWS:SourceArn"],
-            format!("arn:aws:execute-api:eu-west-1:123456789012:{api_id}/*/*")
-        );
-    });
-    // The state holds IDs and no secret, mode 0600.
-    let text = std::fs::read_to_string(st.state_file()).unwrap();
-    rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
-        let c = s.client(st.id("user_pool"), st.id("client/example")).await;
-        assert!(!text.contains(c.client_secret.as_deref().unwrap()));
-        assert!(!text.contains(deployer::config::DEMO_PASSWORD));
-    });
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(st.state_file())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
+    assert_eq!(report["report"]["steps"].as_array().unwrap().len(), 16);
+    assert_every_setting(&moto, &st);
 }
 
 #[test]
@@ -315,7 +36,7 @@ fn second_up_makes_no_mutating_call() {
         writes.is_empty(),
         "a no-op up made mutating calls: {writes:?}"
     );
-    assert!(out.contains("15 unchanged"), "{out}");
+    assert!(out.contains("16 unchanged"), "{out}");
     assert_eq!(
         before,
         std::fs::read(st.state_file()).unwrap(),
@@ -336,7 +57,7 @@ fn drift_is_repaired() {
     let cc = st.id("client/example");
     let code = st.id("client/example-authorization-code");
     rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
+        let s = sdk(&moto.direct).await;
         let a = st.id("authorizer");
         s.apigw
             .update_authorizer()
@@ -428,7 +149,7 @@ fn drift_is_repaired() {
     }
     st.ok(&["up"]);
     rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
+        let s = sdk(&moto.direct).await;
         let endpoint = s
             .apigw
             .get_api()
@@ -520,7 +241,7 @@ fn deleted_out_of_band_resources_are_recreated() {
     st.ok(&["up"]);
     let old_api = st.id("api");
     rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
+        let s = sdk(&moto.direct).await;
         s.apigw.delete_api().api_id(&old_api).send().await.unwrap();
         s.lambda
             .delete_function()
@@ -540,7 +261,7 @@ fn deleted_out_of_band_resources_are_recreated() {
     let new_api = st.id("api");
     assert_ne!(new_api, old_api);
     rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
+        let s = sdk(&moto.direct).await;
         let apis = s.apigw.get_apis().send().await.unwrap().items.unwrap();
         assert_eq!(apis.len(), 1);
         let endpoint = apis[0].api_endpoint.clone().unwrap();
@@ -592,7 +313,7 @@ fn outputs_match_what_the_sdk_reports() {
     assert_eq!(o["example_client_secret"], deployer::outputs::HIDDEN);
     let shown = st.json(&["outputs", "--show-secrets"]);
     rt().block_on(async {
-        let s = sdk(&moto.endpoint).await;
+        let s = sdk(&moto.direct).await;
         let pool = st.id("user_pool");
         let issuer = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}");
         let c = s.client(&pool, st.id("client/example")).await;
@@ -648,4 +369,242 @@ fn outputs_match_what_the_sdk_reports() {
     let refused = st.run(&["outputs", "example_client_secret"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--show-secrets"));
+}
+
+/// The tags of a resource, read back through the SDK, for every kind that
+/// has tags.
+fn all_tags(moto: &Moto, st: &Stack) -> BTreeMap<&'static str, BTreeMap<String, String>> {
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let mut out = BTreeMap::new();
+        let pool = s
+            .cognito
+            .describe_user_pool()
+            .user_pool_id(st.id("user_pool"))
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap();
+        out.insert(
+            "user_pool",
+            pool.user_pool_tags
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        );
+        let api = s.apigw.get_api().api_id(st.id("api")).send().await.unwrap();
+        out.insert("api", api.tags.unwrap_or_default().into_iter().collect());
+        let stage = s
+            .apigw
+            .get_stage()
+            .api_id(st.id("api"))
+            .stage_name("$default")
+            .send()
+            .await
+            .unwrap();
+        out.insert(
+            "stage",
+            stage.tags.unwrap_or_default().into_iter().collect(),
+        );
+        let f = s
+            .lambda
+            .get_function()
+            .function_name(&st.prefix)
+            .send()
+            .await
+            .unwrap();
+        out.insert("function", f.tags.unwrap_or_default().into_iter().collect());
+        let role = s
+            .iam
+            .get_role()
+            .role_name(format!("{}-lambda", st.prefix))
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        out.insert(
+            "role",
+            role.tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.key, t.value))
+                .collect(),
+        );
+        let logs = logs_client(&moto.direct).await;
+        let arn = format!(
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/{}",
+            st.prefix
+        );
+        let t = logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        out.insert(
+            "log_group",
+            t.tags.unwrap_or_default().into_iter().collect(),
+        );
+        out
+    })
+}
+
+#[test]
+fn a_tag_removed_from_the_config_leaves_every_resource() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "tags");
+    st.extra_config = "[tags]\nOwner = \"platform\"\nCostCenter = \"42\"\n".into();
+    st.ok(&["up"]);
+    for (kind, tags) in all_tags(&moto, &st) {
+        assert_eq!(
+            tags.get("CostCenter").map(String::as_str),
+            Some("42"),
+            "{kind}: {tags:?}"
+        );
+    }
+    st.extra_config = "[tags]\nOwner = \"platform\"\n".into();
+    st.ok(&["up"]);
+    for (kind, tags) in all_tags(&moto, &st) {
+        assert_eq!(
+            tags.get("Owner").map(String::as_str),
+            Some("platform"),
+            "{kind}: {tags:?}"
+        );
+        assert!(
+            !tags.contains_key("CostCenter"),
+            "{kind} kept a removed tag: {tags:?}"
+        );
+    }
+    // No perpetual diff.
+    moto.reset_recording();
+    st.ok(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+#[test]
+fn strays_with_the_stacks_name_and_tag_are_removed() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "strays");
+    st.ok(&["up"]);
+    // What a create whose answer was lost, and whose lookup came too early,
+    // leaves: a second pool, API and app client with this stack's name and tag.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.cognito
+            .create_user_pool()
+            .pool_name(&st.prefix)
+            .user_pool_tags("deployer:stack", "strays")
+            .send()
+            .await
+            .unwrap();
+        s.apigw
+            .create_api()
+            .name(&st.prefix)
+            .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+            .tags("deployer:stack", "strays")
+            .send()
+            .await
+            .unwrap();
+        s.cognito
+            .create_user_pool_client()
+            .user_pool_id(st.id("user_pool"))
+            .client_name("example")
+            .send()
+            .await
+            .unwrap();
+        // Someone else's pool of the same name (another stack) is not ours.
+        s.cognito
+            .create_user_pool()
+            .pool_name(&st.prefix)
+            .user_pool_tags("deployer:stack", "other")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(s.pools_named(&st.prefix).await.len(), 3);
+    });
+    let out = st.ok(&["up"]);
+    assert!(out.contains("stray"), "{out}");
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(
+            s.pools_named(&st.prefix).await.len(),
+            2,
+            "ours and the other stack's"
+        );
+    });
+    assert_exactly_one_api_and_clients(&moto, &st);
+    st.ok(&["down", "--yes"]);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(
+            s.pools_named(&st.prefix).await.len(),
+            1,
+            "the other stack's pool stays"
+        );
+    });
+}
+
+fn assert_exactly_one_api_and_clients(moto: &Moto, st: &Stack) {
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(s.apis_named(&st.prefix).await, vec![st.id("api")]);
+        let clients = s
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(st.id("user_pool"))
+            .max_results(60)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_clients
+            .unwrap();
+        assert_eq!(clients.len(), 2, "{clients:?}");
+    });
+}
+
+#[test]
+fn the_log_group_is_created_with_its_retention_and_deleted_by_down() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "logs");
+    st.ok(&["up"]);
+    let group = format!("/aws/lambda/{}", st.prefix);
+    let retention = || {
+        rt().block_on(async {
+            let logs = logs_client(&moto.direct).await;
+            logs.describe_log_groups()
+                .log_group_name_prefix(&group)
+                .send()
+                .await
+                .unwrap()
+                .log_groups
+                .unwrap_or_default()
+                .into_iter()
+                .find(|g| g.log_group_name.as_deref() == Some(group.as_str()))
+                .map(|g| g.retention_in_days)
+        })
+    };
+    assert_eq!(retention(), Some(Some(30)), "the default retention");
+    st.extra_config = "log_retention_days = 7\n".into();
+    let out = st.ok(&["up"]);
+    assert!(out.contains("log_group"), "{out}");
+    assert_eq!(retention(), Some(Some(7)));
+    // A group Lambda made itself (no retention) before the first up is adopted.
+    st.ok(&["down", "--yes"]);
+    assert_eq!(retention(), None, "down deletes the log group");
+    rt().block_on(async {
+        logs_client(&moto.direct)
+            .await
+            .create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+    });
+    st.ok(&["up"]);
+    assert_eq!(retention(), Some(Some(7)));
+    st.ok(&["down", "--yes"]);
+    assert_eq!(retention(), None);
 }

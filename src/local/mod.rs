@@ -212,6 +212,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let store = crate::state::Store::new(&g2.state_dir, &g2.stack);
     let _ = std::fs::remove_file(&store.path);
     let _ = std::fs::remove_file(store.backup_path());
+    let _ = std::fs::remove_file(store.path.with_extension("lock"));
     Ok(())
 }
 

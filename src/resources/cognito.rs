@@ -7,7 +7,6 @@ use aws_sdk_cognitoidentityprovider::types::{
     ResourceServerScopeType, UserPoolClientType,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 pub const POOL: &str = "user_pool";
 pub const DOMAIN: &str = "domain";
@@ -123,6 +122,32 @@ impl Resource for UserPool {
         }
         Ok(Read::Missing)
     }
+    async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        let mut candidates = vec![];
+        while let Some(p) = pages.next().await {
+            let p = p.map_err(ctx_err("list user pools"))?;
+            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) && p.id.as_deref() != Some(keep) {
+                candidates.extend(p.id);
+            }
+        }
+        let mut out = vec![];
+        for id in candidates {
+            if let Some(o) = Self::describe(cx, &id).await? {
+                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
     async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
         let out = cx
             .aws
@@ -147,6 +172,35 @@ impl Resource for UserPool {
             .ok_or_else(|| Error::Other(format!("user pool {id} vanished after create")))
     }
     async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        // A tag removed from the config: UntagResource (UpdateUserPool's
+        // UserPoolTags only assigns). moto does not implement it, and its
+        // UpdateUserPool replaces the tags instead.
+        let want = string_map(d, "tags");
+        let stale: Vec<String> = string_map(&o.props, "tags")
+            .into_keys()
+            .filter(|k| !want.contains_key(k))
+            .collect();
+        if !stale.is_empty() {
+            let arn = cx.ctx.arn(
+                "cognito-idp",
+                &cx.ctx.region,
+                &cx.ctx.account,
+                &format!("userpool/{}", o.id),
+            );
+            match cx
+                .aws
+                .cognito
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(stale))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if crate::aws::is_not_implemented(&e) => {}
+                Err(e) => return Err(Error::aws(format!("untag user pool {}", o.id), e)),
+            }
+        }
         // UpdateUserPool resets what it is not sent; this pool keeps every
         // other setting at its default, so tags and the sign-up rule are all.
         cx.aws
@@ -173,14 +227,24 @@ impl Resource for UserPool {
                 delete_domain(cx, d, id).await?;
             }
         }
-        match cx
-            .aws
-            .cognito
-            .delete_user_pool()
-            .user_pool_id(id)
-            .send()
-            .await
-        {
+        // DeleteUserPoolDomain is asynchronous: until the domain is really
+        // gone, DeleteUserPool answers InvalidParameterException "User pool
+        // cannot be deleted. It has a domain configured that should be
+        // deleted first."
+        let r = crate::aws::with_backoff(
+            "delete user pool (its domain is still being deleted)",
+            std::time::Duration::from_secs(120),
+            |e: &aws_sdk_cognitoidentityprovider::error::SdkError<
+                aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError,
+                _,
+            >| {
+                use aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolError as E;
+                matches!(e.as_service_error(), Some(E::InvalidParameterException(x)) if pool_has_domain(x.message()))
+            },
+            || cx.aws.cognito.delete_user_pool().user_pool_id(id).send(),
+        )
+        .await;
+        match r {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
@@ -191,6 +255,12 @@ impl Resource for UserPool {
             Err(e) => Err(Error::aws(format!("delete user pool {id}"), e)),
         }
     }
+}
+
+/// Cognito's answer to DeleteUserPool while the pool's domain is still
+/// being deleted.
+pub fn pool_has_domain(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.contains("has a domain configured"))
 }
 
 // ---------------------------------------------------------------- domain
@@ -527,16 +597,39 @@ pub struct UserRes {
     pub user: Option<User>,
 }
 
-/// A salted, non-reversible fingerprint of a user's password, kept in the
-/// state so that a changed password in the config is noticed. Never the
-/// password itself.
-pub fn password_fingerprint(pool: &str, user: &str, password: &str) -> String {
-    let mut h = Sha256::new();
-    for part in ["deployer-user-password-v1", pool, user, password] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    hex(&h.finalize()[..16])
+/// What `desired` and `read` say of a password whose fingerprint in the state
+/// matches the config: the comparison happens in `read`, against the slow
+/// hash, so that the plan stays a pure diff of property maps.
+pub const PASSWORD_MATCHES: &str = "(matches the fingerprint in the state)";
+/// What `read` says when the config's password does not match (or the state
+/// holds no fingerprint, or an old-format one): the password is set again.
+pub const PASSWORD_CHANGED: &str = "(differs from the fingerprint in the state)";
+
+/// A slow, salted fingerprint of a user's password (argon2id, PHC string
+/// with its own random salt and parameters), kept in the state so that a
+/// changed password in the config is noticed. A stolen state file does not
+/// let weak passwords be guessed quickly offline. Never the password itself.
+pub fn password_fingerprint(password: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// True when `fingerprint` (a PHC string) is the argon2id hash of `password`.
+/// The fast salted SHA-256 fingerprints of earlier versions never match, so
+/// the first `up` after the upgrade sets the password once and records an
+/// argon2id fingerprint instead.
+pub fn password_matches(fingerprint: &str, password: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(fingerprint).is_ok_and(|h| {
+        h.algorithm.as_str() == "argon2id"
+            && argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+    })
 }
 
 pub fn hex(b: &[u8]) -> String {
@@ -558,10 +651,10 @@ impl Resource for UserRes {
         let Some(u) = &self.user else {
             return Props::new();
         };
-        let pool = k.get(POOL, "id");
+        let _ = k;
         props(json!({
             "attributes": tags_value(u.attributes.clone()),
-            "password": password_fingerprint(&pool, &u.name, &u.password),
+            "password": PASSWORD_MATCHES,
             "status": "CONFIRMED",
             "enabled": true,
         }))
@@ -604,19 +697,25 @@ impl Resource for UserRes {
             .user_status
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
-        let password = if status == "CONFIRMED" {
-            prior
-                .outputs
-                .get("password_fingerprint")
-                .cloned()
-                .unwrap_or_default()
+        let stored = prior
+            .outputs
+            .get("password_fingerprint")
+            .cloned()
+            .unwrap_or_default();
+        let matches = status == "CONFIRMED"
+            && self
+                .user
+                .as_ref()
+                .is_some_and(|u| password_matches(&stored, &u.password));
+        let password = if matches {
+            PASSWORD_MATCHES
         } else {
-            String::new()
+            PASSWORD_CHANGED
         };
         let mut outputs = parent_out(pool);
         outputs.insert("id".into(), self.name.clone());
-        if !password.is_empty() {
-            outputs.insert("password_fingerprint".into(), password.clone());
+        if !stored.is_empty() {
+            outputs.insert("password_fingerprint".into(), stored);
         }
         Ok(Read::Found(Observed {
             id: self.name.clone(),
@@ -712,8 +811,11 @@ impl Resource for UserRes {
                         e,
                     )
                 })?;
+            outputs.insert(
+                "password_fingerprint".into(),
+                password_fingerprint(&u.password),
+            );
         }
-        outputs.insert("password_fingerprint".into(), s(d, "password"));
         Ok(Observed {
             id: self.name.clone(),
             props: d.clone(),
@@ -928,6 +1030,36 @@ impl Resource for Client {
         }
         Ok(Read::Missing)
     }
+    async fn strays(&self, cx: &Cx, pool: Option<&str>, keep: &str) -> Result<Vec<String>> {
+        let Some(pool) = pool else { return Ok(vec![]) };
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool)
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = vec![];
+        while let Some(c) = pages.next().await {
+            let c = match c {
+                Ok(c) => c,
+                // The pool is gone, and its clients with it.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Ok(vec![])
+                }
+                Err(e) => return Err(Error::aws("list app clients", e)),
+            };
+            if c.client_name.as_deref() == Some(self.name) && c.client_id.as_deref() != Some(keep) {
+                out.extend(c.client_id);
+            }
+        }
+        Ok(out)
+    }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let pool = k.get(POOL, "id");
         let out = cx
@@ -1024,11 +1156,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fingerprint_depends_on_every_part() {
-        let a = password_fingerprint("p", "u", "pw");
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, password_fingerprint("p2", "u", "pw"));
-        assert_ne!(a, password_fingerprint("p", "u", "pw2"));
-        assert!(!a.contains("pw"));
+    fn fingerprint_is_a_salted_argon2id_hash() {
+        let a = password_fingerprint("HeyH0Password!");
+        assert!(a.starts_with("$argon2id$"), "{a}");
+        assert!(!a.contains("HeyH0Password"));
+        // Salted: the same password hashes differently each time.
+        let b = password_fingerprint("HeyH0Password!");
+        assert_ne!(a, b);
+        assert!(password_matches(&a, "HeyH0Password!"));
+        assert!(password_matches(&b, "HeyH0Password!"));
+        assert!(!password_matches(&a, "HeyH0Password?"));
+        // The fast SHA-256 fingerprint of earlier versions never matches:
+        // the password is set once more and an argon2id one is recorded.
+        assert!(!password_matches(
+            "0123456789abcdef0123456789abcdef",
+            "HeyH0Password!"
+        ));
+        assert!(!password_matches("", "HeyH0Password!"));
     }
 }

@@ -26,8 +26,15 @@ macro_rules! update_in_progress {
 pub const ROLE: &str = "role";
 pub const FUNCTION: &str = "function";
 pub const PERMISSION: &str = "permission";
-pub const BASIC_EXECUTION_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+/// The AWS managed policy, in the stack's partition.
+pub fn basic_execution_policy(ctx: &Ctx) -> String {
+    ctx.arn(
+        "iam",
+        "",
+        "aws",
+        "policy/service-role/AWSLambdaBasicExecutionRole",
+    )
+}
 pub const STATEMENT_ID: &str = "apigateway-invoke";
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -57,7 +64,7 @@ impl Resource for Role {
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
         props(json!({
             "trust": trust_policy(),
-            "policies": [BASIC_EXECUTION_POLICY],
+            "policies": [basic_execution_policy(ctx)],
             "tags": tags_value(ctx.tags.clone()),
         }))
     }
@@ -109,8 +116,21 @@ impl Resource for Role {
             .unwrap_or_default()
             .into_iter()
             .map(|t| (t.key, t.value));
+        // Right after CreateRole, IAM can briefly report the role's unique ID
+        // (AROA...) where its ARN belongs; the ARN is deterministic, so build
+        // it rather than pass an ID to Lambda or record a perpetual diff.
+        let arn = if role.arn.starts_with("arn:") {
+            role.arn.clone()
+        } else {
+            cx.ctx.arn(
+                "iam",
+                "",
+                &cx.ctx.account,
+                &format!("role{}{name}", role.path),
+            )
+        };
         let mut outputs = BTreeMap::new();
-        outputs.insert("arn".into(), role.arn.clone());
+        outputs.insert("arn".into(), arn);
         outputs.insert("id".into(), name.clone());
         Ok(Read::Found(Observed {
             id: name,
@@ -142,10 +162,26 @@ impl Resource for Role {
                     .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
             Err(e) => return Err(Error::aws(format!("create IAM role {name}"), e)),
         }
-        match self.read(cx, &Prior::default()).await? {
-            Read::Found(o) => self.update(cx, d, &o, k).await,
-            _ => Err(Error::Other(format!(
-                "IAM role {name} vanished after create"
+        // A new role is invisible to GetRole for a moment: read it back
+        // until it shows.
+        let found = crate::aws::with_backoff(
+            "read back the new IAM role",
+            Duration::from_secs(60),
+            |e: &Option<Error>| e.is_none(),
+            || async {
+                match self.read(cx, &Prior::default()).await {
+                    Ok(Read::Found(o)) => Ok(o),
+                    Ok(_) => Err(None),
+                    Err(e) => Err(Some(e)),
+                }
+            },
+        )
+        .await;
+        match found {
+            Ok(o) => self.update(cx, d, &o, k).await,
+            Err(Some(e)) => Err(e),
+            Err(None) => Err(Error::Other(format!(
+                "IAM role {name} is still not visible a minute after it was created; run `deployer up` again"
             ))),
         }
     }
@@ -253,7 +289,21 @@ impl Resource for Role {
                 Err(e) => return Err(Error::aws(format!("detach {p}"), e)),
             }
         }
-        match cx.aws.iam.delete_role().role_name(id).send().await {
+        // Right after the detach, IAM can still answer DeleteConflict.
+        let r = crate::aws::with_backoff(
+            "delete IAM role (policies still being detached)",
+            Duration::from_secs(60),
+            |e: &aws_sdk_iam::error::SdkError<
+                aws_sdk_iam::operation::delete_role::DeleteRoleError,
+                _,
+            >| {
+                e.as_service_error()
+                    .is_some_and(|s| s.is_delete_conflict_exception())
+            },
+            || cx.aws.iam.delete_role().role_name(id).send(),
+        )
+        .await;
+        match r {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error()
@@ -346,7 +396,9 @@ impl Function {
     }
 }
 
-fn role_not_assumable(e: &aws_sdk_lambda::operation::create_function::CreateFunctionError) -> bool {
+pub fn role_not_assumable(
+    e: &aws_sdk_lambda::operation::create_function::CreateFunctionError,
+) -> bool {
     match e {
         aws_sdk_lambda::operation::create_function::CreateFunctionError::InvalidParameterValueException(x) => {
             crate::aws::is_role_not_assumable(x.message())
@@ -363,6 +415,10 @@ impl Resource for Function {
     fn deps(&self) -> Vec<String> {
         vec![
             ROLE.into(),
+            // Created first, so that Lambda never makes it without a
+            // retention; deleted after the function, so that a last
+            // invocation cannot make it again.
+            super::logs::LOG_GROUP.into(),
             POOL.into(),
             Client::key_of(CLIENT_CC),
             Client::key_of(CLIENT_CODE),
@@ -612,9 +668,11 @@ impl Resource for Permission {
         let arn = if api == UNKNOWN {
             UNKNOWN.into()
         } else {
-            format!(
-                "arn:aws:execute-api:{}:{}:{api}/*/*",
-                ctx.region, ctx.account
+            ctx.arn(
+                "execute-api",
+                &ctx.region,
+                &ctx.account,
+                &format!("{api}/*/*"),
             )
         };
         props(

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub mod api;
 pub mod cognito;
 pub mod lambda;
+pub mod logs;
 
 pub type Props = BTreeMap<String, Value>;
 
@@ -50,6 +51,8 @@ pub struct Ctx {
     pub prefix: String,
     pub region: String,
     pub account: String,
+    /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`): ARNs and host names.
+    pub partition: String,
     /// `Project={prefix}` plus the config's tags.
     pub tags: BTreeMap<String, String>,
     pub architecture: Architecture,
@@ -65,15 +68,24 @@ impl Ctx {
         }
         match &self.urls {
             Urls::Aws => format!(
-                "https://cognito-idp.{}.amazonaws.com/{pool_id}",
-                self.region
+                "https://cognito-idp.{}.{}/{pool_id}",
+                self.region,
+                self.dns_suffix()
             ),
             Urls::Local { idp, .. } => format!("{idp}/{pool_id}"),
         }
     }
     pub fn hosted_domain(&self, domain: &str) -> String {
         match &self.urls {
-            Urls::Aws => format!("https://{domain}.auth.{}.amazoncognito.com", self.region),
+            Urls::Aws => format!(
+                "https://{domain}.auth.{}.amazoncognito.com{}",
+                self.region,
+                if self.partition == "aws-cn" {
+                    ".cn"
+                } else {
+                    ""
+                }
+            ),
             Urls::Local { idp, .. } => idp.clone(),
         }
     }
@@ -82,6 +94,21 @@ impl Ctx {
             Urls::Aws => api_endpoint.to_string(),
             Urls::Local { api, .. } => api.clone(),
         }
+    }
+    /// The partition's DNS suffix for service endpoints.
+    pub fn dns_suffix(&self) -> &'static str {
+        if self.partition == "aws-cn" {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        }
+    }
+    /// An ARN in this stack's partition.
+    pub fn arn(&self, service: &str, region: &str, account: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{region}:{account}:{resource}",
+            self.partition
+        )
     }
     /// Tags for resources with a name that is not unique in AWS.
     pub fn owned_tags(&self) -> BTreeMap<String, String> {
@@ -185,6 +212,14 @@ pub trait Resource: Send + Sync {
         known: &Known,
     ) -> Result<Observed>;
     async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()>;
+    /// For a kind whose name is not unique: the IDs of other resources with
+    /// this one's name and stack tag (inside `parent_id` for a child) than
+    /// `keep`, the one the state tracks. A create whose answer was lost and
+    /// whose lookup came too early can leave one; `up` removes them, so that
+    /// there is exactly one of each.
+    async fn strays(&self, _cx: &Cx, _parent_id: Option<&str>, _keep: &str) -> Result<Vec<String>> {
+        Ok(vec![])
+    }
 }
 
 /// The keys of `desired` whose values differ from what was observed.
@@ -299,6 +334,7 @@ mod tests {
             prefix: "cognito-example".into(),
             region: "eu-west-1".into(),
             account: account.into(),
+            partition: "aws".into(),
             tags: BTreeMap::new(),
             architecture: Architecture::X86_64,
             users: vec![],

@@ -2,6 +2,10 @@
 //! `deployer` binary, and SDK clients to read back what it did.
 #![allow(dead_code)]
 
+mod checks;
+#[allow(unused_imports)]
+pub use checks::*;
+
 use base64::Engine as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -11,16 +15,110 @@ use std::time::{Duration, Instant};
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// Where `deployer` is pointed: the AWS-behaviour layer when one is in
+    /// front, else moto itself.
     pub endpoint: String,
+    /// moto itself, for read-backs that must not meet injected faults.
+    pub direct: String,
     pub recording: PathBuf,
+    proxy: Option<Child>,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        if let Some(p) = &mut self.proxy {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What the AWS-behaviour layer (tests/awsim/awsim.py) adds in front of moto.
+#[derive(Debug, Clone)]
+pub struct Awsim {
+    pub seed: u64,
+    pub realism: bool,
+    pub throttle: f64,
+    pub error5xx: f64,
+    pub lost: f64,
+    /// Services whose every call is answered AccessDenied.
+    pub deny: Vec<&'static str>,
+}
+
+impl Awsim {
+    /// AWS's documented behaviours, no chaos: what every integration
+    /// scenario runs against (set DEPLOYER_TEST_AWSIM=off for plain moto).
+    pub fn realism() -> Option<Awsim> {
+        if std::env::var("DEPLOYER_TEST_AWSIM").as_deref() == Ok("off") {
+            return None;
+        }
+        Some(Awsim {
+            seed: 1,
+            realism: true,
+            throttle: 0.0,
+            error5xx: 0.0,
+            lost: 0.0,
+            deny: vec![],
+        })
+    }
+
+    /// Realism plus throttling, 5xx and lost responses at the given rates.
+    pub fn chaos(seed: u64, throttle: f64, error5xx: f64, lost: f64) -> Awsim {
+        Awsim {
+            seed,
+            realism: true,
+            throttle,
+            error5xx,
+            lost,
+            deny: vec![],
+        }
+    }
+}
+
+/// The injected faults so far, by kind (the layer's own count).
+pub fn awsim_stats(endpoint: &str) -> std::collections::BTreeMap<String, u64> {
+    reqwest::blocking::get(format!("{endpoint}/__awsim/stats"))
+        .and_then(|r| r.json())
+        .unwrap_or_default()
+}
+
+fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
+    use std::io::BufRead;
+    let script = project_dir().join("tests/awsim/awsim.py");
+    let python = deployer::tools::venv_bin().join("python");
+    let python = if python.is_file() {
+        python
+    } else {
+        PathBuf::from("python3")
+    };
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .args(["--upstream", upstream])
+        .args(["--seed", &a.seed.to_string()])
+        .args(["--throttle", &a.throttle.to_string()])
+        .args(["--error5xx", &a.error5xx.to_string()])
+        .args(["--lost", &a.lost.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if a.realism {
+        cmd.arg("--realism");
+    }
+    for d in &a.deny {
+        cmd.args(["--deny", d]);
+    }
+    let mut child = cmd.spawn().expect("start tests/awsim/awsim.py");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("awsim prints its port");
+    let port: u16 = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("awsim did not start: {line:?}"));
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 pub fn free_port() -> u16 {
@@ -36,7 +134,27 @@ pub fn moto_server_path() -> PathBuf {
 }
 
 impl Moto {
+    /// moto behind the AWS-behaviour layer with realism on (see `Awsim`).
     pub fn start() -> Moto {
+        Moto::start_with(Awsim::realism())
+    }
+
+    /// moto alone: for what must see moto's own answers.
+    pub fn start_plain() -> Moto {
+        Moto::start_with(None)
+    }
+
+    pub fn start_with(awsim: Option<Awsim>) -> Moto {
+        let mut m = Moto::start_moto();
+        if let Some(a) = awsim {
+            let (child, endpoint) = start_awsim(&m.direct, &a);
+            m.proxy = Some(child);
+            m.endpoint = endpoint;
+        }
+        m
+    }
+
+    fn start_moto() -> Moto {
         let exe = moto_server_path();
         let dir = tempfile::tempdir().unwrap();
         let recording = dir.path().join("recording.jsonl");
@@ -55,7 +173,9 @@ impl Moto {
             let mut m = Moto {
                 child,
                 port,
+                direct: endpoint.clone(),
                 endpoint,
+                proxy: None,
                 recording: recording.clone(),
                 _dir: tempfile::tempdir().unwrap(),
             };
@@ -64,7 +184,7 @@ impl Moto {
                 if let Ok(Some(_)) = m.child.try_wait() {
                     break; // port taken: try another
                 }
-                if reqwest::blocking::get(format!("{}/moto-api/", m.endpoint)).is_ok() {
+                if reqwest::blocking::get(format!("{}/moto-api/", m.direct)).is_ok() {
                     m._dir = dir;
                     return m;
                 }
@@ -77,10 +197,7 @@ impl Moto {
     /// Forgets the requests recorded so far.
     pub fn reset_recording(&self) {
         reqwest::blocking::Client::new()
-            .post(format!(
-                "{}/moto-api/recorder/reset-recording",
-                self.endpoint
-            ))
+            .post(format!("{}/moto-api/recorder/reset-recording", self.direct))
             .send()
             .unwrap();
     }
@@ -343,6 +460,17 @@ pub async fn sdk(endpoint: &str) -> Sdk {
         lambda: aws_sdk_lambda::Client::new(&cfg),
         iam: aws_sdk_iam::Client::new(&cfg),
     }
+}
+
+pub async fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
+    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await;
+    aws_sdk_cloudwatchlogs::Client::new(&cfg)
 }
 
 pub fn rt() -> tokio::runtime::Runtime {

@@ -12,6 +12,8 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+pub mod s3;
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -37,6 +39,9 @@ pub struct State {
     pub region: Option<String>,
     #[serde(default)]
     pub account: Option<String>,
+    /// `aws`, `aws-cn` or `aws-us-gov` (absent means `aws`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
     #[serde(default)]
     pub name_prefix: Option<String>,
     #[serde(default)]
@@ -44,6 +49,15 @@ pub struct State {
     /// Replaced resources whose old copy still has to be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retired: Vec<Retired>,
+    /// Bumped by every write: `state push`/`pull` refuse to replace a newer
+    /// state with an older one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub serial: u64,
+    /// Who wrote it last (`user@host`) and when (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub written: u64,
     /// Set for a `deployer dev` stack: the local data plane's base URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<LocalUrls>,
@@ -73,6 +87,10 @@ impl State {
             stack: stack.to_string(),
             region: None,
             account: None,
+            partition: None,
+            serial: 0,
+            writer: None,
+            written: 0,
             name_prefix: None,
             resources: BTreeMap::new(),
             retired: Vec::new(),
@@ -90,6 +108,39 @@ pub struct Store {
     pub path: PathBuf,
     lock: Option<File>,
     write: Mutex<()>,
+    /// Set for an `s3://` backend; `path` is then its URL, for messages.
+    pub s3: Option<s3::S3Store>,
+    /// The serial of the last state read or written.
+    serial: std::sync::atomic::AtomicU64,
+    /// Orders concurrent steps' writes: a snapshot is taken and written
+    /// under it, so that an older snapshot never lands after a newer one.
+    order: tokio::sync::Mutex<()>,
+}
+
+/// Where a stack's state lives: a local directory, or `s3://BUCKET[/PREFIX]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    Local(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl Backend {
+    pub fn parse(s: &str) -> Result<Backend> {
+        if s.starts_with("s3://") {
+            let (bucket, prefix) = s3::parse_url(s).ok_or_else(|| {
+                Error::Other(format!(
+                    "backend {s:?} names no bucket: use s3://BUCKET or s3://BUCKET/PREFIX"
+                ))
+            })?;
+            Ok(Backend::S3 { bucket, prefix })
+        } else if s.contains("://") {
+            Err(Error::Other(format!(
+                "backend {s:?} is not supported: use a local directory or s3://BUCKET[/PREFIX]"
+            )))
+        } else {
+            Ok(Backend::Local(PathBuf::from(s)))
+        }
+    }
 }
 
 impl Store {
@@ -98,6 +149,112 @@ impl Store {
             path: dir.join(format!("{stack}.json")),
             lock: None,
             write: Mutex::new(()),
+            s3: None,
+            serial: Default::default(),
+            order: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn with_s3(s3: s3::S3Store) -> Store {
+        Store {
+            path: PathBuf::from(s3.url()),
+            lock: None,
+            write: Mutex::new(()),
+            s3: Some(s3),
+            serial: Default::default(),
+            order: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Takes the stack's lock (local file lock, or the S3 lock object) or
+    /// fails at once naming its holder.
+    pub async fn acquire(&mut self, stack: &str, operation: &str) -> Result<()> {
+        match &self.s3 {
+            Some(s) => s.lock(operation).await,
+            None => self.lock(stack),
+        }
+    }
+
+    /// Releases the lock (the local one also goes with the process).
+    pub async fn release(&self) -> Result<()> {
+        match &self.s3 {
+            Some(s) => s.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Loads the state; no state yet is an empty state.
+    pub async fn load(&self, stack: &str) -> Result<State> {
+        let st = self.load_any(stack).await?;
+        self.serial
+            .store(st.serial, std::sync::atomic::Ordering::SeqCst);
+        Ok(st)
+    }
+
+    async fn load_any(&self, stack: &str) -> Result<State> {
+        match &self.s3 {
+            Some(s) => match s.load().await? {
+                None => Ok(State::new(stack)),
+                Some(b) => parse(
+                    &String::from_utf8_lossy(&b),
+                    &self.path.display().to_string(),
+                    "the object's previous version (or its .json.bak object)",
+                ),
+            },
+            None => self.load_file(stack),
+        }
+    }
+
+    /// Saves the state: atomically on disk, or a compare-and-swap in S3.
+    pub async fn save(&self, state: &State) -> Result<()> {
+        let mut state = state.clone();
+        state.serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        state.writer = Some(format!("{}@{}", user(), hostname()));
+        state.written = now_secs();
+        self.save_exact(&state).await
+    }
+
+    /// Changes the shared in-memory state and writes the result, in one
+    /// ordered step (see `order`).
+    pub async fn update(&self, state: &Mutex<State>, f: impl FnOnce(&mut State)) -> Result<()> {
+        let _order = self.order.lock().await;
+        let copy = {
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut st);
+            st.clone()
+        };
+        self.save(&copy).await
+    }
+
+    /// Writes this state as it is (serial and writer included).
+    pub async fn save_exact(&self, state: &State) -> Result<()> {
+        match &self.s3 {
+            Some(s) => {
+                let body =
+                    serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
+                s.save(body).await
+            }
+            None => self.save_file(state),
+        }
+    }
+
+    /// Removes the state once the stack is gone.
+    pub async fn remove(&self, state: &State) -> Result<()> {
+        match &self.s3 {
+            Some(s) => {
+                self.save(state).await?;
+                s.remove().await
+            }
+            None => {
+                if self.path.exists() {
+                    self.remove_file(state)
+                } else {
+                    Ok(())
+                }
+            }
         }
     }
 
@@ -125,8 +282,18 @@ impl Store {
         match f.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
+                // The holder writes who it is right after taking the lock:
+                // give a run that raced us a moment to do so.
                 let mut holder = String::new();
-                let _ = f.read_to_string(&mut holder);
+                for _ in 0..50 {
+                    holder.clear();
+                    let _ = f.rewind();
+                    let _ = f.read_to_string(&mut holder);
+                    if holder.contains("pid=") {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
                 return Err(Error::Locked {
                     stack: stack.to_string(),
                     holder: describe_holder(holder.trim()),
@@ -157,8 +324,8 @@ impl Store {
         Ok(())
     }
 
-    /// Loads the state; a missing file is an empty state.
-    pub fn load(&self, stack: &str) -> Result<State> {
+    /// Loads the state file; a missing file is an empty state.
+    pub fn load_file(&self, stack: &str) -> Result<State> {
         let p = self.path.display().to_string();
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
@@ -170,7 +337,7 @@ impl Store {
 
     /// Writes the state atomically: temp file, fsync, previous copy to `.bak`,
     /// rename, fsync of the directory. Mode 0600.
-    pub fn save(&self, state: &State) -> Result<()> {
+    pub fn save_file(&self, state: &State) -> Result<()> {
         let _g = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let p = self.path.display().to_string();
         let dir = self
@@ -202,8 +369,8 @@ impl Store {
     }
 
     /// Removes the state file once the stack is gone (the backup stays).
-    pub fn remove(&self, state: &State) -> Result<()> {
-        self.save(state)?;
+    pub fn remove_file(&self, state: &State) -> Result<()> {
+        self.save_file(state)?;
         std::fs::remove_file(&self.path).map_err(|e| Error::io(self.path.display().to_string(), e))
     }
 }
@@ -253,7 +420,24 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn hostname() -> String {
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+pub(crate) fn user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown-user".into())
+}
+
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -294,7 +478,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = Store::new(d.path(), "t");
         let mut st = State::new("t");
-        s.save(&st).unwrap();
+        s.save_file(&st).unwrap();
         st.resources.insert(
             "api".into(),
             Entry {
@@ -302,8 +486,8 @@ mod tests {
                 ..Default::default()
             },
         );
-        s.save(&st).unwrap();
-        assert_eq!(s.load("t").unwrap(), st);
+        s.save_file(&st).unwrap();
+        assert_eq!(s.load_file("t").unwrap(), st);
         let bak: State = serde_json::from_slice(&std::fs::read(s.backup_path()).unwrap()).unwrap();
         assert!(bak.resources.is_empty());
         #[cfg(unix)]

@@ -1,0 +1,230 @@
+//! The state operations: `unlock`, `state list|show|push|pull`.
+
+use crate::cli::{backend_of, open_store, sdk_config, Global, StateCmd};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::state::{Backend, State, Store};
+
+async fn backend_store(g: &Global) -> Result<(Config, Store)> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let store = match backend_of(g, &cfg)? {
+        Backend::Local(dir) => Store::new(&dir, &g.stack),
+        Backend::S3 { .. } => open_store(g, &cfg, &sdk_config(g, &cfg).await?).await?,
+    };
+    Ok((cfg, store))
+}
+
+/// `deployer unlock LOCK_ID`: removes a lock left by a killed run, only if
+/// it still has that ID.
+pub async fn unlock(g: &Global, id: &str) -> Result<()> {
+    let (_, store) = backend_store(g).await?;
+    match &store.s3 {
+        Some(s) => {
+            let h = s.unlock(id).await?;
+            println!(
+                "deployer: removed the lock of stack {} ({})",
+                g.stack,
+                h.describe()
+            );
+            Ok(())
+        }
+        None => Err(Error::Other(format!(
+            "stack {} uses the local backend, whose lock ({}) is held by a running process and released when it exits: there is nothing to unlock",
+            g.stack,
+            store.path.with_extension("lock").display()
+        ))),
+    }
+}
+
+pub async fn run(g: &Global, c: StateCmd) -> Result<()> {
+    match c {
+        StateCmd::List => list(g).await,
+        StateCmd::Show => show(g).await,
+        StateCmd::Push => push(g).await,
+        StateCmd::Pull => pull(g).await,
+    }
+}
+
+fn when(st: &State) -> String {
+    if st.written == 0 {
+        "unknown time".into()
+    } else {
+        format!(
+            "{} ago (unix {})",
+            crate::state::s3::human_age(crate::state::now_secs().saturating_sub(st.written)),
+            st.written
+        )
+    }
+}
+
+async fn list(g: &Global) -> Result<()> {
+    let (cfg, store) = backend_store(g).await?;
+    let mut rows: Vec<(String, State)> = vec![];
+    match &store.s3 {
+        Some(s) => {
+            for (name, _) in s.list().await? {
+                if let Some(b) = s.read_stack(&name).await? {
+                    let st = crate::state::parse(&String::from_utf8_lossy(&b), &name, "")?;
+                    rows.push((name, st));
+                }
+            }
+        }
+        None => {
+            let Backend::Local(dir) = backend_of(g, &cfg)? else {
+                unreachable!()
+            };
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            e.file_name()
+                                .to_str()
+                                .and_then(|n| n.strip_suffix(".json"))
+                                .map(String::from)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            for name in names {
+                let st = Store::new(&dir, &name).load_file(&name)?;
+                rows.push((name, st));
+            }
+        }
+    }
+    if g.json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(n, st)| {
+                serde_json::json!({"stack": n, "resources": st.resources.len(), "serial": st.serial, "writer": st.writer, "written": st.written, "region": st.region})
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "stacks": v }));
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no stacks in {}", location(g, &store));
+    }
+    for (n, st) in rows {
+        println!(
+            "{n}: {} resources, region {}, serial {}, last written by {} {}",
+            st.resources.len(),
+            st.region.as_deref().unwrap_or("?"),
+            st.serial,
+            st.writer.as_deref().unwrap_or("?"),
+            when(&st)
+        );
+    }
+    Ok(())
+}
+
+fn location(g: &Global, store: &Store) -> String {
+    match &store.s3 {
+        Some(s) => format!("s3://{}/{}", s.bucket, s.prefix),
+        None => g.state_dir.display().to_string(),
+    }
+}
+
+async fn show(g: &Global) -> Result<()> {
+    let (_, store) = backend_store(g).await?;
+    let st = store.load(&g.stack).await?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string(&st).map_err(|e| Error::Other(e.to_string()))?
+        );
+        return Ok(());
+    }
+    println!(
+        "stack {} at {}: region {}, account {}, serial {}, last written by {} {}",
+        g.stack,
+        store.path.display(),
+        st.region.as_deref().unwrap_or("?"),
+        st.account.as_deref().unwrap_or("?"),
+        st.serial,
+        st.writer.as_deref().unwrap_or("?"),
+        when(&st)
+    );
+    for (k, e) in &st.resources {
+        let id = e.id.as_deref().unwrap_or("(create pending)");
+        println!("  {k}: {id}");
+    }
+    Ok(())
+}
+
+/// The S3 backend of a push or pull, and the local directory.
+async fn both(g: &Global, verb: &str) -> Result<(Store, Store)> {
+    let (cfg, remote) = backend_store(g).await?;
+    if remote.s3.is_none() {
+        return Err(Error::Other(format!(
+            "`state {verb}` moves a stack between --state-dir and an S3 backend: pass --backend s3://BUCKET[/PREFIX]"
+        )));
+    }
+    let _ = cfg;
+    Ok((Store::new(&g.state_dir, &g.stack), remote))
+}
+
+async fn push(g: &Global) -> Result<()> {
+    let (mut local, mut remote) = both(g, "push").await?;
+    local.acquire(&g.stack, "state push").await?;
+    remote.acquire(&g.stack, "state push").await?;
+    let mine = local.load(&g.stack).await?;
+    if mine.resources.is_empty() && mine.serial == 0 {
+        return Err(Error::Other(format!(
+            "no local state for stack {} at {}: nothing to push",
+            g.stack,
+            local.path.display()
+        )));
+    }
+    let theirs = remote.load(&g.stack).await?;
+    if theirs.serial > mine.serial {
+        return Err(Error::Other(format!(
+            "the state at {} is newer (serial {}) than the local one (serial {}); nothing was overwritten. `state pull` it instead",
+            remote.path.display(),
+            theirs.serial,
+            mine.serial
+        )));
+    }
+    remote.save_exact(&mine).await?;
+    println!(
+        "pushed stack {} (serial {}) from {} to {}",
+        g.stack,
+        mine.serial,
+        local.path.display(),
+        remote.path.display()
+    );
+    Ok(())
+}
+
+async fn pull(g: &Global) -> Result<()> {
+    let (mut local, mut remote) = both(g, "pull").await?;
+    local.acquire(&g.stack, "state pull").await?;
+    remote.acquire(&g.stack, "state pull").await?;
+    let theirs = remote.load(&g.stack).await?;
+    if theirs.resources.is_empty() && theirs.serial == 0 {
+        return Err(Error::Other(format!(
+            "no state for stack {} at {}: nothing to pull",
+            g.stack,
+            remote.path.display()
+        )));
+    }
+    let mine = local.load(&g.stack).await?;
+    if mine.serial > theirs.serial {
+        return Err(Error::Other(format!(
+            "the local state {} is newer (serial {}) than the one at {} (serial {}); nothing was overwritten. `state push` it instead",
+            local.path.display(),
+            mine.serial,
+            remote.path.display(),
+            theirs.serial
+        )));
+    }
+    local.save_exact(&theirs).await?;
+    println!(
+        "pulled stack {} (serial {}) from {} to {}",
+        g.stack,
+        theirs.serial,
+        remote.path.display(),
+        local.path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! CloudWatch Logs: the function's log group `/aws/lambda/{prefix}`.
+//!
+//! Lambda creates this group itself on the first invocation, with no
+//! retention, and nobody deletes it. `up` creates it first, with a
+//! retention, and `down` deletes it.
+
+use super::*;
+use crate::error::Error;
+use serde_json::json;
+
+pub const LOG_GROUP: &str = "log_group";
+
+pub struct LogGroup {
+    /// None when the group is in the state but no longer declared.
+    pub retention_days: Option<i32>,
+}
+
+impl LogGroup {
+    pub fn name(ctx: &Ctx) -> String {
+        format!("/aws/lambda/{}", ctx.prefix)
+    }
+
+    fn arn(ctx: &Ctx, name: &str) -> String {
+        ctx.arn(
+            "logs",
+            &ctx.region,
+            &ctx.account,
+            &format!("log-group:{name}"),
+        )
+    }
+
+    async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {
+        let out = cx
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(ctx_err(format!("describe log group {name}")))?;
+        let Some(g) = out
+            .log_groups
+            .unwrap_or_default()
+            .into_iter()
+            .find(|g| g.log_group_name.as_deref() == Some(name))
+        else {
+            return Ok(None);
+        };
+        let tags = match cx
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(Self::arn(&cx.ctx, name))
+            .send()
+            .await
+        {
+            Ok(t) => t.tags.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(Error::aws(format!("list tags of log group {name}"), e)),
+        };
+        let mut outputs = BTreeMap::new();
+        outputs.insert("id".into(), name.to_string());
+        Ok(Some(Observed {
+            id: name.to_string(),
+            props: props(json!({
+                "name": name,
+                "retention_days": g.retention_in_days,
+                "tags": tags_value(tags),
+            })),
+            outputs,
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Resource for LogGroup {
+    fn key(&self) -> String {
+        LOG_GROUP.into()
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![]
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+        props(json!({
+            "name": Self::name(ctx),
+            "retention_days": self.retention_days,
+            "tags": tags_value(ctx.tags.clone()),
+        }))
+    }
+    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
+        Ok(match Self::describe(cx, &Self::name(&cx.ctx)).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let name = s(d, "name");
+        match cx
+            .aws
+            .logs
+            .create_log_group()
+            .log_group_name(&name)
+            .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            // Unique name: adopt the group Lambda (or an interrupted run) made.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
+            Err(e) => return Err(Error::aws(format!("create log group {name}"), e)),
+        }
+        match Self::describe(cx, &name).await? {
+            Some(o) => self.update(cx, d, &o, k).await,
+            None => Err(Error::Other(format!(
+                "log group {name} vanished after create"
+            ))),
+        }
+    }
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+        let name = o.id.clone();
+        if d.get("retention_days") != o.props.get("retention_days") {
+            match d.get("retention_days").and_then(|v| v.as_i64()) {
+                Some(days) => {
+                    cx.aws
+                        .logs
+                        .put_retention_policy()
+                        .log_group_name(&name)
+                        .retention_in_days(days as i32)
+                        .send()
+                        .await
+                        .map_err(ctx_err(format!("set the retention of log group {name}")))?;
+                }
+                None => {
+                    cx.aws
+                        .logs
+                        .delete_retention_policy()
+                        .log_group_name(&name)
+                        .send()
+                        .await
+                        .map_err(ctx_err(format!("remove the retention of log group {name}")))?;
+                }
+            }
+        }
+        if d.get("tags") != o.props.get("tags") {
+            let arn = Self::arn(&cx.ctx, &name);
+            let want = string_map(d, "tags");
+            let stale: Vec<String> = string_map(&o.props, "tags")
+                .into_keys()
+                .filter(|k| !want.contains_key(k))
+                .collect();
+            if !stale.is_empty() {
+                cx.aws
+                    .logs
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!("untag log group {name}")))?;
+            }
+            cx.aws
+                .logs
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(want.into_iter().collect()))
+                .send()
+                .await
+                .map_err(ctx_err(format!("tag log group {name}")))?;
+        }
+        Ok(Observed {
+            props: d.clone(),
+            ..o.clone()
+        })
+    }
+    async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
+        ok_if_gone(
+            cx.aws
+                .logs
+                .delete_log_group()
+                .log_group_name(id)
+                .send()
+                .await,
+            |e| e.is_resource_not_found_exception(),
+            format!("delete log group {id}"),
+        )
+    }
+}

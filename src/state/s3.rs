@@ -1,0 +1,545 @@
+//! The S3 state backend: `s3://BUCKET[/PREFIX]`, for teams and CI.
+//!
+//! - The state is `PREFIX/<stack>.json`, the lock `PREFIX/<stack>.lock`.
+//! - The lock is created with `If-None-Match: *` (only if absent) and names
+//!   its holder; it is never taken over automatically: `deployer unlock ID`.
+//! - Every state write is a compare-and-swap on the ETag read (or written)
+//!   before (`If-Match`); a state written by someone else meanwhile stops the
+//!   run and nothing is overwritten. A write whose answer was lost is
+//!   resolved by reading the object back, never by writing blindly again.
+//! - History: the bucket's versioning when it is on; otherwise the previous
+//!   copy is written to `<stack>.json.bak` before each write.
+//!
+//! Terraform 1.10's `use_lockfile` works the same way (no DynamoDB table).
+
+use crate::error::{Error, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
+/// Who holds a lock, as written in the lock object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LockInfo {
+    pub id: String,
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    pub operation: String,
+    /// Unix seconds.
+    pub created: u64,
+}
+
+impl LockInfo {
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            user: super::user(),
+            host: super::hostname(),
+            pid: std::process::id(),
+            operation: operation.to_string(),
+            created: super::now_secs(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "`deployer {}` by {} on {} (pid {}), {} ago, lock ID {}",
+            self.operation,
+            self.user,
+            self.host,
+            self.pid,
+            human_age(super::now_secs().saturating_sub(self.created)),
+            self.id
+        )
+    }
+}
+
+pub fn human_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+/// `s3://BUCKET[/PREFIX]`.
+pub fn parse_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    Some((bucket.to_string(), prefix.trim_matches('/').to_string()))
+}
+
+/// The locks this process holds, released at its end (success, error,
+/// Ctrl-C) by `release_all`.
+struct Held {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    id: String,
+}
+
+static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
+
+/// Releases every lock this process still holds (each only if it still has
+/// our ID). Called by the CLI before it exits.
+pub async fn release_all() {
+    let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
+    for h in held {
+        let ours = match h
+            .client
+            .get_object()
+            .bucket(&h.bucket)
+            .key(&h.key)
+            .send()
+            .await
+        {
+            Ok(o) => match o.body.collect().await {
+                Ok(b) => {
+                    serde_json::from_slice::<LockInfo>(&b.into_bytes()).is_ok_and(|l| l.id == h.id)
+                }
+                Err(_) => false,
+            },
+            Err(_) => false,
+        };
+        if ours {
+            if let Err(e) = h
+                .client
+                .delete_object()
+                .bucket(&h.bucket)
+                .key(&h.key)
+                .send()
+                .await
+            {
+                eprintln!(
+                    "deployer: could not release the lock s3://{}/{} ({}); remove it with `deployer unlock {}`",
+                    h.bucket,
+                    h.key,
+                    aws_smithy_types::error::display::DisplayErrorContext(e),
+                    h.id
+                );
+            }
+        }
+    }
+}
+
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub prefix: String,
+    stack: String,
+    /// The ETag and bytes of the state object as last read or written; None
+    /// when there is no object.
+    current: tokio::sync::Mutex<Option<(String, Vec<u8>)>>,
+    versioned: bool,
+    held: Mutex<Option<LockInfo>>,
+}
+
+fn is_status<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    code: u16,
+) -> bool {
+    e.raw_response()
+        .is_some_and(|r| r.status().as_u16() == code)
+}
+
+/// The backend's errors, each with what to do.
+fn s3_error<E: std::error::Error>(what: &str, bucket: &str, e: E) -> Error {
+    let msg = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+    let hint = if msg.contains("NoSuchBucket") {
+        format!(
+            "the bucket {bucket} does not exist: create it (with versioning on) or fix --backend"
+        )
+    } else if msg.contains("AccessDenied") || msg.contains("Forbidden") {
+        format!("access denied on s3://{bucket}: the credentials need s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the prefix (README, S3 backend)")
+    } else if msg.starts_with("dispatch failure") || msg.starts_with("request has timed out") {
+        format!(
+            "s3://{bucket} is not reachable: check the network, the region and AWS_ENDPOINT_URL"
+        )
+    } else {
+        "nothing was changed".to_string()
+    };
+    Error::Other(format!("{what}: {msg}; {hint}"))
+}
+
+impl S3Store {
+    pub async fn open(
+        sdk: &aws_config::SdkConfig,
+        path_style: bool,
+        bucket: &str,
+        prefix: &str,
+        stack: &str,
+    ) -> Result<S3Store> {
+        let conf = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(path_style)
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(conf);
+        let versioned = match client.get_bucket_versioning().bucket(bucket).send().await {
+            Ok(v) => v.status().is_some_and(|s| s.as_str() == "Enabled"),
+            // moto 5.2.5 answers 200 with another XML root
+            // (GetBucketVersioningResponse), which the SDK cannot parse: read
+            // the status from the body.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => e
+                .raw_response()
+                .and_then(|r| r.body().bytes())
+                .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
+            Err(e) => return Err(s3_error(&format!("open s3://{bucket}"), bucket, e)),
+        };
+        if !versioned {
+            eprintln!(
+                "deployer: s3://{bucket} has no versioning; the previous state is kept as {}.bak. Turning versioning on is recommended: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
+                key_of(prefix, &format!("{stack}.json"))
+            );
+        }
+        Ok(S3Store {
+            client,
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            stack: stack.to_string(),
+            current: tokio::sync::Mutex::new(None),
+            versioned,
+            held: Mutex::new(None),
+        })
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        key_of(&self.prefix, &format!("{}{suffix}", self.stack))
+    }
+
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key(".json"))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(String, Vec<u8>)>> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let etag = o.e_tag().unwrap_or_default().to_string();
+                let body = o
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| Error::Other(format!("read s3://{}/{key}: {e}", self.bucket)))?
+                    .into_bytes()
+                    .to_vec();
+                Ok(Some((etag, body)))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(s3_error(
+                &format!("read s3://{}/{key}", self.bucket),
+                &self.bucket,
+                e,
+            )),
+        }
+    }
+
+    /// The lock object's holder, if any.
+    pub async fn lock_holder(&self) -> Result<Option<LockInfo>> {
+        Ok(self
+            .get(&self.key(".lock"))
+            .await?
+            .and_then(|(_, b)| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Creates the lock object only if there is none; else fails at once
+    /// naming the holder. A lock left by a killed run is never taken over.
+    pub async fn lock(&self, operation: &str) -> Result<()> {
+        let me = LockInfo::new(operation);
+        let body = serde_json::to_vec_pretty(&me).map_err(|e| Error::Other(e.to_string()))?;
+        let key = self.key(".lock");
+        let r = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .if_none_match("*")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
+                return Err(match self.lock_holder().await? {
+                    Some(h) => Error::LockedS3 {
+                        stack: self.stack.clone(),
+                        holder: h.describe(),
+                        id: h.id,
+                    },
+                    None => Error::Other(format!(
+                        "stack {} is locked (s3://{}/{}) and the lock could not be read; try again",
+                        self.stack, self.bucket, key
+                    )),
+                })
+            }
+            Err(e) => {
+                if !crate::error::no_response(&e) {
+                    return Err(s3_error(
+                        &format!("lock s3://{}/{key}", self.bucket),
+                        &self.bucket,
+                        e,
+                    ));
+                }
+                // No answer: the lock is ours only if it holds our ID.
+                match self.lock_holder().await? {
+                    Some(h) if h.id == me.id => {}
+                    Some(h) => {
+                        return Err(Error::LockedS3 {
+                            stack: self.stack.clone(),
+                            holder: h.describe(),
+                            id: h.id,
+                        })
+                    }
+                    None => {
+                        return Err(s3_error(
+                            &format!("lock s3://{}/{key}", self.bucket),
+                            &self.bucket,
+                            e,
+                        ))
+                    }
+                }
+            }
+        }
+        HELD.lock().unwrap_or_else(|e| e.into_inner()).push(Held {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.clone(),
+            id: me.id.clone(),
+        });
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(me);
+        Ok(())
+    }
+
+    /// Deletes the lock if it is still ours.
+    pub async fn release(&self) -> Result<()> {
+        let mine = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(mine) = mine else { return Ok(()) };
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|h| h.id != mine.id);
+        match self.lock_holder().await? {
+            Some(h) if h.id == mine.id => self.delete(&self.key(".lock")).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// `deployer unlock ID`: removes the lock only if it has this ID.
+    pub async fn unlock(&self, id: &str) -> Result<LockInfo> {
+        match self.lock_holder().await? {
+            Some(h) if h.id == id => {
+                self.delete(&self.key(".lock")).await?;
+                Ok(h)
+            }
+            Some(h) => Err(Error::Other(format!(
+                "the lock of stack {} has another ID: it is held by {}; nothing was removed",
+                self.stack,
+                h.describe()
+            ))),
+            None => Err(Error::Other(format!(
+                "stack {} is not locked; nothing was removed",
+                self.stack
+            ))),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                s3_error(
+                    &format!("delete s3://{}/{key}", self.bucket),
+                    &self.bucket,
+                    e,
+                )
+            })
+    }
+
+    /// The state object's bytes (None when absent), remembered as the
+    /// version every later write must replace.
+    pub async fn load(&self) -> Result<Option<Vec<u8>>> {
+        let got = self.get(&self.key(".json")).await?;
+        let body = got.as_ref().map(|(_, b)| b.clone());
+        *self.current.lock().await = got;
+        Ok(body)
+    }
+
+    /// Writes the state if the object is still the one read or written
+    /// last (If-Match its ETag; If-None-Match: * when there was none).
+    pub async fn save(&self, body: Vec<u8>) -> Result<()> {
+        let mut cur = self.current.lock().await;
+        let key = self.key(".json");
+        if !self.versioned {
+            if let Some((_, prev)) = cur.as_ref() {
+                if prev != &body {
+                    self.client
+                        .put_object()
+                        .bucket(&self.bucket)
+                        .key(self.key(".json.bak"))
+                        .server_side_encryption(ServerSideEncryption::Aes256)
+                        .content_type("application/json")
+                        .body(ByteStream::from(prev.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            s3_error(
+                                &format!("write the backup of s3://{}/{key}", self.bucket),
+                                &self.bucket,
+                                e,
+                            )
+                        })?;
+                }
+            }
+        }
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .content_type("application/json")
+            .body(ByteStream::from(body.clone()));
+        put = match cur.as_ref() {
+            Some((etag, _)) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(o) => {
+                *cur = Some((o.e_tag().unwrap_or_default().to_string(), body));
+                Ok(())
+            }
+            Err(e) if is_status(&e, 412) || is_status(&e, 409) => Err(self.conflict()),
+            Err(e) => {
+                if !crate::error::no_response(&e) {
+                    return Err(s3_error(
+                        &format!("write s3://{}/{key}", self.bucket),
+                        &self.bucket,
+                        e,
+                    ));
+                }
+                // No answer: read it back. Ours if it holds what we sent.
+                match self.get(&key).await? {
+                    Some((etag, b)) if b == body => {
+                        *cur = Some((etag, body));
+                        Ok(())
+                    }
+                    _ => Err(self.conflict()),
+                }
+            }
+        }
+    }
+
+    fn conflict(&self) -> Error {
+        Error::Other(format!(
+            "the state s3://{}/{} was changed by someone else since this run read it (a removed lock or a manual edit); nothing was overwritten and this run stops. Look at the object (and its versions), then run `deployer up` again",
+            self.bucket,
+            self.key(".json")
+        ))
+    }
+
+    /// Deletes the state object (after `down`), if it is still ours.
+    pub async fn remove(&self) -> Result<()> {
+        let cur = self.current.lock().await;
+        let key = self.key(".json");
+        if let Some((etag, _)) = cur.as_ref() {
+            match self.get(&key).await? {
+                Some((now, _)) if &now == etag => {}
+                None => return Ok(()),
+                Some(_) => return Err(self.conflict()),
+            }
+        }
+        self.delete(&key).await
+    }
+
+    /// The stacks in this backend: (stack, last modified, bytes).
+    pub async fn list(&self) -> Result<Vec<(String, String)>> {
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut out = vec![];
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(p) = pages.next().await {
+            let p = p.map_err(|e| {
+                s3_error(
+                    &format!("list s3://{}/{prefix}", self.bucket),
+                    &self.bucket,
+                    e,
+                )
+            })?;
+            for o in p.contents() {
+                let Some(k) = o.key() else { continue };
+                let Some(name) = k
+                    .strip_prefix(&prefix)
+                    .and_then(|n| n.strip_suffix(".json"))
+                else {
+                    continue;
+                };
+                if name.contains('/') {
+                    continue;
+                }
+                out.push((
+                    name.to_string(),
+                    o.last_modified().map(|t| t.to_string()).unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads another stack's state object under the same prefix.
+    pub async fn read_stack(&self, stack: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .get(&key_of(&self.prefix, &format!("{stack}.json")))
+            .await?
+            .map(|(_, b)| b))
+    }
+}
+
+fn key_of(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_url("s3://b"), Some(("b".into(), "".into())));
+        assert_eq!(
+            parse_url("s3://b/team/x/"),
+            Some(("b".into(), "team/x".into()))
+        );
+        assert_eq!(parse_url("s3://"), None);
+        assert_eq!(parse_url("state"), None);
+        assert_eq!(key_of("", "s.json"), "s.json");
+        assert_eq!(key_of("p/q", "s.json"), "p/q/s.json");
+    }
+}

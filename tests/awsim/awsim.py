@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""awsim: an AWS-behaviour layer in front of moto_server, for the tests.
+
+moto answers at once, never conflicts, never throttles and never loses a
+response. Real AWS does all of these. This proxy sits between `deployer` and
+`moto_server` on 127.0.0.1 and adds, seeded so that a run can be repeated:
+
+realism (--realism), modelled on the AWS API references and on the retry
+predicates of terraform-provider-aws (internal/service/*):
+  iam     a new role is invisible to GetRole for a moment (NoSuchEntity), its
+          ARN then briefly reads as its unique ID (AROA...); CreateFunction
+          with a role created seconds ago answers InvalidParameterValueException
+          "The role defined for the function cannot be assumed by Lambda." or,
+          for a function with environment variables, the KMS CreateGrant /
+          InvalidArnException message; DeleteRole right after DetachRolePolicy
+          answers 409 DeleteConflict.
+  lambda  State=Pending after CreateFunction and LastUpdateStatus=InProgress
+          after an update; an update in that window answers 409
+          ResourceConflictException.
+  apigw   a change to an API while another change to it is in flight answers
+          409 ConflictException "Unable to complete operation due to
+          concurrent modification. Please try again later."
+  cognito one app-client write per pool at a time
+          (ConcurrentModificationException); a new domain is CREATING for a
+          while; DeleteUserPoolDomain is asynchronous, and DeleteUserPool right
+          after it answers InvalidParameterException "User pool cannot be
+          deleted. It has a domain configured that should be deleted first."
+
+chaos, each at a rate: the service's own throttling error, 500/503 (neither
+reaches moto), and lost responses: a mutating request is applied by moto and
+its response never arrives (the connection is closed).
+
+Every decision is drawn from a generator seeded with (seed, operation, n-th
+occurrence of that operation), so a run with the same seed injects the same
+faults even when requests interleave differently.
+
+GET /__awsim/stats answers the injected faults by kind (JSON).
+The proxy exits when its parent process goes away (nothing outlives a test).
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import random
+import re
+import socket
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote
+
+ARGS = None
+LOCK = threading.Lock()
+STATS = {}
+OCCURRENCE = {}
+# realism state, all guarded by LOCK
+ROLE_CREATED = {}  # role name -> (time, role id)
+ROLE_ARN_CREATED = {}  # role arn -> time
+ROLE_DETACHED = {}  # role name -> time
+FN_PENDING_UNTIL = {}  # function name -> time
+FN_UPDATING_UNTIL = {}  # function name -> time
+API_BUSY = {}  # api id -> in-flight mutations
+POOL_CLIENT_BUSY = {}  # pool id -> in-flight client writes
+DOMAIN_READY_AT = {}  # domain -> time
+POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
+
+
+def count(kind):
+    with LOCK:
+        STATS[kind] = STATS.get(kind, 0) + 1
+
+
+def w(seconds):
+    """A realism window, scaled."""
+    return seconds * ARGS.scale
+
+
+def rng_for(op):
+    with LOCK:
+        n = OCCURRENCE.get(op, 0)
+        OCCURRENCE[op] = n + 1
+    h = hashlib.sha256(f"{ARGS.seed}:{op}:{n}".encode()).digest()
+    return random.Random(int.from_bytes(h[:8], "big"))
+
+
+def is_mutating(op):
+    return not op.startswith(("Get", "List", "Describe", "AdminGet", "Lookup"))
+
+
+LAMBDA_ROUTES = [
+    ("POST", r"^/2015-03-31/functions/?$", "CreateFunction"),
+    ("GET", r"^/2015-03-31/functions/([^/]+)/configuration$", "GetFunctionConfiguration"),
+    ("PUT", r"^/2015-03-31/functions/([^/]+)/configuration$", "UpdateFunctionConfiguration"),
+    ("PUT", r"^/2015-03-31/functions/([^/]+)/code$", "UpdateFunctionCode"),
+    ("POST", r"^/2015-03-31/functions/([^/]+)/policy$", "AddPermission"),
+    ("GET", r"^/2015-03-31/functions/([^/]+)/policy$", "GetPolicy"),
+    ("DELETE", r"^/2015-03-31/functions/([^/]+)/policy/[^/]+$", "RemovePermission"),
+    ("GET", r"^/2015-03-31/functions/([^/]+)$", "GetFunction"),
+    ("DELETE", r"^/2015-03-31/functions/([^/]+)$", "DeleteFunction"),
+    ("POST", r"^/2017-03-31/tags/(.+)$", "TagResource"),
+    ("DELETE", r"^/2017-03-31/tags/(.+)$", "UntagResource"),
+    ("GET", r"^/2017-03-31/tags/(.+)$", "ListTags"),
+]
+
+
+def function_name(ref):
+    ref = unquote(ref)
+    if ref.startswith("arn:"):
+        parts = ref.split(":")
+        return parts[6] if len(parts) > 6 else ref
+    return ref
+
+
+def classify(method, path, headers, body):
+    """(service, operation, subject) of a request."""
+    auth = headers.get("Authorization", "")
+    m = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
+    service = m.group(1) if m else "unknown"
+    target = headers.get("X-Amz-Target")
+    path_only = path.split("?")[0]
+    if target:
+        op = target.rsplit(".", 1)[-1]
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            doc = {}
+        return service, op, doc
+    if service in ("iam", "sts"):
+        form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+        return service, form.get("Action", "Unknown"), form
+    if service == "lambda":
+        for meth, pat, op in LAMBDA_ROUTES:
+            mm = re.match(pat, path_only)
+            if meth == method and mm:
+                if op == "CreateFunction":
+                    try:
+                        return service, op, json.loads(body or b"{}").get("FunctionName")
+                    except ValueError:
+                        return service, op, None
+                return service, op, function_name(mm.group(1))
+        return service, f"{method} {path_only}", None
+    if service == "apigateway":
+        api = None
+        mm = re.match(r"^/v2/apis/([^/]+)", path_only)
+        if mm:
+            api = mm.group(1)
+        mm = re.match(r"^/v2/tags/(.+)$", path_only)
+        if mm:
+            ma = re.search(r"/apis/([^/]+)", unquote(mm.group(1)))
+            api = ma.group(1) if ma else None
+        verb = {"GET": "Get", "POST": "Create", "PUT": "Put", "PATCH": "Update", "DELETE": "Delete"}.get(method, method)
+        return service, f"{verb} {re.sub(r'/v2/apis/[^/]+', '/v2/apis/ID', path_only)}", api
+    return service, f"{method} {path_only}", None
+
+
+# ------------------------------------------------------------ error shapes
+
+def json_error(status, code, message, extra=None):
+    body = {"__type": code, "message": message}
+    if extra:
+        body.update(extra)
+    return status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}, json.dumps(body).encode()
+
+
+def rest_error(status, code, message, extra=None):
+    body = {"message": message}
+    if extra:
+        body.update(extra)
+    return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(body).encode()
+
+
+def query_error(status, code, message, kind="Sender"):
+    body = (
+        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<Error><Type>{kind}</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def throttle_error(service):
+    if service in ("iam", "sts"):
+        return query_error(400, "Throttling", "Rate exceeded")
+    if service == "lambda":
+        return rest_error(429, "TooManyRequestsException", "Rate exceeded", {"Type": "User", "Reason": "CallerRateLimitExceeded"})
+    if service == "apigateway":
+        return rest_error(429, "TooManyRequestsException", "Too Many Requests")
+    if service == "logs":
+        return json_error(400, "ThrottlingException", "Rate exceeded")
+    if service == "s3":
+        return 503, {"Content-Type": "application/xml"}, b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+    return json_error(400, "TooManyRequestsException", "Too many requests")
+
+
+def server_error(service, status):
+    if service in ("iam", "sts"):
+        return query_error(status, "ServiceFailure" if status == 500 else "ServiceUnavailable", "Service failure", "Receiver")
+    if service in ("lambda", "apigateway"):
+        code = "ServiceException" if status == 500 else "ServiceUnavailableException"
+        return rest_error(status, code, "Internal failure")
+    if service == "s3":
+        return status, {"Content-Type": "application/xml"}, b"<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"
+    code = "InternalErrorException" if status == 500 else "ServiceUnavailable"
+    return json_error(status, code, "Internal error")
+
+
+# ------------------------------------------------------------ realism
+
+def realism_before(service, op, subject, body, now):
+    """An error AWS would answer now instead of applying the request, or None."""
+    if service == "iam":
+        name = subject.get("RoleName") if isinstance(subject, dict) else None
+        with LOCK:
+            created = ROLE_CREATED.get(name)
+            detached = ROLE_DETACHED.get(name)
+        if op == "GetRole" and created and now - created[0] < w(ARGS.role_invisible):
+            count("iam_role_not_yet_visible")
+            return query_error(404, "NoSuchEntity", f"The role with name {name} cannot be found.")
+        if op == "DeleteRole" and detached and now - detached < w(ARGS.delete_conflict):
+            count("iam_delete_conflict")
+            return query_error(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+    if service == "lambda":
+        if op == "CreateFunction":
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError:
+                doc = {}
+            role = doc.get("Role", "")
+            with LOCK:
+                t = ROLE_ARN_CREATED.get(role)
+            if t is not None and now - t < w(ARGS.role_unassumable):
+                if (doc.get("Environment") or {}).get("Variables") and rng_for("kms-message").random() < 0.5:
+                    count("lambda_kms_create_grant")
+                    return rest_error(
+                        400,
+                        "InvalidParameterValueException",
+                        "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal: " + role,
+                        {"Type": "User"},
+                    )
+                count("lambda_role_not_assumable")
+                return rest_error(
+                    400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", {"Type": "User"}
+                )
+        if op in ("UpdateFunctionCode", "UpdateFunctionConfiguration"):
+            with LOCK:
+                pending = FN_PENDING_UNTIL.get(subject, 0) > now
+                updating = FN_UPDATING_UNTIL.get(subject, 0) > now
+            if pending or updating:
+                count("lambda_update_conflict")
+                why = (
+                    "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+                    if pending
+                    else f"The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:eu-west-1:123456789012:function:{subject}"
+                )
+                return rest_error(409, "ResourceConflictException", why, {"Type": "User"})
+    if service == "cognito-idp" and op == "DeleteUserPool":
+        pool = subject.get("UserPoolId")
+        with LOCK:
+            until = POOL_DOMAIN_DELETING.get(pool, 0)
+        if until > now:
+            count("cognito_pool_has_domain")
+            return json_error(400, "InvalidParameterException", "User pool cannot be deleted. It has a domain configured that should be deleted first.")
+    return None
+
+
+def realism_after(service, op, subject, status, body, now):
+    """Records what a successful request started, and rewrites what AWS would
+    still report differently. Returns the (possibly rewritten) body."""
+    if not (200 <= status < 300):
+        return body
+    if service == "iam":
+        name = subject.get("RoleName") if isinstance(subject, dict) else None
+        if op == "CreateRole":
+            m = re.search(rb"<RoleId>([^<]+)</RoleId>", body)
+            a = re.search(rb"<Arn>([^<]+)</Arn>", body)
+            with LOCK:
+                ROLE_CREATED[name] = (now, m.group(1).decode() if m else "AROAEXAMPLE")
+                if a:
+                    ROLE_ARN_CREATED[a.group(1).decode()] = now
+        elif op == "DetachRolePolicy":
+            with LOCK:
+                ROLE_DETACHED[name] = now
+        elif op == "GetRole":
+            with LOCK:
+                created = ROLE_CREATED.get(name)
+            if created and now - created[0] < w(ARGS.role_invisible + ARGS.role_arn_as_id):
+                count("iam_role_arn_is_unique_id")
+                body = re.sub(rb"<Arn>[^<]+</Arn>", b"<Arn>" + created[1].encode() + b"</Arn>", body, count=1)
+    elif service == "lambda":
+        if op == "CreateFunction":
+            with LOCK:
+                FN_PENDING_UNTIL[subject] = now + w(ARGS.lambda_pending)
+        elif op in ("UpdateFunctionCode", "UpdateFunctionConfiguration"):
+            with LOCK:
+                FN_UPDATING_UNTIL[subject] = now + w(ARGS.lambda_updating)
+        elif op in ("GetFunction", "GetFunctionConfiguration"):
+            with LOCK:
+                pending = FN_PENDING_UNTIL.get(subject, 0) > now
+                updating = FN_UPDATING_UNTIL.get(subject, 0) > now
+            if pending or updating:
+                try:
+                    doc = json.loads(body)
+                except ValueError:
+                    return body
+                conf = doc.get("Configuration", doc) if op == "GetFunction" else doc
+                if pending:
+                    count("lambda_pending_reported")
+                    conf["State"] = "Pending"
+                    conf["StateReason"] = "The function is being created."
+                    conf["StateReasonCode"] = "Creating"
+                    conf["LastUpdateStatus"] = "InProgress"
+                else:
+                    count("lambda_update_in_progress_reported")
+                    conf["LastUpdateStatus"] = "InProgress"
+                    conf["LastUpdateStatusReasonCode"] = None
+                body = json.dumps(doc).encode()
+    elif service == "cognito-idp":
+        if op == "CreateUserPoolDomain":
+            with LOCK:
+                DOMAIN_READY_AT[subject.get("Domain")] = now + w(ARGS.domain_creating)
+        elif op == "DeleteUserPoolDomain":
+            with LOCK:
+                POOL_DOMAIN_DELETING[subject.get("UserPoolId")] = now + w(ARGS.domain_deleting)
+                DOMAIN_READY_AT.pop(subject.get("Domain"), None)
+        elif op == "DescribeUserPoolDomain":
+            with LOCK:
+                ready = DOMAIN_READY_AT.get(subject.get("Domain"), 0)
+            if ready > now:
+                try:
+                    doc = json.loads(body)
+                except ValueError:
+                    return body
+                if doc.get("DomainDescription", {}).get("Status"):
+                    count("cognito_domain_creating_reported")
+                    doc["DomainDescription"]["Status"] = "CREATING"
+                    body = json.dumps(doc).encode()
+    return body
+
+
+class Busy:
+    """One in-flight change per API (apigw) or per pool's app clients
+    (cognito): the request holds its subject for the request latency, and
+    a second change meanwhile is refused as AWS refuses it."""
+
+    def __init__(self, table, key):
+        self.table, self.key, self.held = table, key, False
+
+    def try_hold(self):
+        with LOCK:
+            if self.table.get(self.key, 0) > 0:
+                return False
+            self.table[self.key] = 1
+            self.held = True
+            return True
+
+    def release(self):
+        if self.held:
+            with LOCK:
+                self.table[self.key] = 0
+
+
+CLIENT_WRITES = ("CreateUserPoolClient", "UpdateUserPoolClient", "DeleteUserPoolClient")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *a):
+        if ARGS.verbose:
+            sys.stderr.write("awsim: " + (fmt % a) + "\n")
+
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.path.startswith("/__awsim/stats"):
+            with LOCK:
+                data = json.dumps(STATS, sort_keys=True).encode()
+            return self.reply(200, {"Content-Type": "application/json"}, data)
+        headers = {k: v for k, v in self.headers.items()}
+        service, op, subject = classify(self.command, self.path, self.headers, body)
+        mutating = is_mutating(op.split(" ")[0]) if service not in ("lambda",) else self.command not in ("GET", "HEAD")
+        if service == "apigateway":
+            mutating = self.command not in ("GET", "HEAD")
+        if service == "sts" or self.path.startswith("/moto-api"):
+            return self.forward(body, headers, service, op, subject, mutating, chaos=False)
+        return self.forward(body, headers, service, op, subject, mutating, chaos=True)
+
+    def forward(self, body, headers, service, op, subject, mutating, chaos):
+        if service in ARGS.deny:
+            count(f"access_denied:{service}")
+            if service == "s3":
+                return self.reply(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+            return self.reply(*json_error(400, "AccessDeniedException", "User is not authorized to perform this action"))
+        rng = rng_for(f"{service}:{op}")
+        if chaos:
+            if rng.random() < ARGS.throttle:
+                count(f"throttle:{service}")
+                return self.reply(*throttle_error(service))
+            if rng.random() < ARGS.error5xx:
+                status = 500 if rng.random() < 0.5 else 503
+                count(f"http{status}:{service}")
+                return self.reply(*server_error(service, status))
+        lose = chaos and mutating and rng.random() < ARGS.lost
+        busy = None
+        now = time.monotonic()
+        if ARGS.realism:
+            err = realism_before(service, op, subject, body, now)
+            if err:
+                return self.reply(*err)
+            if service == "apigateway" and mutating and subject:
+                busy = Busy(API_BUSY, subject)
+            elif service == "cognito-idp" and op in CLIENT_WRITES:
+                busy = Busy(POOL_CLIENT_BUSY, subject.get("UserPoolId"))
+            if busy and not busy.try_hold():
+                if service == "apigateway":
+                    count("apigw_concurrent_modification")
+                    return self.reply(*rest_error(409, "ConflictException", "Unable to complete operation due to concurrent modification. Please try again later."))
+                count("cognito_concurrent_client_write")
+                return self.reply(*json_error(400, "ConcurrentModificationException", "Cannot modify user pool client concurrently. Please try again."))
+        try:
+            if ARGS.realism and mutating:
+                time.sleep(w(ARGS.write_latency) * (0.5 + rng.random()))
+            conn = http.client.HTTPConnection(ARGS.upstream_host, ARGS.upstream_port, timeout=120)
+            fwd = {k: v for k, v in headers.items() if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+            conn.request(self.command, self.path, body=body, headers=fwd)
+            resp = conn.getresponse()
+            rbody = resp.read()
+            rheaders = {k: v for k, v in resp.getheaders()}
+            status = resp.status
+            conn.close()
+        finally:
+            if busy:
+                busy.release()
+        if ARGS.realism:
+            rbody = realism_after(service, op, subject, status, rbody, time.monotonic())
+        if lose:
+            count(f"lost_response:{service}")
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return None
+        return self.reply(status, rheaders, rbody)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client killed mid-request (the crash tests do it on purpose).
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def watchdog(parent):
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--upstream", required=True, help="moto_server, e.g. http://127.0.0.1:5000")
+    p.add_argument("--port", type=int, default=0, help="0: any free port (printed on stdout)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--realism", action="store_true")
+    p.add_argument("--throttle", type=float, default=0.0, help="rate of throttled calls")
+    p.add_argument("--error5xx", type=float, default=0.0, help="rate of 500/503 answers")
+    p.add_argument("--lost", type=float, default=0.0, help="rate of lost responses of mutating calls")
+    p.add_argument("--scale", type=float, default=1.0, help="multiplies every realism window")
+    p.add_argument("--role-invisible", type=float, default=1.0)
+    p.add_argument("--role-arn-as-id", type=float, default=0.5)
+    p.add_argument("--role-unassumable", type=float, default=4.0)
+    p.add_argument("--delete-conflict", type=float, default=1.0)
+    p.add_argument("--lambda-pending", type=float, default=1.5)
+    p.add_argument("--lambda-updating", type=float, default=1.0)
+    p.add_argument("--domain-creating", type=float, default=2.0)
+    p.add_argument("--domain-deleting", type=float, default=1.5)
+    p.add_argument("--write-latency", type=float, default=0.08)
+    p.add_argument("--deny", action="append", default=[], help="answer AccessDenied to every call of this service")
+    p.add_argument("--verbose", action="store_true")
+    ARGS = p.parse_args()
+    m = re.match(r"^http://([^:/]+):(\d+)", ARGS.upstream)
+    ARGS.upstream_host, ARGS.upstream_port = m.group(1), int(m.group(2))
+    server = Server(("127.0.0.1", ARGS.port), Handler)
+    threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,453 @@
+//! The S3 state backend against moto's S3 (conditional writes included):
+//! up/no-op/down, the lock under two concurrent runs, a killed run's lock and
+//! `unlock`, a foreign write between read and write, push/pull, bad inputs.
+
+mod common;
+use common::*;
+use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
+
+async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&cfg)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+fn make_bucket(moto: &Moto, bucket: &str, versioned: bool) {
+    rt().block_on(async {
+        let c = s3(&moto.direct).await;
+        c.create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if versioned {
+            c.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// The object's bytes, or None.
+fn object(moto: &Moto, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    rt().block_on(async {
+        let c = s3(&moto.direct).await;
+        match c.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => Some(o.body.collect().await.unwrap().into_bytes().to_vec()),
+            Err(_) => None,
+        }
+    })
+}
+
+fn put_object(moto: &Moto, bucket: &str, key: &str, body: &[u8]) {
+    rt().block_on(async {
+        s3(&moto.direct)
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn state_of(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
+    serde_json::from_slice(&object(moto, bucket, key).expect("state object")).unwrap()
+}
+
+fn err_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn up_noop_down_on_s3() {
+    let moto = Moto::start();
+    make_bucket(&moto, "team-state", true);
+    let st = Stack::new(&moto, "shared");
+    let b = "s3://team-state/deployer";
+    st.ok(&["--backend", b, "up"]);
+    assert!(
+        !st.state_file().exists(),
+        "no local state with an S3 backend"
+    );
+    let v = state_of(&moto, "team-state", "deployer/shared.json");
+    let pool = v["resources"]["user_pool"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(v["region"], "eu-west-1");
+    assert!(v["serial"].as_u64().unwrap() > 1, "{v}");
+    assert!(
+        object(&moto, "team-state", "deployer/shared.lock").is_none(),
+        "the lock is released"
+    );
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(s.pools_named(&st.prefix).await, vec![pool.clone()]);
+        let h = s3(&moto.direct)
+            .await
+            .head_object()
+            .bucket("team-state")
+            .key("deployer/shared.json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            h.server_side_encryption().map(|e| e.as_str()),
+            Some("AES256"),
+            "server-side encryption requested"
+        );
+    });
+    // No-op: no resource write, the state object unchanged.
+    let before = object(&moto, "team-state", "deployer/shared.json");
+    moto.reset_recording();
+    let out = st.ok(&["--backend", b, "up"]);
+    assert!(out.contains("16 unchanged"), "{out}");
+    let writes: Vec<_> = moto
+        .recorded()
+        .into_iter()
+        .filter(|(op, m)| *m && !op.contains("/team-state/"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(before, object(&moto, "team-state", "deployer/shared.json"));
+    // state show / list.
+    let show = st.ok(&["--backend", b, "state", "show"]);
+    assert!(show.contains(&pool), "{show}");
+    let list = st.ok(&["--backend", b, "state", "list"]);
+    assert!(list.contains("shared: 16 resources"), "{list}");
+    st.ok(&["--backend", b, "down", "--yes"]);
+    assert_none_but_state(&moto, &st);
+    assert!(object(&moto, "team-state", "deployer/shared.json").is_none());
+    assert!(object(&moto, "team-state", "deployer/shared.lock").is_none());
+}
+
+/// Everything of the stack is gone (the state lives in S3 here).
+fn assert_none_but_state(moto: &Moto, st: &Stack) {
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert!(s.pools_named(&st.prefix).await.is_empty());
+        assert!(s.apis_named(&st.prefix).await.is_empty());
+    });
+}
+
+#[test]
+fn two_concurrent_ups_one_runs_the_other_fails_fast_naming_the_holder() {
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "race", false);
+    let st = Stack::new(&moto, "race");
+    let b = "s3://race";
+    for round in 0..8 {
+        let mut a = st.cmd(&["--backend", b, "up"]);
+        let mut c = st.cmd(&["--backend", b, "up"]);
+        for cmd in [&mut a, &mut c] {
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+        }
+        let (pa, pc) = (a.spawn().unwrap(), c.spawn().unwrap());
+        let (oa, oc) = (
+            pa.wait_with_output().unwrap(),
+            pc.wait_with_output().unwrap(),
+        );
+        let ok = [&oa, &oc].iter().filter(|o| o.status.success()).count();
+        let locked: Vec<String> = [&oa, &oc]
+            .iter()
+            .filter(|o| !o.status.success())
+            .map(|o| err_of(o))
+            .collect();
+        assert_eq!(ok, 1, "round {round}: exactly one runs: {locked:?}");
+        for e in &locked {
+            assert!(
+                e.contains("is locked by `deployer up`") && e.contains("unlock"),
+                "round {round}: {e}"
+            );
+        }
+        assert_exactly_one_on_s3(&moto, &st, "race", "race.json");
+        assert!(
+            object(&moto, "race", "race.lock").is_none(),
+            "round {round}: lock left"
+        );
+    }
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+fn assert_exactly_one_on_s3(moto: &Moto, st: &Stack, bucket: &str, key: &str) {
+    let v = state_of(moto, bucket, key);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(
+            s.pools_named(&st.prefix).await,
+            vec![v["resources"]["user_pool"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()]
+        );
+        assert_eq!(
+            s.apis_named(&st.prefix).await,
+            vec![v["resources"]["api"]["id"].as_str().unwrap().to_string()]
+        );
+    });
+}
+
+#[test]
+fn a_killed_runs_lock_stays_until_unlock() {
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "killed", false);
+    let st = Stack::new(&moto, "k");
+    let b = "s3://killed/p";
+    let o = st
+        .cmd(&["--backend", b, "up"])
+        .env(FAULT_ENV, "6")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(FAULT_EXIT_CODE), "{}", err_of(&o));
+    assert!(
+        object(&moto, "killed", "p/k.lock").is_some(),
+        "a killed run's lock stays"
+    );
+    let o = st.run(&["--backend", b, "up"]);
+    assert!(!o.status.success());
+    let e = err_of(&o);
+    assert!(
+        e.contains("is locked by `deployer up`") && e.contains("ago"),
+        "{e}"
+    );
+    let id = e
+        .split("unlock ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no unlock command in: {e}"))
+        .trim()
+        .to_string();
+    // A wrong ID removes nothing.
+    let o = st.run(&["--backend", b, "unlock", "not-the-id"]);
+    assert!(
+        !o.status.success() && err_of(&o).contains("another ID"),
+        "{}",
+        err_of(&o)
+    );
+    assert!(object(&moto, "killed", "p/k.lock").is_some());
+    st.ok(&["--backend", b, "unlock", &id]);
+    assert!(object(&moto, "killed", "p/k.lock").is_none());
+    st.ok(&["--backend", b, "up"]);
+    assert_exactly_one_on_s3(&moto, &st, "killed", "p/k.json");
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+#[test]
+fn a_foreign_write_stops_the_run_and_survives() {
+    // Realism makes `up` take seconds, with a state write after every step.
+    let moto = Moto::start();
+    make_bucket(&moto, "foreign", true);
+    let st = Stack::new(&moto, "f");
+    let b = "s3://foreign";
+    let child = st
+        .cmd(&["--backend", b, "up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while object(&moto, "foreign", "f.json").is_none() {
+        assert!(t.elapsed().as_secs() < 60, "no state written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut v = state_of(&moto, "foreign", "f.json");
+    v["name_prefix"] = "edited-by-hand".into();
+    let foreign = serde_json::to_vec_pretty(&v).unwrap();
+    put_object(&moto, "foreign", "f.json", &foreign);
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "the run went on over a foreign write");
+    assert!(
+        err_of(&o).contains("changed by someone else"),
+        "{}",
+        err_of(&o)
+    );
+    assert_eq!(
+        object(&moto, "foreign", "f.json").unwrap(),
+        foreign,
+        "the foreign write survives"
+    );
+    assert!(
+        object(&moto, "foreign", "f.lock").is_none(),
+        "the lock is released on error"
+    );
+}
+
+#[test]
+fn push_pull_round_trip_and_refusals() {
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "moves", false);
+    let mut st = Stack::new(&moto, "mv");
+    let b = "s3://moves/teams";
+    st.ok(&["up"]);
+    let local = st.state();
+    st.ok(&["--backend", b, "state", "push"]);
+    let remote = state_of(&moto, "moves", "teams/mv.json");
+    assert_eq!(remote["resources"], local["resources"]);
+    // The pushed stack is the same stack: a no-op there.
+    moto.reset_recording();
+    let out = st.ok(&["--backend", b, "up"]);
+    assert!(out.contains("16 unchanged"), "{out}");
+    // The remote is now newer: pushing the old local copy is refused.
+    st.extra_config = "[tags]\nOwner = \"x\"\n".into();
+    st.ok(&["--backend", b, "up"]);
+    let o = st.run(&["--backend", b, "state", "push"]);
+    assert!(
+        !o.status.success() && err_of(&o).contains("newer"),
+        "{}",
+        err_of(&o)
+    );
+    // Pull brings it back.
+    st.ok(&["--backend", b, "state", "pull"]);
+    assert_eq!(
+        st.state()["resources"],
+        state_of(&moto, "moves", "teams/mv.json")["resources"]
+    );
+    assert_eq!(
+        st.state()["serial"],
+        state_of(&moto, "moves", "teams/mv.json")["serial"]
+    );
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+#[test]
+fn bad_backends_say_what_to_do_and_change_nothing() {
+    let moto = Moto::start_plain();
+    let st = Stack::new(&moto, "bad");
+    let o = st.run(&["--backend", "s3://no-such-bucket", "up"]);
+    assert!(!o.status.success());
+    assert!(err_of(&o).contains("does not exist"), "{}", err_of(&o));
+    let o = st.run(&["--backend", "gs://x", "up"]);
+    assert!(err_of(&o).contains("not supported"), "{}", err_of(&o));
+    let o = st.run(&["--backend", "s3://", "up"]);
+    assert!(err_of(&o).contains("names no bucket"), "{}", err_of(&o));
+    // Unreachable: nothing listens there.
+    let o = st
+        .cmd(&["--backend", "s3://b", "up"])
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        err_of(&o).contains("not reachable") || err_of(&o).contains("rejected"),
+        "{}",
+        err_of(&o)
+    );
+    // A corrupt or newer state object is refused and left as it is.
+    make_bucket(&moto, "corrupt", false);
+    put_object(&moto, "corrupt", "bad.json", b"{\"version\": 1, \"stack\":");
+    let o = st.run(&["--backend", "s3://corrupt", "up"]);
+    assert!(err_of(&o).contains("not valid JSON"), "{}", err_of(&o));
+    assert_eq!(
+        object(&moto, "corrupt", "bad.json").unwrap(),
+        b"{\"version\": 1, \"stack\":"
+    );
+    assert!(
+        object(&moto, "corrupt", "bad.lock").is_none(),
+        "the lock is released"
+    );
+    put_object(
+        &moto,
+        "corrupt",
+        "bad.json",
+        b"{\"version\": 99, \"stack\": \"bad\"}",
+    );
+    let o = st.run(&["--backend", "s3://corrupt", "up"]);
+    assert!(
+        err_of(&o).contains("newer than this deployer"),
+        "{}",
+        err_of(&o)
+    );
+    // The local backend has nothing to unlock.
+    let o = st.run(&["unlock", "x"]);
+    assert!(err_of(&o).contains("nothing to unlock"), "{}", err_of(&o));
+}
+
+#[test]
+fn ctrl_c_releases_the_lock() {
+    let moto = Moto::start(); // realism: `up` takes seconds
+    make_bucket(&moto, "sigint", true);
+    let st = Stack::new(&moto, "i");
+    let b = "s3://sigint";
+    let child = st
+        .cmd(&["--backend", b, "up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while object(&moto, "sigint", "i.json").is_none() {
+        assert!(t.elapsed().as_secs() < 60, "no state written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        object(&moto, "sigint", "i.lock").is_some(),
+        "held while running"
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    assert!(err_of(&o).contains("interrupted"), "{}", err_of(&o));
+    assert!(
+        object(&moto, "sigint", "i.lock").is_none(),
+        "Ctrl-C releases the lock"
+    );
+    // And the next run goes on from the state the interrupted one left.
+    st.ok(&["--backend", b, "up"]);
+    assert_exactly_one_on_s3(&moto, &st, "sigint", "i.json");
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+#[test]
+fn access_denied_on_the_bucket_says_which_permissions() {
+    let mut a = Awsim::chaos(1, 0.0, 0.0, 0.0);
+    a.deny = vec!["s3"];
+    let moto = Moto::start_with(Some(a));
+    make_bucket(&moto, "denied", false);
+    let st = Stack::new(&moto, "d");
+    let o = st.run(&["--backend", "s3://denied", "up"]);
+    assert!(!o.status.success());
+    let e = err_of(&o);
+    assert!(
+        e.contains("access denied") && e.contains("s3:PutObject"),
+        "{e}"
+    );
+    assert!(object(&moto, "denied", "d.lock").is_none());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert!(
+            s.pools_named(&st.prefix).await.is_empty(),
+            "nothing was created"
+        );
+    });
+}
