@@ -25,6 +25,36 @@ pub fn venv_bin() -> PathBuf {
     tools_dir().join("venv").join("bin")
 }
 
+/// Makes a child process die with this one (Linux `PR_SET_PDEATHSIG`), so
+/// that nothing deployer starts (moto_server, the proxies of the tests)
+/// outlives it, even when it is killed with SIGKILL. The signal comes when
+/// the thread that spawned the child ends: spawn from a thread that lives as
+/// long as the child should.
+pub fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child
+        // between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd
+}
+
 /// Finds `name` on PATH.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {

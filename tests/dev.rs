@@ -466,4 +466,29 @@ fn alice_logs_in_with_a_real_browser() {
             "{f}"
         );
     }
+    // Nothing deployer dev starts outlives it, even after SIGKILL: its
+    // moto_server dies with it, and `outputs` then says the stack is down.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dev.dir.path().join("dev.json")).unwrap()).unwrap();
+    let endpoint = state["local"]["endpoint"].as_str().unwrap().to_string();
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let mut dev = dev;
+    dev.child.kill().unwrap();
+    dev.child.wait().unwrap();
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "moto_server outlived a killed deployer dev"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = dev.outputs_run();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is not running"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

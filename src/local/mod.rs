@@ -63,7 +63,9 @@ pub async fn start_moto() -> Result<Moto> {
         .and_then(|l| l.local_addr())
         .map_err(|e| Error::Other(e.to_string()))?
         .port();
-    let child = std::process::Command::new(&exe)
+    let mut cmd = std::process::Command::new(&exe);
+    crate::tools::die_with_parent(&mut cmd);
+    let child = cmd
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdout(std::process::Stdio::null())

@@ -95,6 +95,7 @@ fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
         PathBuf::from("python3")
     };
     let mut cmd = Command::new(python);
+    deployer::tools::die_with_parent(&mut cmd);
     cmd.arg(script)
         .args(["--upstream", upstream])
         .args(["--seed", &a.seed.to_string()])
@@ -160,7 +161,9 @@ impl Moto {
         let recording = dir.path().join("recording.jsonl");
         for _ in 0..5 {
             let port = free_port();
-            let child = Command::new(&exe)
+            let mut cmd = Command::new(&exe);
+            deployer::tools::die_with_parent(&mut cmd);
+            let child = cmd
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env("MOTO_ENABLE_RECORDING", "True")
