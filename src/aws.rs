@@ -73,6 +73,51 @@ fn outcome_unknown(
     }
 }
 
+/// Stops the SDK from retrying this attempt when it got no response: the
+/// request may have been applied, and the caller must look before trying
+/// again.
+fn no_blind_retry(
+    applies: bool,
+    op: &str,
+    context: &FinalizerInterceptorContextRef<'_>,
+    cfg: &mut ConfigBag,
+) {
+    if applies && outcome_unknown(context.inner()) {
+        if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+            eprintln!("deployer: {op}: outcome unknown (no response); not retried blindly");
+        }
+        cfg.interceptor_state()
+            .store_put(retry_config().with_max_attempts(1));
+    }
+}
+
+/// For the S3 state backend: a conditional `PutObject` (the lock, a state
+/// write) whose answer was lost is never sent again by the SDK; the backend
+/// reads the object back instead (a blind retry would meet its own write's
+/// new ETag and report a conflict).
+#[derive(Debug)]
+pub struct NoBlindRetryOf(pub &'static [&'static str]);
+
+impl Intercept for NoBlindRetryOf {
+    fn name(&self) -> &'static str {
+        "deployer-no-blind-retry"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default();
+        no_blind_retry(self.0.contains(&op.as_str()), &op, context, cfg);
+        Ok(())
+    }
+}
+
 impl Intercept for Counter {
     fn name(&self) -> &'static str {
         "deployer-call-counter"
@@ -90,13 +135,7 @@ impl Intercept for Counter {
             .load::<Metadata>()
             .map(|m| m.name().to_string())
             .unwrap_or_default();
-        if is_create(&op) && outcome_unknown(context.inner()) {
-            if std::env::var_os("DEPLOYER_DEBUG").is_some() {
-                eprintln!("deployer: {op}: outcome unknown (no response); not retried blindly");
-            }
-            cfg.interceptor_state()
-                .store_put(retry_config().with_max_attempts(1));
-        }
+        no_blind_retry(is_create(&op), &op, context, cfg);
         Ok(())
     }
 

@@ -451,3 +451,26 @@ fn access_denied_on_the_bucket_says_which_permissions() {
         );
     });
 }
+
+/// The backend under chaos: throttled and failing S3 calls are retried, and a
+/// lock or state write whose answer is lost is read back, never sent again
+/// (a blind retry would meet its own new ETag and stop the run).
+#[test]
+fn s3_backend_under_chaos() {
+    for seed in 1..=3u64 {
+        eprintln!("s3 chaos: seed {seed}");
+        let moto = Moto::start_with(Some(Awsim::chaos(seed, 0.10, 0.05, 0.10)));
+        make_bucket(&moto, "chaos", seed % 2 == 0);
+        let st = Stack::new(&moto, "c");
+        let b = "s3://chaos/s";
+        st.ok(&["--backend", b, "up"]);
+        assert_exactly_one_on_s3(&moto, &st, "chaos", "s/c.json");
+        assert!(object(&moto, "chaos", "s/c.lock").is_none(), "seed {seed}");
+        let out = st.ok(&["--backend", b, "up"]);
+        assert!(out.contains("16 unchanged"), "seed {seed}: {out}");
+        st.ok(&["--backend", b, "down", "--yes"]);
+        assert!(object(&moto, "chaos", "s/c.json").is_none(), "seed {seed}");
+        let faults = awsim_stats(&moto.endpoint);
+        eprintln!("s3 chaos: seed {seed} converged; faults {faults:?}");
+    }
+}

@@ -176,6 +176,7 @@ impl S3Store {
     ) -> Result<S3Store> {
         let conf = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(path_style)
+            .interceptor(crate::aws::NoBlindRetryOf(&["PutObject"]))
             .build();
         let client = aws_sdk_s3::Client::from_conf(conf);
         let versioned = match client.get_bucket_versioning().bucket(bucket).send().await {
@@ -387,22 +388,33 @@ impl S3Store {
         if !self.versioned {
             if let Some((_, prev)) = cur.as_ref() {
                 if prev != &body {
-                    self.client
-                        .put_object()
-                        .bucket(&self.bucket)
-                        .key(self.key(".json.bak"))
-                        .server_side_encryption(ServerSideEncryption::Aes256)
-                        .content_type("application/json")
-                        .body(ByteStream::from(prev.clone()))
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            s3_error(
-                                &format!("write the backup of s3://{}/{key}", self.bucket),
-                                &self.bucket,
-                                e,
-                            )
-                        })?;
+                    // Unconditional, so sending it again after a lost answer
+                    // is safe (the SDK does not, for any PutObject).
+                    let mut tries = 0;
+                    loop {
+                        tries += 1;
+                        let r = self
+                            .client
+                            .put_object()
+                            .bucket(&self.bucket)
+                            .key(self.key(".json.bak"))
+                            .server_side_encryption(ServerSideEncryption::Aes256)
+                            .content_type("application/json")
+                            .body(ByteStream::from(prev.clone()))
+                            .send()
+                            .await;
+                        match r {
+                            Ok(_) => break,
+                            Err(e) if crate::error::no_response(&e) && tries < 5 => continue,
+                            Err(e) => {
+                                return Err(s3_error(
+                                    &format!("write the backup of s3://{}/{key}", self.bucket),
+                                    &self.bucket,
+                                    e,
+                                ))
+                            }
+                        }
+                    }
                 }
             }
         }
