@@ -73,6 +73,13 @@ fn outcome_unknown(
     }
 }
 
+/// The name of the operation a call is for (`CreateUserPool`, ...).
+fn op_name(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map(|m| m.name().to_string())
+        .unwrap_or_default()
+}
+
 /// Stops the SDK from retrying this attempt when it got no response: the
 /// request may have been applied, and the caller must look before trying
 /// again.
@@ -109,10 +116,7 @@ impl Intercept for NoBlindRetryOf {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let op = op_name(cfg);
         no_blind_retry(self.0.contains(&op.as_str()), &op, context, cfg);
         Ok(())
     }
@@ -131,10 +135,7 @@ impl Intercept for Counter {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let op = op_name(cfg);
         no_blind_retry(is_create(&op), &op, context, cfg);
         Ok(())
     }
@@ -145,10 +146,7 @@ impl Intercept for Counter {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let op = cfg
-            .load::<Metadata>()
-            .map(|m| m.name().to_string())
-            .unwrap_or_default();
+        let op = op_name(cfg);
         if is_mutating(&op) {
             let n = self.stats.mutations.fetch_add(1, Ordering::SeqCst) + 1;
             if self.fault_after == Some(n) {

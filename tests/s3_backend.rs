@@ -7,13 +7,7 @@ use common::*;
 use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
 
 async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(creds)
-        .load()
-        .await;
+    let cfg = sdk_config(endpoint).await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&cfg)
             .force_path_style(true)

@@ -38,6 +38,40 @@ fn child_out(api: &str, id: &str) -> BTreeMap<String, String> {
 pub struct Api;
 
 impl Api {
+    /// The APIs with this stack's name and `deployer:stack` tag (but `skip`).
+    async fn ours(cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+        let mut token: Option<String> = None;
+        let mut out = vec![];
+        loop {
+            let page = cx
+                .aws
+                .apigw
+                .get_apis()
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(ctx_err("list APIs"))?;
+            for a in page.items.unwrap_or_default() {
+                let ours = a.name.as_deref() == Some(cx.ctx.prefix.as_str())
+                    && a.tags.as_ref().and_then(|t| t.get(STACK_TAG)) == Some(&cx.ctx.stack);
+                match &a.api_id {
+                    Some(id) if ours && Some(id.as_str()) != skip => out.push(Self::observe(
+                        id,
+                        a.name.as_deref(),
+                        a.protocol_type.as_ref(),
+                        a.api_endpoint.as_deref(),
+                        a.tags.as_ref(),
+                    )),
+                    _ => {}
+                }
+            }
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     fn observe(
         id: &str,
         name: Option<&str>,
@@ -94,61 +128,17 @@ impl Resource for Api {
             }
         }
         // API names are not unique: find ours by name and stack tag.
-        let mut token: Option<String> = None;
-        loop {
-            let page = cx
-                .aws
-                .apigw
-                .get_apis()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(ctx_err("list APIs"))?;
-            for a in page.items.unwrap_or_default() {
-                let ours = a.name.as_deref() == Some(cx.ctx.prefix.as_str())
-                    && a.tags.as_ref().and_then(|t| t.get(STACK_TAG)) == Some(&cx.ctx.stack);
-                if ours {
-                    if let Some(id) = &a.api_id {
-                        return Ok(Read::Found(Self::observe(
-                            id,
-                            a.name.as_deref(),
-                            a.protocol_type.as_ref(),
-                            a.api_endpoint.as_deref(),
-                            a.tags.as_ref(),
-                        )));
-                    }
-                }
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(Read::Missing);
-            }
-        }
+        Ok(match Self::ours(cx, None).await?.into_iter().next() {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
     }
     async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
-        let mut token: Option<String> = None;
-        let mut out = vec![];
-        loop {
-            let page = cx
-                .aws
-                .apigw
-                .get_apis()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(ctx_err("list APIs"))?;
-            for a in page.items.unwrap_or_default() {
-                let ours = a.name.as_deref() == Some(cx.ctx.prefix.as_str())
-                    && a.tags.as_ref().and_then(|t| t.get(STACK_TAG)) == Some(&cx.ctx.stack);
-                if ours && a.api_id.as_deref() != Some(keep) {
-                    out.extend(a.api_id);
-                }
-            }
-            token = page.next_token;
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        Ok(Self::ours(cx, Some(keep))
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect())
     }
     async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
         let a = cx

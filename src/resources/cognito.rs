@@ -68,6 +68,36 @@ impl UserPool {
     }
 }
 
+impl UserPool {
+    /// The pools with this stack's name and `deployer:stack` tag (but `skip`).
+    async fn ours(cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        let mut candidates = vec![];
+        while let Some(p) = pages.next().await {
+            let p = p.map_err(ctx_err("list user pools"))?;
+            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) && p.id.as_deref() != skip {
+                candidates.extend(p.id);
+            }
+        }
+        let mut out = vec![];
+        for id in candidates {
+            if let Some(o) = Self::describe(cx, &id).await? {
+                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
+                    out.push(o);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[async_trait::async_trait]
 impl Resource for UserPool {
     fn key(&self) -> String {
@@ -96,57 +126,17 @@ impl Resource for UserPool {
             }
         }
         // Pool names are not unique: find ours by name and stack tag.
-        let mut pages = cx
-            .aws
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .into_paginator()
-            .items()
-            .send();
-        let mut candidates = vec![];
-        while let Some(p) = pages.next().await {
-            let p = p.map_err(ctx_err("list user pools"))?;
-            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) {
-                if let Some(id) = p.id {
-                    candidates.push(id);
-                }
-            }
-        }
-        for id in candidates {
-            if let Some(o) = Self::describe(cx, &id).await? {
-                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
-                    return Ok(Read::Found(o));
-                }
-            }
-        }
-        Ok(Read::Missing)
+        Ok(match Self::ours(cx, None).await?.into_iter().next() {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
     }
     async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
-        let mut pages = cx
-            .aws
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .into_paginator()
-            .items()
-            .send();
-        let mut candidates = vec![];
-        while let Some(p) = pages.next().await {
-            let p = p.map_err(ctx_err("list user pools"))?;
-            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) && p.id.as_deref() != Some(keep) {
-                candidates.extend(p.id);
-            }
-        }
-        let mut out = vec![];
-        for id in candidates {
-            if let Some(o) = Self::describe(cx, &id).await? {
-                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
-                    out.push(id);
-                }
-            }
-        }
-        Ok(out)
+        Ok(Self::ours(cx, Some(keep))
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect())
     }
     async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
         let out = cx

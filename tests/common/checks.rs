@@ -430,16 +430,7 @@ pub fn assert_exactly_one(moto: &Moto, st: &Stack) {
             .attached_policies
             .unwrap();
         assert_eq!(attached.len(), 1, "{prefix}: role policies");
-        let group = format!("/aws/lambda/{prefix}");
-        let groups = logs_client(&moto.direct)
-            .await
-            .describe_log_groups()
-            .log_group_name_prefix(&group)
-            .send()
-            .await
-            .unwrap()
-            .log_groups
-            .unwrap_or_default();
+        let groups = log_groups(&moto.direct, &prefix).await;
         assert_eq!(groups.len(), 1, "{prefix}: log groups");
         assert_eq!(groups[0].retention_in_days, Some(30), "{prefix}: retention");
     });
@@ -475,16 +466,7 @@ pub fn assert_none(moto: &Moto, st: &Stack) {
                 .is_err(),
             "{prefix}: the role is left"
         );
-        let group = format!("/aws/lambda/{prefix}");
-        let groups = logs_client(&moto.direct)
-            .await
-            .describe_log_groups()
-            .log_group_name_prefix(&group)
-            .send()
-            .await
-            .unwrap()
-            .log_groups
-            .unwrap_or_default();
+        let groups = log_groups(&moto.direct, &prefix).await;
         assert!(
             groups.is_empty(),
             "{prefix}: the log group is left: {groups:?}"

@@ -449,14 +449,19 @@ impl Sdk {
     }
 }
 
-pub async fn sdk(endpoint: &str) -> Sdk {
+/// The SDK configuration of the read-backs: moto's endpoint, test keys.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("eu-west-1"))
         .endpoint_url(endpoint)
         .credentials_provider(creds)
         .load()
-        .await;
+        .await
+}
+
+pub async fn sdk(endpoint: &str) -> Sdk {
+    let cfg = sdk_config(endpoint).await;
     Sdk {
         cognito: aws_sdk_cognitoidentityprovider::Client::new(&cfg),
         apigw: aws_sdk_apigatewayv2::Client::new(&cfg),
@@ -466,14 +471,27 @@ pub async fn sdk(endpoint: &str) -> Sdk {
 }
 
 pub async fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
-    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("eu-west-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(creds)
-        .load()
-        .await;
-    aws_sdk_cloudwatchlogs::Client::new(&cfg)
+    aws_sdk_cloudwatchlogs::Client::new(&sdk_config(endpoint).await)
+}
+
+/// The log groups named `/aws/lambda/{prefix}` (zero or one).
+pub async fn log_groups(
+    endpoint: &str,
+    prefix: &str,
+) -> Vec<aws_sdk_cloudwatchlogs::types::LogGroup> {
+    let name = format!("/aws/lambda/{prefix}");
+    logs_client(endpoint)
+        .await
+        .describe_log_groups()
+        .log_group_name_prefix(&name)
+        .send()
+        .await
+        .unwrap()
+        .log_groups
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| g.log_group_name.as_deref() == Some(name.as_str()))
+        .collect()
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
