@@ -91,6 +91,16 @@ pub enum Cmd {
     Package,
     /// The whole stack offline: moto + a local data plane on 127.0.0.1.
     Dev(crate::local::DevOpts),
+    /// The function's logs (CloudWatch Logs `/aws/lambda/{prefix}`; for a
+    /// `deployer dev` stack, the local function's), START/END/REPORT included.
+    Logs {
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+        /// How far back to start: 30s, 10m, 2h, 1d.
+        #[arg(long, default_value = "10m")]
+        since: String,
+    },
     /// Remove a lock left by a killed run (like `terraform force-unlock`).
     Unlock {
         /// The lock ID the "locked" error printed.
@@ -158,6 +168,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Down { yes } => down(&g, yes).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
         Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
+        Cmd::Logs { follow, since } => crate::ops_logs::logs(&g, follow, &since).await,
         Cmd::Unlock { lock_id } => crate::ops_state::unlock(&g, &lock_id).await,
         Cmd::State(c) => crate::ops_state::run(&g, c).await,
         Cmd::Tool { name } => {
@@ -288,6 +299,28 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
         account,
         partition,
     })
+}
+
+/// The SDK configuration for a `deployer dev` stack's emulator: its endpoint
+/// and any credentials (it takes any), so no AWS credential is needed.
+pub async fn local_sdk_config(
+    state: &crate::state::State,
+    endpoint: &str,
+) -> aws_config::SdkConfig {
+    let creds =
+        aws_credential_types::Credentials::new("local", "local", None, None, "deployer-dev");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(
+            state
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.into()),
+        ))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
 }
 
 /// The backend named by --backend / DEPLOYER_BACKEND, else the config's
@@ -733,28 +766,9 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
             .map(|l| l.endpoint.clone())
             .filter(|e| !e.is_empty());
         let cognito = match &local_endpoint {
-            Some(endpoint) => {
-                let creds = aws_credential_types::Credentials::new(
-                    "local",
-                    "local",
-                    None,
-                    None,
-                    "deployer-dev",
-                );
-                let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(
-                        state
-                            .region
-                            .clone()
-                            .unwrap_or_else(|| DEFAULT_REGION.into()),
-                    ))
-                    .endpoint_url(endpoint)
-                    .credentials_provider(creds)
-                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-                    .load()
-                    .await;
-                aws_sdk_cognitoidentityprovider::Client::new(&cfg)
-            }
+            Some(endpoint) => aws_sdk_cognitoidentityprovider::Client::new(
+                &local_sdk_config(&state, endpoint).await,
+            ),
             None => {
                 let g2 = Global {
                     region: g.region.clone().or(state.region.clone()),

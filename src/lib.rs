@@ -7,6 +7,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod local;
+pub mod ops_logs;
 pub mod ops_state;
 pub mod outputs;
 pub mod package;

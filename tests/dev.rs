@@ -14,6 +14,8 @@ struct Dev {
     dir: tempfile::TempDir,
     api: u16,
     idp: u16,
+    /// What deployer dev printed on its terminal (stderr).
+    said: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Dev {
@@ -47,9 +49,12 @@ impl Dev {
             .unwrap();
         let err = BufReader::new(child.stderr.take().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
+        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let said2 = said.clone();
         std::thread::spawn(move || {
             for line in err.lines().map_while(Result::ok) {
                 eprintln!("[dev] {line}");
+                said2.lock().unwrap().push(line.clone());
                 if line.contains("serving on") {
                     let _ = tx.send(());
                 }
@@ -64,7 +69,26 @@ impl Dev {
             dir,
             api,
             idp,
+            said,
         }
+    }
+
+    /// `deployer logs` from another terminal, with no AWS credentials.
+    fn logs(&self) -> String {
+        let o = Command::new(common::bin())
+            .arg("--state-dir")
+            .arg(self.dir.path())
+            .args(["--stack", "dev", "logs", "--since", "5m"])
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
     }
 
     /// `outputs --show-secrets` from another terminal, with no AWS
@@ -362,6 +386,36 @@ fn the_walkthrough_over_http_and_its_refusals() {
         .text()
         .unwrap()
         .contains("Incorrect username or password."));
+
+    // The function's logs, as Lambda writes them: in CloudWatch Logs (the
+    // emulator's) for `deployer logs`, and on the dev terminal.
+    let t = Instant::now();
+    let logs = loop {
+        let l = dev.logs();
+        if l.contains("REPORT RequestId") || t.elapsed() > Duration::from_secs(10) {
+            break l;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    for want in [
+        "START RequestId: ",
+        "Version: $LATEST",
+        "END RequestId: ",
+        "REPORT RequestId: ",
+        "\tDuration: ",
+        "\tBilled Duration: ",
+        "\tMemory Size: 128 MB",
+        "\tMax Memory Used: ",
+        "\tInit Duration: ",
+    ] {
+        assert!(logs.contains(want), "{want:?} not in the logs:\n{logs}");
+    }
+    let said = dev.said.lock().unwrap().join("\n");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with('[') && l.contains("] REPORT RequestId: ")),
+        "the dev terminal shows the function's lines with their request ID:\n{said}"
+    );
 
     // Ctrl-C (SIGINT) stops everything and forgets the local stack.
     let pid = dev.child.id().to_string();

@@ -608,3 +608,51 @@ fn the_log_group_is_created_with_its_retention_and_deleted_by_down() {
     st.ok(&["down", "--yes"]);
     assert_eq!(retention(), None);
 }
+
+/// `deployer logs` reads the function's log group the way Lambda writes it
+/// (here written by the test, as moto runs no function).
+#[test]
+fn logs_reads_the_functions_log_group() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "logs-cmd");
+    st.ok(&["up"]);
+    let group = format!("/aws/lambda/{}", st.prefix);
+    rt().block_on(async {
+        let logs = logs_client(&moto.direct).await;
+        logs.create_log_stream()
+            .log_group_name(&group)
+            .log_stream_name("2026/11/25/[$LATEST]abc")
+            .send()
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let ev = |t: i64, m: &str| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(t)
+                .message(m)
+                .build()
+                .unwrap()
+        };
+        logs.put_log_events()
+            .log_group_name(&group)
+            .log_stream_name("2026/11/25/[$LATEST]abc")
+            .log_events(ev(now - 3_600_000, "an hour ago"))
+            .log_events(ev(now - 1000, "START RequestId: r1 Version: $LATEST"))
+            .log_events(ev(now - 500, "REPORT RequestId: r1\tDuration: 1.00 ms"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = st.ok(&["logs", "--since", "10m"]);
+    assert!(out.contains("START RequestId: r1"), "{out}");
+    assert!(out.contains("REPORT RequestId: r1"), "{out}");
+    assert!(!out.contains("an hour ago"), "--since 10m: {out}");
+    let out = st.ok(&["logs", "--since", "2h"]);
+    assert!(out.contains("an hour ago"), "{out}");
+    let o = st.run(&["logs", "--since", "soon"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is not a duration"));
+}

@@ -50,9 +50,53 @@ struct RuntimeApi {
     queue: tokio::sync::Mutex<mpsc::Receiver<(String, Value, u64)>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     arn: String,
+    /// The request the instance is working on (its output lines carry it).
+    current: Mutex<String>,
+}
+
+/// Where the function's log lines go: what Lambda writes to CloudWatch Logs
+/// (`START`, the function's stdout and stderr, `END`, `REPORT`), by stream.
+pub trait LogSink: Send + Sync {
+    fn line(&self, stream: &str, request_id: &str, line: &str);
+}
+
+/// The Lambda log stream name of a new instance:
+/// `YYYY/MM/DD/[$LATEST]<32 hex>`.
+fn stream_name() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86400)
+        .unwrap_or(0) as i64;
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}/{m:02}/{d:02}/[$LATEST]{}", uuid().replace('-', ""))
+}
+
+/// The peak resident memory of a process, in MB (Lambda's "Max Memory Used").
+fn max_memory_mb(pid: Option<u32>) -> u64 {
+    pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb.div_ceil(1024))
+        .unwrap_or(0)
 }
 
 struct Instance {
+    stream: String,
+    /// Set until the first invocation reports it (a cold start).
+    init: Option<Duration>,
     child: tokio::process::Child,
     tx: mpsc::Sender<(String, Value, u64)>,
     api: Arc<RuntimeApi>,
@@ -70,6 +114,7 @@ impl Drop for Instance {
 pub struct LambdaHost {
     package: Arc<Package>,
     dir: PathBuf,
+    logs: Option<Arc<dyn LogSink>>,
     instance: tokio::sync::Mutex<Option<Instance>>,
     /// Cold starts so far (for tests and the README's figures).
     pub starts: std::sync::atomic::AtomicU64,
@@ -80,8 +125,21 @@ impl LambdaHost {
         LambdaHost {
             package,
             dir,
+            logs: None,
             instance: tokio::sync::Mutex::new(None),
             starts: Default::default(),
+        }
+    }
+
+    /// Sends the function's log lines (as Lambda writes them) to `sink`.
+    pub fn with_logs(mut self, sink: Arc<dyn LogSink>) -> LambdaHost {
+        self.logs = Some(sink);
+        self
+    }
+
+    fn log(&self, stream: &str, request_id: &str, line: &str) {
+        if let Some(l) = &self.logs {
+            l.line(stream, request_id, line);
         }
     }
 
@@ -117,12 +175,15 @@ impl LambdaHost {
     }
 
     async fn start(&self, cfg: &FunctionConfig) -> Result<Instance, InvokeError> {
+        let t0 = std::time::Instant::now();
         let bin = self.unpack(cfg)?;
+        let stream = stream_name();
         let (tx, rx) = mpsc::channel(1);
         let api = Arc::new(RuntimeApi {
             queue: tokio::sync::Mutex::new(rx),
             pending: Mutex::new(HashMap::new()),
             arn: cfg.arn.clone(),
+            current: Mutex::new(String::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -156,10 +217,7 @@ impl LambdaHost {
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 format!("/aws/lambda/{}", cfg.name),
             )
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                format!("local/[$LATEST]{}", uuid().replace('-', "")),
-            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", &stream)
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_REGION", &cfg.region)
             .env("AWS_DEFAULT_REGION", &cfg.region)
@@ -168,12 +226,42 @@ impl LambdaHost {
             .current_dir(bin.parent().unwrap_or(&self.dir))
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        let child = cmd
+        if self.logs.is_some() {
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+        }
+        let mut child = cmd
             .spawn()
             .map_err(|e| InvokeError::Failed(format!("cannot start bootstrap: {e}")))?;
+        if let Some(sink) = &self.logs {
+            // stdout and stderr, line by line, as Lambda forwards them.
+            let out = child
+                .stdout
+                .take()
+                .map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+            let err = child
+                .stderr
+                .take()
+                .map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+            for pipe in [out, err].into_iter().flatten() {
+                let sink = sink.clone();
+                let api = api.clone();
+                let stream = stream.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncBufReadExt;
+                    let mut lines = tokio::io::BufReader::new(pipe).lines();
+                    while let Ok(Some(l)) = lines.next_line().await {
+                        let id = api.current.lock().unwrap().clone();
+                        sink.line(&stream, &id, &l);
+                    }
+                });
+            }
+        }
         self.starts
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Instance {
+            stream,
+            init: Some(t0.elapsed()),
             child,
             tx,
             api,
@@ -194,6 +282,13 @@ impl LambdaHost {
         }
         let inst = slot.as_mut().expect("instance");
         let id = uuid();
+        let started = std::time::Instant::now();
+        *inst.api.current.lock().unwrap() = id.clone();
+        self.log(
+            &inst.stream,
+            &id,
+            &format!("START RequestId: {id} Version: $LATEST"),
+        );
         let (done_tx, done_rx) = oneshot::channel();
         inst.api.pending.lock().unwrap().insert(id.clone(), done_tx);
         let deadline = (std::time::SystemTime::now() + cfg.timeout)
@@ -213,6 +308,33 @@ impl LambdaHost {
             status = inst.child.wait() => Err(InvokeError::Failed(format!("bootstrap exited ({})", status.map(|s| s.to_string()).unwrap_or_default()))),
             _ = tokio::time::sleep(cfg.timeout) => Err(InvokeError::Timeout),
         };
+        let took = started.elapsed().as_secs_f64() * 1000.0;
+        if let Err(InvokeError::Timeout) = &outcome {
+            self.log(
+                &inst.stream,
+                &id,
+                &format!(
+                    "{id} Task timed out after {:.2} seconds",
+                    cfg.timeout.as_secs_f64()
+                ),
+            );
+        }
+        self.log(&inst.stream, &id, &format!("END RequestId: {id}"));
+        let init = inst
+            .init
+            .take()
+            .map(|d| format!("\tInit Duration: {:.2} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_default();
+        self.log(
+            &inst.stream,
+            &id,
+            &format!(
+                "REPORT RequestId: {id}\tDuration: {took:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{init}",
+                took.ceil() as u64,
+                cfg.memory_mb,
+                max_memory_mb(inst.child.id())
+            ),
+        );
         match &outcome {
             // A crash or a timeout ends the instance; a handled error does not.
             Err(InvokeError::Timeout) => *slot = None,

@@ -9,6 +9,7 @@
 pub mod apigw;
 pub mod idp;
 pub mod lambda;
+pub mod logs;
 pub mod tokens;
 
 use crate::aws::{Clients, Target};
@@ -179,7 +180,13 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         keys: tokens::Keys::generate(),
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
-        lambda: lambda::LambdaHost::new(package, work.clone()),
+        lambda: lambda::LambdaHost::new(package, work.clone()).with_logs(std::sync::Arc::new(
+            logs::CloudWatchSink::start(
+                aws_sdk_cloudwatchlogs::Client::new(&sdk),
+                format!("/aws/lambda/{}", ctx.prefix),
+                true,
+            ),
+        )),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
