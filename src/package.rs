@@ -93,7 +93,18 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         "CARGO_TARGET_{}_RUSTFLAGS",
         rust_target(arch).to_uppercase().replace('-', "_")
     );
-    let out = Command::new(&cargo_lambda)
+    let first = !target_dir
+        .join("lambda")
+        .join("handler")
+        .join("bootstrap")
+        .exists();
+    if first {
+        eprintln!(
+            "deployer: building the handler for Amazon Linux 2023 with cargo-lambda and zig; the first build compiles every dependency (several minutes on a 2-core machine), later ones only what changed"
+        );
+    }
+    let started = std::time::Instant::now();
+    let mut child = Command::new(&cargo_lambda)
         .env(rustflags_var, remap)
         .args([
             "lambda",
@@ -107,10 +118,48 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("PATH", crate::tools::path_with(&bin_dir))
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| Error::Other(format!("could not run {}: {e}", cargo_lambda.display())))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    // Progress of a long build: one updating line on a terminal, a line
+    // every 30 s otherwise; the output is kept for the error message.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut err = String::new();
+    let mut crates = 0;
+    let mut said = std::time::Instant::now();
+    if let Some(pipe) = child.stderr.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
+            let t = line.trim_start();
+            if let Some(what) = t.strip_prefix("Compiling ") {
+                crates += 1;
+                let secs = started.elapsed().as_secs();
+                if tty {
+                    let what: String = what.chars().take(40).collect();
+                    eprint!("\r\x1b[2K  building the handler: {crates} crates, {secs} s, compiling {what}");
+                } else if said.elapsed().as_secs() >= 30 {
+                    eprintln!("deployer: building the handler: {crates} crates compiled, {secs} s");
+                    said = std::time::Instant::now();
+                }
+            }
+            err.push_str(&line);
+            err.push('\n');
+        }
+    }
+    if tty && crates > 0 {
+        eprint!("\r\x1b[2K");
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::Other(format!("could not run {}: {e}", cargo_lambda.display())))?;
+    if first || crates > 0 {
+        eprintln!(
+            "deployer: handler built in {:.0} s ({crates} crates compiled)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if !status.success() {
         let tail: Vec<&str> = err.lines().rev().take(15).collect();
         let hint = if arch == Architecture::Arm64 {
             " (arm64 needs `rustup target add aarch64-unknown-linux-gnu`)"
