@@ -36,6 +36,7 @@ fn main() {
         memory_mb: 128,
         code_sha256: sha,
         region: "eu-west-1".into(),
+        concurrency: 1,
     };
     let event = json!({"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {}, "requestContext": {"http": {"method": "GET", "path": "/"}}});
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -246,6 +246,11 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         .send()
         .await
         .map_err(|e| internal(format!("GetFunction {function_arn}: {e}")))?;
+    let reserved = f
+        .concurrency
+        .as_ref()
+        .and_then(|c| c.reserved_concurrent_executions)
+        .filter(|n| *n > 0);
     let c = f
         .configuration
         .ok_or_else(|| internal("the function has no configuration".into()))?;
@@ -261,6 +266,9 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         memory_mb: c.memory_size.unwrap_or(128),
         code_sha256: c.code_sha256.unwrap_or_default(),
         region: p.region.clone(),
+        concurrency: reserved
+            .map(|n| n as usize)
+            .unwrap_or(crate::local::lambda::DEFAULT_CONCURRENCY),
     };
 
     // The payload 2.0 event.
@@ -322,7 +330,9 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
 
     let out = match p.lambda.invoke(&cfg, event).await {
         Ok(v) => v,
-        Err(InvokeError::Timeout) => {
+        // A timeout, or every instance busy (Lambda's 429): API Gateway
+        // answers 503.
+        Err(InvokeError::Timeout | InvokeError::Throttled) => {
             return Err(message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service Unavailable",

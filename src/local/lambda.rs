@@ -30,13 +30,23 @@ pub struct FunctionConfig {
     pub memory_mb: i32,
     pub code_sha256: String,
     pub region: String,
+    /// How many instances may run at once: the reserved concurrency when
+    /// set, else `DEFAULT_CONCURRENCY`.
+    pub concurrency: usize,
 }
+
+/// Instances per function when no reserved concurrency is set (an account's
+/// default is 1000; locally a few cores are all there is).
+pub const DEFAULT_CONCURRENCY: usize = 10;
 
 #[derive(Debug)]
 pub enum InvokeError {
     /// The function returned an error, crashed, or failed to start.
     Failed(String),
     Timeout,
+    /// Every instance the function may have is busy (Lambda's 429
+    /// `TooManyRequestsException`).
+    Throttled,
     /// What is deployed is not what can be run here.
     Config(String),
 }
@@ -115,7 +125,10 @@ pub struct LambdaHost {
     package: Arc<Package>,
     dir: PathBuf,
     logs: Option<Arc<dyn LogSink>>,
-    instance: tokio::sync::Mutex<Option<Instance>>,
+    /// Warm instances waiting for a request.
+    idle: tokio::sync::Mutex<Vec<Instance>>,
+    /// Instances working on a request now.
+    busy: std::sync::atomic::AtomicUsize,
     /// Cold starts so far (for tests and the README's figures).
     pub starts: std::sync::atomic::AtomicU64,
 }
@@ -126,7 +139,8 @@ impl LambdaHost {
             package,
             dir,
             logs: None,
-            instance: tokio::sync::Mutex::new(None),
+            idle: tokio::sync::Mutex::new(Vec::new()),
+            busy: Default::default(),
             starts: Default::default(),
         }
     }
@@ -270,17 +284,48 @@ impl LambdaHost {
         })
     }
 
-    /// Invokes the function with one event; one at a time (a single warm
-    /// instance, like a function with reserved concurrency 1).
+    /// Invokes the function with one event, as Lambda does: on an idle warm
+    /// instance, else on a new one (a cold start, its init time reported)
+    /// while fewer than `cfg.concurrency` run, else `Throttled`.
     pub async fn invoke(&self, cfg: &FunctionConfig, event: Value) -> Result<Value, InvokeError> {
-        let mut slot = self.instance.lock().await;
-        if slot.as_ref().is_some_and(|i| &i.config != cfg) {
-            *slot = None; // redeployed: a new code or configuration
+        use std::sync::atomic::Ordering;
+        let taken = {
+            let mut idle = self.idle.lock().await;
+            // A redeploy (new code or configuration) retires the old ones.
+            idle.retain(|i| &i.config == cfg);
+            let warm = idle.pop();
+            if warm.is_none() && idle.len() + self.busy.load(Ordering::SeqCst) >= cfg.concurrency {
+                return Err(InvokeError::Throttled);
+            }
+            self.busy.fetch_add(1, Ordering::SeqCst);
+            warm
+        };
+        let inst = match taken {
+            Some(i) => Ok(i),
+            None => self.start(cfg).await,
+        };
+        let mut inst = match inst {
+            Ok(i) => i,
+            Err(e) => {
+                self.busy.fetch_sub(1, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let (outcome, keep) = self.run_on(&mut inst, cfg, event).await;
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        if keep {
+            self.idle.lock().await.push(inst);
         }
-        if slot.is_none() {
-            *slot = Some(self.start(cfg).await?);
-        }
-        let inst = slot.as_mut().expect("instance");
+        outcome
+    }
+
+    /// One invocation on one instance; says whether the instance lives on.
+    async fn run_on(
+        &self,
+        inst: &mut Instance,
+        cfg: &FunctionConfig,
+        event: Value,
+    ) -> (Result<Value, InvokeError>, bool) {
         let id = uuid();
         let started = std::time::Instant::now();
         *inst.api.current.lock().unwrap() = id.clone();
@@ -296,8 +341,10 @@ impl LambdaHost {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         if inst.tx.send((id.clone(), event, deadline)).await.is_err() {
-            *slot = None;
-            return Err(InvokeError::Failed("the runtime API stopped".into()));
+            return (
+                Err(InvokeError::Failed("the runtime API stopped".into())),
+                false,
+            );
         }
         let outcome = tokio::select! {
             r = done_rx => match r {
@@ -335,20 +382,18 @@ impl LambdaHost {
                 max_memory_mb(inst.child.id())
             ),
         );
-        match &outcome {
-            // A crash or a timeout ends the instance; a handled error does not.
-            Err(InvokeError::Timeout) => *slot = None,
-            Err(InvokeError::Failed(_)) if inst.child.try_wait().ok().flatten().is_some() => {
-                *slot = None
-            }
-            Err(InvokeError::Failed(m)) if m.starts_with("init error") => *slot = None,
-            _ => {}
-        }
-        outcome
+        // A crash or a timeout ends the instance; a handled error does not.
+        let keep = match &outcome {
+            Err(InvokeError::Timeout) => false,
+            Err(InvokeError::Failed(m)) if m.starts_with("init error") => false,
+            Err(InvokeError::Failed(_)) => inst.child.try_wait().ok().flatten().is_none(),
+            _ => true,
+        };
+        (outcome, keep)
     }
 
     pub async fn stop(&self) {
-        *self.instance.lock().await = None;
+        self.idle.lock().await.clear();
     }
 }
 
@@ -429,6 +474,7 @@ mod tests {
             memory_mb: 128,
             code_sha256: pkg.sha256_b64.clone(),
             region: "eu-west-1".into(),
+            concurrency: 2,
         };
         (LambdaHost::new(pkg, dir.path().to_path_buf()), cfg, dir)
     }
@@ -470,6 +516,63 @@ done
         cfg2.env.insert("GREETING".into(), "hello".into());
         let r = host.invoke(&cfg2, json!({})).await.unwrap();
         assert!(r["body"].as_str().unwrap().starts_with("hello "));
+        host.stop().await;
+    }
+
+    /// Answers after a second, so that invocations overlap.
+    const SLOW: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  hdrs=$(mktemp)
+  event=$(curl -sS -D "$hdrs" "$api/invocation/next")
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdrs" | cut -d' ' -f2 | tr -d '\r')
+  sleep 1
+  curl -sS -X POST -d "{\"pid\":$$}" "$api/invocation/$id/response" >/dev/null
+done
+"#;
+
+    /// Up to the function's concurrency, requests run at once on their own
+    /// instances (cold starts); beyond it they are throttled; idle instances
+    /// are reused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_get_instances_up_to_the_limit() {
+        let (host, mut cfg, _d) = host_with(SLOW);
+        cfg.timeout = Duration::from_secs(5);
+        let host = Arc::new(host);
+        let t = std::time::Instant::now();
+        let calls: Vec<_> = (0..3)
+            .map(|_| {
+                let (h, c) = (host.clone(), cfg.clone());
+                tokio::spawn(async move { h.invoke(&c, json!({})).await })
+            })
+            .collect();
+        let mut ok = vec![];
+        let mut throttled = 0;
+        for c in calls {
+            match c.await.unwrap() {
+                Ok(v) => ok.push(v["pid"].as_u64().unwrap()),
+                Err(InvokeError::Throttled) => throttled += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!((ok.len(), throttled), (2, 1), "concurrency 2");
+        assert_ne!(ok[0], ok[1], "two instances");
+        assert!(
+            t.elapsed() < Duration::from_millis(1900),
+            "they ran at the same time: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(host.starts.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Warm again: both are reused, no new cold start.
+        let (a, b) = tokio::join!(host.invoke(&cfg, json!({})), host.invoke(&cfg, json!({})));
+        let mut again = vec![
+            a.unwrap()["pid"].as_u64().unwrap(),
+            b.unwrap()["pid"].as_u64().unwrap(),
+        ];
+        again.sort();
+        ok.sort();
+        assert_eq!(again, ok, "the idle instances are reused");
+        assert_eq!(host.starts.load(std::sync::atomic::Ordering::SeqCst), 2);
         host.stop().await;
     }
 
