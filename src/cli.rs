@@ -72,7 +72,12 @@ pub enum Cmd {
         dry_run: bool,
     },
     /// Show what `up` would do, changing nothing.
-    Plan,
+    Plan {
+        /// Exit 0 when there is nothing to do, 2 when changes are pending,
+        /// 1 on error (for CI drift checks).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Delete everything the stack owns.
     Down {
         /// Do not ask for confirmation.
@@ -153,6 +158,7 @@ pub fn main() -> std::process::ExitCode {
     });
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(Error::ChangesPending(_)) => std::process::ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
@@ -164,7 +170,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     match cli.cmd {
         Cmd::Up { dry_run } => up(&g, dry_run, None).await.map(|_| ()),
-        Cmd::Plan => up(&g, true, None).await.map(|_| ()),
+        Cmd::Plan { detailed_exitcode } => {
+            let (rep, _, _) = up(&g, true, None).await?;
+            if detailed_exitcode && rep.pending > 0 {
+                return Err(Error::ChangesPending(rep.pending));
+            }
+            Ok(())
+        }
         Cmd::Down { yes } => down(&g, yes).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
         Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
@@ -392,6 +404,13 @@ pub struct Report {
     pub mutations: u64,
     pub seconds: f64,
     pub build_seconds: f64,
+    /// For a plan: the steps that would change something.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pending: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -403,6 +422,7 @@ impl Report {
             mutations,
             seconds: t0.elapsed().as_secs_f64(),
             build_seconds,
+            pending: 0,
         }
     }
 }
@@ -479,6 +499,10 @@ fn print_plan(steps: &[Step], json: bool) {
             line.push_str(" [with its parent]");
         }
         println!("{line}");
+        for d in &s.diffs {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+            println!("      {}: {} -> {}", d.setting, show(&d.old), show(&d.new));
+        }
     }
     let count = |a: Action| steps.iter().filter(|s| s.action == a).count();
     println!(
@@ -556,6 +580,7 @@ async fn up_with(
             mutations: m,
             seconds: t0.elapsed().as_secs_f64(),
             build_seconds,
+            pending: steps.iter().filter(|s| s.action != Action::Same).count(),
         };
         return Ok((
             rep,

@@ -48,6 +48,75 @@ pub struct Step {
     /// A delete that happens with its parent's (no call of its own).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub with_parent: bool,
+    /// Each changed value, old -> new (secrets masked; a map's changed keys
+    /// one by one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<Change>,
+}
+
+/// One changed value of a plan step.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Change {
+    /// `setting`, or `setting.KEY` for a key of a map (environment, tags).
+    pub setting: String,
+    /// None: absent before (added) / after (removed).
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+pub const SENSITIVE: &str = "(sensitive)";
+
+fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("secret") || n.contains("password")
+}
+
+fn render(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The value diff of the settings that differ: maps key by key, secrets
+/// (a setting or key named like a secret or password) as `(sensitive)`.
+pub fn value_diffs(desired: &Props, observed: &Props, changed: &[String]) -> Vec<Change> {
+    let mut out = vec![];
+    for k in changed {
+        let new = desired.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let old = observed.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let mask = |name: &str, v: Option<String>| {
+            v.map(|v| {
+                if is_secret(name) {
+                    SENSITIVE.to_string()
+                } else {
+                    v
+                }
+            })
+        };
+        match (&old, &new) {
+            (serde_json::Value::Object(o), serde_json::Value::Object(n)) => {
+                let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+                for key in keys {
+                    let (a, b) = (o.get(key), n.get(key));
+                    if a != b {
+                        let name = format!("{k}.{key}");
+                        out.push(Change {
+                            old: mask(&name, a.map(render)),
+                            new: mask(&name, b.map(render)),
+                            setting: name,
+                        });
+                    }
+                }
+            }
+            _ => out.push(Change {
+                setting: k.clone(),
+                old: mask(k, (!old.is_null()).then(|| render(&old))),
+                new: mask(k, (!new.is_null()).then(|| render(&new))),
+            }),
+        }
+    }
+    out
 }
 
 /// How long an interrupted create is given to become visible.
@@ -129,6 +198,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
             changed: vec![],
             reason: None,
             with_parent: false,
+            diffs: vec![],
         };
         match (&read, parent_new) {
             (_, true) => {
@@ -139,6 +209,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
             (Read::Found(o), _) => {
                 let desired = n.res.desired(ctx, &known);
                 step.changed = diff(&desired, &o.props);
+                step.diffs = value_diffs(&desired, &o.props, &step.changed);
                 if let Some(why) = forced.get(&key) {
                     step.action = Action::Replace;
                     step.reason = Some(why.clone());
@@ -181,6 +252,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
                 changed: vec![],
                 reason: None,
                 with_parent,
+                diffs: vec![],
             });
             actions.insert(key, Action::Delete);
         }
@@ -981,6 +1053,35 @@ mod tests {
         assert!(pos("function") < pos("role"));
         // Nothing found: nothing to do.
         assert!(plan(&undeclared, &c, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn value_diffs_show_old_and_new_maps_by_key_and_mask_secrets() {
+        let desired = props(json!({
+            "timeout": 10,
+            "environment": {"A": "1", "B": "new", "MY_SECRET": "s2", "C": UNKNOWN},
+            "tags": {"Owner": "x"},
+        }));
+        let observed = props(json!({
+            "timeout": 3,
+            "environment": {"A": "1", "B": "old", "MY_SECRET": "s1", "GONE": "g"},
+            "tags": {"Owner": "x"},
+        }));
+        let changed = diff(&desired, &observed);
+        let d = value_diffs(&desired, &observed, &changed);
+        let show: Vec<(String, Option<String>, Option<String>)> =
+            d.into_iter().map(|c| (c.setting, c.old, c.new)).collect();
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(
+            show,
+            vec![
+                ("environment.B".into(), s("old"), s("new")),
+                ("environment.C".into(), None, s(UNKNOWN)),
+                ("environment.GONE".into(), s("g"), None),
+                ("environment.MY_SECRET".into(), s(SENSITIVE), s(SENSITIVE)),
+                ("timeout".into(), s("3"), s("10")),
+            ]
+        );
     }
 
     #[test]

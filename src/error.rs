@@ -53,6 +53,10 @@ pub enum Error {
     #[error("{0}")]
     Other(String),
 
+    /// `plan --detailed-exitcode` with changes pending (exit code 2).
+    #[error("{0} changes pending")]
+    ChangesPending(usize),
+
     #[error("io error on {path}: {source}")]
     Io {
         path: String,

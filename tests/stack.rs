@@ -656,3 +656,91 @@ fn logs_reads_the_functions_log_group() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not a duration"));
 }
+
+/// `plan` shows values (old -> new, maps key by key, secrets masked) and
+/// `--detailed-exitcode` answers 0 (nothing to do) or 2 (changes pending).
+#[test]
+fn plan_shows_value_diffs_and_detailed_exit_codes() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "planned");
+    st.extra_config = "[tags]\nOwner = \"platform\"\n".into();
+    st.ok(&["up"]);
+    assert_eq!(
+        st.run(&["plan", "--detailed-exitcode"]).status.code(),
+        Some(0)
+    );
+    // A tag changed in the config, and the function's secret drifted in AWS.
+    st.extra_config = "[tags]\nOwner = \"security\"\n".into();
+    let real_secret = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let f = s
+            .lambda
+            .get_function_configuration()
+            .function_name(&st.prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut env = f.environment.unwrap().variables.unwrap();
+        let real = env["EXAMPLE_OIDC_CLIENT_SECRET"].clone();
+        env.insert("EXAMPLE_OIDC_CLIENT_SECRET".into(), "tampered".into());
+        s.lambda
+            .update_function_configuration()
+            .function_name(&st.prefix)
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .set_variables(Some(env))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        real
+    });
+    let o = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(text.contains("tags.Owner: platform -> security"), "{text}");
+    assert!(
+        text.contains("environment.EXAMPLE_OIDC_CLIENT_SECRET: (sensitive) -> (sensitive)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&real_secret) && !text.contains("tampered"),
+        "{text}"
+    );
+    let v = st.json(&["plan"]);
+    let diffs: Vec<serde_json::Value> = v["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["diffs"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert!(
+        diffs.iter().any(|d| d["setting"] == "tags.Owner"
+            && d["old"] == "platform"
+            && d["new"] == "security"),
+        "{v}"
+    );
+    assert!(!v.to_string().contains(&real_secret), "{v}");
+    st.ok(&["up"]);
+    assert_eq!(
+        st.run(&["plan", "--detailed-exitcode"]).status.code(),
+        Some(0)
+    );
+    // An error is 1.
+    let o = st
+        .cmd(&["plan", "--detailed-exitcode"])
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
