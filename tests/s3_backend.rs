@@ -307,7 +307,20 @@ fn push_pull_round_trip_and_refusals() {
     assert!(out.contains("16 unchanged"), "{out}");
     // The remote is now newer: pushing the old local copy is refused.
     st.extra_config = "[tags]\nOwner = \"x\"\n".into();
-    st.ok(&["--backend", b, "up"]);
+    let o = st.run(&["--backend", b, "up"]);
+    assert!(o.status.success(), "{}", err_of(&o));
+    assert!(
+        err_of(&o).contains("has no versioning") && err_of(&o).contains("put-bucket-versioning"),
+        "versioning is checked and recommended: {}",
+        err_of(&o)
+    );
+    // Without versioning, the previous copy is kept as .json.bak.
+    let bak = state_of(&moto, "moves", "teams/mv.json.bak");
+    let cur = state_of(&moto, "moves", "teams/mv.json");
+    assert!(
+        bak["serial"].as_u64().unwrap() < cur["serial"].as_u64().unwrap(),
+        "{bak} / {cur}"
+    );
     let o = st.run(&["--backend", b, "state", "push"]);
     assert!(
         !o.status.success() && err_of(&o).contains("newer"),
