@@ -274,6 +274,7 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Bus
             if std::env::var_os("DEPLOYER_DEBUG").is_some() {
                 eprintln!("deployer: {code} ({message}): retrying");
             }
+            note_wait("AWS to finish a concurrent change");
             RetryAction::retryable_error(aws_smithy_types::retry::ErrorKind::TransientError)
         } else {
             RetryAction::NoActionIndicated
@@ -402,6 +403,44 @@ fn tracing_note(what: &str, d: Duration) {
     if std::env::var_os("DEPLOYER_DEBUG").is_some() {
         eprintln!("deployer: {what}: retrying in {} ms", d.as_millis());
     }
+    note_wait(what);
+}
+
+tokio::task_local! {
+    /// The step (resource key) the current task works on, for progress.
+    pub static STEP: String;
+}
+
+/// What each step in flight is waiting for, and since when: rendered as
+/// live progress on a terminal ("function: waiting for ... (4 s)").
+static WAITS: std::sync::Mutex<std::collections::BTreeMap<String, (String, std::time::Instant)>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Records that the current step waits for `what` (a passing state of AWS).
+pub fn note_wait(what: &str) {
+    let _ = STEP.try_with(|step| {
+        let mut w = WAITS.lock().unwrap_or_else(|e| e.into_inner());
+        let e = w
+            .entry(step.clone())
+            .or_insert_with(|| (what.to_string(), std::time::Instant::now()));
+        if e.0 != what {
+            *e = (what.to_string(), std::time::Instant::now());
+        }
+    });
+}
+
+/// What `step` waits for now, and for how long.
+pub fn waiting(step: &str) -> Option<(String, Duration)> {
+    WAITS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(step)
+        .map(|(w, t)| (w.clone(), t.elapsed()))
+}
+
+/// The step is done: it waits for nothing.
+pub fn clear_wait(step: &str) {
+    WAITS.lock().unwrap_or_else(|e| e.into_inner()).remove(step);
 }
 
 /// Lambda answers `InvalidParameterValueException` with one of these while a

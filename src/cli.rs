@@ -436,15 +436,75 @@ pub struct StepReport {
     pub seconds: f64,
 }
 
+/// Live progress of the steps in flight (a spinner each, with what it waits
+/// for and since when), on a terminal only; plain lines otherwise.
+struct Live {
+    multi: indicatif::MultiProgress,
+    bars: Mutex<BTreeMap<String, indicatif::ProgressBar>>,
+}
+
+impl Live {
+    fn new() -> Option<Arc<Live>> {
+        if !std::io::stdout().is_terminal() || std::env::var_os("DEPLOYER_NO_PROGRESS").is_some() {
+            return None;
+        }
+        let live = Arc::new(Live {
+            multi: indicatif::MultiProgress::new(),
+            bars: Mutex::new(BTreeMap::new()),
+        });
+        // Refresh what each step waits for.
+        let weak = Arc::downgrade(&live);
+        std::thread::spawn(move || {
+            while let Some(l) = weak.upgrade() {
+                for (key, bar) in l.bars.lock().unwrap().iter() {
+                    if let Some((what, since)) = crate::aws::waiting(key) {
+                        bar.set_message(format!(
+                            "{key}: waiting for {what} ({} s)",
+                            since.as_secs()
+                        ));
+                    }
+                }
+                drop(l);
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+        });
+        Some(live)
+    }
+
+    fn started(&self, key: &str, action: Action) {
+        let bar = self.multi.add(indicatif::ProgressBar::new_spinner());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(format!("{} {key}", action.verb()));
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.bars.lock().unwrap().insert(key.to_string(), bar);
+    }
+
+    fn finished(&self, key: &str, line: String) {
+        if let Some(bar) = self.bars.lock().unwrap().remove(key) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let _ = self.multi.println(line);
+    }
+}
+
 fn printer(json: bool, sink: Arc<Mutex<Vec<StepReport>>>) -> crate::engine::Sink {
-    Arc::new(move |e: Event| {
-        if let Event::Finished {
+    let live = if json { None } else { Live::new() };
+    Arc::new(move |e: Event| match e {
+        Event::Started { key, action } => {
+            if let Some(l) = &live {
+                l.started(&key, action);
+            }
+        }
+        Event::Finished {
             key,
             action,
             changed,
             took,
-        } = e
-        {
+        } => {
             if !json {
                 let sym = match action {
                     Action::Same => "=",
@@ -458,11 +518,15 @@ fn printer(json: bool, sink: Arc<Mutex<Vec<StepReport>>>) -> crate::engine::Sink
                 } else {
                     format!(" ({})", changed.join(", "))
                 };
-                println!(
+                let line = format!(
                     "  {sym} {:<10}{key}{what}  {:.2}s",
                     action.verb(),
                     took.as_secs_f64()
                 );
+                match &live {
+                    Some(l) => l.finished(&key, line),
+                    None => println!("{line}"),
+                }
             }
             sink.lock().unwrap().push(StepReport {
                 key,

@@ -490,7 +490,9 @@ impl Engine {
                     };
                     running.spawn(async move {
                         let key = job.step.key.clone();
-                        (key, job.run().await)
+                        let r = crate::aws::STEP.scope(key.clone(), job.run()).await;
+                        crate::aws::clear_wait(&key);
+                        (key, r)
                     });
                 }
             }

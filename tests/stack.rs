@@ -744,3 +744,42 @@ fn plan_shows_value_diffs_and_detailed_exit_codes() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// On a terminal, `up` shows the steps in flight and what they wait for
+/// (run under `script`, which gives it a pseudo-terminal).
+#[test]
+fn live_progress_on_a_terminal_says_what_a_step_waits_for() {
+    let moto = Moto::start(); // realism: the function waits for the new role
+    let st = Stack::new(&moto, "tty");
+    let cmd = st.cmd(&["up"]);
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut line = String::from("env");
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            line.push_str(&format!(
+                " {}={}",
+                k.to_string_lossy(),
+                quote(&v.to_string_lossy())
+            ));
+        }
+    }
+    line.push(' ');
+    line.push_str(&quote(&cmd.get_program().to_string_lossy()));
+    for a in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&quote(&a.to_string_lossy()));
+    }
+    let o = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("function: waiting for the role to be assumable by Lambda"),
+        "{out}"
+    );
+    assert!(out.contains("+ create    function"), "{out}");
+    assert_exactly_one(&moto, &st);
+}

@@ -378,6 +378,7 @@ impl Function {
     }
 
     async fn wait_updated(cx: &Cx, name: &str) -> Result<()> {
+        crate::aws::note_wait("the function update to finish (LastUpdateStatus)");
         cx.aws
             .lambda
             .wait_until_function_updated_v2()
@@ -466,7 +467,7 @@ impl Resource for Function {
             .build();
         // A new role is not assumable by Lambda for several seconds.
         let r = crate::aws::with_backoff(
-            "create function (role not yet assumable)",
+            "the role to be assumable by Lambda",
             Duration::from_secs(120),
             |e: &aws_sdk_lambda::error::SdkError<
                 aws_sdk_lambda::operation::create_function::CreateFunctionError,
@@ -515,6 +516,7 @@ impl Resource for Function {
                 return Err(Error::aws(format!("create function {name}{hint}"), e));
             }
         }
+        crate::aws::note_wait("the function to become Active");
         cx.aws
             .lambda
             .wait_until_function_active_v2()
