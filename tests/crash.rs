@@ -18,7 +18,12 @@ fn killed_at(st: &Stack, args: &[&str], n: u64) {
 
 #[test]
 fn killed_after_every_mutating_call_up_converges_and_down_cleans() {
-    let moto = Moto::start();
+    // Realism with its windows halved: every behaviour still shows, at about
+    // 50 runs of deployer the whole test stays within a few minutes.
+    let moto = Moto::start_with(Awsim::realism().map(|mut a| {
+        a.scale = 0.5;
+        a
+    }));
     let probe = Stack::new(&moto, "probe").with_prefix("probe");
     let total = probe.json(&["up"])["report"]["mutations"].as_u64().unwrap();
     assert!(

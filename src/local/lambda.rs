@@ -129,6 +129,8 @@ pub struct LambdaHost {
     idle: tokio::sync::Mutex<Vec<Instance>>,
     /// Instances working on a request now.
     busy: std::sync::atomic::AtomicUsize,
+    /// Two cold starts at once must not run a half-unpacked `bootstrap`.
+    unpacking: Mutex<()>,
     /// Cold starts so far (for tests and the README's figures).
     pub starts: std::sync::atomic::AtomicU64,
 }
@@ -141,6 +143,7 @@ impl LambdaHost {
             logs: None,
             idle: tokio::sync::Mutex::new(Vec::new()),
             busy: Default::default(),
+            unpacking: Mutex::new(()),
             starts: Default::default(),
         }
     }
@@ -173,6 +176,7 @@ impl LambdaHost {
             .collect();
         let dir = self.dir.join(safe);
         let bin = dir.join("bootstrap");
+        let _one_at_a_time = self.unpacking.lock().unwrap_or_else(|e| e.into_inner());
         if !bin.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| InvokeError::Config(e.to_string()))?;
             let mut z = zip::ZipArchive::new(std::io::Cursor::new(self.package.zip.clone()))

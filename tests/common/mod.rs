@@ -46,6 +46,8 @@ pub struct Awsim {
     pub lost: f64,
     /// Services whose every call is answered AccessDenied.
     pub deny: Vec<&'static str>,
+    /// Multiplies every realism window (1.0: the defaults of awsim.py).
+    pub scale: f64,
 }
 
 impl Awsim {
@@ -62,6 +64,7 @@ impl Awsim {
             error5xx: 0.0,
             lost: 0.0,
             deny: vec![],
+            scale: 1.0,
         })
     }
 
@@ -74,6 +77,7 @@ impl Awsim {
             error5xx,
             lost,
             deny: vec![],
+            scale: 1.0,
         }
     }
 }
@@ -102,6 +106,7 @@ fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
         .args(["--throttle", &a.throttle.to_string()])
         .args(["--error5xx", &a.error5xx.to_string()])
         .args(["--lost", &a.lost.to_string()])
+        .args(["--scale", &a.scale.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if a.realism {
