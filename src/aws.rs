@@ -80,32 +80,17 @@ fn op_name(cfg: &ConfigBag) -> String {
         .unwrap_or_default()
 }
 
-/// Stops the SDK from retrying this attempt when it got no response: the
-/// request may have been applied, and the caller must look before trying
-/// again.
-fn no_blind_retry(
-    applies: bool,
-    op: &str,
-    context: &FinalizerInterceptorContextRef<'_>,
-    cfg: &mut ConfigBag,
-) {
-    if applies && outcome_unknown(context.inner()) {
-        if std::env::var_os("DEPLOYER_DEBUG").is_some() {
-            eprintln!("deployer: {op}: outcome unknown (no response); not retried blindly");
-        }
-        cfg.interceptor_state()
-            .store_put(retry_config().with_max_attempts(1));
-    }
-}
-
-/// For the S3 state backend: a conditional `PutObject` (the lock, a state
-/// write) whose answer was lost is never sent again by the SDK; the backend
-/// reads the object back instead (a blind retry would meet its own write's
-/// new ETag and report a conflict).
+/// Stops the SDK from retrying an attempt of the operations `applies` names
+/// when it got no response: the request may have been applied, and the
+/// caller must look before trying again. On every client for creates
+/// (`is_create`: the engine looks for what it made, see `Error::Ambiguous`);
+/// on the S3 backend's client for `PutObject` (a conditional lock or state
+/// write resent blindly would meet its own new ETag; the backend reads the
+/// object back instead).
 #[derive(Debug)]
-pub struct NoBlindRetryOf(pub &'static [&'static str]);
+pub struct NoBlindRetry(pub fn(&str) -> bool);
 
-impl Intercept for NoBlindRetryOf {
+impl Intercept for NoBlindRetry {
     fn name(&self) -> &'static str {
         "deployer-no-blind-retry"
     }
@@ -117,7 +102,13 @@ impl Intercept for NoBlindRetryOf {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let op = op_name(cfg);
-        no_blind_retry(self.0.contains(&op.as_str()), &op, context, cfg);
+        if (self.0)(&op) && outcome_unknown(context.inner()) {
+            if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+                eprintln!("deployer: {op}: outcome unknown (no response); not retried blindly");
+            }
+            cfg.interceptor_state()
+                .store_put(retry_config().with_max_attempts(1));
+        }
         Ok(())
     }
 }
@@ -125,19 +116,6 @@ impl Intercept for NoBlindRetryOf {
 impl Intercept for Counter {
     fn name(&self) -> &'static str {
         "deployer-call-counter"
-    }
-
-    /// A create whose outcome is unknown is not retried by the SDK: the
-    /// engine looks for what it may have made first (see `Error::Ambiguous`).
-    fn read_after_attempt(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let op = op_name(cfg);
-        no_blind_retry(is_create(&op), &op, context, cfg);
-        Ok(())
     }
 
     fn read_after_execution(
@@ -331,36 +309,42 @@ impl Clients {
             cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(
                 aws_sdk_cognitoidentityprovider::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),
             apigw: aws_sdk_apigatewayv2::Client::from_conf(
                 aws_sdk_apigatewayv2::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),
             lambda: aws_sdk_lambda::Client::from_conf(
                 aws_sdk_lambda::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
                     .interceptor(counter())
+                    .interceptor(NoBlindRetry(is_create))
                     .retry_classifier(BusyClassifier)
                     .build(),
             ),

@@ -344,6 +344,40 @@ pub fn backend_of(g: &Global, cfg: &Config) -> Result<crate::state::Backend> {
     }
 }
 
+/// The stack's state store for reading, with no lock: the local backend
+/// needs no AWS configuration (so no credentials), S3 loads it.
+pub async fn read_store(g: &Global, cfg: &Config) -> Result<Store> {
+    match backend_of(g, cfg)? {
+        crate::state::Backend::Local(dir) => Ok(Store::new(&dir, &g.stack)),
+        _ => open_store(g, cfg, &sdk_config(g, cfg).await?).await,
+    }
+}
+
+/// The SDK configuration that reaches a stack: a `deployer dev` stack's
+/// emulator (any credentials do), else AWS (the state's region by default).
+/// The second value is the emulator's endpoint, for a local stack.
+pub async fn stack_sdk(
+    g: &Global,
+    cfg: &Config,
+    state: &crate::state::State,
+) -> Result<(aws_config::SdkConfig, Option<String>)> {
+    let local = state
+        .local
+        .as_ref()
+        .map(|l| l.endpoint.clone())
+        .filter(|e| !e.is_empty());
+    match &local {
+        Some(ep) => Ok((local_sdk_config(state, ep).await, local)),
+        None => {
+            let g2 = Global {
+                region: g.region.clone().or(state.region.clone()),
+                ..g.clone()
+            };
+            Ok((sdk_config(&g2, cfg).await?, None))
+        }
+    }
+}
+
 /// The stack's state store on its backend.
 pub async fn open_store(g: &Global, cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Store> {
     Ok(match backend_of(g, cfg)? {
@@ -811,10 +845,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         }
     }
     let cfg = Config::load(g.config.as_deref())?;
-    let store = match backend_of(g, &cfg)? {
-        crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack),
-        _ => open_store(g, &cfg, &sdk_config(g, &cfg).await?).await?,
-    };
+    let store = read_store(g, &cfg).await?;
     let state = store.load(&g.stack).await?;
     if state.resources.is_empty() {
         return Err(Error::Other(format!(
@@ -849,23 +880,8 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         // Read live from Cognito: the state file never holds secrets.
         // A `deployer dev` stack lives in the emulator its state names.
         // It needs no AWS credentials: the emulator takes any.
-        let local_endpoint = state
-            .local
-            .as_ref()
-            .map(|l| l.endpoint.clone())
-            .filter(|e| !e.is_empty());
-        let cognito = match &local_endpoint {
-            Some(endpoint) => aws_sdk_cognitoidentityprovider::Client::new(
-                &local_sdk_config(&state, endpoint).await,
-            ),
-            None => {
-                let g2 = Global {
-                    region: g.region.clone().or(state.region.clone()),
-                    ..g.clone()
-                };
-                open(&g2, None).await?.clients.cognito
-            }
-        };
+        let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
+        let cognito = Clients::new(&sdk).cognito;
         let pool = state.id("user_pool").unwrap_or_default();
         let client = state.id("client/example").unwrap_or_default();
         let c = cognito

@@ -125,6 +125,30 @@ pub const PENDING_GRACE: Duration = Duration::from_secs(3);
 /// How many times a create whose answer was lost is looked for and tried again.
 pub const MAX_AMBIGUOUS_CREATES: u32 = 4;
 
+/// Reads a resource whose create may have happened (an interrupted run, a
+/// lost answer) until it shows, for up to `PENDING_GRACE`: a create in
+/// flight can land after the first look. None when it never showed.
+async fn look_again(res: &Res, cx: &Cx, prior: &Prior) -> Result<Option<Read>> {
+    let found = crate::aws::with_backoff(
+        "find a create that may have happened",
+        PENDING_GRACE,
+        |e: &Option<Error>| e.is_none(),
+        || async {
+            match res.read(cx, prior).await {
+                Ok(Read::Missing) => Err(None),
+                Ok(other) => Ok(other),
+                Err(e) => Err(Some(e)),
+            }
+        },
+    )
+    .await;
+    match found {
+        Ok(read) => Ok(Some(read)),
+        Err(None) => Ok(None),
+        Err(Some(e)) => Err(e),
+    }
+}
+
 fn debug() -> bool {
     std::env::var_os("DEPLOYER_DEBUG").is_some()
 }
@@ -385,30 +409,11 @@ impl Engine {
             let mut prior = prior_of(&key, &r, pid.clone());
             prior.parent_id = pid;
             let cx = self.cx.clone();
-            async move {
-                let found = crate::aws::with_backoff(
-                    "find an interrupted create",
-                    PENDING_GRACE,
-                    |e: &Option<Error>| e.is_none(),
-                    || async {
-                        match r.read(&cx, &prior).await {
-                            Ok(Read::Missing) => Err(None),
-                            Ok(other) => Ok(other),
-                            Err(e) => Err(Some(e)),
-                        }
-                    },
-                )
-                .await;
-                (key, found)
-            }
+            async move { (key, look_again(&r, &cx, &prior).await) }
         });
         for (k, r) in futures::future::join_all(again).await {
-            match r {
-                Ok(read) => {
-                    out.insert(k, read);
-                }
-                Err(Some(e)) => return Err(e),
-                Err(None) => {}
+            if let Some(read) = r? {
+                out.insert(k, read);
             }
         }
         Ok(out)
@@ -700,24 +705,10 @@ impl Job {
                 .filter(|id| id != UNKNOWN),
             outputs: BTreeMap::new(),
         };
-        let found = crate::aws::with_backoff(
-            "find the result of a create whose answer was lost",
-            PENDING_GRACE,
-            |e: &Option<Error>| e.is_none(),
-            || async {
-                match self.res.read(&self.cx, &prior).await {
-                    Ok(Read::Found(o)) => Ok(o),
-                    Ok(_) => Err(None),
-                    Err(e) => Err(Some(e)),
-                }
-            },
-        )
-        .await;
-        match found {
-            Ok(o) => Ok(Some(o)),
-            Err(None) => Ok(None),
-            Err(Some(e)) => Err(e),
-        }
+        Ok(match look_again(&self.res, &self.cx, &prior).await? {
+            Some(Read::Found(o)) => Some(o),
+            _ => None,
+        })
     }
 
     async fn delete(&self, o: &Observed) -> Result<()> {

@@ -3,10 +3,9 @@
 //! `--follow`). For a `deployer dev` stack they come from the emulator, where
 //! the local function's lines are written the way Lambda writes them.
 
-use crate::cli::{backend_of, local_sdk_config, open_store, sdk_config, Global};
+use crate::cli::{read_store, stack_sdk, Global};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::state::{Backend, Store};
 use std::collections::HashSet;
 
 /// "30s", "10m", "2h", "1d" in milliseconds.
@@ -31,10 +30,7 @@ pub fn parse_since(s: &str) -> Result<i64> {
 pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
     let back = parse_since(since)?;
     let cfg = Config::load(g.config.as_deref())?;
-    let store = match backend_of(g, &cfg)? {
-        Backend::Local(dir) => Store::new(&dir, &g.stack),
-        _ => open_store(g, &cfg, &sdk_config(g, &cfg).await?).await?,
-    };
+    let store = read_store(g, &cfg).await?;
     let state = store.load(&g.stack).await?;
     let prefix = state.name_prefix.clone().ok_or_else(|| {
         Error::Other(format!(
@@ -43,21 +39,7 @@ pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
             store.path.display()
         ))
     })?;
-    let local = state
-        .local
-        .as_ref()
-        .map(|l| l.endpoint.clone())
-        .filter(|e| !e.is_empty());
-    let sdk = match &local {
-        Some(ep) => local_sdk_config(&state, ep).await,
-        None => {
-            let g2 = Global {
-                region: g.region.clone().or(state.region.clone()),
-                ..g.clone()
-            };
-            sdk_config(&g2, &cfg).await?
-        }
-    };
+    let (sdk, local) = stack_sdk(g, &cfg, &state).await?;
     let client = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let group = format!("/aws/lambda/{prefix}");
     let mut start = now_ms() - back;

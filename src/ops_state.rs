@@ -1,16 +1,13 @@
 //! The state operations: `unlock`, `state list|show|push|pull`.
 
-use crate::cli::{backend_of, open_store, sdk_config, Global, StateCmd};
+use crate::cli::{backend_of, read_store, Global, StateCmd};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::state::{Backend, State, Store};
 
 async fn backend_store(g: &Global) -> Result<(Config, Store)> {
     let cfg = Config::load(g.config.as_deref())?;
-    let store = match backend_of(g, &cfg)? {
-        Backend::Local(dir) => Store::new(&dir, &g.stack),
-        Backend::S3 { .. } => open_store(g, &cfg, &sdk_config(g, &cfg).await?).await?,
-    };
+    let store = read_store(g, &cfg).await?;
     Ok((cfg, store))
 }
 
@@ -154,13 +151,12 @@ async fn show(g: &Global) -> Result<()> {
 
 /// The S3 backend of a push or pull, and the local directory.
 async fn both(g: &Global, verb: &str) -> Result<(Store, Store)> {
-    let (cfg, remote) = backend_store(g).await?;
+    let (_, remote) = backend_store(g).await?;
     if remote.s3.is_none() {
         return Err(Error::Other(format!(
             "`state {verb}` moves a stack between --state-dir and an S3 backend: pass --backend s3://BUCKET[/PREFIX]"
         )));
     }
-    let _ = cfg;
     Ok((Store::new(&g.state_dir, &g.stack), remote))
 }
 

@@ -72,6 +72,29 @@ fn state_of(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
     serde_json::from_slice(&object(moto, bucket, key).expect("state object")).unwrap()
 }
 
+/// Starts `up` on the backend `b` and returns once it has written its state
+/// object (the run goes on).
+fn up_until_state_written(
+    moto: &Moto,
+    st: &Stack,
+    b: &str,
+    bucket: &str,
+    key: &str,
+) -> std::process::Child {
+    let child = st
+        .cmd(&["--backend", b, "up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while object(moto, bucket, key).is_none() {
+        assert!(t.elapsed().as_secs() < 60, "no state written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
 fn err_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -257,17 +280,7 @@ fn a_foreign_write_stops_the_run_and_survives() {
     make_bucket(&moto, "foreign", true);
     let st = Stack::new(&moto, "f");
     let b = "s3://foreign";
-    let child = st
-        .cmd(&["--backend", b, "up"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while object(&moto, "foreign", "f.json").is_none() {
-        assert!(t.elapsed().as_secs() < 60, "no state written");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let child = up_until_state_written(&moto, &st, b, "foreign", "f.json");
     let mut v = state_of(&moto, "foreign", "f.json");
     v["name_prefix"] = "edited-by-hand".into();
     let foreign = serde_json::to_vec_pretty(&v).unwrap();
@@ -403,17 +416,7 @@ fn ctrl_c_releases_the_lock() {
     make_bucket(&moto, "sigint", true);
     let st = Stack::new(&moto, "i");
     let b = "s3://sigint";
-    let child = st
-        .cmd(&["--backend", b, "up"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while object(&moto, "sigint", "i.json").is_none() {
-        assert!(t.elapsed().as_secs() < 60, "no state written");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let child = up_until_state_written(&moto, &st, b, "sigint", "i.json");
     assert!(
         object(&moto, "sigint", "i.lock").is_some(),
         "held while running"

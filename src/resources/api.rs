@@ -179,10 +179,7 @@ impl Resource for Api {
                 .ctx
                 .arn("apigateway", &cx.ctx.region, "", &format!("/apis/{}", o.id));
             let want = string_map(d, "tags");
-            let stale: Vec<String> = string_map(&o.props, "tags")
-                .into_keys()
-                .filter(|k| !want.contains_key(k))
-                .collect();
+            let stale = stale_tags(d, &o.props);
             if !stale.is_empty() {
                 cx.aws
                     .apigw
@@ -841,10 +838,7 @@ impl Resource for Stage {
                 &format!("/apis/{api}/stages/{STAGE_NAME}"),
             );
             let want = string_map(d, "tags");
-            let stale: Vec<String> = string_map(&o.props, "tags")
-                .into_keys()
-                .filter(|k| !want.contains_key(k))
-                .collect();
+            let stale = stale_tags(d, &o.props);
             let untag = async {
                 if stale.is_empty() {
                     return Ok(());

@@ -165,11 +165,7 @@ impl Resource for UserPool {
         // A tag removed from the config: UntagResource (UpdateUserPool's
         // UserPoolTags only assigns). moto does not implement it, and its
         // UpdateUserPool replaces the tags instead.
-        let want = string_map(d, "tags");
-        let stale: Vec<String> = string_map(&o.props, "tags")
-            .into_keys()
-            .filter(|k| !want.contains_key(k))
-            .collect();
+        let stale = stale_tags(d, &o.props);
         if !stale.is_empty() {
             let arn = cx.ctx.arn(
                 "cognito-idp",
@@ -858,6 +854,37 @@ pub struct Client {
 }
 
 impl Client {
+    /// The IDs of the pool's app clients with this name (none when the pool
+    /// is gone, and its clients with it).
+    async fn named(&self, cx: &Cx, pool: &str) -> Result<Vec<String>> {
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool)
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = vec![];
+        while let Some(c) = pages.next().await {
+            let c = match c {
+                Ok(c) => c,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Ok(vec![])
+                }
+                Err(e) => return Err(Error::aws("list app clients", e)),
+            };
+            if c.client_name.as_deref() == Some(self.name) {
+                out.extend(c.client_id);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn key_of(name: &str) -> String {
         format!("client/{name}")
     }
@@ -990,65 +1017,18 @@ impl Resource for Client {
         }
         // Client names are not unique: the pool is ours (tagged), so a client
         // of that name in it is ours too (left by an interrupted create).
-        let mut pages = cx
-            .aws
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(pool)
-            .max_results(60)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(c) = pages.next().await {
-            let c = match c {
-                Ok(c) => c,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    return Ok(Read::Missing)
-                }
-                Err(e) => return Err(Error::aws("list app clients", e)),
-            };
-            if c.client_name.as_deref() == Some(self.name) {
-                if let Some(id) = c.client_id {
-                    if let Some(c) = Self::describe(cx, pool, &id).await? {
-                        return Ok(Read::Found(Self::observe(pool, &c)));
-                    }
-                }
+        for id in self.named(cx, pool).await? {
+            if let Some(c) = Self::describe(cx, pool, &id).await? {
+                return Ok(Read::Found(Self::observe(pool, &c)));
             }
         }
         Ok(Read::Missing)
     }
     async fn strays(&self, cx: &Cx, pool: Option<&str>, keep: &str) -> Result<Vec<String>> {
         let Some(pool) = pool else { return Ok(vec![]) };
-        let mut pages = cx
-            .aws
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(pool)
-            .max_results(60)
-            .into_paginator()
-            .items()
-            .send();
-        let mut out = vec![];
-        while let Some(c) = pages.next().await {
-            let c = match c {
-                Ok(c) => c,
-                // The pool is gone, and its clients with it.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    return Ok(vec![])
-                }
-                Err(e) => return Err(Error::aws("list app clients", e)),
-            };
-            if c.client_name.as_deref() == Some(self.name) && c.client_id.as_deref() != Some(keep) {
-                out.extend(c.client_id);
-            }
-        }
-        Ok(out)
+        let mut ids = self.named(cx, pool).await?;
+        ids.retain(|id| id != keep);
+        Ok(ids)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let pool = k.get(POOL, "id");

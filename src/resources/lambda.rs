@@ -12,13 +12,19 @@ use serde_json::json;
 use std::time::Duration;
 
 /// "An update is in progress" (or the function is still being created):
-/// Lambda's typed ResourceConflictException, for each operation that can
-/// hit it.
+/// Lambda's typed ResourceConflictException with the message
+/// `aws::is_busy_error` knows, for each operation that can hit it. The SDK's
+/// `BusyClassifier` retries these for about 25 s; this waits them out for
+/// as long as a function update can take. Another conflict (a statement ID
+/// that exists) is final at once.
 macro_rules! update_in_progress {
     ($op:ident, $err:ident) => {
         |e: &aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::$op::$err, _>| {
-            e.as_service_error()
-                .is_some_and(|s| s.is_resource_conflict_exception())
+            matches!(
+                e.as_service_error(),
+                Some(aws_sdk_lambda::operation::$op::$err::ResourceConflictException(x))
+                    if crate::aws::is_busy_error("ResourceConflictException", x.message().unwrap_or_default())
+            )
         }
     };
 }
@@ -221,10 +227,7 @@ impl Resource for Role {
         }
         if d.get("tags") != o.props.get("tags") {
             let want = string_map(d, "tags");
-            let stale: Vec<String> = string_map(&o.props, "tags")
-                .into_keys()
-                .filter(|k| !want.contains_key(k))
-                .collect();
+            let stale = stale_tags(d, &o.props);
             if !stale.is_empty() {
                 cx.aws
                     .iam
@@ -598,10 +601,7 @@ impl Resource for Function {
         if changed.iter().any(|k| k == "tags") {
             let arn = o.outputs.get("arn").cloned().unwrap_or_default();
             let want = string_map(d, "tags");
-            let stale: Vec<String> = string_map(&o.props, "tags")
-                .into_keys()
-                .filter(|k| !want.contains_key(k))
-                .collect();
+            let stale = stale_tags(d, &o.props);
             if !stale.is_empty() {
                 cx.aws
                     .lambda

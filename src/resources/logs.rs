@@ -154,10 +154,7 @@ impl Resource for LogGroup {
         if d.get("tags") != o.props.get("tags") {
             let arn = Self::arn(&cx.ctx, &name);
             let want = string_map(d, "tags");
-            let stale: Vec<String> = string_map(&o.props, "tags")
-                .into_keys()
-                .filter(|k| !want.contains_key(k))
-                .collect();
+            let stale = stale_tags(d, &o.props);
             if !stale.is_empty() {
                 cx.aws
                     .logs

@@ -261,6 +261,16 @@ pub fn string_map(p: &Props, k: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The tag keys `observed` has and `desired` no longer declares: what an
+/// update must untag.
+pub fn stale_tags(desired: &Props, observed: &Props) -> Vec<String> {
+    let want = string_map(desired, "tags");
+    string_map(observed, "tags")
+        .into_keys()
+        .filter(|k| !want.contains_key(k))
+        .collect()
+}
+
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();

@@ -176,7 +176,7 @@ impl S3Store {
     ) -> Result<S3Store> {
         let conf = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(path_style)
-            .interceptor(crate::aws::NoBlindRetryOf(&["PutObject"]))
+            .interceptor(crate::aws::NoBlindRetry(|op| op == "PutObject"))
             .build();
         let client = aws_sdk_s3::Client::from_conf(conf);
         let versioned = match client.get_bucket_versioning().bucket(bucket).send().await {
