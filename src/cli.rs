@@ -134,6 +134,16 @@ pub enum StateCmd {
     Pull,
 }
 
+/// The CLI entry point for a stack program: `up`, `plan`, `down`,
+/// `outputs`, `dev`, `logs`, `state` for the resources `program` declares.
+/// A user's own stack is a binary whose `main` is
+/// `deployer::cli::main_with(my_program)`.
+pub fn main_with(program: crate::model::Program) -> std::process::ExitCode {
+    crate::model::set_program(program);
+    main()
+}
+
+/// The CLI for the program already set (the example by default).
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -400,34 +410,43 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
     tags.insert("Project".into(), s.cfg.name_prefix.clone());
     Ctx {
         stack: g.stack.clone(),
-        prefix: s.cfg.name_prefix.clone(),
         region: s.region.clone(),
         account: s.account.clone(),
         partition: s.partition.clone(),
         tags,
-        architecture: s.cfg.architecture,
-        users: s.cfg.users.clone(),
         package,
         urls,
     }
 }
 
-fn nodes_for(cfg: &Config, state: &State, declared: bool) -> Vec<Node> {
-    let mut nodes: Vec<Node> = crate::stack::declared(cfg)
-        .into_iter()
-        .map(|res| Node { res, declared })
-        .collect();
-    for key in state.resources.keys() {
-        if !nodes.iter().any(|n| &n.res.key() == key) {
-            if let Some(res) = crate::stack::for_key(key) {
-                nodes.push(Node {
-                    res,
-                    declared: false,
-                });
-            }
+/// The program's resources, plus the state's entries it no longer
+/// declares (to delete), and its exported outputs.
+pub fn nodes_for(
+    cfg: &Config,
+    state: &State,
+    declared: bool,
+) -> Result<(Vec<Node>, crate::model::Exports)> {
+    let (res, exports) = crate::model::declare(cfg)?;
+    let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
+    for (key, e) in &state.resources {
+        if nodes.iter().any(|n| &n.res.key() == key) {
+            continue;
+        }
+        let Some((kind, parent)) = e.kind_and_parent(key) else {
+            return Err(Error::Other(format!(
+                "state entry {key:?} has no kind this deployer knows ({:?}): it was written by another program or version; delete the resource by hand and remove the entry, or use the program that wrote it",
+                e.kind
+            )));
+        };
+        let id = e.id.clone().unwrap_or_default();
+        if let Some(k) = crate::resources::orphan(&kind, &id, parent.as_deref()) {
+            nodes.push(Node {
+                res: crate::model::Declared::new(key.clone(), k),
+                declared: false,
+            });
         }
     }
-    nodes
+    Ok((nodes, exports))
 }
 
 /// What a run did, for the summary and the benchmarks.
@@ -639,17 +658,17 @@ async fn up_with(
     if !g.json && !dry_run {
         println!(
             "deployer up: stack {} ({}), region {}, account {}",
-            g.stack, ctx.prefix, ctx.region, ctx.account
+            g.stack, s.cfg.name_prefix, ctx.region, ctx.account
         );
     }
-    let nodes = nodes_for(&s.cfg, &s.state, true);
+    let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let mut state = s.state.clone();
     let before = state.clone();
     state.region = Some(ctx.region.clone());
     state.account = Some(ctx.account.clone());
     state.partition = (ctx.partition != "aws").then(|| ctx.partition.clone());
-    state.name_prefix = Some(ctx.prefix.clone());
+    state.name_prefix = Some(s.cfg.name_prefix.clone());
     state.local = match &urls {
         Urls::Aws => None,
         Urls::Local { idp, api } => Some(crate::state::LocalUrls {
@@ -693,6 +712,10 @@ async fn up_with(
             if let Read::Found(o) = r {
                 if nodes.iter().any(|n| &n.res.key() == k && n.declared) {
                     let e = st.resources.entry(k.clone()).or_default();
+                    if let Some(n) = nodes.iter().find(|n| &n.res.key() == k) {
+                        e.kind = Some(n.res.kind_name().to_string());
+                        e.parent = n.res.parent();
+                    }
                     if e.id.as_deref() != Some(&o.id) || e.pending_create {
                         e.id = Some(o.id.clone());
                         e.pending_create = false;
@@ -709,20 +732,11 @@ async fn up_with(
     let known = engine.apply(&nodes, &steps, &reads).await?;
     let rep = Report::of(&s.clients, &reports, t0, build_seconds);
     let (r, m) = (rep.reads, rep.mutations);
-    let outs = crate::outputs::compute(&ctx, &known);
+    let outs = crate::outputs::compute(&exports, &ctx, &known);
     if g.json {
         let o: BTreeMap<_, _> = outs
             .iter()
-            .map(|(k, v)| {
-                (
-                    *k,
-                    if *k == crate::outputs::SECRET {
-                        crate::outputs::HIDDEN.to_string()
-                    } else {
-                        v.clone().unwrap_or_default()
-                    },
-                )
-            })
+            .map(|v| (v.name.clone(), v.shown(false)))
             .collect();
         println!("{}", serde_json::json!({"report": rep, "outputs": o}));
     } else {
@@ -731,14 +745,11 @@ async fn up_with(
             "Done in {:.1}s (handler build {:.1}s): {} created, {} updated, {} replaced, {} deleted, {} unchanged; {} reads, {} changes made.",
             rep.seconds, build_seconds, count(Action::Create), count(Action::Update), count(Action::Replace), count(Action::Delete), count(Action::Same), r, m
         );
-        println!("\nOutputs:");
-        for name in crate::outputs::NAMES {
-            let v = if name == crate::outputs::SECRET {
-                crate::outputs::HIDDEN.to_string()
-            } else {
-                outs[name].clone().unwrap_or_default()
-            };
-            println!("  {name} = {v}");
+        if !outs.is_empty() {
+            println!("\nOutputs:");
+        }
+        for v in &outs {
+            println!("  {} = {}", v.name, v.shown(false));
         }
     }
     let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c));
@@ -748,13 +759,10 @@ async fn up_with(
 fn clone_ctx(c: &Ctx) -> Ctx {
     Ctx {
         stack: c.stack.clone(),
-        prefix: c.prefix.clone(),
         region: c.region.clone(),
         account: c.account.clone(),
         partition: c.partition.clone(),
         tags: c.tags.clone(),
-        architecture: c.architecture,
-        users: c.users.clone(),
         package: c.package.clone(),
         urls: c.urls.clone(),
     }
@@ -787,7 +795,7 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
         None => Urls::Aws,
     };
     let ctx = Arc::new(make_ctx(&s, g, None, urls));
-    let nodes = nodes_for(&s.cfg, &s.state, false);
+    let (nodes, _) = nodes_for(&s.cfg, &s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
         cx: Arc::new(Cx {
@@ -836,15 +844,23 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
 }
 
 pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Result<()> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let (res, exports) = crate::model::declare(&cfg)?;
+    let names: Vec<&str> = exports.iter().map(|(n, _)| n.as_str()).collect();
+    let secret_named = |n: &str| exports.iter().any(|(x, o)| x == n && o.is_secret());
     if let Some(n) = name {
-        if !crate::outputs::NAMES.contains(&n) {
+        if !names.contains(&n) {
             return Err(Error::Other(format!(
                 "no output named {n:?}; the outputs are: {}",
-                crate::outputs::NAMES.join(", ")
+                names.join(", ")
+            )));
+        }
+        if secret_named(n) && !show_secrets {
+            return Err(Error::Other(format!(
+                "{n} is sensitive: add --show-secrets to print it"
             )));
         }
     }
-    let cfg = Config::load(g.config.as_deref())?;
     let store = read_store(g, &cfg).await?;
     let state = store.load(&g.stack).await?;
     if state.resources.is_empty() {
@@ -853,12 +869,6 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
             g.stack,
             store.path.display()
         )));
-    }
-    let want_secret = show_secrets && name.is_none_or(|n| n == crate::outputs::SECRET);
-    if name == Some(crate::outputs::SECRET) && !show_secrets {
-        return Err(Error::Other(
-            "example_client_secret is sensitive: add --show-secrets to print it".into(),
-        ));
     }
     let mut known = Known::default();
     for (k, e) in &state.resources {
@@ -875,60 +885,88 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         },
         None => Urls::Aws,
     };
-    let mut secret = None;
-    if want_secret {
-        // Read live from Cognito: the state file never holds secrets.
-        // A `deployer dev` stack lives in the emulator its state names.
-        // It needs no AWS credentials: the emulator takes any.
-        let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
-        let cognito = Clients::new(&sdk).cognito;
-        let pool = state.id("user_pool").unwrap_or_default();
-        let client = state.id("client/example").unwrap_or_default();
-        let c = cognito
-            .describe_user_pool_client()
-            .user_pool_id(pool)
-            .client_id(client)
-            .send()
-            .await
-            .map_err(|e| match &local_endpoint {
-                Some(ep) if crate::error::no_response(&e) => Error::Other(format!(
-                    "the local stack {:?} is not running (nothing answers at {ep}): start it with `deployer dev`; its secret lives only while it runs",
-                    g.stack
-                )),
-                _ => Error::aws("read example_client_secret from Cognito", e),
-            })?;
-        secret = c.user_pool_client.and_then(|c| c.client_secret);
-    }
-    let ctx = Ctx {
+    let ctx = Arc::new(Ctx {
         stack: g.stack.clone(),
-        prefix: state.name_prefix.clone().unwrap_or_default(),
         region: state.region.clone().unwrap_or_default(),
         account: state.account.clone().unwrap_or_default(),
         partition: state.partition.clone().unwrap_or_else(|| "aws".into()),
         tags: BTreeMap::new(),
-        architecture: Default::default(),
-        users: vec![],
         package: None,
         urls,
-    };
-    let mut outs = crate::outputs::compute(&ctx, &known);
-    outs.insert(
-        crate::outputs::SECRET,
-        Some(secret.unwrap_or_else(|| crate::outputs::HIDDEN.to_string())),
-    );
-    let outs: BTreeMap<&str, String> = outs
-        .into_iter()
-        .map(|(k, v)| (k, v.unwrap_or_default()))
+    });
+    // Secrets are read live (the state never holds them): the resources a
+    // wanted secret output reads are read again from AWS. A `deployer dev`
+    // stack lives in the emulator its state names, which needs no AWS
+    // credentials.
+    let wanted: Vec<&(String, crate::model::Output<String>)> = exports
+        .iter()
+        .filter(|(n, o)| o.is_secret() && show_secrets && name.is_none_or(|w| w == n))
         .collect();
+    if !wanted.is_empty() {
+        let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
+        let cx = Cx {
+            aws: Clients::new(&sdk),
+            ctx: ctx.clone(),
+        };
+        let keys: std::collections::BTreeSet<&String> =
+            wanted.iter().flat_map(|(_, o)| o.deps()).collect();
+        for key in keys {
+            let Some(r) = res.iter().find(|r| &r.key() == key) else {
+                continue;
+            };
+            let e = state.resources.get(key).cloned().unwrap_or_default();
+            let prior = crate::resources::Prior {
+                parent_id: e
+                    .outputs
+                    .get("parent_id")
+                    .cloned()
+                    .or_else(|| r.parent().and_then(|p| state.id(&p).map(String::from))),
+                id: e.id,
+                pending_create: false,
+                outputs: e.outputs,
+                known: known.clone(),
+            };
+            match r.read(&cx, &prior).await {
+                Ok(Read::Found(o)) => {
+                    known.outputs.insert(key.clone(), o.outputs);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(match &local_endpoint {
+                        Some(ep) if e.is_ambiguous() => Error::Other(format!(
+                            "the local stack {:?} is not running (nothing answers at {ep}): start it with `deployer dev`; its secrets live only while it runs",
+                            g.stack
+                        )),
+                        _ => e,
+                    })
+                }
+            }
+        }
+    }
+    let outs = crate::outputs::compute(&exports, &ctx, &known);
+    let shown = |v: &crate::outputs::Value| {
+        if v.secret && show_secrets {
+            v.value
+                .clone()
+                .unwrap_or_else(|| crate::outputs::HIDDEN.to_string())
+        } else {
+            v.shown(false)
+        }
+    };
     match name {
-        Some(n) => println!("{}", outs[n]),
-        None if g.json => println!(
-            "{}",
-            serde_json::to_string_pretty(&outs).unwrap_or_default()
-        ),
+        Some(n) => {
+            if let Some(v) = outs.iter().find(|v| v.name == n) {
+                println!("{}", shown(v));
+            }
+        }
+        None if g.json => {
+            let m: BTreeMap<&str, String> =
+                outs.iter().map(|v| (v.name.as_str(), shown(v))).collect();
+            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default())
+        }
         None => {
-            for n in crate::outputs::NAMES {
-                println!("{n} = {}", outs[n]);
+            for v in &outs {
+                println!("{} = {}", v.name, shown(v));
             }
         }
     }

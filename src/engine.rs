@@ -7,8 +7,8 @@
 //!   their dependants are done), saving the state after every mutating step.
 
 use crate::error::{Error, Result};
+use crate::model::Res;
 use crate::resources::{diff, Ctx, Cx, Known, Observed, Prior, Props, Read, UNKNOWN};
-use crate::stack::Res;
 use crate::state::{Entry, Retired, State, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -79,15 +79,21 @@ fn render(v: &serde_json::Value) -> String {
 }
 
 /// The value diff of the settings that differ: maps key by key, secrets
-/// (a setting or key named like a secret or password) as `(sensitive)`.
-pub fn value_diffs(desired: &Props, observed: &Props, changed: &[String]) -> Vec<Change> {
+/// (a setting built from a secret input, or named like a secret or
+/// password) as `(sensitive)`.
+pub fn value_diffs(
+    desired: &Props,
+    observed: &Props,
+    changed: &[String],
+    sensitive: &BTreeSet<String>,
+) -> Vec<Change> {
     let mut out = vec![];
     for k in changed {
         let new = desired.get(k).cloned().unwrap_or(serde_json::Value::Null);
         let old = observed.get(k).cloned().unwrap_or(serde_json::Value::Null);
         let mask = |name: &str, v: Option<String>| {
             v.map(|v| {
-                if is_secret(name) {
+                if is_secret(name) || sensitive.contains(name) {
                     SENSITIVE.to_string()
                 } else {
                     v
@@ -201,7 +207,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
     let mut forced: BTreeMap<String, String> = BTreeMap::new();
     for n in nodes {
         if let (Some(Read::Unfindable(why)), Some(p)) = (reads.get(&n.res.key()), n.res.parent()) {
-            forced.insert(p.to_string(), format!("{}: {why}", n.res.key()));
+            forced.insert(p, format!("{}: {why}", n.res.key()));
         }
     }
     for &i in &order {
@@ -213,7 +219,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
         let parent_new = n
             .res
             .parent()
-            .and_then(|p| actions.get(p))
+            .and_then(|p| actions.get(&p))
             .is_some_and(|a| matches!(a, Action::Create | Action::Replace));
         let read = reads.get(&key).cloned().unwrap_or(Read::Missing);
         let mut step = Step {
@@ -233,7 +239,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
             (Read::Found(o), _) => {
                 let desired = n.res.desired(ctx, &known);
                 step.changed = diff(&desired, &o.props);
-                step.diffs = value_diffs(&desired, &o.props, &step.changed);
+                step.diffs = value_diffs(&desired, &o.props, &step.changed, &n.res.sensitive());
                 if let Some(why) = forced.get(&key) {
                     step.action = Action::Replace;
                     step.reason = Some(why.clone());
@@ -267,7 +273,7 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
         if let Some(Read::Found(_)) = reads.get(&key) {
             let with_parent = n.res.parent().is_some_and(|p| {
                 nodes.iter().any(|m| {
-                    m.res.key() == p && !m.declared && matches!(reads.get(p), Some(Read::Found(_)))
+                    m.res.key() == p && !m.declared && matches!(reads.get(&p), Some(Read::Found(_)))
                 })
             });
             steps.push(Step {
@@ -320,16 +326,24 @@ impl Engine {
     /// Reads every node: one concurrent round when the state knows the IDs.
     pub async fn read_all(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
         let st = self.snapshot();
+        let recorded = Known {
+            outputs: st
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.outputs.clone()))
+                .collect(),
+        };
         let prior_of = |key: &str, res: &Res, parent_id: Option<String>| {
             let e = st.resources.get(key).cloned().unwrap_or_default();
             let parent_id = parent_id
                 .or_else(|| e.outputs.get("parent_id").cloned())
-                .or_else(|| res.parent().and_then(|p| st.id(p).map(String::from)));
+                .or_else(|| res.parent().and_then(|p| st.id(&p).map(String::from)));
             Prior {
                 id: e.id,
                 pending_create: e.pending_create,
                 parent_id,
                 outputs: e.outputs,
+                known: recorded.clone(),
             }
         };
         let read_set = |items: Vec<(String, Res, Prior)>| {
@@ -347,9 +361,7 @@ impl Engine {
         for n in nodes {
             let key = n.res.key();
             match n.res.parent() {
-                Some(p) if st.id(p).is_none() && !matches!(p, "function") => {
-                    later.push(n.res.clone())
-                }
+                Some(p) if st.id(&p).is_none() => later.push(n.res.clone()),
                 _ => first.push((key.clone(), n.res.clone(), prior_of(&key, &n.res, None))),
             }
         }
@@ -365,10 +377,10 @@ impl Engine {
         for n in nodes {
             let key = n.res.key();
             if let Some(p) = n.res.parent() {
-                if p == "function" || later.iter().any(|r| r.key() == key) {
+                if later.iter().any(|r| r.key() == key) {
                     continue;
                 }
-                if st.id(p).map(String::from) != parent_id(p, &out) {
+                if st.id(&p).map(String::from) != parent_id(&p, &out) {
                     later.push(n.res.clone());
                 }
             }
@@ -377,7 +389,7 @@ impl Engine {
             .into_iter()
             .map(|r| {
                 let key = r.key();
-                let pid = parent_id(r.parent().unwrap_or_default(), &out);
+                let pid = parent_id(&r.parent().unwrap_or_default(), &out);
                 let mut prior = prior_of(&key, &r, pid.clone());
                 prior.parent_id = pid;
                 (key, r, prior)
@@ -404,8 +416,8 @@ impl Engine {
             let key = r.key();
             let pid = r
                 .parent()
-                .and_then(|p| parent_id(p, &out))
-                .or_else(|| r.parent().and_then(|p| st.id(p).map(String::from)));
+                .and_then(|p| parent_id(&p, &out))
+                .or_else(|| r.parent().and_then(|p| st.id(&p).map(String::from)));
             let mut prior = prior_of(&key, &r, pid.clone());
             prior.parent_id = pid;
             let cx = self.cx.clone();
@@ -481,7 +493,7 @@ impl Engine {
                 todo = rest;
                 for s in ready {
                     let r = res_of[&s.key].clone();
-                    let parent_new = r.parent().is_some_and(|p| created.contains(p));
+                    let parent_new = r.parent().is_some_and(|p| created.contains(&p));
                     let job = Job {
                         cx: self.cx.clone(),
                         store: self.store.clone(),
@@ -550,7 +562,7 @@ impl Engine {
                     return None;
                 }
                 let parent_id = match n.res.parent() {
-                    Some(p) => Some(st.id(p)?.to_string()),
+                    Some(p) => Some(st.id(&p)?.to_string()),
                     None => None,
                 };
                 Some((key, n.res.clone(), parent_id, keep))
@@ -596,7 +608,16 @@ impl Engine {
         let mut items = retired.clone();
         items.sort_by_key(|r| std::cmp::Reverse(rank(&r.key)));
         for r in items {
-            let Some(res) = crate::stack::for_key(&r.key) else {
+            let res = nodes
+                .iter()
+                .find(|n| n.res.key() == r.key)
+                .map(|n| n.res.clone())
+                .or_else(|| {
+                    let (kind, parent) = crate::state::legacy_kind(&r.key)?;
+                    let k = crate::resources::orphan(kind, &r.id, parent)?;
+                    Some(crate::model::Declared::new(r.key.clone(), k))
+                });
+            let Some(res) = res else {
                 continue;
             };
             let t = Instant::now();
@@ -645,6 +666,8 @@ impl Job {
             id: Some(o.id.clone()),
             pending_create: false,
             outputs: o.state_outputs(),
+            kind: Some(self.res.kind_name().to_string()),
+            parent: self.res.parent(),
         };
         let key = self.step.key.clone();
         self.save(move |st| {
@@ -658,10 +681,13 @@ impl Job {
         // by a `down` that comes while the new resource is not yet visible
         // (a new IAM role is invisible to GetRole for a moment).
         let key = self.step.key.clone();
+        let (kind, parent) = (self.res.kind_name(), self.res.parent());
         self.save(move |st| {
             let e = st.resources.entry(key).or_default();
             e.pending_create = true;
             e.id = None;
+            e.kind = Some(kind.to_string());
+            e.parent = parent;
         })
         .await?;
         // A create whose answer was lost may have been applied: look for
@@ -701,9 +727,10 @@ impl Job {
             parent_id: self
                 .res
                 .parent()
-                .map(|p| known.get(p, "id"))
+                .map(|p| known.get(&p, "id"))
                 .filter(|id| id != UNKNOWN),
             outputs: BTreeMap::new(),
+            known: known.clone(),
         };
         Ok(match look_again(&self.res, &self.cx, &prior).await? {
             Some(Read::Found(o)) => Some(o),
@@ -811,27 +838,26 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Architecture, Config};
+    use crate::config::Config;
     use crate::resources::{props, Urls};
     use serde_json::json;
 
     fn ctx() -> Ctx {
         Ctx {
             stack: "t".into(),
-            prefix: "cognito-example".into(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
             partition: "aws".into(),
             tags: [("Project".to_string(), "cognito-example".to_string())].into(),
-            architecture: Architecture::X86_64,
-            users: Config::default().users,
             package: None,
             urls: Urls::Aws,
         }
     }
 
     fn nodes(declared: bool) -> Vec<Node> {
-        crate::stack::declared(&Config::default())
+        crate::model::declare(&Config::default())
+            .unwrap()
+            .0
             .into_iter()
             .map(|res| Node { res, declared })
             .collect()
@@ -1052,16 +1078,18 @@ mod tests {
     fn value_diffs_show_old_and_new_maps_by_key_and_mask_secrets() {
         let desired = props(json!({
             "timeout": 10,
-            "environment": {"A": "1", "B": "new", "MY_SECRET": "s2", "C": UNKNOWN},
+            "environment": {"A": "1", "B": "new", "MY_SECRET": "s2", "C": UNKNOWN, "TOKEN": "t2"},
             "tags": {"Owner": "x"},
         }));
         let observed = props(json!({
             "timeout": 3,
-            "environment": {"A": "1", "B": "old", "MY_SECRET": "s1", "GONE": "g"},
+            "environment": {"A": "1", "B": "old", "MY_SECRET": "s1", "GONE": "g", "TOKEN": "t1"},
             "tags": {"Owner": "x"},
         }));
         let changed = diff(&desired, &observed);
-        let d = value_diffs(&desired, &observed, &changed);
+        // TOKEN is built from a secret input: masked although its name is not.
+        let sensitive: BTreeSet<String> = ["environment.TOKEN".to_string()].into();
+        let d = value_diffs(&desired, &observed, &changed, &sensitive);
         let show: Vec<(String, Option<String>, Option<String>)> =
             d.into_iter().map(|c| (c.setting, c.old, c.new)).collect();
         let s = |x: &str| Some(x.to_string());
@@ -1072,6 +1100,7 @@ mod tests {
                 ("environment.C".into(), None, s(UNKNOWN)),
                 ("environment.GONE".into(), s("g"), None),
                 ("environment.MY_SECRET".into(), s(SENSITIVE), s(SENSITIVE)),
+                ("environment.TOKEN".into(), s(SENSITIVE), s(SENSITIVE)),
                 ("timeout".into(), s("3"), s("10")),
             ]
         );
@@ -1082,7 +1111,11 @@ mod tests {
         let mut n = nodes(true);
         let c = ctx();
         let mut reads = converged(&n, &c);
-        let bob = crate::stack::for_key("user/bob").unwrap();
+        let (kind, parent) = crate::state::legacy_kind("user/bob").unwrap();
+        let bob = crate::model::Declared::new(
+            "user/bob",
+            crate::resources::orphan(kind, "bob", parent).unwrap(),
+        );
         reads.insert(
             "user/bob".into(),
             Read::Found(Observed {

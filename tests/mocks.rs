@@ -7,10 +7,9 @@ use aws_sdk_cognitoidentityprovider as cip;
 use aws_sdk_lambda as lambda;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use deployer::aws::{CallStats, Clients};
-use deployer::config::{Architecture, Config};
-use deployer::resources::cognito::{Client as AppClient, Domain, CLIENT_CODE};
-use deployer::resources::lambda::Function;
-use deployer::resources::{props, Ctx, Cx, Known, Observed, Package, Resource, Urls};
+use deployer::config::Config;
+use deployer::model::Res;
+use deployer::resources::{props, Ctx, Cx, Known, Observed, Package, Urls};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,13 +17,10 @@ use std::sync::Arc;
 fn ctx() -> Arc<Ctx> {
     Arc::new(Ctx {
         stack: "t".into(),
-        prefix: "cognito-example".into(),
         region: "eu-west-1".into(),
         account: "123456789012".into(),
         partition: "aws".into(),
         tags: [("Project".to_string(), "cognito-example".to_string())].into(),
-        architecture: Architecture::X86_64,
-        users: Config::default().users,
         package: Some(Arc::new(Package {
             zip: b"zip".to_vec(),
             sha256_b64: "sha".into(),
@@ -32,6 +28,18 @@ fn ctx() -> Arc<Ctx> {
         urls: Urls::Aws,
     })
 }
+
+/// A resource of the example program, by key.
+fn example(key: &str) -> Res {
+    deployer::model::declare(&Config::default())
+        .unwrap()
+        .0
+        .into_iter()
+        .find(|r| r.key() == key)
+        .unwrap()
+}
+
+const CLIENT_CODE: &str = "example-authorization-code";
 
 fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
     Cx {
@@ -87,7 +95,7 @@ fn known() -> Known {
         .into(),
     );
     k.outputs.insert(
-        AppClient::key_of(CLIENT_CODE),
+        "client/example-authorization-code".to_string(),
         [
             ("id".to_string(), "cid".to_string()),
             ("secret".to_string(), "sec".to_string()),
@@ -115,8 +123,8 @@ async fn create_function_waits_for_the_new_role_to_be_assumable() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = Function.desired(&c.ctx, &k);
-    let o = Function
+    let d = example("function").desired(&c.ctx, &k);
+    let o = example("function")
         .create(&c, &d, &k)
         .await
         .expect("create succeeds once the role is assumable");
@@ -136,8 +144,12 @@ async fn other_create_errors_are_not_retried() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = Function.desired(&c.ctx, &k);
-    let e = Function.create(&c, &d, &k).await.unwrap_err().to_string();
+    let d = example("function").desired(&c.ctx, &k);
+    let e = example("function")
+        .create(&c, &d, &k)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Unzipped size"), "{e}");
     assert_eq!(create.num_calls(), 1);
 }
@@ -161,7 +173,7 @@ async fn configuration_update_waits_out_an_update_in_progress() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&upd, &code, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = Function.desired(&c.ctx, &k);
+    let d = example("function").desired(&c.ctx, &k);
     let mut observed_props = d.clone();
     observed_props.insert(
         "environment".into(),
@@ -172,7 +184,7 @@ async fn configuration_update_waits_out_an_update_in_progress() {
         props: observed_props,
         outputs: BTreeMap::new(),
     };
-    Function
+    example("function")
         .update(&c, &d, &o, &k)
         .await
         .expect("update succeeds after the conflict clears");
@@ -204,7 +216,7 @@ async fn throttled_reads_are_retried_by_the_configured_policy() {
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let t = std::time::Instant::now();
     for _ in 0..6 {
-        let r = Function
+        let r = example("function")
             .read(&c, &Default::default())
             .await
             .expect("throttling is retried, not returned");
@@ -250,7 +262,7 @@ async fn domain_create_waits_until_active() {
     let c = cx(cog, mock_client!(aws_sdk_lambda, []));
     let d =
         props(json!({"domain": "d", "user_pool_id": "eu-west-1_pool", "managed_login_version": 1}));
-    let o = Domain.create(&c, &d, &known()).await.unwrap();
+    let o = example("domain").create(&c, &d, &known()).await.unwrap();
     assert_eq!(o.outputs["status"], "ACTIVE");
     assert_eq!(create.num_calls(), 1);
     assert_eq!(describe.num_calls(), 3);
@@ -299,7 +311,7 @@ async fn client_update_sends_back_every_field_it_does_not_manage() {
         [&describe, &update]
     );
     let c = cx(cog, mock_client!(aws_sdk_lambda, []));
-    let res = AppClient { name: CLIENT_CODE };
+    let res = example("client/example-authorization-code");
     let k = known();
     let d = res.desired(&c.ctx, &k);
     let o = Observed {
@@ -502,16 +514,14 @@ async fn create_function_waits_out_the_kms_create_grant_message() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = Function.desired(&c.ctx, &k);
-    Function.create(&c, &d, &k).await.unwrap();
+    let d = example("function").desired(&c.ctx, &k);
+    example("function").create(&c, &d, &k).await.unwrap();
     assert_eq!(create.num_calls(), 2);
 }
 
 #[tokio::test]
 async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
     use aws_sdk_iam as iam;
-    use deployer::resources::cognito::UserPool;
-    use deployer::resources::lambda::Role;
     let list = mock!(iam::Client::list_attached_role_policies).then_output(|| {
         iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput::builder()
             .build()
@@ -533,7 +543,8 @@ async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
         mock_client!(aws_sdk_lambda, []),
     );
     c.aws.iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&list, &delete]);
-    Role.delete(&c, "cognito-example-lambda", None)
+    example("role")
+        .delete(&c, "cognito-example-lambda", None)
         .await
         .unwrap();
     assert_eq!(delete.num_calls(), 3);
@@ -568,7 +579,10 @@ async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
         ),
         mock_client!(aws_sdk_lambda, []),
     );
-    UserPool.delete(&c, "eu-west-1_p", None).await.unwrap();
+    example("user_pool")
+        .delete(&c, "eu-west-1_p", None)
+        .await
+        .unwrap();
     assert_eq!(del_pool.num_calls(), 3);
 }
 
@@ -662,7 +676,6 @@ async fn a_create_whose_response_is_lost_is_not_retried_blindly() {
 #[tokio::test]
 async fn stage_update_untags_a_dropped_tag() {
     use aws_sdk_apigatewayv2 as apigw;
-    use deployer::resources::api::Stage;
     let untag = mock!(apigw::Client::untag_resource)
         .match_requests(|r| {
             r.resource_arn() == Some("arn:aws:apigateway:eu-west-1::/apis/api1/stages/$default")
@@ -681,7 +694,7 @@ async fn stage_update_untags_a_dropped_tag() {
     );
     c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&untag, &tag]);
     let k = known();
-    let d = Stage.desired(&c.ctx, &k);
+    let d = example("stage").desired(&c.ctx, &k);
     let o = Observed {
         id: "$default".into(),
         props: props(
@@ -689,7 +702,7 @@ async fn stage_update_untags_a_dropped_tag() {
         ),
         outputs: [("parent_id".to_string(), "api1".to_string())].into(),
     };
-    let n = Stage.update(&c, &d, &o, &k).await.unwrap();
+    let n = example("stage").update(&c, &d, &o, &k).await.unwrap();
     assert_eq!(n.props, d);
     assert_eq!((untag.num_calls(), tag.num_calls()), (1, 1));
 }

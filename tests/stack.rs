@@ -307,7 +307,19 @@ fn outputs_match_what_the_sdk_reports() {
     st.ok(&["up"]);
     let o = st.json(&["outputs"]);
     let keys: Vec<&str> = o.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut want = deployer::outputs::NAMES.to_vec();
+    // The seed's ten Terraform outputs.
+    let mut want = vec![
+        "oidc_issuer_url",
+        "oidc_configuration_url",
+        "oidc_authorization_url",
+        "oidc_token_url",
+        "oidc_jwks_url",
+        "oidc_userinfo_url",
+        "example_client_id",
+        "example_client_secret",
+        "example_url",
+        "example_authorization_code_oidc_redirect_url",
+    ];
     want.sort();
     assert_eq!(keys, want);
     assert_eq!(o["example_client_secret"], deployer::outputs::HIDDEN);
@@ -782,4 +794,67 @@ fn live_progress_on_a_terminal_says_what_a_step_waits_for() {
     );
     assert!(out.contains("+ create    function"), "{out}");
     assert_exactly_one(&moto, &st);
+}
+
+/// A state file written before programs recorded each entry's kind: `up`
+/// is a no-op on it (and records the kinds), and an entry the program no
+/// longer declares (a user removed from the config) is still deleted.
+#[test]
+fn a_state_without_kinds_keeps_working() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "legacy");
+    st.extra_config = "[[users]]\nname = \"alice\"\npassword = \"HeyH0Password!\"\nattributes = { email = \"alice@example.com\" }\n[[users]]\nname = \"bob\"\npassword = \"HeyH0Password!\"\n".into();
+    st.ok(&["up"]);
+    let state = st.state();
+    assert_eq!(state["resources"]["user/bob"]["kind"], "aws:cognito:User");
+    assert_eq!(state["resources"]["user/bob"]["parent"], "user_pool");
+    assert_eq!(state["resources"]["permission"]["parent"], "function");
+    // Strip what programs add: the state of earlier versions.
+    let strip = |st: &Stack| {
+        let mut v = st.state();
+        for (_, e) in v["resources"].as_object_mut().unwrap() {
+            let e = e.as_object_mut().unwrap();
+            e.remove("kind");
+            e.remove("parent");
+        }
+        std::fs::write(st.state_file(), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    strip(&st);
+    moto.reset_recording();
+    let out = st.ok(&["up"]);
+    assert!(out.contains("17 unchanged"), "{out}");
+    assert!(moto.recorded().iter().all(|(_, m)| !m), "no writes");
+    assert_eq!(
+        st.state()["resources"]["api"]["kind"],
+        "aws:apigatewayv2:Api"
+    );
+    // bob leaves the config; his entry has no kind: the legacy table says.
+    strip(&st);
+    st.extra_config = "[[users]]\nname = \"alice\"\npassword = \"HeyH0Password!\"\nattributes = { email = \"alice@example.com\" }\n".into();
+    let plan = st.ok(&["plan"]);
+    assert!(plan.contains("user/bob"), "{plan}");
+    st.ok(&["up"]);
+    let pool = st.id("user_pool");
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let r = s
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&pool)
+            .username("bob")
+            .send()
+            .await;
+        assert!(r.is_err(), "bob was deleted");
+        let alice = s
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&pool)
+            .username("alice")
+            .send()
+            .await;
+        assert!(alice.is_ok(), "alice stays");
+    });
+    assert!(st.state()["resources"].get("user/bob").is_none());
+    st.ok(&["down", "--yes"]);
+    assert_none(&moto, &st);
 }

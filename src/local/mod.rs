@@ -183,7 +183,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         lambda: lambda::LambdaHost::new(package, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                format!("/aws/lambda/{}", ctx.prefix),
+                known.get("log_group", "id"),
                 true,
             ),
         )),
@@ -240,8 +240,16 @@ async fn wait_for_stop() {
 }
 
 fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
-    let outs = crate::outputs::compute(ctx, known);
-    let get = |k: &str| outs.get(k).cloned().flatten().unwrap_or_default();
+    let outs = crate::config::Config::load(g.config.as_deref())
+        .and_then(|cfg| crate::model::declare(&cfg))
+        .map(|(_, exports)| crate::outputs::compute(&exports, ctx, known))
+        .unwrap_or_default();
+    let get = |k: &str| {
+        outs.iter()
+            .find(|v| v.name == k)
+            .and_then(|v| v.value.clone())
+            .unwrap_or_default()
+    };
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "deployer".into());

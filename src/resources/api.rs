@@ -1,22 +1,13 @@
 //! API Gateway v2: the HTTP API, its JWT authorizer, the Lambda integration,
 //! the routes and the `$default` stage.
 
-use super::cognito::{Client, CLIENT_CC, POOL, SCOPE};
-use super::lambda::FUNCTION;
 use super::*;
 use crate::error::Error;
+use crate::model::{deps_of, Handle, Input, Output};
 use aws_sdk_apigatewayv2::types::{
     AuthorizationType, AuthorizerType, IntegrationType, JwtConfiguration, ProtocolType,
 };
 use serde_json::json;
-
-pub const API: &str = "api";
-pub const AUTHORIZER: &str = "authorizer";
-pub const INTEGRATION: &str = "integration";
-pub const STAGE: &str = "stage";
-pub const AUTHORIZER_NAME: &str = "cognito";
-pub const PROTECTED_ROUTE: &str = "GET /jwt-cognito-protected";
-pub const DEFAULT_ROUTE: &str = "$default";
 
 macro_rules! not_found {
     ($e:expr) => {
@@ -35,11 +26,30 @@ fn child_out(api: &str, id: &str) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------- API
 
-pub struct Api;
+/// An HTTP API.
+pub struct Api {
+    pub name: String,
+}
+
+impl Handle<Api> {
+    /// The API's public URL (AWS's endpoint, or the local data plane's).
+    pub fn endpoint(&self) -> Output<String> {
+        Output::of_with(self.key(), "endpoint", |ctx, e| ctx.api_url(e))
+    }
+    /// `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID`, for permissions.
+    pub fn execution_arn(&self) -> Output<String> {
+        Output::of_with(self.key(), "id", |ctx, id| {
+            ctx.arn("execute-api", &ctx.region, &ctx.account, id)
+        })
+    }
+}
 
 impl Api {
     /// The APIs with this stack's name and `deployer:stack` tag (but `skip`).
-    async fn ours(cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+    async fn ours(&self, cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+        if self.name.is_empty() {
+            return Ok(vec![]);
+        }
         let mut token: Option<String> = None;
         let mut out = vec![];
         loop {
@@ -52,7 +62,7 @@ impl Api {
                 .await
                 .map_err(ctx_err("list APIs"))?;
             for a in page.items.unwrap_or_default() {
-                let ours = a.name.as_deref() == Some(cx.ctx.prefix.as_str())
+                let ours = a.name.as_deref() == Some(self.name.as_str())
                     && a.tags.as_ref().and_then(|t| t.get(STACK_TAG)) == Some(&cx.ctx.stack);
                 match &a.api_id {
                     Some(id) if ours && Some(id.as_str()) != skip => out.push(Self::observe(
@@ -95,9 +105,9 @@ impl Api {
 }
 
 #[async_trait::async_trait]
-impl Resource for Api {
-    fn key(&self) -> String {
-        API.into()
+impl Kind for Api {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Api"
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -109,7 +119,7 @@ impl Resource for Api {
         true
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
-        props(json!({"name": ctx.prefix, "protocol": "HTTP", "tags": tags_value(ctx.owned_tags())}))
+        props(json!({"name": self.name, "protocol": "HTTP", "tags": tags_value(ctx.owned_tags())}))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {
@@ -128,13 +138,14 @@ impl Resource for Api {
             }
         }
         // API names are not unique: find ours by name and stack tag.
-        Ok(match Self::ours(cx, None).await?.into_iter().next() {
+        Ok(match self.ours(cx, None).await?.into_iter().next() {
             Some(o) => Read::Found(o),
             None => Read::Missing,
         })
     }
     async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
-        Ok(Self::ours(cx, Some(keep))
+        Ok(self
+            .ours(cx, Some(keep))
             .await?
             .into_iter()
             .map(|o| o.id)
@@ -214,7 +225,13 @@ impl Resource for Api {
 
 // ---------------------------------------------------------------- authorizer
 
-pub struct Authorizer;
+/// A JWT authorizer of an API: tokens from `issuer` for `audience`.
+pub struct Authorizer {
+    pub api_id: Input<String>,
+    pub name: String,
+    pub issuer: Input<String>,
+    pub audience: Vec<Input<String>>,
+}
 
 impl Authorizer {
     fn observe(
@@ -252,15 +269,19 @@ impl Authorizer {
 }
 
 #[async_trait::async_trait]
-impl Resource for Authorizer {
-    fn key(&self) -> String {
-        AUTHORIZER.into()
+impl Kind for Authorizer {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Authorizer"
     }
     fn deps(&self) -> Vec<String> {
-        vec![API.into(), POOL.into(), Client::key_of(CLIENT_CC)]
+        deps_of(
+            [self.api_id.deps(), self.issuer.deps()]
+                .into_iter()
+                .chain(self.audience.iter().map(|a| a.deps())),
+        )
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(API)
+    fn parent(&self) -> Option<String> {
+        self.api_id.deps().first().cloned()
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["type"]
@@ -270,11 +291,11 @@ impl Resource for Authorizer {
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
         props(json!({
-            "name": AUTHORIZER_NAME,
+            "name": self.name,
             "type": "JWT",
             "identity_source": ["$request.header.Authorization"],
-            "issuer": ctx.issuer(&k.get(POOL, "id")),
-            "audience": [k.get(&Client::key_of(CLIENT_CC), "id")],
+            "issuer": self.issuer.get(ctx, k),
+            "audience": sorted(self.audience.iter().map(|a| a.get(ctx, k)).collect()),
         }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -306,7 +327,7 @@ impl Resource for Authorizer {
         match listed {
             Ok(list) => {
                 for a in list.items.unwrap_or_default() {
-                    if a.name.as_deref() == Some(AUTHORIZER_NAME) {
+                    if !self.name.is_empty() && a.name.as_deref() == Some(self.name.as_str()) {
                         if let Some(id) = a.authorizer_id {
                             if let Some(o) = Self::get(cx, api, &id).await? {
                                 return Ok(Read::Found(o));
@@ -328,13 +349,13 @@ impl Resource for Authorizer {
         }
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = k.get(API, "id");
+        let api = self.api_id.get(&cx.ctx, k);
         let a = cx
             .aws
             .apigw
             .create_authorizer()
             .api_id(&api)
-            .name(AUTHORIZER_NAME)
+            .name(&self.name)
             .authorizer_type(AuthorizerType::Jwt)
             .set_identity_source(Some(strings(d, "identity_source")))
             .jwt_configuration(
@@ -360,7 +381,7 @@ impl Resource for Authorizer {
             .update_authorizer()
             .api_id(&api)
             .authorizer_id(&o.id)
-            .name(AUTHORIZER_NAME)
+            .name(s(d, "name"))
             .set_identity_source(Some(strings(d, "identity_source")))
             .jwt_configuration(
                 JwtConfiguration::builder()
@@ -394,7 +415,11 @@ impl Resource for Authorizer {
 
 // ---------------------------------------------------------------- integration
 
-pub struct Integration;
+/// A Lambda proxy integration (payload 2.0) of an API.
+pub struct Integration {
+    pub api_id: Input<String>,
+    pub function_arn: Input<String>,
+}
 
 impl Integration {
     fn observe(
@@ -417,15 +442,15 @@ impl Integration {
 }
 
 #[async_trait::async_trait]
-impl Resource for Integration {
-    fn key(&self) -> String {
-        INTEGRATION.into()
+impl Kind for Integration {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Integration"
     }
     fn deps(&self) -> Vec<String> {
-        vec![API.into(), FUNCTION.into()]
+        deps_of([self.api_id.deps(), self.function_arn.deps()])
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(API)
+    fn parent(&self) -> Option<String> {
+        self.api_id.deps().first().cloned()
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["type"]
@@ -433,9 +458,9 @@ impl Resource for Integration {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
         props(
-            json!({"type": "AWS_PROXY", "uri": k.get(FUNCTION, "arn"), "payload_format_version": "2.0"}),
+            json!({"type": "AWS_PROXY", "uri": self.function_arn.get(ctx, k), "payload_format_version": "2.0"}),
         )
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -471,12 +496,21 @@ impl Resource for Integration {
             Err(e) if not_found!(e) => return Ok(Read::Missing),
             Err(e) => return Err(Error::aws("list integrations", e)),
         };
-        let func = format!(":function:{}", cx.ctx.prefix);
+        // The function as the state knows it; unknown, any proxy
+        // integration of our API is ours.
+        let func = self
+            .function_arn
+            .resolve(&cx.ctx, &prior.known)
+            .and_then(|arn| {
+                arn.rsplit_once(":function:")
+                    .map(|(_, n)| format!(":function:{n}"))
+            });
         for i in list.items.unwrap_or_default() {
             let uri = i.integration_uri.clone().unwrap_or_default();
-            if i.integration_type == Some(IntegrationType::AwsProxy)
-                && (uri.ends_with(&func) || uri.contains(&format!("{func}/")))
-            {
+            let same_function = func
+                .as_ref()
+                .is_none_or(|f| uri.ends_with(f) || uri.contains(&format!("{f}/")));
+            if i.integration_type == Some(IntegrationType::AwsProxy) && same_function {
                 if let Some(id) = &i.integration_id {
                     return Ok(Read::Found(Self::observe(
                         api,
@@ -491,7 +525,7 @@ impl Resource for Integration {
         Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = k.get(API, "id");
+        let api = self.api_id.get(&cx.ctx, k);
         let i = cx
             .aws
             .apigw
@@ -546,16 +580,20 @@ impl Resource for Integration {
 
 // ---------------------------------------------------------------- routes
 
+/// A route of an API to an integration, open or behind a JWT authorizer.
 pub struct Route {
+    pub api_id: Input<String>,
+    /// `GET /path`, or `$default`.
     pub route_key: String,
+    /// The integration's ID (`integration.id()`).
+    pub integration_id: Input<String>,
+    /// The authorizer's ID and the scopes a token needs.
+    pub jwt: Option<(Input<String>, Vec<Input<String>>)>,
 }
 
 impl Route {
-    pub fn key_of(route_key: &str) -> String {
-        format!("route/{route_key}")
-    }
     fn protected(&self) -> bool {
-        self.route_key == PROTECTED_ROUTE
+        self.jwt.is_some()
     }
     #[allow(clippy::too_many_arguments)]
     fn observe(
@@ -582,26 +620,28 @@ impl Route {
 }
 
 #[async_trait::async_trait]
-impl Resource for Route {
-    fn key(&self) -> String {
-        Self::key_of(&self.route_key)
+impl Kind for Route {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Route"
     }
     fn deps(&self) -> Vec<String> {
-        let mut d = vec![API.to_string(), INTEGRATION.to_string()];
-        if self.protected() {
-            d.push(AUTHORIZER.into());
+        let mut inputs = vec![self.api_id.deps(), self.integration_id.deps()];
+        if let Some((a, scopes)) = &self.jwt {
+            inputs.push(a.deps());
+            inputs.extend(scopes.iter().map(|s| s.deps()));
         }
-        d
+        deps_of(inputs)
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(API)
+    fn parent(&self) -> Option<String> {
+        self.api_id.deps().first().cloned()
     }
-    fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
-        let target = format!("integrations/{}", k.get(INTEGRATION, "id"));
-        if self.protected() {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        let target = format!("integrations/{}", self.integration_id.get(ctx, k));
+        if let Some((authorizer, scopes)) = &self.jwt {
+            let scopes: Vec<String> = scopes.iter().map(|s| s.get(ctx, k)).collect();
             props(json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "JWT",
-                "authorizer_id": k.get(AUTHORIZER, "id"), "scopes": [SCOPE],
+                "authorizer_id": authorizer.get(ctx, k), "scopes": sorted(scopes),
             }))
         } else {
             props(json!({
@@ -664,7 +704,7 @@ impl Resource for Route {
         Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = k.get(API, "id");
+        let api = self.api_id.get(&cx.ctx, k);
         let mut req = cx
             .aws
             .apigw
@@ -741,20 +781,23 @@ impl Resource for Route {
 
 // ---------------------------------------------------------------- stage
 
-pub struct Stage;
+/// The API's `$default` stage, deployed on every change.
+pub struct Stage {
+    pub api_id: Input<String>,
+}
 
 const STAGE_NAME: &str = "$default";
 
 #[async_trait::async_trait]
-impl Resource for Stage {
-    fn key(&self) -> String {
-        STAGE.into()
+impl Kind for Stage {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Stage"
     }
     fn deps(&self) -> Vec<String> {
-        vec![API.into()]
+        self.api_id.deps().to_vec()
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(API)
+    fn parent(&self) -> Option<String> {
+        self.api_id.deps().first().cloned()
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
         props(json!({"auto_deploy": true, "tags": tags_value(ctx.tags.clone())}))
@@ -785,7 +828,7 @@ impl Resource for Stage {
         }
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = k.get(API, "id");
+        let api = self.api_id.get(&cx.ctx, k);
         let r = cx
             .aws
             .apigw

@@ -1,18 +1,14 @@
 //! Cognito: user pool, domain, resource server, users, app clients.
 
 use super::*;
+use crate::config::User;
 use crate::error::Error;
+use crate::model::{deps_of, Handle, Input, Output};
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeType, MessageActionType, OAuthFlowType,
     ResourceServerScopeType, UserPoolClientType,
 };
 use serde_json::json;
-
-pub const POOL: &str = "user_pool";
-pub const DOMAIN: &str = "domain";
-pub const RESOURCE_SERVER: &str = "resource_server";
-pub const RS_IDENTIFIER: &str = "example";
-pub const SCOPE: &str = "example/auth";
 
 fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
     [("parent_id".to_string(), parent_id.to_string())].into()
@@ -20,7 +16,20 @@ fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
 
 // ---------------------------------------------------------------- user pool
 
-pub struct UserPool;
+/// A user pool; only administrators create users.
+pub struct UserPool {
+    pub name: String,
+}
+
+impl Handle<UserPool> {
+    pub fn arn(&self) -> Output<String> {
+        self.output("arn")
+    }
+    /// The pool's OIDC issuer URL (AWS's, or the local identity provider's).
+    pub fn issuer(&self) -> Output<String> {
+        Output::of_with(self.key(), "id", |ctx, id| ctx.issuer(id))
+    }
+}
 
 impl UserPool {
     async fn describe(cx: &Cx, id: &str) -> Result<Option<Observed>> {
@@ -70,7 +79,10 @@ impl UserPool {
 
 impl UserPool {
     /// The pools with this stack's name and `deployer:stack` tag (but `skip`).
-    async fn ours(cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+    async fn ours(&self, cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+        if self.name.is_empty() {
+            return Ok(vec![]);
+        }
         let mut pages = cx
             .aws
             .cognito
@@ -82,7 +94,7 @@ impl UserPool {
         let mut candidates = vec![];
         while let Some(p) = pages.next().await {
             let p = p.map_err(ctx_err("list user pools"))?;
-            if p.name.as_deref() == Some(cx.ctx.prefix.as_str()) && p.id.as_deref() != skip {
+            if p.name.as_deref() == Some(self.name.as_str()) && p.id.as_deref() != skip {
                 candidates.extend(p.id);
             }
         }
@@ -99,9 +111,9 @@ impl UserPool {
 }
 
 #[async_trait::async_trait]
-impl Resource for UserPool {
-    fn key(&self) -> String {
-        POOL.into()
+impl Kind for UserPool {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPool"
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -114,7 +126,7 @@ impl Resource for UserPool {
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
         props(json!({
-            "name": ctx.prefix,
+            "name": self.name,
             "tags": tags_value(ctx.owned_tags()),
             "admin_create_user_only": true,
         }))
@@ -126,13 +138,14 @@ impl Resource for UserPool {
             }
         }
         // Pool names are not unique: find ours by name and stack tag.
-        Ok(match Self::ours(cx, None).await?.into_iter().next() {
+        Ok(match self.ours(cx, None).await?.into_iter().next() {
             Some(o) => Read::Found(o),
             None => Read::Missing,
         })
     }
     async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
-        Ok(Self::ours(cx, Some(keep))
+        Ok(self
+            .ours(cx, Some(keep))
             .await?
             .into_iter()
             .map(|o| o.id)
@@ -251,7 +264,39 @@ pub fn pool_has_domain(message: Option<&str>) -> bool {
 
 // ---------------------------------------------------------------- domain
 
-pub struct Domain;
+/// The pool's hosted domain (`PREFIX.auth.REGION.amazoncognito.com`).
+pub struct Domain {
+    pub prefix: DomainPrefix,
+    pub user_pool_id: Input<String>,
+}
+
+/// A Cognito domain prefix is global to a region: either exact, or unique per
+/// (seed, account, region) so that two accounts keeping one default do not
+/// clash. A UUIDv5 is hexadecimal and so never holds the reserved words
+/// aws/amazon/cognito.
+pub enum DomainPrefix {
+    Exact(String),
+    Unique(String),
+}
+
+impl Domain {
+    fn prefix(&self, ctx: &Ctx) -> String {
+        match &self.prefix {
+            DomainPrefix::Exact(p) => p.clone(),
+            DomainPrefix::Unique(seed) => {
+                let name = format!("urn:{seed}:{}:{}", ctx.account, ctx.region);
+                uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
+            }
+        }
+    }
+}
+
+impl Handle<Domain> {
+    /// The hosted UI's base URL (AWS's, or the local identity provider's).
+    pub fn url(&self) -> Output<String> {
+        Output::of_with(self.key(), "domain", |ctx, d| ctx.hosted_domain(d))
+    }
+}
 
 async fn delete_domain(cx: &Cx, domain: &str, pool: &str) -> Result<()> {
     match cx
@@ -342,33 +387,35 @@ impl Domain {
 }
 
 #[async_trait::async_trait]
-impl Resource for Domain {
-    fn key(&self) -> String {
-        DOMAIN.into()
+impl Kind for Domain {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPoolDomain"
     }
     fn deps(&self) -> Vec<String> {
-        vec![POOL.into()]
+        self.user_pool_id.deps().to_vec()
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["domain", "user_pool_id"]
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
         props(json!({
-            "domain": ctx.domain_prefix(),
-            "user_pool_id": k.get(POOL, "id"),
+            "domain": self.prefix(ctx),
+            "user_pool_id": self.user_pool_id.get(ctx, k),
             "managed_login_version": 1,
         }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let name = prior.id.clone().unwrap_or_else(|| cx.ctx.domain_prefix());
+        let want = self.prefix(&cx.ctx);
+        let name = prior.id.clone().unwrap_or_else(|| want.clone());
+        if name.is_empty() {
+            return Ok(Read::Missing);
+        }
         Ok(match Self::describe(cx, &name).await? {
             Some(o) => Read::Found(o),
-            None if name != cx.ctx.domain_prefix() => {
-                match Self::describe(cx, &cx.ctx.domain_prefix()).await? {
-                    Some(o) => Read::Found(o),
-                    None => Read::Missing,
-                }
-            }
+            None if name != want && !want.is_empty() => match Self::describe(cx, &want).await? {
+                Some(o) => Read::Found(o),
+                None => Read::Missing,
+            },
             None => Read::Missing,
         })
     }
@@ -428,35 +475,53 @@ impl Resource for Domain {
 
 // ---------------------------------------------------------------- resource server
 
-pub struct ResourceServer;
+/// An OAuth resource server (API) of a pool, with its scopes.
+pub struct ResourceServer {
+    pub user_pool_id: Input<String>,
+    pub identifier: String,
+    pub name: String,
+    /// (scope name, description)
+    pub scopes: Vec<(String, String)>,
+}
+
+impl Handle<ResourceServer> {
+    /// A scope's full name (`IDENTIFIER/NAME`), for an app client.
+    pub fn scope(&self, name: &str) -> Output<String> {
+        let name = name.to_string();
+        self.id().map(move |id| format!("{id}/{name}"))
+    }
+}
 
 #[async_trait::async_trait]
-impl Resource for ResourceServer {
-    fn key(&self) -> String {
-        RESOURCE_SERVER.into()
+impl Kind for ResourceServer {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:ResourceServer"
     }
     fn deps(&self) -> Vec<String> {
-        vec![POOL.into()]
+        self.user_pool_id.deps().to_vec()
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(POOL)
+    fn parent(&self) -> Option<String> {
+        self.user_pool_id.deps().first().cloned()
     }
     fn desired(&self, _ctx: &Ctx, _k: &Known) -> Props {
-        props(json!({
-            "name": "example",
-            "scopes": [{"name": "auth", "description": "Authenticate"}],
-        }))
+        let scopes: Vec<Value> = self
+            .scopes
+            .iter()
+            .map(|(n, d)| json!({"name": n, "description": d}))
+            .collect();
+        props(json!({"name": self.name, "scopes": scopes}))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(pool) = &prior.parent_id else {
             return Ok(Read::Missing);
         };
+        let ident = prior.id.clone().unwrap_or_else(|| self.identifier.clone());
         let r = cx
             .aws
             .cognito
             .describe_resource_server()
             .user_pool_id(pool)
-            .identifier(RS_IDENTIFIER)
+            .identifier(&ident)
             .send()
             .await;
         let rs = match r {
@@ -479,21 +544,21 @@ impl Resource for ResourceServer {
             .map(|s| json!({"name": s.scope_name, "description": s.scope_description}))
             .collect();
         let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), RS_IDENTIFIER.into());
+        outputs.insert("id".into(), ident.clone());
         Ok(Read::Found(Observed {
-            id: RS_IDENTIFIER.into(),
+            id: ident,
             props: props(json!({"name": rs.name.unwrap_or_default(), "scopes": scopes})),
             outputs,
         }))
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = k.get(POOL, "id");
+        let pool = self.user_pool_id.get(&cx.ctx, k);
         let r = cx
             .aws
             .cognito
             .create_resource_server()
             .user_pool_id(&pool)
-            .identifier(RS_IDENTIFIER)
+            .identifier(&self.identifier)
             .name(s(d, "name"))
             .set_scopes(Some(scopes(d)?))
             .send()
@@ -510,9 +575,9 @@ impl Resource for ResourceServer {
             };
         }
         let mut outputs = parent_out(&pool);
-        outputs.insert("id".into(), RS_IDENTIFIER.into());
+        outputs.insert("id".into(), self.identifier.clone());
         Ok(Observed {
-            id: RS_IDENTIFIER.into(),
+            id: self.identifier.clone(),
             props: d.clone(),
             outputs,
         })
@@ -525,7 +590,7 @@ impl Resource for ResourceServer {
             .cognito
             .update_resource_server()
             .user_pool_id(o.outputs.get("parent_id").cloned().unwrap_or_default())
-            .identifier(RS_IDENTIFIER)
+            .identifier(&o.id)
             .name(s(d, "name"))
             .set_scopes(Some(scopes(d)?))
             .send()
@@ -577,7 +642,9 @@ fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
 
 // ---------------------------------------------------------------- users
 
-pub struct UserRes {
+/// A confirmed user of a pool with a permanent password.
+pub struct PoolUser {
+    pub user_pool_id: Input<String>,
     pub name: String,
     /// None when the user is in the state but no longer declared.
     pub user: Option<User>,
@@ -623,15 +690,15 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 #[async_trait::async_trait]
-impl Resource for UserRes {
-    fn key(&self) -> String {
-        format!("user/{}", self.name)
+impl Kind for PoolUser {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:User"
     }
     fn deps(&self) -> Vec<String> {
-        vec![POOL.into()]
+        self.user_pool_id.deps().to_vec()
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(POOL)
+    fn parent(&self) -> Option<String> {
+        self.user_pool_id.deps().first().cloned()
     }
     fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
         let Some(u) = &self.user else {
@@ -715,7 +782,7 @@ impl Resource for UserRes {
         }))
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = k.get(POOL, "id");
+        let pool = self.user_pool_id.get(&cx.ctx, k);
         let attrs = attribute_list(&string_map(d, "attributes"))?;
         let r = cx
             .aws
@@ -846,11 +913,22 @@ fn attribute_list(m: &BTreeMap<String, String>) -> Result<Vec<AttributeType>> {
 
 // ---------------------------------------------------------------- app clients
 
-pub const CLIENT_CC: &str = "example";
-pub const CLIENT_CODE: &str = "example-authorization-code";
-
+/// An app client of a pool, with a secret, for OAuth flows.
 pub struct Client {
-    pub name: &'static str,
+    pub user_pool_id: Input<String>,
+    pub name: String,
+    /// `client_credentials`, `code`, `implicit`.
+    pub flows: Vec<String>,
+    pub scopes: Vec<Input<String>>,
+    pub identity_providers: Vec<String>,
+    pub callback_urls: Vec<Input<String>>,
+}
+
+impl Handle<Client> {
+    /// The client secret: never in the state, never in a plan.
+    pub fn secret(&self) -> Output<String> {
+        self.output("secret").secret()
+    }
 }
 
 impl Client {
@@ -878,15 +956,11 @@ impl Client {
                 }
                 Err(e) => return Err(Error::aws("list app clients", e)),
             };
-            if c.client_name.as_deref() == Some(self.name) {
+            if !self.name.is_empty() && c.client_name.as_deref() == Some(self.name.as_str()) {
                 out.extend(c.client_id);
             }
         }
         Ok(out)
-    }
-
-    pub fn key_of(name: &str) -> String {
-        format!("client/{name}")
     }
 
     fn observe(pool: &str, c: &UserPoolClientType) -> Observed {
@@ -957,19 +1031,19 @@ fn opt_list(v: Vec<String>) -> Option<Vec<String>> {
 }
 
 #[async_trait::async_trait]
-impl Resource for Client {
-    fn key(&self) -> String {
-        Self::key_of(self.name)
+impl Kind for Client {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPoolClient"
     }
     fn deps(&self) -> Vec<String> {
-        let mut d = vec![POOL.to_string(), RESOURCE_SERVER.to_string()];
-        if self.name == CLIENT_CODE {
-            d.push(super::api::API.into());
-        }
-        d
+        deps_of(
+            std::iter::once(self.user_pool_id.deps())
+                .chain(self.scopes.iter().map(|s| s.deps()))
+                .chain(self.callback_urls.iter().map(|s| s.deps())),
+        )
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(POOL)
+    fn parent(&self) -> Option<String> {
+        self.user_pool_id.deps().first().cloned()
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["generate_secret"]
@@ -978,33 +1052,17 @@ impl Resource for Client {
         true
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        if self.name == CLIENT_CC {
-            props(json!({
-                "name": self.name,
-                "generate_secret": true,
-                "oauth_user_pool_client": true,
-                "flows": ["client_credentials"],
-                "scopes": [SCOPE],
-                "identity_providers": [],
-                "callback_urls": [],
-            }))
-        } else {
-            let endpoint = k.get(super::api::API, "endpoint");
-            let callback = if endpoint == UNKNOWN {
-                UNKNOWN.to_string()
-            } else {
-                format!("{}/oidc", ctx.api_url(&endpoint))
-            };
-            props(json!({
-                "name": self.name,
-                "generate_secret": true,
-                "oauth_user_pool_client": true,
-                "flows": ["code"],
-                "scopes": sorted(vec!["openid".into(), "email".into(), "profile".into(), SCOPE.into()]),
-                "identity_providers": ["COGNITO"],
-                "callback_urls": [callback],
-            }))
-        }
+        let mut flows = self.flows.clone();
+        flows.sort();
+        props(json!({
+            "name": self.name,
+            "generate_secret": true,
+            "oauth_user_pool_client": true,
+            "flows": flows,
+            "scopes": sorted(self.scopes.iter().map(|x| x.get(ctx, k)).collect()),
+            "identity_providers": sorted(self.identity_providers.clone()),
+            "callback_urls": sorted(self.callback_urls.iter().map(|x| x.get(ctx, k)).collect()),
+        }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(pool) = &prior.parent_id else {
@@ -1031,13 +1089,13 @@ impl Resource for Client {
         Ok(ids)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = k.get(POOL, "id");
+        let pool = self.user_pool_id.get(&cx.ctx, k);
         let out = cx
             .aws
             .cognito
             .create_user_pool_client()
             .user_pool_id(&pool)
-            .client_name(self.name)
+            .client_name(&self.name)
             .generate_secret(true)
             .allowed_o_auth_flows_user_pool_client(true)
             .set_allowed_o_auth_flows(Some(flows_of(d)))
@@ -1065,7 +1123,7 @@ impl Resource for Client {
             .update_user_pool_client()
             .user_pool_id(&pool)
             .client_id(&o.id)
-            .client_name(self.name)
+            .client_name(s(d, "name"))
             .set_refresh_token_validity(Some(cur.refresh_token_validity).filter(|v| *v > 0))
             .set_access_token_validity(cur.access_token_validity)
             .set_id_token_validity(cur.id_token_validity)

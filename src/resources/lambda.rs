@@ -1,10 +1,10 @@
 //! Lambda and IAM: the execution role, the function, and API Gateway's
 //! permission to invoke it.
 
-use super::api::API;
-use super::cognito::{Client, CLIENT_CC, CLIENT_CODE, POOL};
 use super::*;
+use crate::config::Architecture;
 use crate::error::Error;
+use crate::model::{deps_of, Handle, Input, Output};
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture as LArch, Environment, FunctionCode, Runtime};
@@ -29,53 +29,87 @@ macro_rules! update_in_progress {
     };
 }
 
-pub const ROLE: &str = "role";
-pub const FUNCTION: &str = "function";
-pub const PERMISSION: &str = "permission";
-/// The AWS managed policy, in the stack's partition.
-pub fn basic_execution_policy(ctx: &Ctx) -> String {
-    ctx.arn(
-        "iam",
-        "",
-        "aws",
-        "policy/service-role/AWSLambdaBasicExecutionRole",
-    )
+/// An AWS managed policy (`service-role/AWSLambdaBasicExecutionRole`), in
+/// the stack's partition.
+pub fn managed_policy(ctx: &Ctx, name: &str) -> String {
+    ctx.arn("iam", "", "aws", &format!("policy/{name}"))
 }
-pub const STATEMENT_ID: &str = "apigateway-invoke";
+pub const BASIC_EXECUTION: &str = "service-role/AWSLambdaBasicExecutionRole";
 const WAIT: Duration = Duration::from_secs(300);
 
-fn trust_policy() -> Value {
+fn trust_policy(service: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Principal": {"Service": service},
             "Action": "sts:AssumeRole"
         }]
     })
 }
 
+/// A name from the arguments, or for a resource no longer declared the ID
+/// the state recorded.
+fn name_or_id(name: &str, prior: &Prior) -> Option<String> {
+    if name.is_empty() {
+        prior.id.clone()
+    } else {
+        Some(name.to_string())
+    }
+}
+
 // ---------------------------------------------------------------- role
 
-pub struct Role;
+/// An IAM role a service may assume, with AWS managed policies attached.
+pub struct Role {
+    pub name: String,
+    /// The service principal that assumes it (`lambda.amazonaws.com`).
+    pub service: String,
+    /// Managed policy names under `arn:PARTITION:iam::aws:policy/`.
+    pub managed_policies: Vec<String>,
+}
+
+impl Role {
+    /// A role for Lambda functions with the basic execution policy (logs).
+    pub fn for_lambda(name: impl Into<String>) -> Self {
+        Role {
+            name: name.into(),
+            service: "lambda.amazonaws.com".into(),
+            managed_policies: vec![BASIC_EXECUTION.into()],
+        }
+    }
+}
+
+impl Handle<Role> {
+    pub fn arn(&self) -> Output<String> {
+        self.output("arn")
+    }
+}
 
 #[async_trait::async_trait]
-impl Resource for Role {
-    fn key(&self) -> String {
-        ROLE.into()
+impl Kind for Role {
+    fn kind(&self) -> &'static str {
+        "aws:iam:Role"
     }
     fn deps(&self) -> Vec<String> {
         vec![]
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+        let policies: Vec<String> = self
+            .managed_policies
+            .iter()
+            .map(|p| managed_policy(ctx, p))
+            .collect();
         props(json!({
-            "trust": trust_policy(),
-            "policies": [basic_execution_policy(ctx)],
+            "trust": trust_policy(&self.service),
+            "policies": policies,
             "tags": tags_value(ctx.tags.clone()),
         }))
     }
-    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
-        let name = cx.ctx.role_name();
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(name) = name_or_id(&self.name, prior) else {
+            return Ok(Read::Missing);
+        };
         let role = match cx.aws.iam.get_role().role_name(&name).send().await {
             Ok(r) => r.role,
             Err(e)
@@ -145,7 +179,7 @@ impl Resource for Role {
         }))
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let name = cx.ctx.role_name();
+        let name = self.name.clone();
         let tags = string_map(d, "tags")
             .into_iter()
             .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
@@ -321,10 +355,44 @@ impl Resource for Role {
 
 // ---------------------------------------------------------------- function
 
-pub struct Function;
+/// A Lambda function running the run's Rust package (`provided.al2023`,
+/// `bootstrap`).
+pub struct Function {
+    pub name: String,
+    /// The execution role's ARN.
+    pub role: Input<String>,
+    pub architecture: Architecture,
+    /// Environment variables; a secret input is never shown in a plan.
+    pub environment: BTreeMap<String, Input<String>>,
+    pub timeout_seconds: i32,
+    pub memory_mb: i32,
+}
 
 pub const TIMEOUT_SECONDS: i32 = 10;
 pub const MEMORY_MB: i32 = 128;
+
+impl Function {
+    pub fn new(name: impl Into<String>, role: Input<String>) -> Self {
+        Function {
+            name: name.into(),
+            role,
+            architecture: Architecture::default(),
+            environment: BTreeMap::new(),
+            timeout_seconds: TIMEOUT_SECONDS,
+            memory_mb: MEMORY_MB,
+        }
+    }
+}
+
+impl Handle<Function> {
+    pub fn arn(&self) -> Output<String> {
+        self.output("arn")
+    }
+    /// The function's name (its ID).
+    pub fn name(&self) -> Output<String> {
+        self.id()
+    }
+}
 
 impl Function {
     async fn get(cx: &Cx, name: &str) -> Result<Option<Observed>> {
@@ -412,58 +480,51 @@ pub fn role_not_assumable(
 }
 
 #[async_trait::async_trait]
-impl Resource for Function {
-    fn key(&self) -> String {
-        FUNCTION.into()
+impl Kind for Function {
+    fn kind(&self) -> &'static str {
+        "aws:lambda:Function"
     }
     fn deps(&self) -> Vec<String> {
-        vec![
-            ROLE.into(),
-            // Created first, so that Lambda never makes it without a
-            // retention; deleted after the function, so that a last
-            // invocation cannot make it again.
-            super::logs::LOG_GROUP.into(),
-            POOL.into(),
-            Client::key_of(CLIENT_CC),
-            Client::key_of(CLIENT_CODE),
-            API.into(),
-        ]
+        deps_of(
+            std::iter::once(self.role.deps()).chain(self.environment.values().map(|v| v.deps())),
+        )
+    }
+    fn sensitive(&self) -> BTreeSet<String> {
+        self.environment
+            .iter()
+            .filter(|(_, v)| v.is_secret())
+            .map(|(k, _)| format!("environment.{k}"))
+            .collect()
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        let endpoint = k.get(API, "endpoint");
-        let redirect = if endpoint == UNKNOWN {
-            UNKNOWN.into()
-        } else {
-            format!("{}/oidc", ctx.api_url(&endpoint))
-        };
-        let code = Client::key_of(CLIENT_CODE);
+        let env: BTreeMap<String, String> = self
+            .environment
+            .iter()
+            .map(|(n, v)| (n.clone(), v.get(ctx, k)))
+            .collect();
         props(json!({
             "runtime": "provided.al2023",
             "handler": "bootstrap",
-            "role": k.get(ROLE, "arn"),
-            "architecture": ctx.architecture.as_str(),
+            "role": self.role.get(ctx, k),
+            "architecture": self.architecture.as_str(),
             "code_sha256": ctx.package.as_ref().map(|p| p.sha256_b64.clone()).unwrap_or_else(|| UNKNOWN.into()),
-            "environment": {
-                "EXAMPLE_OIDC_REDIRECT_URL": redirect,
-                "EXAMPLE_OIDC_ISSUER_URL": ctx.issuer(&k.get(POOL, "id")),
-                "EXAMPLE_OIDC_CLIENT_ID": k.get(&code, "id"),
-                "EXAMPLE_OIDC_CLIENT_SECRET": k.get(&code, "secret"),
-                // The handler accepts bearer tokens of this stack's clients only.
-                "EXAMPLE_OIDC_ALLOWED_CLIENT_IDS": format!("{},{}", k.get(&Client::key_of(CLIENT_CC), "id"), k.get(&code, "id")),
-            },
-            "timeout": TIMEOUT_SECONDS,
-            "memory": MEMORY_MB,
+            "environment": env,
+            "timeout": self.timeout_seconds,
+            "memory": self.memory_mb,
             "tags": tags_value(ctx.tags.clone()),
         }))
     }
-    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
-        Ok(match Self::get(cx, &cx.ctx.prefix).await? {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(name) = name_or_id(&self.name, prior) else {
+            return Ok(Read::Missing);
+        };
+        Ok(match Self::get(cx, &name).await? {
             Some(o) => Read::Found(o),
             None => Read::Missing,
         })
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let name = cx.ctx.prefix.clone();
+        let name = self.name.clone();
         let pkg = Self::package(cx)?;
         let env = Environment::builder()
             .set_variables(Some(string_map(d, "environment").into_iter().collect()))
@@ -491,8 +552,8 @@ impl Resource for Function {
                             .build(),
                     )
                     .environment(env.clone())
-                    .timeout(TIMEOUT_SECONDS)
-                    .memory_size(MEMORY_MB)
+                    .timeout(self.timeout_seconds)
+                    .memory_size(self.memory_mb)
                     .set_tags(Some(string_map(d, "tags").into_iter().collect()))
                     .send()
             },
@@ -589,8 +650,8 @@ impl Resource for Function {
                         .handler(s(d, "handler"))
                         .role(s(d, "role"))
                         .environment(env.clone())
-                        .timeout(TIMEOUT_SECONDS)
-                        .memory_size(MEMORY_MB)
+                        .timeout(self.timeout_seconds)
+                        .memory_size(self.memory_mb)
                         .send()
                 },
             )
@@ -649,40 +710,56 @@ impl Resource for Function {
 
 // ---------------------------------------------------------------- permission
 
-pub struct Permission;
+/// A statement of a function's resource policy: `principal` may invoke it
+/// from `source_arn`.
+pub struct Permission {
+    /// The function's name (`function.name()`): the parent.
+    pub function: Input<String>,
+    pub statement_id: String,
+    pub principal: String,
+    pub source_arn: Input<String>,
+}
+
+impl Permission {
+    /// API Gateway may invoke the function from the given execution ARN
+    /// pattern (`api.execution_arn()` + `/*/*`).
+    pub fn for_api_gateway(function: Input<String>, source_arn: Input<String>) -> Self {
+        Permission {
+            function,
+            statement_id: "apigateway-invoke".into(),
+            principal: "apigateway.amazonaws.com".into(),
+            source_arn,
+        }
+    }
+}
 
 #[async_trait::async_trait]
-impl Resource for Permission {
-    fn key(&self) -> String {
-        PERMISSION.into()
+impl Kind for Permission {
+    fn kind(&self) -> &'static str {
+        "aws:lambda:Permission"
     }
     fn deps(&self) -> Vec<String> {
-        vec![FUNCTION.into(), API.into()]
+        deps_of([self.function.deps(), self.source_arn.deps()])
     }
-    fn parent(&self) -> Option<&'static str> {
-        Some(FUNCTION)
+    fn parent(&self) -> Option<String> {
+        self.function.deps().first().cloned()
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["action", "principal", "source_arn"]
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        let api = k.get(API, "id");
-        let arn = if api == UNKNOWN {
-            UNKNOWN.into()
-        } else {
-            ctx.arn(
-                "execute-api",
-                &ctx.region,
-                &ctx.account,
-                &format!("{api}/*/*"),
-            )
-        };
         props(
-            json!({"action": "lambda:InvokeFunction", "principal": "apigateway.amazonaws.com", "source_arn": arn}),
+            json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": self.source_arn.get(ctx, k)}),
         )
     }
-    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
-        let func = cx.ctx.prefix.clone();
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let Some(func) = prior.parent_id.clone() else {
+            return Ok(Read::Missing);
+        };
+        let sid = prior
+            .id
+            .clone()
+            .unwrap_or_else(|| self.statement_id.clone());
         let policy = match cx.aws.lambda.get_policy().function_name(&func).send().await {
             Ok(p) => p.policy.unwrap_or_default(),
             Err(e)
@@ -699,7 +776,7 @@ impl Resource for Permission {
             Value::Object(_) => vec![v["Statement"].clone()],
             _ => vec![],
         };
-        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == STATEMENT_ID) else {
+        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == sid.as_str()) else {
             return Ok(Read::Missing);
         };
         let principal = match &st["Principal"] {
@@ -712,17 +789,18 @@ impl Resource for Permission {
             .to_string();
         let mut outputs = BTreeMap::new();
         outputs.insert("parent_id".into(), func.clone());
-        outputs.insert("id".into(), STATEMENT_ID.into());
+        outputs.insert("id".into(), sid.clone());
         Ok(Read::Found(Observed {
-            id: STATEMENT_ID.into(),
+            id: sid,
             props: props(
                 json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source}),
             ),
             outputs,
         }))
     }
-    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
-        let func = cx.ctx.prefix.clone();
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let func = self.function.get(&cx.ctx, k);
+        let sid = self.statement_id.as_str();
         let r = crate::aws::with_backoff(
             "add permission",
             Duration::from_secs(60),
@@ -732,7 +810,7 @@ impl Resource for Permission {
                     .lambda
                     .add_permission()
                     .function_name(&func)
-                    .statement_id(STATEMENT_ID)
+                    .statement_id(sid)
                     .action(s(d, "action"))
                     .principal(s(d, "principal"))
                     .source_arn(s(d, "source_arn"))
@@ -742,16 +820,20 @@ impl Resource for Permission {
         .await;
         if let Err(e) = r {
             // The statement ID is unique per function: adopt a matching one.
-            match self.read(cx, &Prior::default()).await? {
+            let prior = Prior {
+                parent_id: Some(func.clone()),
+                ..Default::default()
+            };
+            match self.read(cx, &prior).await? {
                 Read::Found(o) if diff(d, &o.props).is_empty() => return Ok(o),
                 _ => return Err(Error::aws("add permission for API Gateway", e)),
             }
         }
         let mut outputs = BTreeMap::new();
         outputs.insert("parent_id".into(), func);
-        outputs.insert("id".into(), STATEMENT_ID.into());
+        outputs.insert("id".into(), sid.to_string());
         Ok(Observed {
-            id: STATEMENT_ID.into(),
+            id: sid.to_string(),
             props: d.clone(),
             outputs,
         })
@@ -760,14 +842,12 @@ impl Resource for Permission {
         Ok(o.clone()) // every setting is replace_on
     }
     async fn delete(&self, cx: &Cx, id: &str, func: Option<&str>) -> Result<()> {
-        let func = func
-            .map(String::from)
-            .unwrap_or_else(|| cx.ctx.prefix.clone());
+        let Some(func) = func else { return Ok(()) };
         match cx
             .aws
             .lambda
             .remove_permission()
-            .function_name(&func)
+            .function_name(func)
             .statement_id(id)
             .send()
             .await

@@ -1,23 +1,27 @@
-//! CloudWatch Logs: the function's log group `/aws/lambda/{prefix}`.
+//! CloudWatch Logs: a log group, such as a function's `/aws/lambda/{name}`.
 //!
-//! Lambda creates this group itself on the first invocation, with no
-//! retention, and nobody deletes it. `up` creates it first, with a
-//! retention, and `down` deletes it.
+//! Lambda creates its function's group itself on the first invocation, with
+//! no retention, and nobody deletes it. Declared before the function (see
+//! `LogGroup::for_function`), `up` creates it first, with a retention, and
+//! `down` deletes it after the function.
 
 use super::*;
 use crate::error::Error;
 use serde_json::json;
 
-pub const LOG_GROUP: &str = "log_group";
-
 pub struct LogGroup {
-    /// None when the group is in the state but no longer declared.
+    pub name: String,
+    /// None: kept forever.
     pub retention_days: Option<i32>,
 }
 
 impl LogGroup {
-    pub fn name(ctx: &Ctx) -> String {
-        format!("/aws/lambda/{}", ctx.prefix)
+    /// The group Lambda writes a function's logs to.
+    pub fn for_function(function_name: &str, retention_days: Option<i32>) -> Self {
+        LogGroup {
+            name: format!("/aws/lambda/{function_name}"),
+            retention_days,
+        }
     }
 
     fn arn(ctx: &Ctx, name: &str) -> String {
@@ -78,9 +82,9 @@ impl LogGroup {
 }
 
 #[async_trait::async_trait]
-impl Resource for LogGroup {
-    fn key(&self) -> String {
-        LOG_GROUP.into()
+impl Kind for LogGroup {
+    fn kind(&self) -> &'static str {
+        "aws:logs:LogGroup"
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -90,13 +94,21 @@ impl Resource for LogGroup {
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
         props(json!({
-            "name": Self::name(ctx),
+            "name": self.name,
             "retention_days": self.retention_days,
             "tags": tags_value(ctx.tags.clone()),
         }))
     }
-    async fn read(&self, cx: &Cx, _prior: &Prior) -> Result<Read> {
-        Ok(match Self::describe(cx, &Self::name(&cx.ctx)).await? {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let name = if self.name.is_empty() {
+            match &prior.id {
+                Some(id) => id.clone(),
+                None => return Ok(Read::Missing),
+            }
+        } else {
+            self.name.clone()
+        };
+        Ok(match Self::describe(cx, &name).await? {
             Some(o) => Read::Found(o),
             None => Read::Missing,
         })

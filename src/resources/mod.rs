@@ -1,15 +1,17 @@
-//! One file per AWS resource kind. Every kind reads (not found is `None`),
-//! creates, updates only what differs, and deletes (not found is success).
+//! The resource kinds: one file per AWS service, one struct per kind, with
+//! typed arguments whose cross-resource values are `Input`s. A kind knows
+//! nothing of the stack that uses it and imports no other kind. Every kind
+//! reads (not found is `Missing`), creates, updates only what differs, and
+//! deletes (not found is success).
 //!
 //! Settings are compared as property maps (`Props`): what the stack declares
 //! against what AWS reports, normalised the same way, so that the diff is a
 //! pure function shared by every kind.
 
 use crate::aws::Clients;
-use crate::config::{Architecture, User};
 use crate::error::Result;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub mod api;
@@ -44,19 +46,17 @@ pub enum Urls {
     Local { idp: String, api: String },
 }
 
-/// What every resource may read while computing its declared settings.
+/// The target every kind may read: where the stack lives, its default tags,
+/// the run's Lambda package, and where public URLs point.
 #[derive(Debug)]
 pub struct Ctx {
     pub stack: String,
-    pub prefix: String,
     pub region: String,
     pub account: String,
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`): ARNs and host names.
     pub partition: String,
-    /// `Project={prefix}` plus the config's tags.
+    /// Tags for every resource: `Project={prefix}` plus the config's tags.
     pub tags: BTreeMap<String, String>,
-    pub architecture: Architecture,
-    pub users: Vec<User>,
     pub package: Option<Arc<Package>>,
     pub urls: Urls,
 }
@@ -116,16 +116,6 @@ impl Ctx {
         t.insert(STACK_TAG.into(), self.stack.clone());
         t
     }
-    /// The Cognito domain prefix: deterministic per (prefix, account, region),
-    /// so that two accounts keeping the default prefix do not clash. A UUIDv5
-    /// is hexadecimal and so never holds the reserved words aws/amazon/cognito.
-    pub fn domain_prefix(&self) -> String {
-        let name = format!("urn:{}:{}:{}", self.prefix, self.account, self.region);
-        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
-    }
-    pub fn role_name(&self) -> String {
-        format!("{}-lambda", self.prefix)
-    }
 }
 
 pub const STACK_TAG: &str = "deployer:stack";
@@ -173,6 +163,9 @@ pub struct Prior {
     pub pending_create: bool,
     pub parent_id: Option<String>,
     pub outputs: BTreeMap<String, String>,
+    /// The outputs of every resource as the state records them, for a
+    /// read that looks for a lost resource by what it points to.
+    pub known: Known,
 }
 
 pub struct Cx {
@@ -180,15 +173,23 @@ pub struct Cx {
     pub ctx: Arc<Ctx>,
 }
 
+/// A resource kind: typed arguments plus read/create/update/delete.
 #[async_trait::async_trait]
-pub trait Resource: Send + Sync {
-    /// Stable key in the state file and the plan: `user_pool`, `user/alice`...
-    fn key(&self) -> String;
-    /// Keys this resource needs to exist (and whose outputs it reads) first.
+pub trait Kind: Send + Sync {
+    /// The kind's name in the state (`aws:cognito:UserPool`).
+    fn kind(&self) -> &'static str;
+    /// Keys of the resources whose outputs its inputs read: derived from the
+    /// inputs (`model::deps_of`), never listed by hand.
     fn deps(&self) -> Vec<String>;
-    /// The resource whose deletion deletes this one too (pool, API, function).
-    fn parent(&self) -> Option<&'static str> {
+    /// The resource whose deletion deletes this one too (pool, API,
+    /// function): the one its parent-ID input reads.
+    fn parent(&self) -> Option<String> {
         None
+    }
+    /// Settings (`environment.KEY` for a map's key) built from secret
+    /// inputs: shown as `(sensitive)` in a plan.
+    fn sensitive(&self) -> BTreeSet<String> {
+        BTreeSet::new()
     }
     /// Settings that cannot change in place: a difference means replace.
     fn replace_on(&self) -> &'static [&'static str] {
@@ -220,6 +221,86 @@ pub trait Resource: Send + Sync {
     async fn strays(&self, _cx: &Cx, _parent_id: Option<&str>, _keep: &str) -> Result<Vec<String>> {
         Ok(vec![])
     }
+}
+
+/// A kind for a state entry the program no longer declares: enough to read
+/// it by its recorded ID (and parent's) and delete it.
+pub fn orphan(kind: &str, id: &str, parent: Option<&str>) -> Option<Arc<dyn Kind>> {
+    use crate::model::{Input, Output};
+    let parent_id = || -> Input<String> {
+        match parent {
+            Some(k) => Output::of(k, "id"),
+            None => Output::value(String::new()),
+        }
+    };
+    let none = || Output::value(String::new());
+    Some(match kind {
+        "aws:iam:Role" => Arc::new(lambda::Role {
+            name: id.into(),
+            service: String::new(),
+            managed_policies: vec![],
+        }),
+        "aws:logs:LogGroup" => Arc::new(logs::LogGroup {
+            name: id.into(),
+            retention_days: None,
+        }),
+        "aws:lambda:Function" => Arc::new(lambda::Function::new(id, none())),
+        "aws:lambda:Permission" => Arc::new(lambda::Permission {
+            function: parent_id(),
+            statement_id: id.into(),
+            principal: String::new(),
+            source_arn: none(),
+        }),
+        "aws:cognito:UserPool" => Arc::new(cognito::UserPool {
+            name: String::new(),
+        }),
+        "aws:cognito:UserPoolDomain" => Arc::new(cognito::Domain {
+            prefix: cognito::DomainPrefix::Exact(id.into()),
+            user_pool_id: parent_id(),
+        }),
+        "aws:cognito:ResourceServer" => Arc::new(cognito::ResourceServer {
+            user_pool_id: parent_id(),
+            identifier: id.into(),
+            name: String::new(),
+            scopes: vec![],
+        }),
+        "aws:cognito:User" => Arc::new(cognito::PoolUser {
+            user_pool_id: parent_id(),
+            name: id.into(),
+            user: None,
+        }),
+        "aws:cognito:UserPoolClient" => Arc::new(cognito::Client {
+            user_pool_id: parent_id(),
+            name: String::new(),
+            flows: vec![],
+            scopes: vec![],
+            identity_providers: vec![],
+            callback_urls: vec![],
+        }),
+        "aws:apigatewayv2:Api" => Arc::new(api::Api {
+            name: String::new(),
+        }),
+        "aws:apigatewayv2:Authorizer" => Arc::new(api::Authorizer {
+            api_id: parent_id(),
+            name: String::new(),
+            issuer: none(),
+            audience: vec![],
+        }),
+        "aws:apigatewayv2:Integration" => Arc::new(api::Integration {
+            api_id: parent_id(),
+            function_arn: none(),
+        }),
+        "aws:apigatewayv2:Route" => Arc::new(api::Route {
+            api_id: parent_id(),
+            route_key: String::new(),
+            integration_id: none(),
+            jwt: None,
+        }),
+        "aws:apigatewayv2:Stage" => Arc::new(api::Stage {
+            api_id: parent_id(),
+        }),
+        _ => return None,
+    })
 }
 
 /// The keys of `desired` whose values differ from what was observed.
@@ -335,25 +416,5 @@ mod tests {
         let o = props(json!({"a": 2, "c": "same", "extra": true}));
         assert_eq!(diff(&d, &o), vec!["a".to_string(), "b".to_string()]);
         assert!(diff(&d, &d).is_empty());
-    }
-
-    #[test]
-    fn domain_prefix_is_deterministic_and_scoped() {
-        let mk = |account: &str| Ctx {
-            stack: "s".into(),
-            prefix: "cognito-example".into(),
-            region: "eu-west-1".into(),
-            account: account.into(),
-            partition: "aws".into(),
-            tags: BTreeMap::new(),
-            architecture: Architecture::X86_64,
-            users: vec![],
-            package: None,
-            urls: Urls::Aws,
-        };
-        let a = mk("111111111111").domain_prefix();
-        assert_eq!(a, mk("111111111111").domain_prefix());
-        assert_ne!(a, mk("222222222222").domain_prefix());
-        assert!(!a.contains("aws") && !a.contains("cognito") && a.len() <= 63);
     }
 }

@@ -29,6 +29,47 @@ pub struct Entry {
     /// Non-secret outputs (ARN, endpoint, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// The resource's kind (`aws:cognito:UserPool`): what deletes it once
+    /// the program no longer declares it. Absent in states written before
+    /// programs: `legacy_kind` knows those keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The key of the resource whose ID is its parent's (pool, API, function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+impl Entry {
+    /// The entry's kind and parent key, from the entry or, for a state
+    /// written before programs, from the example's fixed keys.
+    pub fn kind_and_parent(&self, key: &str) -> Option<(String, Option<String>)> {
+        match &self.kind {
+            Some(k) => Some((k.clone(), self.parent.clone())),
+            None => legacy_kind(key).map(|(k, p)| (k.to_string(), p.map(String::from))),
+        }
+    }
+}
+
+/// The kinds of the keys the example stack used before programs named them
+/// in the state: `up` records the kind on every entry it writes.
+pub fn legacy_kind(key: &str) -> Option<(&'static str, Option<&'static str>)> {
+    Some(match key {
+        "role" => ("aws:iam:Role", None),
+        "log_group" => ("aws:logs:LogGroup", None),
+        "user_pool" => ("aws:cognito:UserPool", None),
+        "domain" => ("aws:cognito:UserPoolDomain", None),
+        "resource_server" => ("aws:cognito:ResourceServer", Some("user_pool")),
+        "api" => ("aws:apigatewayv2:Api", None),
+        "function" => ("aws:lambda:Function", None),
+        "permission" => ("aws:lambda:Permission", Some("function")),
+        "authorizer" => ("aws:apigatewayv2:Authorizer", Some("api")),
+        "integration" => ("aws:apigatewayv2:Integration", Some("api")),
+        "stage" => ("aws:apigatewayv2:Stage", Some("api")),
+        k if k.starts_with("user/") => ("aws:cognito:User", Some("user_pool")),
+        k if k.starts_with("client/") => ("aws:cognito:UserPoolClient", Some("user_pool")),
+        k if k.starts_with("route/") => ("aws:apigatewayv2:Route", Some("api")),
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

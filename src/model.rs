@@ -1,0 +1,524 @@
+//! The program model: a stack is a Rust function that declares resources
+//! whose outputs feed other resources' inputs.
+//!
+//! - An [`Output`] is a value known after some resources are created (a pool's
+//!   ID, an API's endpoint), or a plain value; `map` and `zip` transform and
+//!   combine them. Every output carries the keys of the resources it reads:
+//!   the engine derives the dependency graph from them, nothing is listed by
+//!   hand. An output built from a secret is secret.
+//! - An [`Input`] is what a resource kind's arguments take: the same type, so a
+//!   plain value (`"x".into()`) or another resource's output fits.
+//! - [`Stack`] collects the declarations (`add`) and the stack's exported
+//!   outputs (`export`); [`Handle`] names a declared resource and gives its
+//!   outputs (`pool.id()`, `api.endpoint()`, `role.arn()`).
+
+use crate::error::{Error, Result};
+use crate::resources::{Ctx, Cx, Kind, Known, Observed, Prior, Props, Read, UNKNOWN};
+use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+type Eval<T> = Arc<dyn Fn(&Ctx, &Known) -> Option<T> + Send + Sync>;
+
+/// A value known now or after apply, with the resources it comes from.
+pub struct Output<T> {
+    deps: Vec<String>,
+    secret: bool,
+    eval: Eval<T>,
+}
+
+/// What a resource kind's arguments take: a plain value or an output.
+pub type Input<T> = Output<T>;
+
+impl<T> Clone for Output<T> {
+    fn clone(&self) -> Self {
+        Output {
+            deps: self.deps.clone(),
+            secret: self.secret,
+            eval: self.eval.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Output<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Output(deps: {:?}, secret: {})", self.deps, self.secret)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Output<T> {
+    /// A plain value, known now.
+    pub fn value(v: T) -> Self {
+        Output {
+            deps: vec![],
+            secret: false,
+            eval: Arc::new(move |_, _| Some(v.clone())),
+        }
+    }
+    /// The value, or `None` while a resource it reads is not created yet.
+    pub fn resolve(&self, ctx: &Ctx, known: &Known) -> Option<T> {
+        (self.eval)(ctx, known)
+    }
+    /// A transformed output: `api.endpoint().map(|e| format!("{e}/oidc"))`.
+    pub fn map<U: Clone + Send + Sync + 'static>(
+        &self,
+        f: impl Fn(T) -> U + Send + Sync + 'static,
+    ) -> Output<U> {
+        let eval = self.eval.clone();
+        Output {
+            deps: self.deps.clone(),
+            secret: self.secret,
+            eval: Arc::new(move |c, k| eval(c, k).map(&f)),
+        }
+    }
+    /// Two outputs combined; known when both are.
+    pub fn zip<U: Clone + Send + Sync + 'static>(&self, other: &Output<U>) -> Output<(T, U)> {
+        let (a, b) = (self.eval.clone(), other.eval.clone());
+        let mut deps = self.deps.clone();
+        deps.extend(other.deps.iter().cloned());
+        Output {
+            deps,
+            secret: self.secret || other.secret,
+            eval: Arc::new(move |c, k| Some((a(c, k)?, b(c, k)?))),
+        }
+    }
+    /// Marks the value secret: never shown in a plan, never in the state.
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+    /// The keys of the resources this value reads.
+    pub fn deps(&self) -> &[String] {
+        &self.deps
+    }
+}
+
+impl Output<String> {
+    /// The output `name` of the resource `key` (see [`Handle::output`]).
+    pub fn of(key: &str, name: &str) -> Self {
+        let (k, n) = (key.to_string(), name.to_string());
+        Output {
+            deps: vec![key.to_string()],
+            secret: false,
+            eval: Arc::new(move |_, known| known.outputs.get(&k).and_then(|o| o.get(&n)).cloned()),
+        }
+    }
+    /// Like [`Output::of`], finished by what the target knows (the partition,
+    /// the local data plane's URLs): for a kind's derived outputs.
+    pub fn of_with(
+        key: &str,
+        name: &str,
+        f: impl Fn(&Ctx, &str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        let base = Self::of(key, name);
+        let eval = base.eval.clone();
+        Output {
+            eval: Arc::new(move |c, k| eval(c, k).map(|v| f(c, &v))),
+            ..base
+        }
+    }
+    /// The value as a string for a property map: `(known after apply)` while
+    /// unknown.
+    pub fn get(&self, ctx: &Ctx, known: &Known) -> String {
+        self.resolve(ctx, known)
+            .unwrap_or_else(|| UNKNOWN.to_string())
+    }
+}
+
+/// Several outputs as one list, known when all are.
+pub fn all<T: Clone + Send + Sync + 'static>(items: &[Output<T>]) -> Output<Vec<T>> {
+    let evals: Vec<Eval<T>> = items.iter().map(|o| o.eval.clone()).collect();
+    Output {
+        deps: items.iter().flat_map(|o| o.deps.iter().cloned()).collect(),
+        secret: items.iter().any(|o| o.secret),
+        eval: Arc::new(move |c, k| evals.iter().map(|e| e(c, k)).collect()),
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> From<T> for Output<T> {
+    fn from(v: T) -> Self {
+        Output::value(v)
+    }
+}
+
+impl From<&str> for Output<String> {
+    fn from(v: &str) -> Self {
+        Output::value(v.to_string())
+    }
+}
+
+/// The dependency keys of a set of inputs, deduplicated in order.
+pub fn deps_of<'a>(inputs: impl IntoIterator<Item = &'a [String]>) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for d in inputs.into_iter().flatten() {
+        if !out.contains(d) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// A declared resource of kind `K`; its outputs are typed per kind.
+pub struct Handle<K> {
+    key: String,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Handle<K> {
+    fn clone(&self) -> Self {
+        Handle {
+            key: self.key.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> Handle<K> {
+    pub fn new(key: impl Into<String>) -> Self {
+        Handle {
+            key: key.into(),
+            kind: PhantomData,
+        }
+    }
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    /// Any output by name (the kinds' typed accessors use this).
+    pub fn output(&self, name: &str) -> Output<String> {
+        Output::of(&self.key, name)
+    }
+    /// The resource's ID (pool ID, API ID, function name, ...).
+    pub fn id(&self) -> Output<String> {
+        self.output("id")
+    }
+}
+
+/// A resource of the stack: its key, its kind, and extra ordering
+/// dependencies (`Stack::add_after`). What the engine plans and applies.
+pub struct Declared {
+    key: String,
+    kind: Arc<dyn Kind>,
+    after: Vec<String>,
+}
+
+pub type Res = Arc<Declared>;
+
+impl Declared {
+    pub fn new(key: impl Into<String>, kind: Arc<dyn Kind>) -> Res {
+        Arc::new(Declared {
+            key: key.into(),
+            kind,
+            after: vec![],
+        })
+    }
+    pub fn key(&self) -> String {
+        self.key.clone()
+    }
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.kind()
+    }
+    /// Every resource this one reads an output of, or is ordered after.
+    pub fn deps(&self) -> Vec<String> {
+        let mut d = self.kind.deps();
+        for a in &self.after {
+            if !d.contains(a) {
+                d.push(a.clone());
+            }
+        }
+        d
+    }
+    pub fn parent(&self) -> Option<String> {
+        self.kind.parent()
+    }
+    pub fn replace_on(&self) -> &'static [&'static str] {
+        self.kind.replace_on()
+    }
+    pub fn non_unique_name(&self) -> bool {
+        self.kind.non_unique_name()
+    }
+    pub fn sensitive(&self) -> BTreeSet<String> {
+        self.kind.sensitive()
+    }
+    pub fn desired(&self, ctx: &Ctx, known: &Known) -> Props {
+        self.kind.desired(ctx, known)
+    }
+    pub async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        self.kind.read(cx, prior).await
+    }
+    pub async fn create(&self, cx: &Cx, d: &Props, known: &Known) -> Result<Observed> {
+        self.kind.create(cx, d, known).await
+    }
+    pub async fn update(
+        &self,
+        cx: &Cx,
+        d: &Props,
+        o: &Observed,
+        known: &Known,
+    ) -> Result<Observed> {
+        self.kind.update(cx, d, o, known).await
+    }
+    pub async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()> {
+        self.kind.delete(cx, id, parent_id).await
+    }
+    pub async fn strays(
+        &self,
+        cx: &Cx,
+        parent_id: Option<&str>,
+        keep: &str,
+    ) -> Result<Vec<String>> {
+        self.kind.strays(cx, parent_id, keep).await
+    }
+}
+
+/// A program's exported outputs, by name, in declaration order.
+pub type Exports = Vec<(String, Output<String>)>;
+
+/// The program's declarations: resources and exported outputs.
+#[derive(Default)]
+pub struct Stack {
+    resources: Vec<Declared>,
+    exports: Vec<(String, Output<String>)>,
+}
+
+impl Stack {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Declares a resource under a key unique in the stack (the key of its
+    /// state entry and of its plan line).
+    pub fn add<K: Kind + 'static>(&mut self, key: impl Into<String>, kind: K) -> Handle<K> {
+        self.add_after(key, kind, &[])
+    }
+    /// Declares a resource that must also be created after (and deleted
+    /// before) `after`, which it does not read an output of.
+    pub fn add_after<K: Kind + 'static>(
+        &mut self,
+        key: impl Into<String>,
+        kind: K,
+        after: &[&str],
+    ) -> Handle<K> {
+        let key = key.into();
+        self.resources.push(Declared {
+            key: key.clone(),
+            kind: Arc::new(kind),
+            after: after.iter().map(|s| s.to_string()).collect(),
+        });
+        Handle::new(key)
+    }
+    /// Exports a stack output (`deployer outputs`). Secret outputs are shown
+    /// only with `--show-secrets`.
+    pub fn export(&mut self, name: impl Into<String>, value: Output<String>) {
+        self.exports.push((name.into(), value));
+    }
+    pub fn exports(&self) -> &[(String, Output<String>)] {
+        &self.exports
+    }
+
+    /// The resources, checked: keys unique, every reference declared, no
+    /// cycle (an error naming it).
+    pub fn resources(self) -> Result<(Vec<Res>, Exports)> {
+        let mut keys = BTreeSet::new();
+        for r in &self.resources {
+            if !keys.insert(r.key.clone()) {
+                return Err(Error::Other(format!(
+                    "the program declares `{}` twice: give each resource its own key",
+                    r.key
+                )));
+            }
+        }
+        let res: Vec<Res> = self.resources.into_iter().map(Arc::new).collect();
+        for r in &res {
+            for d in r.deps() {
+                if !keys.contains(&d) {
+                    return Err(Error::Other(format!(
+                        "`{}` reads an output of `{d}`, which the program does not declare",
+                        r.key
+                    )));
+                }
+            }
+        }
+        if let Some(cycle) = find_cycle(&res) {
+            return Err(Error::Other(format!(
+                "the program's resources depend on each other in a circle: {}; break it by passing a plain value instead of one of these outputs",
+                cycle.join(" -> ")
+            )));
+        }
+        for (name, out) in &self.exports {
+            for d in out.deps() {
+                if !keys.contains(d) {
+                    return Err(Error::Other(format!(
+                        "output `{name}` reads `{d}`, which the program does not declare"
+                    )));
+                }
+            }
+        }
+        Ok((res, self.exports))
+    }
+}
+
+/// The first dependency cycle, as keys `a -> b -> a`.
+fn find_cycle(res: &[Res]) -> Option<Vec<String>> {
+    let deps: BTreeMap<String, Vec<String>> = res.iter().map(|r| (r.key(), r.deps())).collect();
+    // 0 = unvisited, 1 = on the path, 2 = done.
+    let mut mark: BTreeMap<&str, u8> = BTreeMap::new();
+    fn visit<'a>(
+        k: &'a str,
+        deps: &'a BTreeMap<String, Vec<String>>,
+        mark: &mut BTreeMap<&'a str, u8>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        match mark.get(k) {
+            Some(2) => return None,
+            Some(1) => {
+                let at = path.iter().position(|p| *p == k).unwrap_or(0);
+                let mut c: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+                c.push(k.to_string());
+                return Some(c);
+            }
+            _ => {}
+        }
+        mark.insert(k, 1);
+        path.push(k);
+        for d in deps.get(k).into_iter().flatten() {
+            if let Some(c) = visit(d, deps, mark, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        mark.insert(k, 2);
+        None
+    }
+    for k in deps.keys() {
+        if let Some(c) = visit(k, &deps, &mut mark, &mut vec![]) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// The stack outputs' values from what is known (`None`: not known yet, or
+/// a secret whose value is not at hand).
+pub fn export_values(
+    exports: &[(String, Output<String>)],
+    ctx: &Ctx,
+    known: &Known,
+) -> BTreeMap<String, Option<String>> {
+    exports
+        .iter()
+        .map(|(n, o)| (n.clone(), o.resolve(ctx, known)))
+        .collect()
+}
+
+/// A stack program: declares its resources and outputs from the config.
+pub type Program = fn(&crate::config::Config, &mut Stack);
+
+static PROGRAM: std::sync::OnceLock<Program> = std::sync::OnceLock::new();
+
+/// Sets the program this process deploys (the CLI entry point does it);
+/// the first call wins.
+pub fn set_program(p: Program) {
+    let _ = PROGRAM.set(p);
+}
+
+/// The program this process deploys: the one set, else the example.
+pub fn program() -> Program {
+    PROGRAM
+        .get()
+        .copied()
+        .unwrap_or(crate::example::program as Program)
+}
+
+/// Runs the program: its resources (checked) and exported outputs.
+pub fn declare(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports)> {
+    let mut s = Stack::new();
+    program()(cfg, &mut s);
+    s.resources()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::api::{Api, Stage};
+    use crate::resources::lambda::{Function, Role};
+
+    fn ctx() -> Ctx {
+        Ctx {
+            stack: "t".into(),
+            region: "eu-west-1".into(),
+            account: "1".into(),
+            partition: "aws".into(),
+            tags: Default::default(),
+            package: None,
+            urls: crate::resources::Urls::Aws,
+        }
+    }
+
+    #[test]
+    fn outputs_map_zip_and_carry_deps_and_secrecy() {
+        let a = Output::of("a", "id");
+        let b = Output::of("b", "secret").secret();
+        let both = a.zip(&b).map(|(x, y)| format!("{x}:{y}"));
+        assert_eq!(both.deps(), ["a", "b"]);
+        assert!(both.is_secret());
+        let mut k = Known::default();
+        assert_eq!(both.resolve(&ctx(), &k), None);
+        assert_eq!(both.get(&ctx(), &k), UNKNOWN);
+        k.outputs
+            .insert("a".into(), [("id".to_string(), "1".to_string())].into());
+        assert_eq!(both.resolve(&ctx(), &k), None, "known only when both are");
+        k.outputs
+            .insert("b".into(), [("secret".to_string(), "s".to_string())].into());
+        assert_eq!(both.resolve(&ctx(), &k).as_deref(), Some("1:s"));
+        let plain: Input<String> = "x".into();
+        assert!(plain.deps().is_empty() && !plain.is_secret());
+        assert_eq!(all(&[a, plain]).deps(), ["a"]);
+    }
+
+    #[test]
+    fn a_cycle_is_refused_naming_it() {
+        let mut s = Stack::new();
+        let f = Handle::<Function>::new("f");
+        let role = s.add(
+            "role",
+            Role {
+                name: "r".into(),
+                service: "lambda.amazonaws.com".into(),
+                // A role that (absurdly) reads the function's ARN.
+                managed_policies: vec![],
+            },
+        );
+        let _ = role;
+        // f reads the stage's ID, the stage reads f's ARN as its API.
+        let mut func = Function::new("f", Handle::<Stage>::new("stage").id());
+        func.environment.insert("X".into(), f.arn());
+        s.add("f", func);
+        s.add("stage", Stage { api_id: f.arn() });
+        let err = s.resources().err().unwrap().to_string();
+        assert!(
+            err.contains("circle") && err.contains("f -> stage -> f"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn undeclared_references_and_duplicate_keys_are_refused() {
+        let mut s = Stack::new();
+        s.add(
+            "stage",
+            Stage {
+                api_id: Handle::<Api>::new("api").id(),
+            },
+        );
+        let err = s.resources().err().unwrap().to_string();
+        assert!(err.contains("`stage` reads an output of `api`"), "{err}");
+
+        let mut s = Stack::new();
+        s.add("api", Api { name: "a".into() });
+        s.add("api", Api { name: "b".into() });
+        let err = s.resources().err().unwrap().to_string();
+        assert!(err.contains("declares `api` twice"), "{err}");
+    }
+}
