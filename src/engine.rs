@@ -307,6 +307,16 @@ pub enum Event {
 
 pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
 
+/// A finished step, for a run's report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepReport {
+    pub key: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
+    pub seconds: f64,
+}
+
 pub struct Engine {
     pub cx: Arc<Cx>,
     pub store: Arc<Store>,

@@ -13,8 +13,8 @@ pub mod logs;
 pub mod tokens;
 
 use crate::aws::{Clients, Target};
-use crate::cli::Global;
 use crate::error::{Error, Result};
+use crate::ops::Global;
 use crate::resources::{Known, Urls};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -157,7 +157,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         idp: idp_base.clone(),
         api: api_base.clone(),
     };
-    let (_report, known, ctx) = crate::cli::up_local(&g2, urls, &endpoint).await?;
+    let (_report, known, ctx) = crate::ops::up_local(&g2, urls, &endpoint).await?;
     let sdk = crate::aws::load_sdk_config(&Target {
         region: Some(ctx.region.clone()),
         profile: None,
@@ -183,7 +183,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         lambda: lambda::LambdaHost::new(package, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                known.get("log_group", "id"),
+                function_log_group(&g2, &known),
                 true,
             ),
         )),
@@ -239,11 +239,30 @@ async fn wait_for_stop() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The log group the program declares (the function's), by kind: the
+/// local function's logs go there as Lambda's would.
+fn function_log_group(g: &Global, known: &Known) -> String {
+    crate::config::Config::load(g.config.as_deref())
+        .and_then(|cfg| crate::model::declare(&cfg))
+        .ok()
+        .and_then(|(res, _)| {
+            res.iter()
+                .find(|r| r.kind_name() == "aws:logs:LogGroup")
+                .map(|r| known.get(&r.key(), "id"))
+        })
+        .unwrap_or_else(|| "/aws/lambda/local".into())
+}
+
 fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
     let outs = crate::config::Config::load(g.config.as_deref())
         .and_then(|cfg| crate::model::declare(&cfg))
         .map(|(_, exports)| crate::outputs::compute(&exports, ctx, known))
         .unwrap_or_default();
+    // The walk-through is the example's; another program has its outputs.
+    if !outs.iter().any(|v| v.name == "oidc_token_url") {
+        println!("\nThe stack runs locally (moto control plane + local data plane).");
+        return;
+    }
     let get = |k: &str| {
         outs.iter()
             .find(|v| v.name == k)

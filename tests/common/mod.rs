@@ -286,6 +286,8 @@ pub struct Stack<'a> {
     pub name: String,
     pub prefix: String,
     pub extra_config: String,
+    /// The program binary: `deployer` (the example) or a user's own.
+    pub exe: PathBuf,
 }
 
 impl<'a> Stack<'a> {
@@ -296,6 +298,7 @@ impl<'a> Stack<'a> {
             name: name.into(),
             prefix: "cognito-example".into(),
             extra_config: String::new(),
+            exe: PathBuf::from(bin()),
         }
     }
 
@@ -323,7 +326,7 @@ impl<'a> Stack<'a> {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        let mut c = Command::new(&self.exe);
         c.args(["--stack", &self.name])
             .arg("--state-dir")
             .arg(self.state_dir())

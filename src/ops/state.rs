@@ -1,9 +1,24 @@
 //! The state operations: `unlock`, `state list|show|push|pull`.
 
-use crate::cli::{backend_of, read_store, Global, StateCmd};
+use super::{backend_of, read_store, Global};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::state::{Backend, State, Store};
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum StateCmd {
+    /// The stacks in the backend, with their last writer and time.
+    List,
+    /// The resources of the stack and their IDs (no secrets).
+    Show,
+    /// Copy the stack's local state (--state-dir) to the --backend, refusing
+    /// to overwrite a newer state there.
+    Push,
+    /// Copy the stack's state from the --backend to the local --state-dir,
+    /// refusing to overwrite a newer local state.
+    Pull,
+}
 
 async fn backend_store(g: &Global) -> Result<(Config, Store)> {
     let cfg = Config::load(g.config.as_deref())?;

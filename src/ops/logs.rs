@@ -1,9 +1,9 @@
 //! `deployer logs [--follow] [--since 10m]`: the function's CloudWatch Logs
-//! (`FilterLogEvents` on `/aws/lambda/{prefix}`, polled every second for
+//! (`FilterLogEvents` on `/aws/lambda/{function}`, polled every second for
 //! `--follow`). For a `deployer dev` stack they come from the emulator, where
 //! the local function's lines are written the way Lambda writes them.
 
-use crate::cli::{read_store, stack_sdk, Global};
+use super::{read_store, stack_sdk, Global};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::collections::HashSet;
@@ -39,9 +39,20 @@ pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
             store.path.display()
         ))
     })?;
+    // The stack's Lambda function's group: the function the state records
+    // (any program), else the example's name.
+    let function = state
+        .resources
+        .iter()
+        .find(|(k, e)| {
+            e.kind_and_parent(k)
+                .is_some_and(|(kind, _)| kind == "aws:lambda:Function")
+        })
+        .and_then(|(_, e)| e.id.clone())
+        .unwrap_or(prefix);
     let (sdk, local) = stack_sdk(g, &cfg, &state).await?;
     let client = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-    let group = format!("/aws/lambda/{prefix}");
+    let group = format!("/aws/lambda/{function}");
     let mut start = now_ms() - back;
     let mut seen: HashSet<String> = HashSet::new();
     loop {

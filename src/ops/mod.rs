@@ -1,0 +1,660 @@
+//! The operations: `up`, `plan`, `down`, `outputs` (and what `deployer dev`,
+//! `logs` and `state` reuse): open a stack's target and state, run the
+//! program, drive the engine. The CLI parses into these; the offline mode
+//! calls them too.
+
+use crate::aws::{Clients, Target};
+use crate::config::{Config, DEFAULT_REGION};
+use crate::engine::{plan, Action, Engine, Node, StepReport};
+use crate::error::{Error, Result};
+use crate::render::{print_plan, printer};
+use crate::resources::{Ctx, Cx, Known, Package, Read, Urls};
+use crate::state::{State, Store};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub mod logs;
+pub mod state;
+
+/// The options every operation takes (the CLI's global flags).
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Stack name: picks the state file state/<NAME>.json.
+    #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default")]
+    pub stack: String,
+    /// Optional TOML config (name_prefix, region, tags, users, architecture).
+    #[arg(long, global = true, env = "DEPLOYER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// AWS region (else the config file, AWS_REGION, the profile, eu-west-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile (SSO profiles included).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator such as moto).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Where the state lives: `s3://BUCKET[/PREFIX]` for a shared stack
+    /// (else the config's `backend`, else the local --state-dir).
+    #[arg(long, global = true, env = "DEPLOYER_BACKEND")]
+    pub backend: Option<String>,
+    /// Where state files live (the local backend).
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOYER_STATE_DIR",
+        default_value = "state"
+    )]
+    pub state_dir: PathBuf,
+    /// Use this handler zip instead of building the handler crate.
+    #[arg(long, global = true, env = "DEPLOYER_HANDLER_ZIP")]
+    pub handler_zip: Option<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
+    if let Some(z) = &g.handler_zip {
+        let zip = std::fs::read(z).map_err(|e| Error::io(z.display().to_string(), e))?;
+        return Ok((z.clone(), crate::package::from_zip(zip)));
+    }
+    crate::package::build(cfg.architecture)
+}
+
+/// Everything a command needs once the target is known.
+pub struct Session {
+    pub cfg: Config,
+    pub store: Arc<Store>,
+    pub state: State,
+    pub clients: Clients,
+    pub region: String,
+    pub account: String,
+    /// From the caller's ARN: `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
+}
+
+/// The SDK configuration of the target: flags, the config file, the
+/// aws-config chain; with no region anywhere, a local state's region, else
+/// the default region.
+pub async fn sdk_config(g: &Global, cfg: &Config) -> Result<aws_config::SdkConfig> {
+    let explicit = g.region.clone().or_else(|| cfg.region.clone());
+    let mut target = Target {
+        region: explicit.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    match crate::aws::load_sdk_config(&target).await {
+        Err(Error::NoRegion) => {
+            let state_region = match backend_of(g, cfg)? {
+                crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack)
+                    .load_file(&g.stack)
+                    .ok()
+                    .and_then(|s| s.region),
+                _ => None,
+            };
+            target.region = Some(state_region.unwrap_or_else(|| DEFAULT_REGION.to_string()));
+            crate::aws::load_sdk_config(&target).await
+        }
+        r => r,
+    }
+}
+
+pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let sdk = sdk_config(g, &cfg).await?;
+    let mut store = open_store(g, &cfg, &sdk).await?;
+    if let Some(op) = lock {
+        store.acquire(&g.stack, op).await?;
+    }
+    let state = store.load(&g.stack).await?;
+    let clients = Clients::new(&sdk);
+    let region = clients.region.clone();
+    if let Some(r) = &state.region {
+        if !state.resources.is_empty() && r != &region {
+            return Err(Error::WrongTarget {
+                path: store.path.display().to_string(),
+                found: r.clone(),
+                wanted: region,
+            });
+        }
+    }
+    let who = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| Error::NoCredentials {
+            detail: format!(
+                "AWS rejected them ({})",
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            ),
+        })?;
+    let account = who.account.unwrap_or_default();
+    let partition = who
+        .arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    if let Some(a) = &state.account {
+        if !state.resources.is_empty() && a != &account {
+            return Err(Error::Other(format!(
+                "state file {} belongs to AWS account {a}, but these credentials are for account {account}; use the right profile or another --stack",
+                store.path.display()
+            )));
+        }
+    }
+    Ok(Session {
+        cfg,
+        store: Arc::new(store),
+        state,
+        clients,
+        region,
+        account,
+        partition,
+    })
+}
+
+/// The SDK configuration for a `deployer dev` stack's emulator: its endpoint
+/// and any credentials (it takes any), so no AWS credential is needed.
+pub async fn local_sdk_config(
+    state: &crate::state::State,
+    endpoint: &str,
+) -> aws_config::SdkConfig {
+    let creds =
+        aws_credential_types::Credentials::new("local", "local", None, None, "deployer-dev");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(
+            state
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.into()),
+        ))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
+/// The backend named by --backend / DEPLOYER_BACKEND, else the config's
+/// `backend`, else the local --state-dir.
+pub fn backend_of(g: &Global, cfg: &Config) -> Result<crate::state::Backend> {
+    match g.backend.as_deref().or(cfg.backend.as_deref()) {
+        Some(b) => crate::state::Backend::parse(b),
+        None => Ok(crate::state::Backend::Local(g.state_dir.clone())),
+    }
+}
+
+/// The stack's state store for reading, with no lock: the local backend
+/// needs no AWS configuration (so no credentials), S3 loads it.
+pub async fn read_store(g: &Global, cfg: &Config) -> Result<Store> {
+    match backend_of(g, cfg)? {
+        crate::state::Backend::Local(dir) => Ok(Store::new(&dir, &g.stack)),
+        _ => open_store(g, cfg, &sdk_config(g, cfg).await?).await,
+    }
+}
+
+/// The SDK configuration that reaches a stack: a `deployer dev` stack's
+/// emulator (any credentials do), else AWS (the state's region by default).
+/// The second value is the emulator's endpoint, for a local stack.
+pub async fn stack_sdk(
+    g: &Global,
+    cfg: &Config,
+    state: &crate::state::State,
+) -> Result<(aws_config::SdkConfig, Option<String>)> {
+    let local = state
+        .local
+        .as_ref()
+        .map(|l| l.endpoint.clone())
+        .filter(|e| !e.is_empty());
+    match &local {
+        Some(ep) => Ok((local_sdk_config(state, ep).await, local)),
+        None => {
+            let g2 = Global {
+                region: g.region.clone().or(state.region.clone()),
+                ..g.clone()
+            };
+            Ok((sdk_config(&g2, cfg).await?, None))
+        }
+    }
+}
+
+/// The stack's state store on its backend.
+pub async fn open_store(g: &Global, cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Store> {
+    Ok(match backend_of(g, cfg)? {
+        crate::state::Backend::Local(dir) => Store::new(&dir, &g.stack),
+        crate::state::Backend::S3 { bucket, prefix } => Store::with_s3(
+            crate::state::s3::S3Store::open(
+                sdk,
+                g.endpoint_url.is_some(),
+                &bucket,
+                &prefix,
+                &g.stack,
+            )
+            .await?,
+        ),
+    })
+}
+
+pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Urls) -> Ctx {
+    let mut tags = s.cfg.tags.clone();
+    tags.insert("Project".into(), s.cfg.name_prefix.clone());
+    Ctx {
+        stack: g.stack.clone(),
+        region: s.region.clone(),
+        account: s.account.clone(),
+        partition: s.partition.clone(),
+        tags,
+        package,
+        urls,
+    }
+}
+
+/// The program's resources, plus the state's entries it no longer
+/// declares (to delete), and its exported outputs.
+pub fn nodes_for(
+    cfg: &Config,
+    state: &State,
+    declared: bool,
+) -> Result<(Vec<Node>, crate::model::Exports)> {
+    let (res, exports) = crate::model::declare(cfg)?;
+    let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
+    for (key, e) in &state.resources {
+        if nodes.iter().any(|n| &n.res.key() == key) {
+            continue;
+        }
+        let Some((kind, parent)) = e.kind_and_parent(key) else {
+            return Err(Error::Other(format!(
+                "state entry {key:?} has no kind this deployer knows ({:?}): it was written by another program or version; delete the resource by hand and remove the entry, or use the program that wrote it",
+                e.kind
+            )));
+        };
+        let id = e.id.clone().unwrap_or_default();
+        if let Some(k) = crate::resources::orphan(&kind, &id, parent.as_deref()) {
+            nodes.push(Node {
+                res: crate::model::Declared::new(key.clone(), k),
+                declared: false,
+            });
+        }
+    }
+    Ok((nodes, exports))
+}
+
+/// What a run did, for the summary and the benchmarks.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub steps: Vec<StepReport>,
+    pub reads: u64,
+    pub mutations: u64,
+    pub seconds: f64,
+    pub build_seconds: f64,
+    /// For a plan: the steps that would change something.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pending: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Report {
+    fn of(c: &Clients, steps: &Mutex<Vec<StepReport>>, t0: Instant, build_seconds: f64) -> Report {
+        let (reads, mutations) = c.stats.snapshot();
+        Report {
+            steps: steps.lock().unwrap().clone(),
+            reads,
+            mutations,
+            seconds: t0.elapsed().as_secs_f64(),
+            build_seconds,
+            pending: 0,
+        }
+    }
+}
+
+/// `up` (and `plan` with `dry_run`). Returns the report and known outputs.
+/// `up` for `deployer dev`: the local public URLs and the emulator endpoint.
+pub async fn up_local(g: &Global, urls: Urls, endpoint: &str) -> Result<(Report, Known, Ctx)> {
+    up_with(g, false, Some(urls), Some(endpoint)).await
+}
+
+pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report, Known, Ctx)> {
+    up_with(g, dry_run, urls, None).await
+}
+
+async fn up_with(
+    g: &Global,
+    dry_run: bool,
+    urls: Option<Urls>,
+    endpoint: Option<&str>,
+) -> Result<(Report, Known, Ctx)> {
+    let t0 = Instant::now();
+    let s = open(g, (!dry_run).then_some("up")).await?;
+    let tb = Instant::now();
+    let (_, pkg) = build_package(g, &s.cfg)?;
+    let build_seconds = tb.elapsed().as_secs_f64();
+    let urls = urls.unwrap_or(Urls::Aws);
+    let ctx = Arc::new(make_ctx(&s, g, Some(Arc::new(pkg)), urls.clone()));
+    if !g.json && !dry_run {
+        println!(
+            "deployer up: stack {} ({}), region {}, account {}",
+            g.stack, s.cfg.name_prefix, ctx.region, ctx.account
+        );
+    }
+    let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
+    let reports = Arc::new(Mutex::new(vec![]));
+    let mut state = s.state.clone();
+    let before = state.clone();
+    state.region = Some(ctx.region.clone());
+    state.account = Some(ctx.account.clone());
+    state.partition = (ctx.partition != "aws").then(|| ctx.partition.clone());
+    state.name_prefix = Some(s.cfg.name_prefix.clone());
+    state.local = match &urls {
+        Urls::Aws => None,
+        Urls::Local { idp, api } => Some(crate::state::LocalUrls {
+            idp: idp.clone(),
+            api: api.clone(),
+            endpoint: endpoint.unwrap_or_default().to_string(),
+        }),
+    };
+    let engine = Engine {
+        cx: Arc::new(Cx {
+            aws: s.clients.clone(),
+            ctx: ctx.clone(),
+        }),
+        store: s.store.clone(),
+        state: Arc::new(Mutex::new(state.clone())),
+        sink: printer(g.json, reports.clone()),
+    };
+    let reads = engine.read_all(&nodes).await?;
+    let steps = plan(&nodes, &ctx, &reads);
+    if dry_run {
+        print_plan(&steps, g.json);
+        let (r, m) = s.clients.stats.snapshot();
+        let rep = Report {
+            steps: vec![],
+            reads: r,
+            mutations: m,
+            seconds: t0.elapsed().as_secs_f64(),
+            build_seconds,
+            pending: steps.iter().filter(|s| s.action != Action::Same).count(),
+        };
+        return Ok((
+            rep,
+            Known::default(),
+            Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c)),
+        ));
+    }
+    // Record what was found under IDs the state did not have (adoption).
+    let adopted = {
+        let mut st = engine.state.lock().unwrap();
+        for (k, r) in &reads {
+            if let Read::Found(o) = r {
+                if nodes.iter().any(|n| &n.res.key() == k && n.declared) {
+                    let e = st.resources.entry(k.clone()).or_default();
+                    if let Some(n) = nodes.iter().find(|n| &n.res.key() == k) {
+                        e.kind = Some(n.res.kind_name().to_string());
+                        e.parent = n.res.parent();
+                    }
+                    if e.id.as_deref() != Some(&o.id) || e.pending_create {
+                        e.id = Some(o.id.clone());
+                        e.pending_create = false;
+                        e.outputs = o.state_outputs();
+                    }
+                }
+            }
+        }
+        (*st != before).then(|| st.clone())
+    };
+    if let Some(st) = adopted {
+        s.store.save(&st).await?;
+    }
+    let known = engine.apply(&nodes, &steps, &reads).await?;
+    let rep = Report::of(&s.clients, &reports, t0, build_seconds);
+    let (r, m) = (rep.reads, rep.mutations);
+    let outs = crate::outputs::compute(&exports, &ctx, &known);
+    if g.json {
+        let o: BTreeMap<_, _> = outs
+            .iter()
+            .map(|v| (v.name.clone(), v.shown(false)))
+            .collect();
+        println!("{}", serde_json::json!({"report": rep, "outputs": o}));
+    } else {
+        let count = |a: Action| rep.steps.iter().filter(|s| s.action == a).count();
+        println!(
+            "Done in {:.1}s (handler build {:.1}s): {} created, {} updated, {} replaced, {} deleted, {} unchanged; {} reads, {} changes made.",
+            rep.seconds, build_seconds, count(Action::Create), count(Action::Update), count(Action::Replace), count(Action::Delete), count(Action::Same), r, m
+        );
+        if !outs.is_empty() {
+            println!("\nOutputs:");
+        }
+        for v in &outs {
+            println!("  {} = {}", v.name, v.shown(false));
+        }
+    }
+    let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c));
+    Ok((rep, known, ctx))
+}
+
+fn clone_ctx(c: &Ctx) -> Ctx {
+    Ctx {
+        stack: c.stack.clone(),
+        region: c.region.clone(),
+        account: c.account.clone(),
+        partition: c.partition.clone(),
+        tags: c.tags.clone(),
+        package: c.package.clone(),
+        urls: c.urls.clone(),
+    }
+}
+
+pub async fn down(g: &Global, yes: bool) -> Result<()> {
+    let t0 = Instant::now();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Other("`deployer down` deletes the whole stack; standard input is not a terminal, so pass --yes to confirm".into()));
+        }
+        eprint!(
+            "Delete every resource of stack {:?}? Type 'yes' to confirm: ",
+            g.stack
+        );
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| Error::io("stdin", e))?;
+        if answer.trim() != "yes" {
+            return Err(Error::Other("not confirmed: nothing was deleted".into()));
+        }
+    }
+    let s = open(g, Some("down")).await?;
+    let urls = match &s.state.local {
+        Some(l) => Urls::Local {
+            idp: l.idp.clone(),
+            api: l.api.clone(),
+        },
+        None => Urls::Aws,
+    };
+    let ctx = Arc::new(make_ctx(&s, g, None, urls));
+    let (nodes, _) = nodes_for(&s.cfg, &s.state, false)?;
+    let reports = Arc::new(Mutex::new(vec![]));
+    let engine = Engine {
+        cx: Arc::new(Cx {
+            aws: s.clients.clone(),
+            ctx: ctx.clone(),
+        }),
+        store: s.store.clone(),
+        state: Arc::new(Mutex::new(s.state.clone())),
+        sink: printer(g.json, reports.clone()),
+    };
+    let reads = engine.read_all(&nodes).await?;
+    let steps = plan(&nodes, &ctx, &reads);
+    if !g.json {
+        println!(
+            "deployer down: stack {}, region {}: {} resources to delete",
+            g.stack,
+            ctx.region,
+            steps.len()
+        );
+    }
+    engine.apply(&nodes, &steps, &reads).await?;
+    // Every step succeeded: what was found is deleted, and what was not
+    // found (creates that never happened, entries already gone) is gone.
+    let mut st = engine.state.lock().unwrap().clone();
+    st.resources.clear();
+    st.local = None;
+    if st.retired.is_empty() {
+        s.store.remove(&st).await?;
+    } else {
+        s.store.save(&st).await?;
+    }
+    let rep = Report::of(&s.clients, &reports, t0, 0.0);
+    let (r, m) = (rep.reads, rep.mutations);
+    if g.json {
+        println!("{}", serde_json::json!({ "report": rep }));
+    } else {
+        println!(
+            "Done in {:.1}s: {} resources deleted; {} reads, {} changes made.",
+            rep.seconds,
+            steps.len(),
+            r,
+            m
+        );
+    }
+    Ok(())
+}
+
+pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Result<()> {
+    let cfg = Config::load(g.config.as_deref())?;
+    let (res, exports) = crate::model::declare(&cfg)?;
+    let names: Vec<&str> = exports.iter().map(|(n, _)| n.as_str()).collect();
+    let secret_named = |n: &str| exports.iter().any(|(x, o)| x == n && o.is_secret());
+    if let Some(n) = name {
+        if !names.contains(&n) {
+            return Err(Error::Other(format!(
+                "no output named {n:?}; the outputs are: {}",
+                names.join(", ")
+            )));
+        }
+        if secret_named(n) && !show_secrets {
+            return Err(Error::Other(format!(
+                "{n} is sensitive: add --show-secrets to print it"
+            )));
+        }
+    }
+    let store = read_store(g, &cfg).await?;
+    let state = store.load(&g.stack).await?;
+    if state.resources.is_empty() {
+        return Err(Error::Other(format!(
+            "stack {:?} has no state at {}: run `deployer up` first",
+            g.stack,
+            store.path.display()
+        )));
+    }
+    let mut known = Known::default();
+    for (k, e) in &state.resources {
+        let mut o = e.outputs.clone();
+        if let Some(id) = &e.id {
+            o.entry("id".into()).or_insert_with(|| id.clone());
+        }
+        known.outputs.insert(k.clone(), o);
+    }
+    let urls = match &state.local {
+        Some(l) => Urls::Local {
+            idp: l.idp.clone(),
+            api: l.api.clone(),
+        },
+        None => Urls::Aws,
+    };
+    let ctx = Arc::new(Ctx {
+        stack: g.stack.clone(),
+        region: state.region.clone().unwrap_or_default(),
+        account: state.account.clone().unwrap_or_default(),
+        partition: state.partition.clone().unwrap_or_else(|| "aws".into()),
+        tags: BTreeMap::new(),
+        package: None,
+        urls,
+    });
+    // Secrets are read live (the state never holds them): the resources a
+    // wanted secret output reads are read again from AWS. A `deployer dev`
+    // stack lives in the emulator its state names, which needs no AWS
+    // credentials.
+    let wanted: Vec<&(String, crate::model::Output<String>)> = exports
+        .iter()
+        .filter(|(n, o)| o.is_secret() && show_secrets && name.is_none_or(|w| w == n))
+        .collect();
+    if !wanted.is_empty() {
+        let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
+        let cx = Cx {
+            aws: Clients::new(&sdk),
+            ctx: ctx.clone(),
+        };
+        let keys: std::collections::BTreeSet<&String> =
+            wanted.iter().flat_map(|(_, o)| o.deps()).collect();
+        for key in keys {
+            let Some(r) = res.iter().find(|r| &r.key() == key) else {
+                continue;
+            };
+            let e = state.resources.get(key).cloned().unwrap_or_default();
+            let prior = crate::resources::Prior {
+                parent_id: e
+                    .outputs
+                    .get("parent_id")
+                    .cloned()
+                    .or_else(|| r.parent().and_then(|p| state.id(&p).map(String::from))),
+                id: e.id,
+                pending_create: false,
+                outputs: e.outputs,
+                known: known.clone(),
+            };
+            match r.read(&cx, &prior).await {
+                Ok(Read::Found(o)) => {
+                    known.outputs.insert(key.clone(), o.outputs);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(match &local_endpoint {
+                        Some(ep) if e.is_ambiguous() => Error::Other(format!(
+                            "the local stack {:?} is not running (nothing answers at {ep}): start it with `deployer dev`; its secrets live only while it runs",
+                            g.stack
+                        )),
+                        _ => e,
+                    })
+                }
+            }
+        }
+    }
+    let outs = crate::outputs::compute(&exports, &ctx, &known);
+    let shown = |v: &crate::outputs::Value| {
+        if v.secret && show_secrets {
+            v.value
+                .clone()
+                .unwrap_or_else(|| crate::outputs::HIDDEN.to_string())
+        } else {
+            v.shown(false)
+        }
+    };
+    match name {
+        Some(n) => {
+            if let Some(v) = outs.iter().find(|v| v.name == n) {
+                println!("{}", shown(v));
+            }
+        }
+        None if g.json => {
+            let m: BTreeMap<&str, String> =
+                outs.iter().map(|v| (v.name.as_str(), shown(v))).collect();
+            println!("{}", serde_json::to_string_pretty(&m).unwrap_or_default())
+        }
+        None => {
+            for v in &outs {
+                println!("{} = {}", v.name, shown(v));
+            }
+        }
+    }
+    Ok(())
+}

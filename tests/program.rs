@@ -1,0 +1,177 @@
+//! A user's own stack: `examples/hello_api.rs` (a Lambda behind an HTTP
+//! API, no Cognito, under 50 lines) deployed by its own binary through the
+//! library's CLI entry point, against moto behind the AWS-behaviour layer:
+//! create, a no-op with zero writes, a change shown as a value diff, down
+//! leaving nothing.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The example's binary (`cargo test` builds examples; a filtered run may
+/// not have, so build it then).
+fn hello_api() -> PathBuf {
+    let exe = PathBuf::from(bin())
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("hello_api");
+    if !exe.is_file() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "hello_api"])
+            .current_dir(project_dir())
+            .status()
+            .unwrap();
+        assert!(st.success(), "cargo build --example hello_api failed");
+    }
+    exe
+}
+
+#[test]
+fn hello_api_program_create_noop_change_down() {
+    assert!(
+        std::fs::read_to_string(project_dir().join("examples/hello_api.rs"))
+            .unwrap()
+            .lines()
+            .count()
+            < 50
+    );
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "hello").with_prefix("mine");
+    st.exe = hello_api();
+    let name = "mine-hello";
+
+    // Create: exactly what the program declares, in AWS (moto).
+    let out = st.json(&["up"]);
+    assert_eq!(out["report"]["steps"].as_array().unwrap().len(), 8, "{out}");
+    let url = out["outputs"]["url"].as_str().unwrap().to_string();
+    let api_id = st.id("api");
+    assert!(url.contains(&api_id) && url.ends_with("/hello"), "{url}");
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let f = s
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        let c = f.configuration.unwrap();
+        let env = c.environment.unwrap().variables.unwrap();
+        assert_eq!(env["GREETING"], "hello");
+        assert!(env["PUBLIC_URL"].contains(&api_id));
+        assert!(c.role.unwrap().ends_with(&format!(":role/{name}-lambda")));
+        let routes = s.apigw.get_routes().api_id(&api_id).send().await.unwrap();
+        let keys: Vec<_> = routes
+            .items
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.route_key.unwrap(), r.target.unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [(
+                "GET /hello".to_string(),
+                format!("integrations/{}", st.id("integration"))
+            )]
+        );
+        let policy = s
+            .lambda
+            .get_policy()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert!(policy.policy.unwrap().contains(&format!("{api_id}/*/*")));
+        assert_eq!(s.apis_named(name).await.len(), 1);
+        assert!(s.pools_named(name).await.is_empty(), "no Cognito here");
+        let groups = log_groups(&moto.direct, name).await;
+        assert_eq!(groups.len(), 1, "{groups:?}");
+    });
+    assert_eq!(
+        st.state()["resources"]["route"]["kind"],
+        "aws:apigatewayv2:Route"
+    );
+
+    // No-op: reads only.
+    moto.reset_recording();
+    let out = st.ok(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
+    assert!(out.contains("8 unchanged"), "{out}");
+
+    // A change: the plan shows the value diff, up applies only that.
+    let mut plan = st.cmd(&["plan", "--detailed-exitcode"]);
+    plan.env("HELLO_GREETING", "bonjour");
+    let p = plan.output().unwrap();
+    let text = String::from_utf8_lossy(&p.stdout);
+    assert_eq!(p.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("environment.GREETING") && text.contains("hello") && text.contains("bonjour"),
+        "{text}"
+    );
+    let mut up = st.cmd(&["up", "--json"]);
+    up.env("HELLO_GREETING", "bonjour");
+    let o = up.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let busy: Vec<_> = rep["report"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "same")
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_string(),
+                s["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(busy, [("function".to_string(), "update".to_string())]);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let f = s
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            f.configuration
+                .unwrap()
+                .environment
+                .unwrap()
+                .variables
+                .unwrap()["GREETING"],
+            "bonjour"
+        );
+    });
+
+    // Down: nothing left.
+    let mut down = st.cmd(&["down", "--yes"]);
+    down.env("HELLO_GREETING", "bonjour");
+    assert!(down.output().unwrap().status.success());
+    assert!(!st.state_file().exists());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert!(s.apis_named(name).await.is_empty());
+        assert!(s
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_err());
+        assert!(s
+            .iam
+            .get_role()
+            .role_name(format!("{name}-lambda"))
+            .send()
+            .await
+            .is_err());
+        let groups = log_groups(&moto.direct, name).await;
+        assert!(groups.is_empty(), "{groups:?}");
+    });
+}
