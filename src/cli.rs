@@ -27,6 +27,10 @@ pub enum Cmd {
         /// Print the plan and change nothing (same as `plan`).
         #[arg(long)]
         dry_run: bool,
+        /// Then redeploy the function's code on every change to the handler
+        /// crate (built with the dev loop's profile), until Ctrl-C.
+        #[arg(long, conflicts_with = "dry_run")]
+        watch: bool,
     },
     /// Show what `up` would do, changing nothing.
     Plan {
@@ -50,7 +54,12 @@ pub enum Cmd {
         show_secrets: bool,
     },
     /// Build the handler zip and print its path and CodeSha256.
-    Package,
+    Package {
+        /// The dev loop's build (`lambda-dev` profile: unoptimised,
+        /// incremental) instead of the release one `up` deploys.
+        #[arg(long)]
+        dev: bool,
+    },
     /// The whole stack offline: moto + a local data plane on 127.0.0.1.
     Dev(crate::local::DevOpts),
     /// The function's logs (CloudWatch Logs `/aws/lambda/{prefix}`; for a
@@ -122,7 +131,8 @@ pub fn main() -> std::process::ExitCode {
 pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     match cli.cmd {
-        Cmd::Up { dry_run } => up(&g, dry_run, None).await.map(|_| ()),
+        Cmd::Up { watch: true, .. } => crate::ops::watch::up_watch(&g).await,
+        Cmd::Up { dry_run, .. } => up(&g, dry_run, None).await.map(|_| ()),
         Cmd::Plan { detailed_exitcode } => {
             let (rep, _, _) = up(&g, true, None).await?;
             if detailed_exitcode && rep.pending > 0 {
@@ -140,10 +150,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", crate::tools::ensure(&name)?.display());
             Ok(())
         }
-        Cmd::Package => {
+        Cmd::Package { dev } => {
             let cfg = Config::load(g.config.as_deref())?;
             let t = Instant::now();
-            let (path, p) = build_package(&g, &cfg)?;
+            let (path, p) = if dev {
+                crate::package::build_with(cfg.architecture, crate::package::Profile::Dev)?
+            } else {
+                build_package(&g, &cfg)?
+            };
             if g.json {
                 println!(
                     "{}",

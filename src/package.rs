@@ -49,6 +49,18 @@ pub fn rust_target(arch: Architecture) -> &'static str {
     }
 }
 
+/// How the handler is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// `--release`, paths remapped: the same bytes on every clone (what `up`
+    /// deploys).
+    #[default]
+    Release,
+    /// The `lambda-dev` profile (unoptimised, incremental): the dev loop's
+    /// rebuilds (`--watch`) in seconds.
+    Dev,
+}
+
 /// Builds the handler crate and returns the zip's path and the package.
 pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
     if let Some(p) = std::env::var_os("DEPLOYER_HANDLER_ZIP") {
@@ -56,6 +68,18 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         let zip = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         return Ok((path, from_zip(zip)));
     }
+    build_with(arch, Profile::Release)
+}
+
+/// The handler crate's directory (what `--watch` watches).
+pub fn handler_dir() -> PathBuf {
+    crate::tools::project_dir().join("handler")
+}
+
+/// Builds the handler crate with `profile` (no `DEPLOYER_HANDLER_ZIP`).
+/// `DEPLOYER_LAMBDA_TARGET_DIR` overrides where it builds (a copy of the
+/// crate can share a build directory's compiled dependencies).
+pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Package)> {
     let root = crate::tools::project_dir();
     if !root.join("handler").join("Cargo.toml").is_file() {
         return Err(Error::Other(format!(
@@ -67,7 +91,9 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         Some(p) => p,
         None => crate::tools::ensure("cargo-lambda")?,
     };
-    let target_dir = root.join("target").join("lambda-build");
+    let target_dir = std::env::var_os("DEPLOYER_LAMBDA_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("lambda-build"));
     // glibc 2.34 is what Amazon Linux 2023 ships: link against no newer one.
     let target = format!("{}.2.34", rust_target(arch));
     let bin_dir = cargo_lambda
@@ -104,17 +130,27 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
         );
     }
     let started = std::time::Instant::now();
-    let mut child = Command::new(&cargo_lambda)
-        .env(rustflags_var, remap)
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--package",
-            "handler",
-            "--target",
-            &target,
-        ])
+    let mut cmd = Command::new(&cargo_lambda);
+    cmd.args([
+        "lambda",
+        "build",
+        "--package",
+        "handler",
+        "--target",
+        &target,
+    ]);
+    match profile {
+        Profile::Release => {
+            cmd.env(rustflags_var, remap).arg("--release");
+        }
+        // No remapped paths: the dependencies compiled once are reused by
+        // every copy of the crate sharing the build directory.
+        Profile::Dev => {
+            cmd.env_remove(rustflags_var)
+                .args(["--profile", "lambda-dev"]);
+        }
+    }
+    let mut child = cmd
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("PATH", crate::tools::path_with(&bin_dir))
@@ -175,7 +211,10 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
     let bin =
         std::fs::read(&bootstrap).map_err(|e| Error::io(bootstrap.display().to_string(), e))?;
     let zip = zip_bootstrap(&bin)?;
-    let zip_path = target_dir.join(format!("handler-{}.zip", arch.as_str()));
+    let zip_path = target_dir.join(match profile {
+        Profile::Release => format!("handler-{}.zip", arch.as_str()),
+        Profile::Dev => format!("handler-{}-dev.zip", arch.as_str()),
+    });
     std::fs::write(&zip_path, &zip).map_err(|e| Error::io(zip_path.display().to_string(), e))?;
     Ok((zip_path, from_zip(zip)))
 }

@@ -27,9 +27,16 @@ impl Drop for Dev {
 
 impl Dev {
     fn start() -> Dev {
+        let mut c = Command::new(common::bin());
+        c.env("DEPLOYER_HANDLER_ZIP", common::handler_zip());
+        Dev::start_with(c, &[], 240)
+    }
+
+    /// `deployer dev` with more arguments and environment (in `c`).
+    fn start_with(mut c: Command, args: &[&str], wait_secs: u64) -> Dev {
         let dir = tempfile::tempdir().unwrap();
         let (api, idp) = (common::free_port(), common::free_port());
-        let mut child = Command::new(common::bin())
+        let mut child = c
             .args(["--state-dir"])
             .arg(dir.path())
             .args([
@@ -39,7 +46,7 @@ impl Dev {
                 "--idp-port",
                 &idp.to_string(),
             ])
-            .env("DEPLOYER_HANDLER_ZIP", common::handler_zip())
+            .args(args)
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_PROFILE")
             .stdin(Stdio::null())
@@ -62,7 +69,7 @@ impl Dev {
         });
         let out = BufReader::new(child.stdout.take().unwrap());
         std::thread::spawn(move || for _ in out.lines() {});
-        rx.recv_timeout(Duration::from_secs(240))
+        rx.recv_timeout(Duration::from_secs(wait_secs))
             .expect("deployer dev did not start serving");
         Dev {
             child,
@@ -544,5 +551,107 @@ fn alice_logs_in_with_a_real_browser() {
         String::from_utf8_lossy(&o.stderr).contains("is not running"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `deployer dev --watch`: a one-line change to the handler is serving in
+/// seconds with no request failing during the swap; a syntax error is
+/// reported and the previous code keeps serving.
+#[test]
+fn watch_reloads_the_handler_without_dropping_a_request() {
+    let copy = common::handler_copy();
+    let mut c = Command::new(common::bin());
+    c.env_remove("DEPLOYER_HANDLER_ZIP")
+        .env("DEPLOYER_PROJECT_DIR", copy.path())
+        .env(
+            "DEPLOYER_LAMBDA_TARGET_DIR",
+            common::project_dir().join("target/lambda-build"),
+        );
+    // The first dev-profile build may compile every dependency.
+    let dev = Dev::start_with(c, &["--watch"], 900);
+    let url = format!("http://127.0.0.1:{}/hello", dev.api);
+    let get = |url: &str| -> (u16, Value) {
+        match http().get(url).send() {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                (s, r.json().unwrap_or(Value::Null))
+            }
+            Err(e) => (0, json!(e.to_string())),
+        }
+    };
+    let (s, body) = get(&url);
+    assert_eq!(s, 200, "{body}");
+    assert!(body.get("reloaded").is_none(), "{body}");
+    // A client keeps asking during the reload.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u16, Value)>::new()));
+    let client = {
+        let (stop, seen, url) = (stop.clone(), seen.clone(), url.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let (s, body) = get(&url);
+                seen.lock().unwrap().push((s, body["reloaded"].clone()));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let lib = copy.path().join("handler/src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    let line = "body.insert(\"redirectURL\".into(), json!(cfg.redirect_url));";
+    assert!(src.contains(line));
+    std::fs::write(
+        &lib,
+        src.replace(
+            line,
+            &format!("{line} body.insert(\"reloaded\".into(), json!(\"v2\"));"),
+        ),
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    let said = |what: &str| dev.said.lock().unwrap().iter().any(|l| l.contains(what));
+    while !(said("reloaded in") && seen.lock().unwrap().last().is_some_and(|(_, v)| v == "v2")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no reload: {:?}",
+            dev.said.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "new code serving {:.1} s after the save",
+        t0.elapsed().as_secs_f64()
+    );
+    // A syntax error: said, and the new code keeps serving.
+    let good = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{good}\nfn broken( {{\n")).unwrap();
+    let t0 = Instant::now();
+    while !said("the build failed") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no build error said: {:?}",
+            dev.said.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    client.join().unwrap();
+    let (s, body) = get(&url);
+    assert_eq!((s, &body["reloaded"]), (200, &json!("v2")), "{body}");
+    let seen = seen.lock().unwrap();
+    let failed: Vec<_> = seen.iter().filter(|(s, _)| *s != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "requests failed during the swap: {failed:?}"
+    );
+    assert!(
+        seen.iter().any(|(_, v)| v.is_null()),
+        "old code served meanwhile"
+    );
+    assert!(seen.iter().any(|(_, v)| v == "v2"));
+    assert!(
+        said("error"),
+        "the build error is shown: {:?}",
+        dev.said.lock().unwrap()
     );
 }

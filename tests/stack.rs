@@ -858,3 +858,103 @@ fn a_state_without_kinds_keeps_working() {
     st.ok(&["down", "--yes"]);
     assert_none(&moto, &st);
 }
+
+/// `up --watch`: a change to the handler crate is rebuilt (dev profile) and
+/// only the function's code is redeployed; a syntax error changes nothing.
+#[test]
+fn up_watch_redeploys_the_functions_code() {
+    use std::io::BufRead;
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "watch");
+    let copy = handler_copy();
+    let mut c = st.cmd(&["up", "--watch"]);
+    c.env_remove("DEPLOYER_HANDLER_ZIP")
+        .env("DEPLOYER_PROJECT_DIR", copy.path())
+        .env(
+            "DEPLOYER_LAMBDA_TARGET_DIR",
+            project_dir().join("target/lambda-build"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let said2 = said.clone();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            eprintln!("[up --watch] {l}");
+            said2.lock().unwrap().push(l);
+        }
+    });
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(child);
+    let wait_for = |what: &str| {
+        let t0 = std::time::Instant::now();
+        while !said.lock().unwrap().iter().any(|l| l.contains(what)) {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(900),
+                "never said {what:?}: {:?}",
+                said.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    wait_for("watching");
+    let sha = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let f = s
+                .lambda
+                .get_function()
+                .function_name(&st.prefix)
+                .send()
+                .await
+                .unwrap();
+            f.configuration.unwrap().code_sha256.unwrap()
+        })
+    };
+    let first = sha();
+    let pool = st.id("user_pool");
+    let lib = copy.path().join("handler/src/lib.rs");
+    let src = std::fs::read_to_string(&lib).unwrap();
+    let line = "body.insert(\"redirectURL\".into(), json!(cfg.redirect_url));";
+    std::fs::write(
+        &lib,
+        src.replace(
+            line,
+            &format!("{line} body.insert(\"v\".into(), json!(2));"),
+        ),
+    )
+    .unwrap();
+    moto.reset_recording();
+    wait_for("redeployed in");
+    let second = sha();
+    assert_ne!(first, second, "the new code is deployed");
+    let writes: Vec<String> = moto
+        .recorded()
+        .into_iter()
+        .filter(|(_, m)| *m)
+        .map(|(op, _)| op)
+        .collect();
+    assert!(
+        !writes.is_empty() && writes.iter().all(|op| op.contains("functions")),
+        "only the function's code changes: {writes:?}"
+    );
+    assert_eq!(st.id("user_pool"), pool);
+    std::fs::write(
+        &lib,
+        format!(
+            "{}\nfn broken( {{\n",
+            std::fs::read_to_string(&lib).unwrap()
+        ),
+    )
+    .unwrap();
+    wait_for("the build failed");
+    assert_eq!(sha(), second, "a failed build changes nothing");
+}

@@ -122,7 +122,10 @@ impl Drop for Instance {
 }
 
 pub struct LambdaHost {
-    package: Arc<Package>,
+    /// The packages this host can run, by CodeSha256: the control plane's
+    /// answer picks one, so that during a hot reload requests keep being
+    /// served by the old code until the new one is deployed.
+    packages: Mutex<std::collections::HashMap<String, Arc<Package>>>,
     dir: PathBuf,
     logs: Option<Arc<dyn LogSink>>,
     /// Warm instances waiting for a request.
@@ -138,7 +141,7 @@ pub struct LambdaHost {
 impl LambdaHost {
     pub fn new(package: Arc<Package>, dir: PathBuf) -> LambdaHost {
         LambdaHost {
-            package,
+            packages: Mutex::new([(package.sha256_b64.clone(), package)].into()),
             dir,
             logs: None,
             idle: tokio::sync::Mutex::new(Vec::new()),
@@ -146,6 +149,14 @@ impl LambdaHost {
             unpacking: Mutex::new(()),
             starts: Default::default(),
         }
+    }
+
+    /// Makes a new build runnable (a hot reload), before it is deployed.
+    pub fn add_package(&self, package: Arc<Package>) {
+        self.packages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(package.sha256_b64.clone(), package);
     }
 
     /// Sends the function's log lines (as Lambda writes them) to `sink`.
@@ -162,12 +173,18 @@ impl LambdaHost {
 
     /// Unpacks `bootstrap` from the zip whose SHA-256 the control plane reports.
     fn unpack(&self, cfg: &FunctionConfig) -> Result<PathBuf, InvokeError> {
-        if self.package.sha256_b64 != cfg.code_sha256 {
+        let package = self
+            .packages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&cfg.code_sha256)
+            .cloned();
+        let Some(package) = package else {
             return Err(InvokeError::Config(format!(
-                "the deployed code (CodeSha256 {}) is not the local build ({}): run `deployer dev` again",
-                cfg.code_sha256, self.package.sha256_b64
+                "the deployed code (CodeSha256 {}) is not the local build: run `deployer dev` again",
+                cfg.code_sha256
             )));
-        }
+        };
         let safe: String = cfg
             .code_sha256
             .chars()
@@ -179,7 +196,7 @@ impl LambdaHost {
         let _one_at_a_time = self.unpacking.lock().unwrap_or_else(|e| e.into_inner());
         if !bin.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| InvokeError::Config(e.to_string()))?;
-            let mut z = zip::ZipArchive::new(std::io::Cursor::new(self.package.zip.clone()))
+            let mut z = zip::ZipArchive::new(std::io::Cursor::new(package.zip.clone()))
                 .map_err(|e| InvokeError::Config(format!("the function zip: {e}")))?;
             z.extract(&dir)
                 .map_err(|e| InvokeError::Config(format!("unpacking the function zip: {e}")))?;

@@ -103,6 +103,10 @@ pub struct DevOpts {
     /// Deploy, print the outputs and stop (no serving): for scripts.
     #[arg(long)]
     pub no_serve: bool,
+    /// Rebuild the handler (dev profile) and redeploy its code on every
+    /// change to its crate; requests meanwhile are served by the old code.
+    #[arg(long, conflicts_with = "no_serve")]
+    pub watch: bool,
 }
 
 async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
@@ -116,6 +120,11 @@ async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
 }
 
 pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
+    if opts.watch && g.handler_zip.is_some() {
+        return Err(Error::Other(
+            "--watch rebuilds the handler crate: drop --handler-zip (DEPLOYER_HANDLER_ZIP)".into(),
+        ));
+    }
     let moto = match &g.endpoint_url {
         Some(_) => None,
         None => {
@@ -150,6 +159,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     );
     let mut g2 = g.clone();
     g2.endpoint_url = Some(endpoint.clone());
+    g2.dev_build = opts.watch;
     if g2.stack == "default" {
         g2.stack = "dev".into();
     }
@@ -157,7 +167,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         idp: idp_base.clone(),
         api: api_base.clone(),
     };
-    let (_report, known, ctx) = crate::ops::up_local(&g2, urls, &endpoint).await?;
+    let (_report, known, ctx) = crate::ops::up_local(&g2, urls.clone(), &endpoint).await?;
     let sdk = crate::aws::load_sdk_config(&Target {
         region: Some(ctx.region.clone()),
         profile: None,
@@ -210,7 +220,20 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     });
     let idp_srv = tokio::spawn(async move { axum::serve(idp_l, idp_app).await });
     eprintln!("deployer dev: serving on {api_base} (API) and {idp_base} (Cognito); Ctrl-C stops everything");
+    let reloads = opts.watch.then(|| {
+        let (plane, g2, urls, endpoint, api_base) = (
+            plane.clone(),
+            g2.clone(),
+            urls.clone(),
+            endpoint.clone(),
+            api_base.clone(),
+        );
+        tokio::spawn(async move { reload_loop(plane, g2, urls, endpoint, api_base).await })
+    });
     wait_for_stop().await;
+    if let Some(r) = reloads {
+        r.abort();
+    }
     eprintln!("deployer dev: stopping");
     api_srv.abort();
     idp_srv.abort();
@@ -223,6 +246,63 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let _ = std::fs::remove_file(store.backup_path());
     let _ = std::fs::remove_file(store.path.with_extension("lock"));
     Ok(())
+}
+
+/// `deployer dev --watch`: each change to the handler crate rebuilds it,
+/// makes the new build runnable, then deploys its code to the control plane;
+/// requests meanwhile are served by the old code, whose instances retire
+/// once the control plane reports the new CodeSha256.
+async fn reload_loop(plane: Arc<Plane>, g: Global, urls: Urls, endpoint: String, api_base: String) {
+    let arch = match crate::config::Config::load(g.config.as_deref()) {
+        Ok(c) => c.architecture,
+        Err(e) => return eprintln!("deployer dev: --watch stopped: {e}"),
+    };
+    let dir = crate::package::handler_dir();
+    let mut changes = match crate::ops::watch::Changes::watch(&dir) {
+        Ok(c) => c,
+        Err(e) => return eprintln!("deployer dev: --watch stopped: {e}"),
+    };
+    eprintln!("deployer dev: watching {} for changes", dir.display());
+    let http = reqwest::Client::new();
+    while changes.next().await.is_some() {
+        eprintln!("deployer dev: the handler changed: rebuilding");
+        let (zip, pkg, build) = match crate::ops::watch::rebuild(arch).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("deployer dev: the build failed; the previous code keeps serving:\n{e}");
+                continue;
+            }
+        };
+        plane.lambda.add_package(Arc::new(pkg));
+        let mut g3 = g.clone();
+        g3.handler_zip = Some(zip);
+        g3.quiet = true;
+        let t = std::time::Instant::now();
+        if let Err(e) = crate::ops::up_local(&g3, urls.clone(), &endpoint).await {
+            eprintln!("deployer dev: redeploying failed; the previous code keeps serving: {e}");
+            continue;
+        }
+        let deploy = t.elapsed();
+        let t = std::time::Instant::now();
+        let first = http
+            .get(format!("{api_base}/"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        let took = t.elapsed();
+        eprintln!(
+            "deployer dev: reloaded in {:.1} s (build {:.1} s, deploy {:.2} s, first response {:.2} s{})",
+            build.as_secs_f64() + deploy.as_secs_f64() + took.as_secs_f64(),
+            build.as_secs_f64(),
+            deploy.as_secs_f64(),
+            took.as_secs_f64(),
+            match first {
+                Ok(code) => format!(", HTTP {code}"),
+                Err(e) => format!(", no answer: {e}"),
+            }
+        );
+    }
 }
 
 async fn wait_for_stop() {

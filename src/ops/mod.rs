@@ -19,6 +19,7 @@ use std::time::Instant;
 
 pub mod logs;
 pub mod state;
+pub mod watch;
 
 /// The options every operation takes (the CLI's global flags).
 #[derive(Args, Debug, Clone)]
@@ -56,12 +57,21 @@ pub struct Global {
     /// Print one JSON document instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Build the handler with the dev loop's profile (`--watch`).
+    #[arg(skip)]
+    pub dev_build: bool,
+    /// Print nothing but errors (a `--watch` redeploy).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
     if let Some(z) = &g.handler_zip {
         let zip = std::fs::read(z).map_err(|e| Error::io(z.display().to_string(), e))?;
         return Ok((z.clone(), crate::package::from_zip(zip)));
+    }
+    if g.dev_build {
+        return crate::package::build_with(cfg.architecture, crate::package::Profile::Dev);
     }
     crate::package::build(cfg.architecture)
 }
@@ -341,7 +351,7 @@ async fn up_with(
     let build_seconds = tb.elapsed().as_secs_f64();
     let urls = urls.unwrap_or(Urls::Aws);
     let ctx = Arc::new(make_ctx(&s, g, Some(Arc::new(pkg)), urls.clone()));
-    if !g.json && !dry_run {
+    if !g.json && !dry_run && !g.quiet {
         println!(
             "deployer up: stack {} ({}), region {}, account {}",
             g.stack, s.cfg.name_prefix, ctx.region, ctx.account
@@ -370,7 +380,7 @@ async fn up_with(
         }),
         store: s.store.clone(),
         state: Arc::new(Mutex::new(state.clone())),
-        sink: printer(g.json, reports.clone()),
+        sink: printer(g.json || g.quiet, reports.clone()),
     };
     let reads = engine.read_all(&nodes).await?;
     let steps = plan(&nodes, &ctx, &reads);
@@ -419,7 +429,8 @@ async fn up_with(
     let rep = Report::of(&s.clients, &reports, t0, build_seconds);
     let (r, m) = (rep.reads, rep.mutations);
     let outs = crate::outputs::compute(&exports, &ctx, &known);
-    if g.json {
+    if g.quiet {
+    } else if g.json {
         let o: BTreeMap<_, _> = outs
             .iter()
             .map(|v| (v.name.clone(), v.shown(false)))

@@ -512,3 +512,31 @@ pub fn rt() -> tokio::runtime::Runtime {
 pub fn project_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A copy of the handler crate in its own workspace (what a user edits),
+/// sharing the project's handler build directory for its dependencies.
+pub fn handler_copy() -> tempfile::TempDir {
+    let root = project_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let ws = ws.replace("members = [\".\", \"handler\"]", "members = [\"handler\"]");
+    let (a, b) = (
+        ws.find("[package]").unwrap(),
+        ws.find("[profile.release]").unwrap(),
+    );
+    let mut ws = format!("{}{}", &ws[..a], &ws[b..]);
+    ws.truncate(ws.find("[[bench]]").unwrap());
+    std::fs::write(dir.path().join("Cargo.toml"), ws).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    let h = dir.path().join("handler");
+    std::fs::create_dir_all(h.join("src")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("handler/Cargo.toml")).unwrap();
+    let manifest = manifest[..manifest.find("[dev-dependencies]").unwrap()]
+        .replace("[[bench]]\nname = \"validate\"\nharness = false\n", "");
+    std::fs::write(h.join("Cargo.toml"), manifest).unwrap();
+    for f in std::fs::read_dir(root.join("handler/src")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, h.join("src").join(f.file_name().unwrap())).unwrap();
+    }
+    dir
+}
