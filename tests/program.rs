@@ -50,14 +50,7 @@ fn hello_api_program_create_noop_change_down() {
     assert!(url.contains(&api_id) && url.ends_with("/hello"), "{url}");
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
-        let f = s
-            .lambda
-            .get_function()
-            .function_name(name)
-            .send()
-            .await
-            .unwrap();
-        let c = f.configuration.unwrap();
+        let c = s.function(name).await;
         let env = c.environment.unwrap().variables.unwrap();
         assert_eq!(env["GREETING"], "hello");
         assert!(env["PUBLIC_URL"].contains(&api_id));
@@ -131,22 +124,14 @@ fn hello_api_program_create_noop_change_down() {
     assert_eq!(busy, [("function".to_string(), "update".to_string())]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
-        let f = s
-            .lambda
-            .get_function()
-            .function_name(name)
-            .send()
+        let env = s
+            .function(name)
             .await
+            .environment
+            .unwrap()
+            .variables
             .unwrap();
-        assert_eq!(
-            f.configuration
-                .unwrap()
-                .environment
-                .unwrap()
-                .variables
-                .unwrap()["GREETING"],
-            "bonjour"
-        );
+        assert_eq!(env["GREETING"], "bonjour");
     });
 
     // Down: nothing left.

@@ -909,14 +909,7 @@ fn up_watch_redeploys_the_functions_code() {
     let sha = || {
         rt().block_on(async {
             let s = sdk(&moto.direct).await;
-            let f = s
-                .lambda
-                .get_function()
-                .function_name(&st.prefix)
-                .send()
-                .await
-                .unwrap();
-            f.configuration.unwrap().code_sha256.unwrap()
+            s.function(&st.prefix).await.code_sha256.unwrap()
         })
     };
     let first = sha();

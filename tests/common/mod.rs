@@ -447,6 +447,18 @@ impl Sdk {
             .collect()
     }
 
+    /// The function's configuration as Lambda reports it.
+    pub async fn function(&self, name: &str) -> aws_sdk_lambda::types::FunctionConfiguration {
+        self.lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .unwrap()
+            .configuration
+            .unwrap()
+    }
+
     /// IDs of the HTTP APIs with this name.
     pub async fn apis_named(&self, name: &str) -> Vec<String> {
         let apis = self.apigw.get_apis().send().await.unwrap().items.unwrap();
