@@ -849,19 +849,11 @@ impl Job {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::resources::{props, Urls};
+    use crate::resources::props;
     use serde_json::json;
 
     fn ctx() -> Ctx {
-        Ctx {
-            stack: "t".into(),
-            region: "eu-west-1".into(),
-            account: "123456789012".into(),
-            partition: "aws".into(),
-            tags: [("Project".to_string(), "cognito-example".to_string())].into(),
-            package: None,
-            urls: Urls::Aws,
-        }
+        Ctx::for_tests()
     }
 
     fn nodes(declared: bool) -> Vec<Node> {

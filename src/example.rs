@@ -176,21 +176,18 @@ pub fn program(cfg: &Config, s: &mut Stack) {
 mod tests {
     use super::*;
     use crate::model::declare;
-    use crate::resources::{Ctx, Known, Package, Urls, UNKNOWN};
+    use crate::resources::{Ctx, Known, Package, UNKNOWN};
     use std::sync::Arc;
 
     fn ctx(partition: &str, region: &str) -> Ctx {
         Ctx {
-            stack: "t".into(),
             region: region.into(),
-            account: "123456789012".into(),
             partition: partition.into(),
-            tags: Default::default(),
             package: Some(Arc::new(Package {
                 zip: vec![],
                 sha256_b64: "sha".into(),
             })),
-            urls: Urls::Aws,
+            ..Ctx::for_tests()
         }
     }
 

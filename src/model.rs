@@ -445,15 +445,7 @@ mod tests {
     use crate::resources::lambda::{Function, Role};
 
     fn ctx() -> Ctx {
-        Ctx {
-            stack: "t".into(),
-            region: "eu-west-1".into(),
-            account: "1".into(),
-            partition: "aws".into(),
-            tags: Default::default(),
-            package: None,
-            urls: crate::resources::Urls::Aws,
-        }
+        Ctx::for_tests()
     }
 
     #[test]

@@ -395,11 +395,7 @@ async fn up_with(
             build_seconds,
             pending: steps.iter().filter(|s| s.action != Action::Same).count(),
         };
-        return Ok((
-            rep,
-            Known::default(),
-            Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c)),
-        ));
+        return Ok((rep, Known::default(), Arc::unwrap_or_clone(ctx)));
     }
     // Record what was found under IDs the state did not have (adoption).
     let adopted = {
@@ -449,20 +445,7 @@ async fn up_with(
             println!("  {} = {}", v.name, v.shown(false));
         }
     }
-    let ctx = Arc::try_unwrap(ctx).unwrap_or_else(|c| clone_ctx(&c));
-    Ok((rep, known, ctx))
-}
-
-fn clone_ctx(c: &Ctx) -> Ctx {
-    Ctx {
-        stack: c.stack.clone(),
-        region: c.region.clone(),
-        account: c.account.clone(),
-        partition: c.partition.clone(),
-        tags: c.tags.clone(),
-        package: c.package.clone(),
-        urls: c.urls.clone(),
-    }
+    Ok((rep, known, Arc::unwrap_or_clone(ctx)))
 }
 
 pub async fn down(g: &Global, yes: bool) -> Result<()> {

@@ -48,7 +48,7 @@ pub enum Urls {
 
 /// The target every kind may read: where the stack lives, its default tags,
 /// the run's Lambda package, and where public URLs point.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Ctx {
     pub stack: String,
     pub region: String,
@@ -62,6 +62,20 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A target for unit tests: stack `t`, eu-west-1, account 123456789012,
+    /// partition `aws`, tag `Project=cognito-example`, no package, AWS URLs.
+    #[cfg(test)]
+    pub fn for_tests() -> Ctx {
+        Ctx {
+            stack: "t".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            tags: [("Project".to_string(), "cognito-example".to_string())].into(),
+            package: None,
+            urls: Urls::Aws,
+        }
+    }
     pub fn issuer(&self, pool_id: &str) -> String {
         if pool_id == UNKNOWN {
             return UNKNOWN.into();
