@@ -53,6 +53,11 @@ pub enum Error {
     #[error("{0}")]
     Other(String),
 
+    /// The handler build failed: the compiler's and the linker's own
+    /// messages first, then cargo's, then what to try.
+    #[error("{0}")]
+    Build(String),
+
     /// `plan --detailed-exitcode` with changes pending (exit code 2).
     #[error("{0} changes pending")]
     ChangesPending(usize),
@@ -68,7 +73,15 @@ pub enum Error {
 impl Error {
     pub fn aws<E: std::error::Error>(context: impl Into<String>, e: E) -> Error {
         let unknown = no_response(&e);
-        let message = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+        let mut message = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+        // A hard quota (Cognito's LimitExceededException, IAM's
+        // LimitExceeded): retrying cannot help.
+        if unknown && message.contains("timed out") {
+            message.push_str(" (the call timed out: --attempt-timeout / --operation-timeout set how long a call may take)");
+        }
+        if message.contains("LimitExceeded") {
+            message.push_str(". This is a quota of the AWS account, not throttling: free what counts against it (old user pools, clients, roles) or ask for a higher quota in the Service Quotas console, then run again");
+        }
         if unknown {
             Error::Ambiguous {
                 context: context.into(),

@@ -150,25 +150,42 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
                 .args(["--profile", "lambda-dev"]);
         }
     }
+    // cargo's JSON messages on stdout carry every diagnostic rustc gave
+    // (the linker's own output inside a link failure's); stderr carries
+    // cargo's progress and its own errors. Both are kept for the message of
+    // a failed build.
+    cmd.arg("--message-format=json");
     let mut child = cmd
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("PATH", crate::tools::path_with(&bin_dir))
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| Error::Other(format!("could not run {}: {e}", cargo_lambda.display())))?;
+    let log = std::sync::Arc::new(std::sync::Mutex::new(BuildLog::default()));
+    let json_reader = child.stdout.take().map(|pipe| {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in lossy_lines(pipe) {
+                log.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .json_line(&line);
+            }
+        })
+    });
     // Progress of a long build: one updating line on a terminal, a line
-    // every 30 s otherwise; the output is kept for the error message.
+    // every 30 s otherwise.
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut err = String::new();
     let mut crates = 0;
     let mut said = std::time::Instant::now();
     if let Some(pipe) = child.stderr.take() {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
-            let t = line.trim_start();
-            if let Some(what) = t.strip_prefix("Compiling ") {
+        for line in lossy_lines(pipe) {
+            if let Some(what) = log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .stderr_line(&line)
+            {
                 crates += 1;
                 let secs = started.elapsed().as_secs();
                 if tty {
@@ -179,8 +196,6 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
                     said = std::time::Instant::now();
                 }
             }
-            err.push_str(&line);
-            err.push('\n');
         }
     }
     if tty && crates > 0 {
@@ -189,6 +204,9 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     let status = child
         .wait()
         .map_err(|e| Error::Other(format!("could not run {}: {e}", cargo_lambda.display())))?;
+    if let Some(t) = json_reader {
+        let _ = t.join();
+    }
     if first || crates > 0 {
         eprintln!(
             "deployer: handler built in {:.0} s ({crates} crates compiled)",
@@ -196,16 +214,8 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         );
     }
     if !status.success() {
-        let tail: Vec<&str> = err.lines().rev().take(15).collect();
-        let hint = if arch == Architecture::Arm64 {
-            " (arm64 needs `rustup target add aarch64-unknown-linux-gnu`)"
-        } else {
-            ""
-        };
-        return Err(Error::Other(format!(
-            "building the handler with cargo-lambda failed{hint}:\n{}",
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        )));
+        let log = log.lock().unwrap_or_else(|e| e.into_inner());
+        return Err(Error::Build(log.failure(arch, &status.to_string())));
     }
     let bootstrap = target_dir.join("lambda").join("handler").join("bootstrap");
     let bin =
@@ -217,6 +227,164 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     });
     std::fs::write(&zip_path, &zip).map_err(|e| Error::io(zip_path.display().to_string(), e))?;
     Ok((zip_path, from_zip(zip)))
+}
+
+/// Lines of a child's output, invalid UTF-8 replaced: a stray byte from a
+/// linker must not end the reading (the rest of the output would be lost and
+/// the child would meet a closed pipe).
+fn lossy_lines(pipe: impl std::io::Read) -> impl Iterator<Item = String> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(pipe);
+    std::iter::from_fn(move || {
+        let mut buf = Vec::new();
+        match r.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    buf.pop();
+                }
+                Some(String::from_utf8_lossy(&buf).into_owned())
+            }
+        }
+    })
+}
+
+/// What a handler build said, sorted for the user when it fails: the
+/// compiler's own messages first (rustc's errors; a failed link's carries
+/// the linker's output), then what cargo and cargo-lambda said beyond their
+/// progress lines.
+#[derive(Debug, Default)]
+pub struct BuildLog {
+    /// Rendered `compiler-message` diagnostics of level error.
+    pub errors: Vec<String>,
+    /// How many warnings the compiler gave.
+    pub warnings: usize,
+    /// cargo's and cargo-lambda's stderr, without progress lines.
+    pub said: Vec<String>,
+}
+
+impl BuildLog {
+    /// One line of cargo's `--message-format=json` output.
+    pub fn json_line(&mut self, line: &str) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            // Not a cargo message: something a build step printed itself.
+            if !line.trim().is_empty() {
+                self.said.push(line.to_string());
+            }
+            return;
+        };
+        if v["reason"] != "compiler-message" {
+            return;
+        }
+        let m = &v["message"];
+        match m["level"].as_str() {
+            Some("error") | Some("error: internal compiler error") => {
+                let rendered = m["rendered"]
+                    .as_str()
+                    .or_else(|| m["message"].as_str())
+                    .unwrap_or_default()
+                    .trim_end();
+                // rustc's summary ("aborting due to ...") says nothing new.
+                if !rendered.is_empty()
+                    && !m["message"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("aborting due to"))
+                {
+                    self.errors.push(rendered.to_string());
+                }
+            }
+            Some("warning") => self.warnings += 1,
+            _ => {}
+        }
+    }
+
+    /// One line of cargo's stderr; returns the crate being compiled for a
+    /// progress line.
+    pub fn stderr_line<'a>(&mut self, line: &'a str) -> Option<&'a str> {
+        let t = line.trim_start();
+        if let Some(what) = t.strip_prefix("Compiling ") {
+            return Some(what);
+        }
+        const PROGRESS: [&str; 8] = [
+            "Downloading ",
+            "Downloaded ",
+            "Updating ",
+            "Locking ",
+            "Adding ",
+            "Blocking ",
+            "Fresh ",
+            "Finished ",
+        ];
+        if !t.is_empty() && !PROGRESS.iter().any(|p| t.starts_with(p)) {
+            self.said.push(line.to_string());
+        }
+        None
+    }
+
+    /// The message of a failed build: what the compiler and the linker said,
+    /// then cargo's own words, then what to try.
+    pub fn failure(&self, arch: Architecture, status: &str) -> String {
+        let mut out = format!("building the handler with cargo-lambda failed ({status})");
+        if !self.errors.is_empty() {
+            out.push_str(":\n\n");
+            out.push_str(&self.errors.join("\n\n"));
+        } else {
+            out.push_str(", and the compiler gave no message of its own");
+        }
+        if !self.said.is_empty() {
+            // cargo repeats rustc's whole command line in its "Caused by":
+            // keep the last lines, each cut to a readable length.
+            let tail: Vec<String> = self
+                .said
+                .iter()
+                .rev()
+                .take(20)
+                .rev()
+                .map(|l| cut(l, 400))
+                .collect();
+            out.push_str("\n\ncargo said:\n");
+            out.push_str(&tail.join("\n"));
+        }
+        out.push_str("\n\n");
+        out.push_str(&self.next_step(arch));
+        out
+    }
+
+    fn next_step(&self, arch: Architecture) -> String {
+        let all = || self.errors.iter().chain(self.said.iter());
+        let linker = self.errors.iter().any(|e| e.contains("linking with"));
+        let code = self
+            .errors
+            .iter()
+            .any(|e| e.starts_with("error[") || e.contains("-->"));
+        let space = all().any(|l| l.contains("No space left on device"));
+        let target = all().any(|l| {
+            l.contains("target may not be installed") || l.contains("can't find crate for `core`")
+        });
+        if space {
+            "What to try: the disk is full; free space (`cargo clean` in old checkouts) and run the command again.".into()
+        } else if target || arch == Architecture::Arm64 && self.errors.is_empty() {
+            format!(
+                "What to try: `rustup target add {}`, then run the command again.",
+                rust_target(arch)
+            )
+        } else if linker {
+            "What to try: the link of `bootstrap` through zig failed with the linker's message above. A link library or flag named there is the usual cause; if the message names a file of zig's cache, remove ~/.cache/zig and target/lambda-build and run the command again.".into()
+        } else if code {
+            "What to try: fix the handler's code at the place the compiler names, then run the command again (with --watch the next save rebuilds).".into()
+        } else {
+            "What to try: run the command again with CARGO_TERM_VERBOSE=true to see every step cargo runs; the last one named above failed.".into()
+        }
+    }
+}
+
+fn cut(line: &str, max: usize) -> String {
+    if line.chars().count() <= max {
+        line.to_string()
+    } else {
+        let head: String = line.chars().take(max).collect();
+        format!("{head} ...")
+    }
 }
 
 /// The highest `GLIBC_x.y` version an ELF binary asks for.
@@ -273,5 +441,78 @@ mod tests {
             Some((2, 34))
         );
         assert_eq!(max_glibc(b"nothing"), None);
+    }
+
+    #[test]
+    fn a_failed_build_shows_the_compilers_messages_first() {
+        let mut log = BuildLog::default();
+        for l in [
+            "   Compiling ring v0.17.14",
+            "   Compiling handler v0.1.0 (/build/handler)",
+        ] {
+            log.stderr_line(l);
+        }
+        let link = "error: linking with `zigcc.sh` failed: exit status: 1\n  |\n  = note: ld.lld: error: unable to find library -lnope\n";
+        log.json_line(
+            &serde_json::json!({"reason": "compiler-message", "message": {"level": "error", "message": "linking with `zigcc.sh` failed: exit status: 1", "rendered": link}}).to_string(),
+        );
+        log.json_line(
+            &serde_json::json!({"reason": "compiler-message", "message": {"level": "error", "message": "aborting due to 1 previous error", "rendered": "error: aborting due to 1 previous error\n"}}).to_string(),
+        );
+        log.json_line(r#"{"reason":"compiler-artifact","package_id":"x"}"#);
+        log.json_line(r#"{"reason":"build-finished","success":false}"#);
+        log.stderr_line(
+            "error: could not compile `handler` (bin \"handler\") due to 1 previous error",
+        );
+        let m = log.failure(Architecture::X86_64, "exit status: 1");
+        let lines: Vec<&str> = m.lines().collect();
+        assert!(
+            lines[0].starts_with("building the handler with cargo-lambda failed"),
+            "{m}"
+        );
+        assert_eq!(
+            lines[2], "error: linking with `zigcc.sh` failed: exit status: 1",
+            "{m}"
+        );
+        assert!(
+            m.find("unable to find library -lnope") < m.find("cargo said:"),
+            "{m}"
+        );
+        assert!(
+            !m.contains("Compiling"),
+            "progress lines are not repeated: {m}"
+        );
+        assert!(!m.contains("aborting due to"), "{m}");
+        assert!(
+            m.contains("What to try: the link of `bootstrap` through zig failed"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_build_failing_without_a_message_says_so_and_how_to_see_more() {
+        let mut log = BuildLog::default();
+        log.stderr_line("error: could not compile `handler` (bin \"handler\")");
+        log.stderr_line("Caused by:");
+        let long = format!(
+            "  process didn't exit successfully: `rustc --crate-name handler {}` (exit status: 1)",
+            "-C x ".repeat(500)
+        );
+        log.stderr_line(&long);
+        let m = log.failure(Architecture::X86_64, "exit status: 101");
+        assert!(m.contains("the compiler gave no message of its own"), "{m}");
+        assert!(m.contains("Caused by:"), "{m}");
+        assert!(
+            m.lines().all(|l| l.len() < 600),
+            "a command line is cut: {m}"
+        );
+        assert!(m.contains("CARGO_TERM_VERBOSE=true"), "{m}");
+    }
+
+    #[test]
+    fn output_lines_survive_invalid_utf8() {
+        let bytes: &[u8] = b"first\nbad \xff byte\r\nlast";
+        let lines: Vec<String> = lossy_lines(bytes).collect();
+        assert_eq!(lines, vec!["first", "bad \u{fffd} byte", "last"]);
     }
 }

@@ -49,3 +49,50 @@ fn handler_zip_is_deterministic_and_runs_on_amazon_linux_2023() {
         "bootstrap needs GLIBC_{major}.{minor}; Amazon Linux 2023 has 2.34"
     );
 }
+
+/// A link that fails shows the linker's own message first, then what to
+/// try (issue: the README's first command failed and said nothing of why).
+/// The copy of the handler crate asks the linker (zig's, as for every
+/// build) for a library that does not exist.
+#[test]
+fn a_failed_link_shows_the_linkers_message() {
+    let copy = common::handler_copy();
+    std::fs::write(
+        copy.path().join("handler/build.rs"),
+        "fn main() { println!(\"cargo:rustc-link-arg-bins=-ldeployer_test_no_such_library\"); }\n",
+    )
+    .unwrap();
+    let out = Command::new(common::bin())
+        .args(["package", "--dev"])
+        .env_remove("DEPLOYER_HANDLER_ZIP")
+        .env("DEPLOYER_PROJECT_DIR", copy.path())
+        // The dependencies compiled by the other dev-profile builds.
+        .env(
+            "DEPLOYER_LAMBDA_TARGET_DIR",
+            common::project_dir().join("target/lambda-build"),
+        )
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the link must fail: {err}");
+    let failed = err
+        .find("building the handler with cargo-lambda failed")
+        .unwrap_or_else(|| panic!("no build failure said: {err}"));
+    let said = &err[failed..];
+    // rustc's diagnostic, with the linker's own output in it.
+    let linking = said
+        .find("linking with")
+        .unwrap_or_else(|| panic!("rustc's link error is not shown: {said}"));
+    let library = said
+        .find("deployer_test_no_such_library")
+        .unwrap_or_else(|| panic!("the linker's message is not shown: {said}"));
+    let cargo = said.find("cargo said:").unwrap_or(said.len());
+    assert!(
+        linking < cargo && library < cargo,
+        "the compiler's and linker's messages come first: {said}"
+    );
+    assert!(
+        said.contains("What to try: the link of `bootstrap` through zig failed"),
+        "{said}"
+    );
+}
