@@ -154,6 +154,43 @@ pub struct Target {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+/// How long an AWS call may take: a stalled connection fails the call (by
+/// name) instead of hanging the run. `--attempt-timeout` /
+/// `DEPLOYER_ATTEMPT_TIMEOUT` and `--operation-timeout` /
+/// `DEPLOYER_OPERATION_TIMEOUT`, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// One attempt (connect, send, answer); a timed-out attempt is retried
+    /// like a lost answer.
+    pub attempt: Duration,
+    /// The whole call, its retries and their backoff included.
+    pub operation: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            attempt: Duration::from_secs(DEFAULT_ATTEMPT_TIMEOUT_SECS),
+            operation: Duration::from_secs(DEFAULT_OPERATION_TIMEOUT_SECS),
+        }
+    }
+}
+
+/// A zip upload to Lambda is the longest single request the tool sends.
+pub const DEFAULT_ATTEMPT_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 300;
+
+impl Timeouts {
+    pub fn config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10).min(self.attempt))
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
 }
 
 /// Throttling, 5xx and AWS's "busy, try again" answers (see
@@ -176,13 +213,17 @@ pub fn retry_config() -> RetryConfig {
 ///   due to concurrent modification. Please try again later."
 /// - Cognito: `ConcurrentModificationException` (one app-client write per
 ///   pool at a time).
+/// - IAM: 409 `ConcurrentModification` ("... a conflicting operation is
+///   in progress"; terraform-provider-aws retries it for roles and policies).
 /// - Lambda: 409 `ResourceConflictException` "The operation cannot be
 ///   performed at this time. An update is in progress for resource: ..." or
 ///   "... The function is currently in the following state: Pending".
 pub fn is_busy_error(code: &str, message: &str) -> bool {
     match code {
         "ConflictException" => message.contains("try again later"),
-        "ConcurrentModificationException" => true,
+        // IAM's own spelling (409, no `Exception`): another change to the
+        // same role or policy is in flight.
+        "ConcurrentModificationException" | "ConcurrentModification" => true,
         "ResourceConflictException" => {
             message.contains("An update is in progress")
                 || message.contains("The operation cannot be performed at this time")
@@ -228,9 +269,26 @@ pub fn error_code_and_message(headers_error_type: Option<&str>, body: &[u8]) -> 
     )
 }
 
-/// Retries `is_busy_error` answers on every client, in one place.
+/// Retries `is_busy_error` answers on every client, in one place, and stops
+/// the retries of the codes a service uses for a hard quota.
 #[derive(Debug, Default)]
-pub struct BusyClassifier;
+pub struct BusyClassifier {
+    /// Error codes that are a quota of the account, not throttling: the
+    /// SDK's standard list retries `LimitExceededException` as a throttle,
+    /// but Cognito answers it for a hard limit (pools, clients, domains per
+    /// account; its throttle is `TooManyRequestsException`): ten retries
+    /// would only delay the same answer.
+    pub hard_quota: &'static [&'static str],
+}
+
+impl BusyClassifier {
+    /// The classifier for Cognito's clients.
+    pub fn cognito() -> BusyClassifier {
+        BusyClassifier {
+            hard_quota: &["LimitExceededException"],
+        }
+    }
+}
 
 impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for BusyClassifier {
     fn classify_retry(
@@ -248,6 +306,9 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Bus
             return RetryAction::NoActionIndicated;
         };
         let (code, message) = error_code_and_message(resp.headers().get("x-amzn-errortype"), body);
+        if self.hard_quota.contains(&code.as_str()) {
+            return RetryAction::RetryForbidden;
+        }
         if is_busy_error(&code, &message) {
             if std::env::var_os("DEPLOYER_DEBUG").is_some() {
                 eprintln!("deployer: {code} ({message}): retrying");
@@ -262,10 +323,21 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Bus
     fn name(&self) -> &'static str {
         "deployer-busy"
     }
+
+    /// After the SDK's own classifiers, so that a hard quota overrides
+    /// their throttling verdict.
+    fn priority(
+        &self,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority as P;
+        P::run_after(P::transient_error_classifier())
+    }
 }
 
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(t.timeouts.config());
     if let Some(p) = &t.profile {
         loader = loader.profile_name(p);
     }
@@ -310,42 +382,42 @@ impl Clients {
                 aws_sdk_cognitoidentityprovider::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::cognito())
                     .build(),
             ),
             apigw: aws_sdk_apigatewayv2::Client::from_conf(
                 aws_sdk_apigatewayv2::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             lambda: aws_sdk_lambda::Client::from_conf(
                 aws_sdk_lambda::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
-                    .retry_classifier(BusyClassifier)
+                    .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
@@ -432,14 +504,14 @@ pub fn clear_wait(step: &str) {
 /// function cannot be assumed by Lambda." or, for a function with
 /// environment variables, "Lambda was unable to configure access to your
 /// environment variables because the KMS key is invalid for CreateGrant. ...
-/// KMS Exception: InvalidArnException ..." (terraform-provider-aws retries
-/// both in `lambda/function.go`). The one message match that cannot be
-/// avoided lives here.
+/// KMS Exception: InvalidArnException ..." (the KMS exception named varies;
+/// terraform-provider-aws retries on the first sentence alone, in
+/// `lambda/function.go`, for CreateFunction and UpdateFunctionConfiguration).
+/// The one message match that cannot be avoided lives here.
 pub fn is_role_not_assumable(message: Option<&str>) -> bool {
     message.is_some_and(|m| {
         m.contains("cannot be assumed by Lambda")
-            || (m.contains("KMS key is invalid for CreateGrant")
-                && m.contains("InvalidArnException"))
+            || m.contains("KMS key is invalid for CreateGrant")
     })
 }
 

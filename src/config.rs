@@ -134,7 +134,8 @@ impl Config {
             path: origin.to_string(),
             message,
         };
-        let file: FileConfig = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| bad(describe_toml_error(text, &e)))?;
         let mut cfg = Config::default();
         if let Some(p) = file.name_prefix {
             cfg.name_prefix = p;
@@ -242,9 +243,87 @@ pub fn validate_prefix(p: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A TOML error as line, column and key, never the offending line itself:
+/// toml's own rendering quotes the line, which may hold a password.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let mut at = String::new();
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        at = format!("line {line}, column {column}");
+        // The key whose value is at fault: the last `key =` before the
+        // error on its line (inline tables hold several).
+        let upto = &text[line_start..start];
+        if let Some(eq) = upto.rfind('=') {
+            let key = upto[..eq]
+                .rsplit(['{', ',', ' '])
+                .find(|k| !k.trim().is_empty())
+                .unwrap_or_default()
+                .trim();
+            if !key.is_empty() {
+                at.push_str(&format!(", key `{key}`"));
+            }
+        }
+        at.push_str(": ");
+    }
+    format!("{at}{}", redact_values(e.message()))
+}
+
+/// serde's messages quote the value they refused (`invalid type: string
+/// "…"`, ``invalid value: integer `…` ``): keep the kind, hide the value.
+fn redact_values(message: &str) -> String {
+    if !(message.starts_with("invalid type:") || message.starts_with("invalid value:")) {
+        return message.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = message;
+    // Only the first quoted part is the value; what follows ("expected
+    // ...") is the schema's.
+    if let Some(i) = rest.find(['"', '`']) {
+        let q = rest.as_bytes()[i] as char;
+        if let Some(j) = rest[i + 1..].find(q) {
+            out.push_str(&rest[..i]);
+            out.push_str("(value hidden)");
+            rest = &rest[i + 1 + j + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A config error says where (line, column, key) and never shows a
+    /// secret's value, whatever is wrong around it.
+    #[test]
+    fn config_errors_never_show_a_password() {
+        let cases = [
+            "[[users]]\nname = \"bob\"\npassword = \"S3cret-pw!\"\npasword_env = \"X\"\n",
+            "[[users]]\nname = \"bob\"\npassword = \"S3cret-pw!\" oops\n",
+            "users = [{ name = \"bob\", password = 123456789 }]\n",
+            "[[users]]\nname = \"bob\"\npassword = \"S3cret-pw!\"\nattributes = { email = 5 }\n",
+            "log_retention_days = \"S3cret-pw!\"\n",
+        ];
+        for text in cases {
+            let e = Config::parse(text, "c.toml").unwrap_err().to_string();
+            assert!(!e.contains("S3cret-pw!") && !e.contains("123456789"), "{e}");
+            assert!(e.contains("line "), "{e}");
+        }
+        let e = Config::parse(cases[0], "c.toml").unwrap_err().to_string();
+        assert!(e.contains("line 4, column 1"), "{e}");
+        assert!(e.contains("pasword_env"), "the unknown key is named: {e}");
+        let e = Config::parse(cases[2], "c.toml").unwrap_err().to_string();
+        assert!(e.contains("key `password`"), "{e}");
+        assert!(
+            e.contains("invalid type: integer (value hidden), expected a string"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn default_is_the_seed() {

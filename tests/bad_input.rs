@@ -197,3 +197,36 @@ fn secrets_of_a_local_stack_that_is_not_running() {
         "no credential is asked for: {e}"
     );
 }
+
+/// An endpoint that accepts connections and never answers: the run fails
+/// within the configured timeouts, naming the call and the timeout, instead
+/// of hanging.
+#[test]
+fn a_stalled_endpoint_fails_the_call_by_name_instead_of_hanging() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    // Accept and hold every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let o = std::process::Command::new(bin())
+        .args(["plan", "--attempt-timeout", "1", "--operation-timeout", "4"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("DEPLOYER_HANDLER_ZIP", handler_zip())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(e.contains("GetCallerIdentity"), "the call is named: {e}");
+    assert!(e.contains("timed out"), "{e}");
+    assert!(!e.contains("no AWS credentials"), "{e}");
+    eprintln!("failed after {:?}: {e}", t.elapsed());
+}

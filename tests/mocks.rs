@@ -347,6 +347,8 @@ fn busy_error_predicate_table() {
         ("ResourceConflictException", "Function already exist: cognito-example", false),
         ("ResourceConflictException", "The statement id (apigateway-invoke) provided already exists. Please provide a new statement id, or remove the existing statement.", false),
         ("InvalidParameterException", "User pool cannot be deleted. It has a domain configured that should be deleted first.", false),
+        ("ConcurrentModification", "Cannot perform the operation on the role cognito-example-lambda because a conflicting operation is in progress.", true),
+        ("LimitExceededException", "The limit of user pools for this account has been exceeded.", false),
     ];
     for (code, message, want) in table {
         assert_eq!(is_busy_error(code, message), want, "{code}: {message}");
@@ -358,6 +360,7 @@ fn busy_error_predicate_table() {
         "The role defined for the function cannot be assumed by Lambda."
     )));
     assert!(deployer::aws::is_role_not_assumable(Some("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: InvalidArnException KMS Message: ARN does not refer to a valid principal: arn:aws:iam::123456789012:role/cognito-example-lambda")));
+    assert!(deployer::aws::is_role_not_assumable(Some("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: NotFoundException KMS Message: Principal not found")));
     assert!(!deployer::aws::is_role_not_assumable(Some(
         "Value 'x' at 'role' failed to satisfy constraint"
     )));
@@ -402,9 +405,17 @@ fn aws_error(
 
 macro_rules! realistic_client {
     ($sdk:ident, $mode:expr, $rules:expr) => {
+        realistic_client!(
+            $sdk,
+            $mode,
+            $rules,
+            deployer::aws::BusyClassifier::default()
+        )
+    };
+    ($sdk:ident, $mode:expr, $rules:expr, $classifier:expr) => {
         mock_client!($sdk, $mode, $rules, |c| c
             .retry_config(deployer::aws::retry_config())
-            .retry_classifier(deployer::aws::BusyClassifier)
+            .retry_classifier($classifier)
             .time_source(aws_smithy_async::time::SystemTimeSource::new())
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new()))
     };
@@ -705,4 +716,231 @@ async fn stage_update_untags_a_dropped_tag() {
     let n = example("stage").update(&c, &d, &o, &k).await.unwrap();
     assert_eq!(n.props, d);
     assert_eq!((untag.num_calls(), tag.num_calls()), (1, 1));
+}
+
+/// A function moved to a new role meets the role's propagation on
+/// UpdateFunctionConfiguration as CreateFunction does: both messages are
+/// retried, the KMS one whatever KMS exception it names.
+#[tokio::test]
+async fn configuration_update_waits_for_a_new_role_to_be_assumable() {
+    use lambda::operation::update_function_configuration::UpdateFunctionConfigurationError as E;
+    let invalid = |m: &'static str| {
+        move || {
+            E::InvalidParameterValueException(
+                lambda::types::error::InvalidParameterValueException::builder()
+                    .message(m)
+                    .build(),
+            )
+        }
+    };
+    let upd = mock!(lambda::Client::update_function_configuration)
+        .sequence()
+        .error(invalid("The role defined for the function cannot be assumed by Lambda."))
+        .error(invalid("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: NotFoundException KMS Message: Principal not found"))
+        .output(|| lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build())
+        .build();
+    let get = mock!(lambda::Client::get_function).then_output(active_function);
+    let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&upd, &get]);
+    let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
+    let k = known();
+    let d = example("function").desired(&c.ctx, &k);
+    let mut observed_props = d.clone();
+    observed_props.insert("role".into(), json!("arn:aws:iam::123456789012:role/old"));
+    let o = Observed {
+        id: "cognito-example".into(),
+        props: observed_props,
+        outputs: BTreeMap::new(),
+    };
+    example("function")
+        .update(&c, &d, &o, &k)
+        .await
+        .expect("the update succeeds once the role is assumable");
+    assert_eq!(upd.num_calls(), 3);
+}
+
+/// A route without a JWT authorizer is updated without AuthorizationScopes
+/// (AWS accepts scopes only for JWT); the protected one gets its scopes.
+#[tokio::test]
+async fn route_update_sends_scopes_only_with_a_jwt_authorizer() {
+    use aws_sdk_apigatewayv2 as apigw;
+    let open = mock!(apigw::Client::update_route)
+        .match_requests(|r| r.route_id() == Some("r-open") && r.authorization_scopes.is_none())
+        .then_output(|| apigw::operation::update_route::UpdateRouteOutput::builder().build());
+    let protected = mock!(apigw::Client::update_route)
+        .match_requests(|r| {
+            r.route_id() == Some("r-jwt")
+                && r.authorization_scopes.as_deref() == Some(&["example/auth".to_string()])
+        })
+        .then_output(|| apigw::operation::update_route::UpdateRouteOutput::builder().build());
+    let mut c = cx(
+        mock_client!(aws_sdk_cognitoidentityprovider, []),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    c.aws.apigw = mock_client!(
+        aws_sdk_apigatewayv2,
+        RuleMode::MatchAny,
+        [&open, &protected]
+    );
+    let mut k = known();
+    k.outputs.insert(
+        "integration".into(),
+        [("id".to_string(), "int1".to_string())].into(),
+    );
+    k.outputs.insert(
+        "authorizer".into(),
+        [("id".to_string(), "auth1".to_string())].into(),
+    );
+    k.outputs.insert(
+        "resource_server".into(),
+        [("id".to_string(), "example".to_string())].into(),
+    );
+    for (key, id) in [
+        ("route/$default", "r-open"),
+        ("route/GET /jwt-cognito-protected", "r-jwt"),
+    ] {
+        let d = example(key).desired(&c.ctx, &k);
+        let o = Observed {
+            id: id.into(),
+            props: props(json!({"target": "integrations/old"})),
+            outputs: [("parent_id".to_string(), "api1".to_string())].into(),
+        };
+        example(key)
+            .update(&c, &d, &o, &k)
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+    assert_eq!((open.num_calls(), protected.num_calls()), (1, 1));
+}
+
+/// IAM's conflict answer (409 `ConcurrentModification`, no `Exception`, in
+/// its query-XML protocol) is retried by the classifier every client has.
+#[tokio::test]
+async fn iam_concurrent_modification_is_retried() {
+    use aws_sdk_iam as iam;
+    let attach = mock!(iam::Client::attach_role_policy)
+        .sequence()
+        .http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(409).unwrap(),
+                aws_smithy_types::body::SdkBody::from("<ErrorResponse><Error><Type>Sender</Type><Code>ConcurrentModification</Code><Message>Cannot perform the operation on the role cognito-example-lambda because a conflicting operation is in progress.</Message></Error></ErrorResponse>"),
+            )
+        })
+        .times(2)
+        .output(|| iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build())
+        .build();
+    let c = realistic_client!(aws_sdk_iam, RuleMode::Sequential, [&attach]);
+    c.attach_role_policy()
+        .role_name("cognito-example-lambda")
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+        .send()
+        .await
+        .expect("the conflict is waited out");
+    assert_eq!(attach.num_calls(), 3);
+}
+
+/// Cognito's `LimitExceededException` is a quota of the account: one call,
+/// no retry (the SDK's standard list would retry it as a throttle), and the
+/// message says it is a quota and what to do.
+#[tokio::test]
+async fn cognito_limit_exceeded_fails_at_once_with_the_quota_named() {
+    let create = mock!(cip::Client::create_user_pool).then_http_response(aws_error(
+        400,
+        "LimitExceededException",
+        r#"{"__type":"LimitExceededException","message":"The limit of user pools for this account has been exceeded."}"#,
+    ));
+    let c = realistic_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&create],
+        deployer::aws::BusyClassifier::cognito()
+    );
+    let t = std::time::Instant::now();
+    let e = c
+        .create_user_pool()
+        .pool_name("p")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(create.num_calls(), 1, "a quota is not retried");
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    let e = deployer::error::Error::aws("create user pool", e).to_string();
+    assert!(e.contains("quota"), "{e}");
+    assert!(e.contains("LimitExceededException"), "{e}");
+    // Throttling stays retried on the same client.
+    let throttled = mock!(cip::Client::create_user_pool)
+        .sequence()
+        .http_response(aws_error(
+            400,
+            "TooManyRequestsException",
+            r#"{"__type":"TooManyRequestsException","message":"Rate exceeded"}"#,
+        ))
+        .output(|| cip::operation::create_user_pool::CreateUserPoolOutput::builder().build())
+        .build();
+    let c = realistic_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&throttled],
+        deployer::aws::BusyClassifier::cognito()
+    );
+    c.create_user_pool().pool_name("p").send().await.unwrap();
+    assert_eq!(throttled.num_calls(), 2);
+}
+
+/// DeleteUserPoolDomain's InvalidParameterException is ignored only when
+/// the domain is no longer the pool's: a refusal (the domain still there)
+/// is an error, not a silent success.
+#[tokio::test]
+async fn domain_delete_ignores_only_a_domain_already_gone() {
+    let refused = || {
+        mock!(cip::Client::delete_user_pool_domain).then_error(|| {
+            cip::operation::delete_user_pool_domain::DeleteUserPoolDomainError::InvalidParameterException(
+                cip::types::error::InvalidParameterException::builder()
+                    .message("The domain cannot be deleted now.")
+                    .build(),
+            )
+        })
+    };
+    let described = |pool: Option<&'static str>| {
+        mock!(cip::Client::describe_user_pool_domain).then_output(move || {
+            let mut d = cip::types::DomainDescriptionType::builder().domain("d");
+            if let Some(p) = pool {
+                d = d
+                    .user_pool_id(p)
+                    .status(cip::types::DomainStatusType::Active);
+            }
+            cip::operation::describe_user_pool_domain::DescribeUserPoolDomainOutput::builder()
+                .domain_description(d.build())
+                .build()
+        })
+    };
+    // Still the pool's: the refusal is reported.
+    let (del, desc) = (refused(), described(Some("eu-west-1_pool")));
+    let c = cx(
+        mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::MatchAny,
+            [&del, &desc]
+        ),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    let e = example("domain")
+        .delete(&c, "d", Some("eu-west-1_pool"))
+        .await
+        .expect_err("a domain that is still there was not deleted");
+    assert!(e.to_string().contains("cannot be deleted now"), "{e}");
+    // Gone (AWS describes an empty domain): nothing to do.
+    let (del, desc) = (refused(), described(None));
+    let c = cx(
+        mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::MatchAny,
+            [&del, &desc]
+        ),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    example("domain")
+        .delete(&c, "d", Some("eu-west-1_pool"))
+        .await
+        .expect("a domain already gone is deleted");
+    assert_eq!((del.num_calls(), desc.num_calls()), (1, 1));
 }

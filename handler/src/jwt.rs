@@ -50,8 +50,19 @@ pub struct Provider {
     pub http: reqwest::Client,
     discovery: tokio::sync::Mutex<Option<Discovery>>,
     keys: RwLock<HashMap<String, RsaKey>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    last_fetch: tokio::sync::Mutex<Fetches>,
     pub refresh_interval: Duration,
+    /// How long a failed JWKS fetch is answered from memory before the next
+    /// token tries again (so that an issuer that is down is not asked on
+    /// every request, nor shut out for a whole `refresh_interval`).
+    pub retry_after_failure: Duration,
+}
+
+/// When the JWKS was last fetched, and the last failure since.
+#[derive(Default)]
+struct Fetches {
+    success: Option<Instant>,
+    failure: Option<(Instant, String)>,
 }
 
 impl Provider {
@@ -67,8 +78,9 @@ impl Provider {
                 .expect("HTTP client"),
             discovery: tokio::sync::Mutex::new(None),
             keys: RwLock::new(HashMap::new()),
-            last_fetch: tokio::sync::Mutex::new(None),
+            last_fetch: tokio::sync::Mutex::new(Fetches::default()),
             refresh_interval: Duration::from_secs(60),
+            retry_after_failure: Duration::from_secs(1),
         }
     }
 
@@ -109,16 +121,40 @@ impl Provider {
     }
 
     /// Fetches the JWKS unless it was fetched less than `refresh_interval`
-    /// ago (the very first fetch always happens).
+    /// ago (the very first fetch always happens). Only a successful fetch
+    /// counts: after a failed one the next token tries again (at most once
+    /// per `retry_after_failure`), and a set that is unreadable or holds no
+    /// usable key leaves the keys already known in place.
     async fn refresh(&self) -> Result<bool, String> {
         let mut last = self.last_fetch.lock().await;
-        if let Some(t) = *last {
+        if let Some(t) = last.success {
             if t.elapsed() < self.refresh_interval {
                 return Ok(false);
             }
         }
+        if let Some((t, why)) = &last.failure {
+            if t.elapsed() < self.retry_after_failure {
+                return Err(why.clone());
+            }
+        }
+        let fetched = self.fetch_keys().await;
+        match fetched {
+            Ok(keys) => {
+                last.success = Some(Instant::now());
+                last.failure = None;
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+                Ok(true)
+            }
+            Err(why) => {
+                last.failure = Some((Instant::now(), why.clone()));
+                Err(why)
+            }
+        }
+    }
+
+    /// The JWKS's usable keys (RSA, RS256), or why there are none.
+    async fn fetch_keys(&self) -> Result<HashMap<String, RsaKey>, String> {
         let url = self.jwks_url().await?;
-        *last = Some(Instant::now());
         let set: Value = self
             .http
             .get(&url)
@@ -143,8 +179,10 @@ impl Provider {
                 }
             }
         }
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
-        Ok(true)
+        if keys.is_empty() {
+            return Err(format!("the JWKS at {url} holds no RS256 key"));
+        }
+        Ok(keys)
     }
 
     async fn key(&self, kid: &str) -> Result<RsaKey, String> {

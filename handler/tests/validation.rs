@@ -130,6 +130,49 @@ fn unknown_kid_refetches_once_then_rejects() {
     });
 }
 
+/// One failed JWKS fetch does not shut tokens out for the refresh interval,
+/// and an empty or unreadable set keeps the keys already known.
+#[test]
+fn a_failed_or_empty_jwks_fetch_keeps_what_works() {
+    let k1 = Key::new("k1");
+    let k2 = Key::new("k2");
+    let idp = start_idp(&[&k1]);
+    let iss = idp.issuer();
+    // The first fetch fails; the issuer comes back: the next token after
+    // the short failure hold-off is accepted (not 60 s later).
+    *idp.shared.jwks_down.lock().unwrap() = true;
+    let mut p = Provider::new(&config(&idp));
+    p.retry_after_failure = std::time::Duration::from_millis(50);
+    rt().block_on(async {
+        let e = err(p.validate(&k1.sign(&access_claims(&iss)), None).await);
+        assert!(e.contains("cannot fetch the JWKS"), "{e}");
+        *idp.shared.jwks_down.lock().unwrap() = false;
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        p.validate(&k1.sign(&access_claims(&iss)), None)
+            .await
+            .expect("accepted once the issuer answers again");
+    });
+    // A key rotation check meets an empty set, then a broken one: k1 keeps
+    // working, k2 is refused.
+    let mut p = Provider::new(&config(&idp));
+    p.refresh_interval = std::time::Duration::from_millis(10);
+    p.retry_after_failure = std::time::Duration::from_millis(10);
+    rt().block_on(async {
+        p.validate(&k1.sign(&access_claims(&iss)), None)
+            .await
+            .unwrap();
+        for broken in [json!({"keys": []}), json!({"nothing": true})] {
+            *idp.shared.jwks.lock().unwrap() = broken.clone();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let e = err(p.validate(&k2.sign(&access_claims(&iss)), None).await);
+            assert!(e.contains("holds no RS256 key"), "{broken}: {e}");
+            p.validate(&k1.sign(&access_claims(&iss)), None)
+                .await
+                .unwrap_or_else(|e| panic!("{broken}: the known key was wiped: {e}"));
+        }
+    });
+}
+
 #[test]
 fn jwks_endpoint_down_is_a_clear_error() {
     let k1 = Key::new("k1");

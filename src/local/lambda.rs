@@ -132,8 +132,10 @@ pub struct LambdaHost {
     idle: tokio::sync::Mutex<Vec<Instance>>,
     /// Instances working on a request now.
     busy: std::sync::atomic::AtomicUsize,
-    /// Two cold starts at once must not run a half-unpacked `bootstrap`.
-    unpacking: Mutex<()>,
+    /// The packages this process unpacked itself (by directory): a file
+    /// found in place is never trusted. Held while unpacking, so that two
+    /// cold starts at once never run a half-unpacked `bootstrap`.
+    unpacked: Mutex<std::collections::HashSet<PathBuf>>,
     /// Cold starts so far (for tests and the README's figures).
     pub starts: std::sync::atomic::AtomicU64,
 }
@@ -146,7 +148,7 @@ impl LambdaHost {
             logs: None,
             idle: tokio::sync::Mutex::new(Vec::new()),
             busy: Default::default(),
-            unpacking: Mutex::new(()),
+            unpacked: Mutex::new(Default::default()),
             starts: Default::default(),
         }
     }
@@ -193,8 +195,11 @@ impl LambdaHost {
             .collect();
         let dir = self.dir.join(safe);
         let bin = dir.join("bootstrap");
-        let _one_at_a_time = self.unpacking.lock().unwrap_or_else(|e| e.into_inner());
-        if !bin.exists() {
+        let mut unpacked = self.unpacked.lock().unwrap_or_else(|e| e.into_inner());
+        if !unpacked.contains(&dir) {
+            // Whatever is there already (planted, or half-written by a
+            // crashed run) goes: only what this process unpacks runs.
+            let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(|e| InvokeError::Config(e.to_string()))?;
             let mut z = zip::ZipArchive::new(std::io::Cursor::new(package.zip.clone()))
                 .map_err(|e| InvokeError::Config(format!("the function zip: {e}")))?;
@@ -205,6 +210,7 @@ impl LambdaHost {
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755));
             }
+            unpacked.insert(dir);
         }
         Ok(bin)
     }
@@ -512,6 +518,39 @@ while true; do
   curl -sS -X POST -d "{\"statusCode\":200,\"body\":\"$GREETING $AWS_LAMBDA_FUNCTION_NAME $id\"}" "$api/invocation/$id/response" >/dev/null
 done
 "#;
+
+    /// A `bootstrap` planted where the host unpacks is not run: the host
+    /// unpacks the deployed zip itself.
+    #[tokio::test]
+    async fn a_planted_bootstrap_is_never_run() {
+        let (host, cfg, d) = host_with(ECHO);
+        let safe: String = cfg
+            .code_sha256
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
+        let planted = d.path().join(safe);
+        std::fs::create_dir_all(&planted).unwrap();
+        let marker = d.path().join("planted-ran");
+        std::fs::write(
+            planted.join("bootstrap"),
+            format!("#!/bin/sh\ntouch {}\nexit 1\n", marker.display()),
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                planted.join("bootstrap"),
+                std::fs::Permissions::from_mode(0o755),
+            )
+            .unwrap();
+        }
+        let r = host.invoke(&cfg, json!({"n": 1})).await.unwrap();
+        assert!(r["body"].as_str().unwrap().starts_with("hi t "), "{r}");
+        assert!(!marker.exists(), "the planted binary ran");
+        host.stop().await;
+    }
 
     #[tokio::test]
     async fn warm_crash_restart_and_timeout() {

@@ -172,9 +172,13 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         region: Some(ctx.region.clone()),
         profile: None,
         endpoint_url: Some(endpoint.clone()),
+        timeouts: g2.timeouts(),
     })
     .await?;
-    let work = std::env::temp_dir().join(format!("deployer-dev-{}", std::process::id()));
+    // Where the function's code is unpacked and run: private (0700) and
+    // unpredictable, so that no other local user can plant a binary there.
+    let work_dir = private_work_dir()?;
+    let work = work_dir.path().to_path_buf();
     let package = ctx
         .package
         .clone()
@@ -239,7 +243,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     idp_srv.abort();
     plane.lambda.stop().await;
     drop(moto);
-    let _ = std::fs::remove_dir_all(&work);
+    drop(work_dir);
     // Forget the local stack: it lived in the emulator that just stopped.
     let store = crate::state::Store::new(&g2.state_dir, &g2.stack);
     let _ = std::fs::remove_file(&store.path);
@@ -375,4 +379,32 @@ client secret below is a throwaway of this emulator run.
         redirect = get("example_authorization_code_oidc_redirect_url"),
         stack = g.stack,
     );
+}
+
+/// A new private directory for `deployer dev`'s working files: mode 0700 and
+/// a random name (`deployer-dev-XXXXXX` in the temp dir), removed when
+/// dropped.
+pub fn private_work_dir() -> Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("deployer-dev-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir().display().to_string(), e))
+}
+
+#[cfg(test)]
+mod work_dir_tests {
+    #[test]
+    fn the_work_dir_is_private_and_unpredictable() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = super::private_work_dir().unwrap();
+        let b = super::private_work_dir().unwrap();
+        assert_ne!(a.path(), b.path());
+        let name = a.path().file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with("deployer-dev-"), "{name}");
+        assert!(!name.contains(&std::process::id().to_string()), "{name}");
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
 }

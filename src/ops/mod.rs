@@ -57,6 +57,13 @@ pub struct Global {
     /// Print one JSON document instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Seconds one attempt of an AWS call may take (a stalled connection
+    /// fails the call, naming it, instead of hanging).
+    #[arg(long, global = true, env = "DEPLOYER_ATTEMPT_TIMEOUT", default_value_t = crate::aws::DEFAULT_ATTEMPT_TIMEOUT_SECS)]
+    pub attempt_timeout: u64,
+    /// Seconds an AWS call may take in all, retries included.
+    #[arg(long, global = true, env = "DEPLOYER_OPERATION_TIMEOUT", default_value_t = crate::aws::DEFAULT_OPERATION_TIMEOUT_SECS)]
+    pub operation_timeout: u64,
     /// Build the handler with the dev loop's profile (`--watch`).
     #[arg(skip)]
     pub dev_build: bool,
@@ -88,6 +95,15 @@ pub struct Session {
     pub partition: String,
 }
 
+impl Global {
+    pub fn timeouts(&self) -> crate::aws::Timeouts {
+        crate::aws::Timeouts {
+            attempt: std::time::Duration::from_secs(self.attempt_timeout.max(1)),
+            operation: std::time::Duration::from_secs(self.operation_timeout.max(1)),
+        }
+    }
+}
+
 /// The SDK configuration of the target: flags, the config file, the
 /// aws-config chain; with no region anywhere, a local state's region, else
 /// the default region.
@@ -97,6 +113,7 @@ pub async fn sdk_config(g: &Global, cfg: &Config) -> Result<aws_config::SdkConfi
         region: explicit.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
+        timeouts: g.timeouts(),
     };
     match crate::aws::load_sdk_config(&target).await {
         Err(Error::NoRegion) => {
@@ -138,11 +155,18 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| Error::NoCredentials {
-            detail: format!(
-                "AWS rejected them ({})",
-                aws_smithy_types::error::display::DisplayErrorContext(e)
-            ),
+        .map_err(|e| {
+            // No answer (a timeout, a refused connection) says nothing of
+            // the credentials.
+            if crate::error::no_response(&e) {
+                return Error::aws("sts GetCallerIdentity", e);
+            }
+            Error::NoCredentials {
+                detail: format!(
+                    "AWS rejected them ({})",
+                    aws_smithy_types::error::display::DisplayErrorContext(e)
+                ),
+            }
         })?;
     let account = who.account.unwrap_or_default();
     let partition = who
@@ -189,6 +213,7 @@ pub async fn local_sdk_config(
         .endpoint_url(endpoint)
         .credentials_provider(creds)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(crate::aws::Timeouts::default().config())
         .load()
         .await
 }

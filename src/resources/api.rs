@@ -750,10 +750,12 @@ impl Kind for Route {
             .api_id(&api)
             .route_id(&o.id)
             .target(s(d, "target"))
-            .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()))
-            .set_authorization_scopes(Some(strings(d, "scopes")));
+            .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()));
+        // AWS takes scopes only with a JWT authorizer, as at create.
         if self.protected() {
-            req = req.authorizer_id(s(d, "authorizer_id"));
+            req = req
+                .authorizer_id(s(d, "authorizer_id"))
+                .set_authorization_scopes(Some(strings(d, "scopes")));
         }
         req.send()
             .await

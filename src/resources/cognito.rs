@@ -310,11 +310,25 @@ async fn delete_domain(cx: &Cx, domain: &str, pool: &str) -> Result<()> {
     {
         Ok(_) => Ok(()),
         Err(e)
-            if e.as_service_error().is_some_and(|s| {
-                s.is_resource_not_found_exception() || s.is_invalid_parameter_exception()
-            }) =>
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
             Ok(())
+        }
+        // Cognito answers InvalidParameterException both for a domain that
+        // is already gone and for one it refuses to delete (another pool's,
+        // a custom domain in use): look, and ignore it only when the domain
+        // is no longer this pool's.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_invalid_parameter_exception()) =>
+        {
+            match Domain::describe(cx, domain).await? {
+                Some(o) if o.outputs.get("parent_id").map(String::as_str) == Some(pool) => {
+                    Err(Error::aws(format!("delete user pool domain {domain}"), e))
+                }
+                _ => Ok(()),
+            }
         }
         Err(e) => Err(Error::aws(format!("delete user pool domain {domain}"), e)),
     }

@@ -479,6 +479,19 @@ pub fn role_not_assumable(
     }
 }
 
+/// The role-propagation answers of `role_not_assumable`, for
+/// UpdateFunctionConfiguration (a function moved to a new role).
+pub fn config_role_not_assumable(
+    e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError,
+) -> bool {
+    match e {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::InvalidParameterValueException(x) => {
+            crate::aws::is_role_not_assumable(x.message())
+        }
+        _ => false,
+    }
+}
+
 #[async_trait::async_trait]
 impl Kind for Function {
     fn kind(&self) -> &'static str {
@@ -634,13 +647,21 @@ impl Kind for Function {
             let env = Environment::builder()
                 .set_variables(Some(string_map(d, "environment").into_iter().collect()))
                 .build();
+            // A role changed to a new one meets the same propagation as at
+            // create: retried like an update in progress.
+            let in_progress = update_in_progress!(
+                update_function_configuration,
+                UpdateFunctionConfigurationError
+            );
             crate::aws::with_backoff(
                 "update function configuration",
                 WAIT,
-                update_in_progress!(
-                    update_function_configuration,
-                    UpdateFunctionConfigurationError
-                ),
+                |e: &aws_sdk_lambda::error::SdkError<
+                    aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError,
+                    _,
+                >| {
+                    in_progress(e) || e.as_service_error().is_some_and(config_role_not_assumable)
+                },
                 || {
                     cx.aws
                         .lambda
