@@ -515,43 +515,6 @@ pub fn is_role_not_assumable(message: Option<&str>) -> bool {
     })
 }
 
-/// moto answers an HTML 500 (or a "not yet implemented" message) for a few
-/// operations it does not emulate (see README); AWS errors are never HTML.
-pub fn is_not_implemented<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-    R: HasBody,
-{
-    if let Some(raw) = e.raw_response() {
-        // 500 for an operation moto knows but does not emulate, 404 for a
-        // route it does not serve (apigatewayv2 UntagResource on a stage).
-        if matches!(raw.status_code(), 404 | 500)
-            && raw.body_bytes().is_some_and(|b| b.starts_with(b"<"))
-        {
-            return true;
-        }
-    }
-    let m = e.as_service_error().map(|s| s.meta());
-    m.and_then(|m| m.message())
-        .is_some_and(|m| m.contains("not yet implemented"))
-        || m.and_then(|m| m.code())
-            .is_some_and(|c| c == "NotImplemented" || c == "NotImplementedError")
-}
-
-pub trait HasBody {
-    fn status_code(&self) -> u16;
-    fn body_bytes(&self) -> Option<&[u8]>;
-}
-
-impl HasBody for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-    fn body_bytes(&self) -> Option<&[u8]> {
-        self.body().bytes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,16 +108,30 @@ pub fn main() -> std::process::ExitCode {
             // `deployer dev` handles Ctrl-C itself (it stops its servers).
             return run(cli).await;
         }
+        // The run is a task of its own: a panic in it comes back here as an
+        // error, and a signal stops it; either way the locks are released.
+        let task = tokio::spawn(run(cli));
+        let abort = task.abort_handle();
         let r = tokio::select! {
-            r = run(cli) => r,
-            _ = tokio::signal::ctrl_c() => Err(Error::Other(
-                "interrupted (Ctrl-C): the state holds every step that finished; run the command again to go on".into(),
-            )),
+            r = task => r.unwrap_or_else(|e| Err(Error::Other(format!(
+                "deployer stopped on an internal error ({e}): the state holds every step that finished; run the command again to go on"
+            )))),
+            signal = crate::local::stop_signal() => {
+                abort.abort();
+                // A handler build in progress stops too.
+                crate::package::stop_builds();
+                Err(Error::Other(format!(
+                    "interrupted ({signal}): the state holds every step that finished; run the command again to go on"
+                )))
+            }
         };
-        // Locks are released on success, on error and on Ctrl-C.
+        // Locks are released on success, on error, on a panic, on Ctrl-C
+        // and on SIGTERM.
         crate::state::s3::release_all().await;
         r
     });
+    // Do not wait for a build thread that a signal interrupted.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(Error::ChangesPending(_)) => std::process::ExitCode::from(2),

@@ -203,13 +203,6 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
     let mut known = Known::default();
     let mut steps = vec![];
-    // An interrupted create that cannot be found forces its parent's replacement.
-    let mut forced: BTreeMap<String, String> = BTreeMap::new();
-    for n in nodes {
-        if let (Some(Read::Unfindable(why)), Some(p)) = (reads.get(&n.res.key()), n.res.parent()) {
-            forced.insert(p, format!("{}: {why}", n.res.key()));
-        }
-    }
     for &i in &order {
         let n = &nodes[i];
         let key = n.res.key();
@@ -235,15 +228,12 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
                 step.action = Action::Create;
                 step.reason = Some(format!("{} is new", n.res.parent().unwrap_or_default()));
             }
-            (Read::Missing | Read::Unfindable(_), _) => step.action = Action::Create,
+            (Read::Missing, _) => step.action = Action::Create,
             (Read::Found(o), _) => {
                 let desired = n.res.desired(ctx, &known);
                 step.changed = diff(&desired, &o.props);
                 step.diffs = value_diffs(&desired, &o.props, &step.changed, &n.res.sensitive());
-                if let Some(why) = forced.get(&key) {
-                    step.action = Action::Replace;
-                    step.reason = Some(why.clone());
-                } else if step
+                if step
                     .changed
                     .iter()
                     .any(|c| n.res.replace_on().contains(&c.as_str()))
@@ -1040,14 +1030,16 @@ mod tests {
         assert_eq!(action_of(&steps, "user_pool"), Action::Same);
     }
 
+    /// A lost authorizer is created again; its API is never replaced for
+    /// it (the plan has no emulator-gap path that destroys a live API).
     #[test]
-    fn unfindable_child_replaces_its_parent() {
+    fn a_missing_child_never_replaces_its_parent() {
         let n = nodes(true);
         let c = ctx();
         let mut reads = converged(&n, &c);
-        reads.insert("authorizer".into(), Read::Unfindable("lost".into()));
+        reads.insert("authorizer".into(), Read::Missing);
         let steps = plan(&n, &c, &reads);
-        assert_eq!(action_of(&steps, "api"), Action::Replace);
+        assert_eq!(action_of(&steps, "api"), Action::Same);
         assert_eq!(action_of(&steps, "authorizer"), Action::Create);
     }
 

@@ -275,7 +275,7 @@ mod tests {
         for r in declare(&Config::default()).unwrap().0 {
             let mut known = Known::default();
             for d in r.deps() {
-                let outs = ["id", "arn", "endpoint", "secret", "domain"]
+                let outs = ["id", "arn", "endpoint", "secret", "domain", "role_id"]
                     .iter()
                     .map(|k| (k.to_string(), format!("{d}-{k}")))
                     .collect();

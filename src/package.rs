@@ -128,6 +128,13 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         eprintln!(
             "deployer: building the handler for Amazon Linux 2023 with cargo-lambda and zig; the first build compiles every dependency (several minutes on a 2-core machine), later ones only what changed"
         );
+        // A full disk fails the first build at its largest write (the
+        // optimised link), with LLVM's plain-text "IO failure on output
+        // stream": say so before minutes are spent.
+        let _ = std::fs::create_dir_all(&target_dir);
+        if let Some(w) = free_bytes(&target_dir).and_then(|b| low_space(b, &target_dir)) {
+            eprintln!("deployer: {w}");
+        }
     }
     let started = std::time::Instant::now();
     let mut cmd = Command::new(&cargo_lambda);
@@ -155,6 +162,13 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     // cargo's progress and its own errors. Both are kept for the message of
     // a failed build.
     cmd.arg("--message-format=json");
+    // Its own process group, so that an interrupted run stops the whole
+    // build (cargo-lambda, cargo, rustc, zig), not only its first process.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     let mut child = cmd
         .current_dir(&root)
         .env("CARGO_TARGET_DIR", &target_dir)
@@ -163,6 +177,7 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| Error::Other(format!("could not run {}: {e}", cargo_lambda.display())))?;
+    let _running = Running::register(child.id());
     let log = std::sync::Arc::new(std::sync::Mutex::new(BuildLog::default()));
     let json_reader = child.stdout.take().map(|pipe| {
         let log = log.clone();
@@ -227,6 +242,68 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     });
     std::fs::write(&zip_path, &zip).map_err(|e| Error::io(zip_path.display().to_string(), e))?;
     Ok((zip_path, from_zip(zip)))
+}
+
+/// The process groups of the builds running now (see `stop_builds`).
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// A running build, known to `stop_builds` until it is dropped.
+struct Running(u32);
+
+impl Running {
+    fn register(pid: u32) -> Running {
+        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+        Running(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != self.0);
+    }
+}
+
+/// Stops every handler build in progress (an interrupted run): nothing it
+/// started outlives it.
+pub fn stop_builds() {
+    for pgid in RUNNING.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        #[cfg(unix)]
+        // SAFETY: kill(2) with a negative pid signals that process group.
+        unsafe {
+            libc::kill(-(*pgid as i32), libc::SIGTERM);
+        }
+    }
+}
+
+/// What a first handler build writes: about 300 MB in its build directory
+/// (measured) plus zig's cache; below this much free space it warns.
+pub const FIRST_BUILD_NEEDS_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Free bytes for an unprivileged writer on `dir`'s filesystem.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed statvfs for the call to fill.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// The warning for a first build with too little free space, if any.
+pub fn low_space(free: u64, dir: &Path) -> Option<String> {
+    (free < FIRST_BUILD_NEEDS_BYTES).then(|| {
+        format!(
+            "only {} MB free where the handler builds ({}); the first build needs about {} MB and fails with \"No space left on device\" without it: free space first (`cargo clean` in old checkouts)",
+            free / (1024 * 1024),
+            dir.display(),
+            FIRST_BUILD_NEEDS_BYTES / (1024 * 1024)
+        )
+    })
 }
 
 /// Lines of a child's output, invalid UTF-8 replaced: a stray byte from a
@@ -507,6 +584,36 @@ mod tests {
             "a command line is cut: {m}"
         );
         assert!(m.contains("CARGO_TERM_VERBOSE=true"), "{m}");
+    }
+
+    /// What a first build on a full disk said (reproduced on a full tmpfs):
+    /// LLVM's plain-text line, no compiler diagnostic. It is shown, and the
+    /// next step names the disk.
+    #[test]
+    fn a_full_disk_is_named() {
+        let mut log = BuildLog::default();
+        for l in [
+            "   Compiling handler v0.1.0 (/build/handler)",
+            "rustc-LLVM ERROR: IO failure on output stream: No space left on device",
+            "error: could not compile `handler` (bin \"handler\")",
+            "Caused by:",
+            "  process didn't exit successfully: `rustc --crate-name handler` (exit status: 1)",
+        ] {
+            log.stderr_line(l);
+        }
+        let m = log.failure(Architecture::X86_64, "exit status: 101");
+        assert!(
+            m.contains("rustc-LLVM ERROR: IO failure on output stream: No space left on device"),
+            "{m}"
+        );
+        assert!(m.contains("What to try: the disk is full"), "{m}");
+        let w = low_space(200 * 1024 * 1024, Path::new("/x/target/lambda-build")).unwrap();
+        assert!(
+            w.contains("only 200 MB free") && w.contains("/x/target/lambda-build"),
+            "{w}"
+        );
+        assert!(low_space(5 * FIRST_BUILD_NEEDS_BYTES, Path::new("/x")).is_none());
+        assert!(free_bytes(Path::new("/")).is_some_and(|b| b > 0));
     }
 
     #[test]

@@ -230,3 +230,50 @@ fn a_stalled_endpoint_fails_the_call_by_name_instead_of_hanging() {
     assert!(!e.contains("no AWS credentials"), "{e}");
     eprintln!("failed after {:?}: {e}", t.elapsed());
 }
+
+/// Against AWS (no emulator endpoint), `up` refuses the seed's published
+/// demo password before any AWS call, and says how to go on.
+#[test]
+fn up_on_aws_refuses_the_published_demo_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(bin())
+        .args(["up"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("DEPLOYER_ALLOW_DEMO_PASSWORD")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("DEPLOYER_HANDLER_ZIP", handler_zip())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("user alice would get the seed's published demo password"),
+        "{e}"
+    );
+    assert!(
+        e.contains("--allow-demo-password") && e.contains("password_env"),
+        "{e}"
+    );
+    assert!(!dir.path().join("state").exists(), "nothing was written");
+}
+
+/// AWS GovCloud (US) needs FIPS endpoints and `auth-fips` hosted-UI hosts
+/// that the outputs do not build: refused with the reason, before any
+/// change.
+#[test]
+fn govcloud_is_refused_with_the_reason() {
+    let moto = Moto::start_plain();
+    let st = Stack::new(&moto, "gov");
+    for cmd in [&["up"][..], &["plan"][..]] {
+        let mut args = vec!["--region", "us-gov-west-1"];
+        args.extend_from_slice(cmd);
+        let o = st.run(&args);
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{e}");
+        assert!(e.contains("GovCloud") && e.contains("FIPS"), "{e}");
+    }
+    assert!(!st.state_file().exists(), "nothing was written");
+}

@@ -944,3 +944,59 @@ async fn domain_delete_ignores_only_a_domain_already_gone() {
         .expect("a domain already gone is deleted");
     assert_eq!((del.num_calls(), desc.num_calls()), (1, 1));
 }
+
+/// CreateStage answers a conflict and no stage can be read back: the run
+/// fails instead of recording a `$default` stage it has not seen; a stage
+/// that is there is adopted.
+#[tokio::test]
+async fn stage_create_records_only_a_stage_it_has_seen() {
+    use aws_sdk_apigatewayv2 as apigw;
+    let conflict = || {
+        mock!(apigw::Client::create_stage).then_error(|| {
+            apigw::operation::create_stage::CreateStageError::ConflictException(
+                apigw::types::error::ConflictException::builder()
+                    .message("Stage already exists")
+                    .build(),
+            )
+        })
+    };
+    let (create, get) = (
+        conflict(),
+        mock!(apigw::Client::get_stage).then_error(|| {
+            apigw::operation::get_stage::GetStageError::NotFoundException(
+                apigw::types::error::NotFoundException::builder()
+                    .message("Invalid stage identifier specified")
+                    .build(),
+            )
+        }),
+    );
+    let mut c = cx(
+        mock_client!(aws_sdk_cognitoidentityprovider, []),
+        mock_client!(aws_sdk_lambda, []),
+    );
+    c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&create, &get]);
+    let k = known();
+    let d = example("stage").desired(&c.ctx, &k);
+    let e = example("stage")
+        .create(&c, &d, &k)
+        .await
+        .expect_err("nothing seen, nothing recorded");
+    assert!(e.to_string().contains("no stage is there"), "{e}");
+    // The stage is there: adopted (and brought to the desired settings).
+    let (create, get) = (
+        conflict(),
+        mock!(apigw::Client::get_stage).then_output(|| {
+            apigw::operation::get_stage::GetStageOutput::builder()
+                .stage_name("$default")
+                .auto_deploy(true)
+                .set_tags(Some(
+                    [("Project".to_string(), "cognito-example".to_string())].into(),
+                ))
+                .build()
+        }),
+    );
+    c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&create, &get]);
+    let o = example("stage").create(&c, &d, &k).await.unwrap();
+    assert_eq!(o.id, "$default");
+    assert_eq!(get.num_calls(), 1);
+}

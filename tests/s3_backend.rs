@@ -132,10 +132,12 @@ fn up_noop_down_on_s3() {
             .send()
             .await
             .unwrap();
+        // The bucket's default encryption applies: the object asks for none
+        // of its own (a KMS-only bucket policy would refuse AES256).
         assert_eq!(
             h.server_side_encryption().map(|e| e.as_str()),
-            Some("AES256"),
-            "server-side encryption requested"
+            None,
+            "server-side encryption forced on the object"
         );
     });
     // No-op: no resource write, the state object unchanged.
@@ -483,4 +485,241 @@ fn s3_backend_under_chaos() {
         let faults = awsim_stats(&moto.endpoint);
         eprintln!("s3 chaos: seed {seed} converged; faults {faults:?}");
     }
+}
+
+/// What `up --watch` does: one process runs `up` again. Each run releases
+/// its lock when it ends, so the next one does not meet it.
+#[test]
+fn one_process_runs_up_again_on_s3() {
+    use clap::Parser;
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "again", true);
+    let st = Stack::new(&moto, "again");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let (dir, cfg, zip) = (st.state_dir(), st.config_path(), handler_zip());
+    let args = [
+        "deployer",
+        "--stack",
+        "again",
+        "--state-dir",
+        dir.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--endpoint-url",
+        &moto.endpoint,
+        "--region",
+        "eu-west-1",
+        "--handler-zip",
+        zip.to_str().unwrap(),
+        "--backend",
+        "s3://again",
+        "up",
+    ];
+    for run in 1..=2 {
+        rt().block_on(deployer::cli::run(deployer::cli::Cli::parse_from(args)))
+            .unwrap_or_else(|e| panic!("run {run}: {e}"));
+        assert!(
+            object(&moto, "again", "again.lock").is_none(),
+            "run {run} left its lock"
+        );
+    }
+    st.ok(&["--backend", "s3://again", "down", "--yes"]);
+}
+
+/// SIGTERM (what CI runners and `timeout` send) releases the lock like
+/// Ctrl-C, also while the handler build runs, and stops the build.
+#[test]
+fn sigterm_releases_the_lock_even_during_the_build() {
+    let moto = Moto::start();
+    make_bucket(&moto, "sigterm", true);
+    let st = Stack::new(&moto, "t");
+    let b = "s3://sigterm";
+    // Mid-run, after the first state write.
+    let child = up_until_state_written(&moto, &st, b, "sigterm", "t.json");
+    let kill = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    kill(child.id());
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        err_of(&o).contains("interrupted (SIGTERM)"),
+        "{}",
+        err_of(&o)
+    );
+    assert!(
+        object(&moto, "sigterm", "t.lock").is_none(),
+        "SIGTERM releases the lock"
+    );
+    // During a handler build (a build that takes long: a cargo-lambda
+    // that sleeps and says where it runs).
+    let tools = tempfile::tempdir().unwrap();
+    let pidfile = tools.path().join("pid");
+    let fake = tools.path().join("cargo-lambda");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 60\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let child = st
+        .cmd(&["--backend", b, "up"])
+        .env_remove("DEPLOYER_HANDLER_ZIP")
+        .env("PATH", path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !pidfile.exists() || object(&moto, "sigterm", "t.lock").is_none() {
+        assert!(t.elapsed().as_secs() < 60, "the build never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let t = std::time::Instant::now();
+    kill(child.id());
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        t.elapsed().as_secs() < 10,
+        "SIGTERM waited for the build: {:?}",
+        t.elapsed()
+    );
+    assert!(
+        err_of(&o).contains("interrupted (SIGTERM)"),
+        "{}",
+        err_of(&o)
+    );
+    assert!(object(&moto, "sigterm", "t.lock").is_none());
+    let build_pid = std::fs::read_to_string(&pidfile).unwrap();
+    let t = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{}", build_pid.trim())).exists() {
+        assert!(
+            t.elapsed().as_secs() < 5,
+            "the build outlived the run (pid {build_pid})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+/// A lock object that is not a deployer lock counts as held; the error
+/// names the ID that `unlock` takes, and `unlock` removes it.
+#[test]
+fn an_unreadable_lock_is_held_and_unlock_removes_it() {
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "garbage", true);
+    let st = Stack::new(&moto, "g");
+    let b = "s3://garbage";
+    put_object(&moto, "garbage", "g.lock", b"not json at all");
+    let o = st.run(&["--backend", b, "up"]);
+    assert!(!o.status.success());
+    let e = err_of(&o);
+    assert!(e.contains("unreadable lock object"), "{e}");
+    assert!(object(&moto, "garbage", "g.json").is_none(), "nothing ran");
+    let id = e
+        .split("unlock ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no unlock command in: {e}"))
+        .trim()
+        .to_string();
+    st.ok(&["--backend", b, "unlock", &id]);
+    assert!(object(&moto, "garbage", "g.lock").is_none());
+    st.ok(&["--backend", b, "up"]);
+    st.ok(&["--backend", b, "down", "--yes"]);
+}
+
+/// Without versioning, a run that loses the compare-and-swap to a foreign
+/// write leaves the winner's backup alone (the backup is written only after
+/// a successful write), and no object is forced to SSE-AES256 (the bucket's
+/// default encryption applies).
+#[test]
+fn a_losing_writer_keeps_the_winners_backup_and_nothing_forces_sse() {
+    let moto = Moto::start();
+    make_bucket(&moto, "losing", false);
+    let st = Stack::new(&moto, "l");
+    let b = "s3://losing";
+    let child = up_until_state_written(&moto, &st, b, "losing", "l.json");
+    let mut v = state_of(&moto, "losing", "l.json");
+    v["name_prefix"] = "the-winner".into();
+    // The winner's write, then its backup: from here every write of the run
+    // loses the compare-and-swap.
+    put_object(
+        &moto,
+        "losing",
+        "l.json",
+        &serde_json::to_vec_pretty(&v).unwrap(),
+    );
+    put_object(&moto, "losing", "l.json.bak", b"the winner's backup");
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "the run went on over a foreign write");
+    assert_eq!(
+        object(&moto, "losing", "l.json.bak").unwrap(),
+        b"the winner's backup",
+        "the losing run overwrote the backup"
+    );
+    // Every PutObject the deployer sent: none asks for a cipher.
+    let rec = std::fs::read_to_string(&moto.recording).unwrap_or_default();
+    let puts: Vec<serde_json::Value> = rec
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["method"] == "PUT" && e["url"].as_str().is_some_and(|u| u.contains("/l.")))
+        .collect();
+    assert!(!puts.is_empty());
+    for p in &puts {
+        let forced = p["headers"].as_object().is_some_and(|h| {
+            h.keys()
+                .any(|k| k.eq_ignore_ascii_case("x-amz-server-side-encryption"))
+        });
+        assert!(!forced, "SSE forced on {}", p["url"]);
+    }
+}
+
+/// `state push` over a state of the same serial with other content (two
+/// copies that went apart) is refused unless forced.
+#[test]
+fn push_over_an_equal_serial_with_other_content_needs_force() {
+    let moto = Moto::start_plain();
+    make_bucket(&moto, "equal", true);
+    let st = Stack::new(&moto, "eq");
+    let b = "s3://equal";
+    st.ok(&["up"]);
+    st.ok(&["--backend", b, "state", "push"]);
+    // The remote copy goes its own way at the same serial.
+    let mut v = state_of(&moto, "equal", "eq.json");
+    v["writer"] = "someone@else".into();
+    v["resources"]["role"]["id"] = "another-role".into();
+    put_object(
+        &moto,
+        "equal",
+        "eq.json",
+        &serde_json::to_vec_pretty(&v).unwrap(),
+    );
+    let o = st.run(&["--backend", b, "state", "push"]);
+    assert!(!o.status.success(), "an equal serial was overwritten");
+    assert!(err_of(&o).contains("went apart"), "{}", err_of(&o));
+    assert_eq!(
+        state_of(&moto, "equal", "eq.json")["resources"]["role"]["id"],
+        "another-role"
+    );
+    st.ok(&["--backend", b, "state", "push", "--force"]);
+    assert_eq!(
+        state_of(&moto, "equal", "eq.json")["resources"],
+        st.state()["resources"]
+    );
+    st.ok(&["down", "--yes"]);
 }

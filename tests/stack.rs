@@ -387,7 +387,9 @@ fn outputs_match_what_the_sdk_reports() {
 /// has tags.
 fn all_tags(moto: &Moto, st: &Stack) -> BTreeMap<&'static str, BTreeMap<String, String>> {
     rt().block_on(async {
-        let s = sdk(&moto.direct).await;
+        // Through the behaviour layer: it answers the tag APIs moto lacks
+        // (pool and stage tags) as AWS does.
+        let s = sdk(&moto.endpoint).await;
         let mut out = BTreeMap::new();
         let pool = s
             .cognito
@@ -477,7 +479,16 @@ fn a_tag_removed_from_the_config_leaves_every_resource() {
         );
     }
     st.extra_config = "[tags]\nOwner = \"platform\"\n".into();
+    moto.reset_recording();
     st.ok(&["up"]);
+    // Tags change through the tag APIs: no UpdateUserPool (it resets every
+    // pool setting it is not sent), no stage deleted and made again.
+    let ops: Vec<String> = moto.recorded().into_iter().map(|(op, _)| op).collect();
+    assert!(
+        !ops.iter()
+            .any(|op| op == "UpdateUserPool" || op.contains("/stages") && !op.starts_with("GET")),
+        "{ops:?}"
+    );
     for (kind, tags) in all_tags(&moto, &st) {
         assert_eq!(
             tags.get("Owner").map(String::as_str),
@@ -950,4 +961,74 @@ fn up_watch_redeploys_the_functions_code() {
     .unwrap();
     wait_for("the build failed");
     assert_eq!(sha(), second, "a failed build changes nothing");
+}
+
+/// A role deleted and made again under the same name (outside the tool) has
+/// another unique ID; Lambda's grant names the old one. `up` sees the new
+/// RoleId and updates the function's configuration, which grants the new
+/// role; the state records the RoleId the function was configured with.
+#[test]
+fn a_role_made_again_outside_the_tool_updates_the_function() {
+    let moto = Moto::start_plain();
+    let st = Stack::new(&moto, "roleid").with_prefix("roleid");
+    st.ok(&["up"]);
+    let role = "roleid-lambda";
+    let old_id = st.state()["resources"]["function"]["outputs"]["role_id"]
+        .as_str()
+        .unwrap_or_else(|| {
+            panic!(
+                "no role_id recorded: {}",
+                st.state()["resources"]["function"]
+            )
+        })
+        .to_string();
+    let new_id = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+        s.iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy)
+            .send()
+            .await
+            .unwrap();
+        s.iam.delete_role().role_name(role).send().await.unwrap();
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        s.iam
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap()
+            .role_id
+    });
+    assert_ne!(old_id, new_id);
+    let plan = st.ok(&["plan"]);
+    assert!(plan.contains("role_id"), "{plan}");
+    moto.reset_recording();
+    st.ok(&["up"]);
+    let writes: Vec<String> = moto
+        .recorded()
+        .into_iter()
+        .filter(|(_, m)| *m)
+        .map(|(op, _)| op)
+        .collect();
+    assert!(
+        writes
+            .iter()
+            .any(|op| op.starts_with("PUT") && op.ends_with("/configuration")),
+        "the function's configuration was not updated: {writes:?}"
+    );
+    assert_eq!(
+        st.state()["resources"]["function"]["outputs"]["role_id"],
+        new_id.as_str()
+    );
+    // Converged.
+    moto.reset_recording();
+    st.ok(&["up"]);
+    assert!(moto.recorded().iter().all(|(_, m)| !m));
+    st.ok(&["down", "--yes"]);
 }

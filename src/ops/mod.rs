@@ -57,6 +57,11 @@ pub struct Global {
     /// Print one JSON document instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Deploy the seed's published demo password to AWS anyway (a
+    /// throwaway stack): without it `up` refuses it on AWS, where the hosted
+    /// login page is public. `deployer dev` and emulators never need it.
+    #[arg(long, global = true, env = "DEPLOYER_ALLOW_DEMO_PASSWORD")]
+    pub allow_demo_password: bool,
     /// Seconds one attempt of an AWS call may take (a stalled connection
     /// fails the call, naming it, instead of hanging).
     #[arg(long, global = true, env = "DEPLOYER_ATTEMPT_TIMEOUT", default_value_t = crate::aws::DEFAULT_ATTEMPT_TIMEOUT_SECS)]
@@ -134,6 +139,10 @@ pub async fn sdk_config(g: &Global, cfg: &Config) -> Result<aws_config::SdkConfi
 pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
     let cfg = Config::load(g.config.as_deref())?;
     let sdk = sdk_config(g, &cfg).await?;
+    refuse_govcloud(
+        &sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+        None,
+    )?;
     let mut store = open_store(g, &cfg, &sdk).await?;
     if let Some(op) = lock {
         store.acquire(&g.stack, op).await?;
@@ -176,6 +185,7 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
         .filter(|p| !p.is_empty())
         .unwrap_or("aws")
         .to_string();
+    refuse_govcloud(&region, Some(&partition))?;
     if let Some(a) = &state.account {
         if !state.resources.is_empty() && a != &account {
             return Err(Error::Other(format!(
@@ -359,6 +369,39 @@ pub async fn up_local(g: &Global, urls: Urls, endpoint: &str) -> Result<(Report,
     up_with(g, false, Some(urls), Some(endpoint)).await
 }
 
+/// AWS GovCloud (US) reaches Cognito through FIPS endpoints and serves the
+/// hosted UI from `auth-fips` hosts; the outputs and the local clients do
+/// not build those yet, so the partition is refused before any change.
+pub fn refuse_govcloud(region: &str, partition: Option<&str>) -> Result<()> {
+    if region.starts_with("us-gov-") || partition == Some("aws-us-gov") {
+        return Err(Error::Other(format!(
+            "region {region} is in AWS GovCloud (US), which deployer does not support yet: Cognito there is reached through FIPS endpoints (cognito-idp-fips) and the hosted UI through auth-fips hosts, which its outputs and clients do not build. Deploy to a region of the aws partition, or follow the roadmap in the README. Nothing was changed"
+        )));
+    }
+    Ok(())
+}
+
+/// On AWS the hosted login page is public: a user whose password is the
+/// seed's published demo password could be signed in by anyone. `up`
+/// refuses it there unless the user opts in; an emulator endpoint (`dev`,
+/// moto) keeps it. Checked before any AWS call.
+pub fn check_demo_password(cfg: &Config, endpoint: Option<&str>, allowed: bool) -> Result<()> {
+    let on_aws = endpoint.is_none_or(|e| e.contains(".amazonaws.com"));
+    let users: Vec<&str> = cfg
+        .users
+        .iter()
+        .filter(|u| u.password == crate::config::DEMO_PASSWORD)
+        .map(|u| u.name.as_str())
+        .collect();
+    if !on_aws || allowed || users.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Other(format!(
+        "user {} would get the seed's published demo password on AWS, where the hosted login page is public: anyone who has read the README could sign in. Give each user a password of your own in a config file ([[users]] with password_env = \"VAR\"), or pass --allow-demo-password (DEPLOYER_ALLOW_DEMO_PASSWORD=true) for a throwaway stack. Nothing was changed",
+        users.join(", ")
+    )))
+}
+
 pub async fn up(g: &Global, dry_run: bool, urls: Option<Urls>) -> Result<(Report, Known, Ctx)> {
     up_with(g, dry_run, urls, None).await
 }
@@ -370,9 +413,42 @@ async fn up_with(
     endpoint: Option<&str>,
 ) -> Result<(Report, Known, Ctx)> {
     let t0 = Instant::now();
+    if !dry_run {
+        let cfg = Config::load(g.config.as_deref())?;
+        check_demo_password(
+            &cfg,
+            endpoint.or(g.endpoint_url.as_deref()),
+            g.allow_demo_password,
+        )?;
+    }
     let s = open(g, (!dry_run).then_some("up")).await?;
+    // The lock is released when the run ends, whatever its outcome, so that
+    // a process that runs again (`up --watch`) does not meet its own lock.
+    let store = s.store.clone();
+    let r = up_session(g, dry_run, urls, endpoint, s, t0).await;
+    let released = store.release().await;
+    let out = r?;
+    released?;
+    Ok(out)
+}
+
+async fn up_session(
+    g: &Global,
+    dry_run: bool,
+    urls: Option<Urls>,
+    endpoint: Option<&str>,
+    s: Session,
+    t0: Instant,
+) -> Result<(Report, Known, Ctx)> {
     let tb = Instant::now();
-    let (_, pkg) = build_package(g, &s.cfg)?;
+    // Off the async threads: a build takes minutes and the run must stay
+    // responsive to a signal meanwhile.
+    let (_, pkg) = {
+        let (g, cfg) = (g.clone(), s.cfg.clone());
+        tokio::task::spawn_blocking(move || build_package(&g, &cfg))
+            .await
+            .map_err(|e| Error::Other(format!("the handler build stopped: {e}")))??
+    };
     let build_seconds = tb.elapsed().as_secs_f64();
     let urls = urls.unwrap_or(Urls::Aws);
     let ctx = Arc::new(make_ctx(&s, g, Some(Arc::new(pkg)), urls.clone()));
@@ -492,6 +568,14 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
         }
     }
     let s = open(g, Some("down")).await?;
+    let store = s.store.clone();
+    let r = down_session(g, s, t0).await;
+    let released = store.release().await;
+    r?;
+    released
+}
+
+async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
     let urls = match &s.state.local {
         Some(l) => Urls::Local {
             idp: l.idp.clone(),
@@ -676,4 +760,34 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod demo_password_tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_password_is_refused_on_aws_only() {
+        let demo = Config::default();
+        let e = check_demo_password(&demo, None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("user alice") && e.contains("--allow-demo-password"),
+            "{e}"
+        );
+        assert!(!e.contains(crate::config::DEMO_PASSWORD), "{e}");
+        assert!(check_demo_password(
+            &demo,
+            Some("https://cognito-idp.eu-west-1.amazonaws.com"),
+            false
+        )
+        .is_err());
+        // Opted in, an emulator, or a password of the user's own.
+        assert!(check_demo_password(&demo, None, true).is_ok());
+        assert!(check_demo_password(&demo, Some("http://127.0.0.1:5000"), false).is_ok());
+        let mut own = Config::default();
+        own.users[0].password = "an-own-Passw0rd!".into();
+        assert!(check_demo_password(&own, None, false).is_ok());
+    }
 }

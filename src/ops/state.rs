@@ -13,11 +13,21 @@ pub enum StateCmd {
     /// The resources of the stack and their IDs (no secrets).
     Show,
     /// Copy the stack's local state (--state-dir) to the --backend, refusing
-    /// to overwrite a newer state there.
-    Push,
+    /// to overwrite a newer state there, or another one of the same serial.
+    Push {
+        /// Overwrite a state of the same serial with other content (two
+        /// copies that went apart): the one at the backend is lost.
+        #[arg(long)]
+        force: bool,
+    },
     /// Copy the stack's state from the --backend to the local --state-dir,
-    /// refusing to overwrite a newer local state.
-    Pull,
+    /// refusing to overwrite a newer local state, or another one of the same
+    /// serial.
+    Pull {
+        /// Overwrite a local state of the same serial with other content.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 async fn backend_store(g: &Global) -> Result<(Config, Store)> {
@@ -36,7 +46,7 @@ pub async fn unlock(g: &Global, id: &str) -> Result<()> {
             println!(
                 "deployer: removed the lock of stack {} ({})",
                 g.stack,
-                h.describe()
+                h
             );
             Ok(())
         }
@@ -52,8 +62,8 @@ pub async fn run(g: &Global, c: StateCmd) -> Result<()> {
     match c {
         StateCmd::List => list(g).await,
         StateCmd::Show => show(g).await,
-        StateCmd::Push => push(g).await,
-        StateCmd::Pull => pull(g).await,
+        StateCmd::Push { force } => push(g, force).await,
+        StateCmd::Pull { force } => pull(g, force).await,
     }
 }
 
@@ -175,7 +185,13 @@ async fn both(g: &Global, verb: &str) -> Result<(Store, Store)> {
     Ok((Store::new(&g.state_dir, &g.stack), remote))
 }
 
-async fn push(g: &Global) -> Result<()> {
+/// Two states of one serial that differ went apart (each written by a run
+/// the other did not see): neither may silently replace the other.
+fn diverged(a: &State, b: &State) -> bool {
+    a.serial == b.serial && serde_json::to_value(a).ok() != serde_json::to_value(b).ok()
+}
+
+async fn push(g: &Global, force: bool) -> Result<()> {
     let (mut local, mut remote) = both(g, "push").await?;
     local.acquire(&g.stack, "state push").await?;
     remote.acquire(&g.stack, "state push").await?;
@@ -196,6 +212,13 @@ async fn push(g: &Global) -> Result<()> {
             mine.serial
         )));
     }
+    if !force && diverged(&mine, &theirs) {
+        return Err(Error::Other(format!(
+            "the state at {} has the same serial ({}) as the local one but other content: the two went apart; nothing was overwritten. Compare them (`deployer state show` with and without --backend), then `state push --force` to keep the local one",
+            remote.path.display(),
+            mine.serial
+        )));
+    }
     remote.save_exact(&mine).await?;
     println!(
         "pushed stack {} (serial {}) from {} to {}",
@@ -207,7 +230,7 @@ async fn push(g: &Global) -> Result<()> {
     Ok(())
 }
 
-async fn pull(g: &Global) -> Result<()> {
+async fn pull(g: &Global, force: bool) -> Result<()> {
     let (mut local, mut remote) = both(g, "pull").await?;
     local.acquire(&g.stack, "state pull").await?;
     remote.acquire(&g.stack, "state pull").await?;
@@ -227,6 +250,14 @@ async fn pull(g: &Global) -> Result<()> {
             mine.serial,
             remote.path.display(),
             theirs.serial
+        )));
+    }
+    if !force && diverged(&mine, &theirs) {
+        return Err(Error::Other(format!(
+            "the local state {} has the same serial ({}) as the one at {} but other content: the two went apart; nothing was overwritten. Compare them, then `state pull --force` to keep the backend's",
+            local.path.display(),
+            mine.serial,
+            remote.path.display()
         )));
     }
     local.save_exact(&theirs).await?;

@@ -16,6 +16,31 @@ macro_rules! not_found {
     };
 }
 
+/// Brings an API Gateway resource's tags to the desired ones: the dropped
+/// keys untagged, the rest (re)tagged.
+async fn retag(cx: &Cx, arn: &str, d: &Props, observed: &Props, what: &str) -> Result<()> {
+    let stale = stale_tags(d, observed);
+    if !stale.is_empty() {
+        cx.aws
+            .apigw
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(ctx_err(format!("untag {what}")))?;
+    }
+    cx.aws
+        .apigw
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+        .send()
+        .await
+        .map_err(ctx_err(format!("tag {what}")))?;
+    Ok(())
+}
+
 fn child_out(api: &str, id: &str) -> BTreeMap<String, String> {
     [
         ("parent_id".to_string(), api.to_string()),
@@ -189,26 +214,7 @@ impl Kind for Api {
             let arn = cx
                 .ctx
                 .arn("apigateway", &cx.ctx.region, "", &format!("/apis/{}", o.id));
-            let want = string_map(d, "tags");
-            let stale = stale_tags(d, &o.props);
-            if !stale.is_empty() {
-                cx.aws
-                    .apigw
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(ctx_err("untag API"))?;
-            }
-            cx.aws
-                .apigw
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(want.into_iter().collect()))
-                .send()
-                .await
-                .map_err(ctx_err("tag API"))?;
+            retag(cx, &arn, d, &o.props, "API").await?;
         }
         let mut n = o.clone();
         n.props = d.clone();
@@ -338,13 +344,6 @@ impl Kind for Authorizer {
                 Ok(Read::Missing)
             }
             Err(e) if not_found!(e) => Ok(Read::Missing),
-            // moto does not list authorizers: only an interrupted create
-            // could have left one we cannot see.
-            Err(e) if crate::aws::is_not_implemented(&e) => Ok(if prior.pending_create {
-                Read::Unfindable("an interrupted authorizer create cannot be found (GetAuthorizers is not available)".into())
-            } else {
-                Read::Missing
-            }),
             Err(e) => Err(Error::aws("list authorizers", e)),
         }
     }
@@ -848,13 +847,20 @@ impl Kind for Stage {
             {
                 return Err(Error::aws("create stage $default", e));
             }
+            // "Already exists": adopt the stage an interrupted run made.
+            // A conflict that leaves no stage to read is an error: the run
+            // records only what it has seen.
             let prior = Prior {
                 parent_id: Some(api.clone()),
                 ..Default::default()
             };
-            if let Read::Found(o) = self.read(cx, &prior).await? {
-                return self.update(cx, d, &o, k).await;
-            }
+            return match self.read(cx, &prior).await? {
+                Read::Found(o) => self.update(cx, d, &o, k).await,
+                _ => Err(Error::aws(
+                    "create stage $default (AWS answered a conflict and no stage is there; run `deployer up` again)",
+                    e,
+                )),
+            };
         }
         Ok(Observed {
             id: STAGE_NAME.into(),
@@ -862,7 +868,7 @@ impl Kind for Stage {
             outputs: child_out(&api, STAGE_NAME),
         })
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, k: &Known) -> Result<Observed> {
+    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
         let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
         if d.get("auto_deploy") != o.props.get("auto_deploy") {
             cx.aws
@@ -882,53 +888,7 @@ impl Kind for Stage {
                 "",
                 &format!("/apis/{api}/stages/{STAGE_NAME}"),
             );
-            let want = string_map(d, "tags");
-            let stale = stale_tags(d, &o.props);
-            let untag = async {
-                if stale.is_empty() {
-                    return Ok(());
-                }
-                cx.aws
-                    .apigw
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map(|_| ())
-            };
-            let r = match untag.await {
-                Ok(()) => cx
-                    .aws
-                    .apigw
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(want.into_iter().collect()))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        (
-                            crate::aws::is_not_implemented(&e),
-                            Error::aws("tag stage", e),
-                        )
-                    }),
-                Err(e) => Err((
-                    crate::aws::is_not_implemented(&e),
-                    Error::aws("untag stage", e),
-                )),
-            };
-            match r {
-                Ok(()) => {}
-                // moto serves no TagResource/UntagResource for a stage (what
-                // AWS gets is shown in tests/mocks.rs): the stage is made
-                // again with its tags, so that no diff is left behind.
-                Err((true, _)) => {
-                    self.delete(cx, STAGE_NAME, Some(&api)).await?;
-                    return self.create(cx, d, k).await;
-                }
-                Err((false, e)) => return Err(e),
-            }
+            retag(cx, &arn, d, &o.props, "stage").await?;
         }
         Ok(Observed {
             props: d.clone(),

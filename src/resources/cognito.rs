@@ -175,46 +175,50 @@ impl Kind for UserPool {
             .ok_or_else(|| Error::Other(format!("user pool {id} vanished after create")))
     }
     async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        // A tag removed from the config: UntagResource (UpdateUserPool's
-        // UserPoolTags only assigns). moto does not implement it, and its
-        // UpdateUserPool replaces the tags instead.
-        let stale = stale_tags(d, &o.props);
-        if !stale.is_empty() {
+        // Tags go through TagResource/UntagResource: UpdateUserPool resets
+        // every setting it is not sent, so it is called only for a setting
+        // this kind manages, with all of them.
+        if d.get("tags") != o.props.get("tags") {
             let arn = cx.ctx.arn(
                 "cognito-idp",
                 &cx.ctx.region,
                 &cx.ctx.account,
                 &format!("userpool/{}", o.id),
             );
-            match cx
-                .aws
+            let stale = stale_tags(d, &o.props);
+            if !stale.is_empty() {
+                cx.aws
+                    .cognito
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!("untag user pool {}", o.id)))?;
+            }
+            cx.aws
                 .cognito
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(stale))
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(string_map(d, "tags").into_iter().collect()))
                 .send()
                 .await
-            {
-                Ok(_) => {}
-                Err(e) if crate::aws::is_not_implemented(&e) => {}
-                Err(e) => return Err(Error::aws(format!("untag user pool {}", o.id), e)),
-            }
+                .map_err(ctx_err(format!("tag user pool {}", o.id)))?;
         }
-        // UpdateUserPool resets what it is not sent; this pool keeps every
-        // other setting at its default, so tags and the sign-up rule are all.
-        cx.aws
-            .cognito
-            .update_user_pool()
-            .user_pool_id(&o.id)
-            .set_user_pool_tags(Some(string_map(d, "tags").into_iter().collect()))
-            .admin_create_user_config(
-                AdminCreateUserConfigType::builder()
-                    .allow_admin_create_user_only(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(ctx_err(format!("update user pool {}", o.id)))?;
+        if d.get("admin_create_user_only") != o.props.get("admin_create_user_only") {
+            cx.aws
+                .cognito
+                .update_user_pool()
+                .user_pool_id(&o.id)
+                .admin_create_user_config(
+                    AdminCreateUserConfigType::builder()
+                        .allow_admin_create_user_only(true)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(ctx_err(format!("update user pool {}", o.id)))?;
+        }
         Self::describe(cx, &o.id)
             .await?
             .ok_or_else(|| Error::Other(format!("user pool {} vanished after update", o.id)))

@@ -172,6 +172,10 @@ impl Kind for Role {
         let mut outputs = BTreeMap::new();
         outputs.insert("arn".into(), arn);
         outputs.insert("id".into(), name.clone());
+        // The role's unique ID (AROA...): a role deleted and made again
+        // under the same name has another, and what was granted to the old
+        // one (Lambda's KMS grant for a function's environment) is void.
+        outputs.insert("role_id".into(), role.role_id.clone());
         Ok(Read::Found(Observed {
             id: name,
             props: props(json!({"trust": trust, "policies": policies, "tags": tags_value(tags)})),
@@ -395,6 +399,14 @@ impl Handle<Function> {
 }
 
 impl Function {
+    /// The unique ID of the role its `role` input reads, as `k` knows it.
+    fn role_id(&self, k: &Known) -> String {
+        match self.role.deps().first() {
+            Some(role) => k.get(role, "role_id"),
+            None => String::new(),
+        }
+    }
+
     async fn get(cx: &Cx, name: &str) -> Result<Option<Observed>> {
         let f = match cx
             .aws
@@ -525,6 +537,7 @@ impl Kind for Function {
             "timeout": self.timeout_seconds,
             "memory": self.memory_mb,
             "tags": tags_value(ctx.tags.clone()),
+            "role_id": self.role_id(k),
         }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -532,7 +545,19 @@ impl Kind for Function {
             return Ok(Read::Missing);
         };
         Ok(match Self::get(cx, &name).await? {
-            Some(o) => Read::Found(o),
+            Some(mut o) => {
+                // Lambda does not report which role incarnation its grant
+                // names: the one this stack configured it with is recorded
+                // (else the role's, as recorded).
+                let configured = prior
+                    .outputs
+                    .get("role_id")
+                    .cloned()
+                    .unwrap_or_else(|| self.role_id(&prior.known));
+                o.props.insert("role_id".into(), json!(configured));
+                o.outputs.insert("role_id".into(), configured);
+                Read::Found(o)
+            }
             None => Read::Missing,
         })
     }
@@ -601,9 +626,12 @@ impl Kind for Function {
             .wait(WAIT)
             .await
             .map_err(|e| Error::aws(format!("wait for function {name} to become Active"), e))?;
-        Self::get(cx, &name)
+        let mut o = Self::get(cx, &name)
             .await?
-            .ok_or_else(|| Error::Other(format!("function {name} vanished after create")))
+            .ok_or_else(|| Error::Other(format!("function {name} vanished after create")))?;
+        o.props.insert("role_id".into(), json!(s(d, "role_id")));
+        o.outputs.insert("role_id".into(), s(d, "role_id"));
+        Ok(o)
     }
     async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
         let name = o.id.clone();
@@ -616,6 +644,8 @@ impl Kind for Function {
                 "runtime",
                 "handler",
                 "role",
+                // The same role ARN sent again: Lambda grants the new role.
+                "role_id",
                 "environment",
                 "timeout",
                 "memory",
@@ -703,8 +733,11 @@ impl Kind for Function {
                 .await
                 .map_err(ctx_err("tag function"))?;
         }
+        let mut outputs = o.outputs.clone();
+        outputs.insert("role_id".into(), s(d, "role_id"));
         Ok(Observed {
             props: d.clone(),
+            outputs,
             ..o.clone()
         })
     }

@@ -164,10 +164,6 @@ pub struct Observed {
 pub enum Read {
     Found(Observed),
     Missing,
-    /// A create was interrupted and AWS offers no way to find its result
-    /// (moto's missing GetAuthorizers): the parent must be replaced so that
-    /// nothing is orphaned.
-    Unfindable(String),
 }
 
 /// What a read knows from the state file.

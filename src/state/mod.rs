@@ -368,6 +368,9 @@ impl Store {
     /// Loads the state file; a missing file is an empty state.
     pub fn load_file(&self, stack: &str) -> Result<State> {
         let p = self.path.display().to_string();
+        if let Ok(m) = std::fs::metadata(&self.path) {
+            check_size(m.len(), &p)?;
+        }
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new(stack)),
@@ -510,8 +513,33 @@ fn describe_holder(raw: &str) -> String {
     format!("pid {pid} on host {host}, {ago}")
 }
 
+/// The largest state a read accepts: a stack's state is kilobytes; a file
+/// or object this big is not one (a wrong path, a wrong object) and is not
+/// read into memory.
+pub const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Refuses a state of more than `MAX_STATE_BYTES`, naming it.
+pub fn check_size(len: u64, path: &str) -> Result<()> {
+    if len > MAX_STATE_BYTES {
+        return Err(Error::Other(format!(
+            "state {path} is {len} bytes, more than a state can be ({MAX_STATE_BYTES} bytes at most): it is not a deployer state; check --stack, --state-dir and --backend. Nothing was read or changed"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_state_too_big_to_be_one_is_refused_unread() {
+        let d = tempfile::tempdir().unwrap();
+        let st = Store::new(d.path(), "big");
+        let f = std::fs::File::create(&st.path).unwrap();
+        f.set_len(MAX_STATE_BYTES + 1).unwrap();
+        let e = st.load_file("big").unwrap_err().to_string();
+        assert!(e.contains("more than a state can be"), "{e}");
+    }
     use super::*;
 
     #[test]

@@ -14,7 +14,6 @@
 
 use crate::error::{Error, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -90,40 +89,95 @@ static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
 pub async fn release_all() {
     let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
     for h in held {
-        let ours = match h
-            .client
-            .get_object()
-            .bucket(&h.bucket)
-            .key(&h.key)
-            .send()
-            .await
-        {
-            Ok(o) => match o.body.collect().await {
-                Ok(b) => {
-                    serde_json::from_slice::<LockInfo>(&b.into_bytes()).is_ok_and(|l| l.id == h.id)
-                }
-                Err(_) => false,
-            },
-            Err(_) => false,
+        // Ours only if it still holds our ID; deleted only if it is still
+        // that very object (If-Match its ETag).
+        let lock = read_lock(&h.client, &h.bucket, &h.key).await;
+        let Ok(Some((etag, Holder::Known(l)))) = lock else {
+            continue;
         };
-        if ours {
-            if let Err(e) = h
-                .client
-                .delete_object()
-                .bucket(&h.bucket)
-                .key(&h.key)
-                .send()
-                .await
-            {
-                eprintln!(
-                    "deployer: could not release the lock s3://{}/{} ({}); remove it with `deployer unlock {}`",
-                    h.bucket,
-                    h.key,
-                    aws_smithy_types::error::display::DisplayErrorContext(e),
-                    h.id
-                );
-            }
+        if l.id != h.id {
+            continue;
         }
+        if let Err(e) = delete_if_match(&h.client, &h.bucket, &h.key, &etag).await {
+            eprintln!(
+                "deployer: could not release the lock s3://{}/{} ({e}); remove it with `deployer unlock {}`",
+                h.bucket, h.key, h.id
+            );
+        }
+    }
+}
+
+/// A lock object as read: its holder, or bytes that are not a lock (held
+/// all the same: only `unlock` with the ID the error names removes it).
+#[derive(Debug, Clone)]
+pub enum Holder {
+    Known(LockInfo),
+    Unreadable,
+}
+
+impl Holder {
+    /// The ID `deployer unlock` takes for this lock.
+    fn id(&self, etag: &str) -> String {
+        match self {
+            Holder::Known(l) => l.id.clone(),
+            Holder::Unreadable => format!("etag-{}", etag.trim_matches('"')),
+        }
+    }
+    fn describe(&self) -> String {
+        match self {
+            Holder::Known(l) => l.describe(),
+            Holder::Unreadable => "an unreadable lock object (not a deployer lock)".into(),
+        }
+    }
+}
+
+/// The lock object (its ETag and holder), or None.
+async fn read_lock(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(String, Holder)>> {
+    let got = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(o) => o,
+        Err(e) if is_status(&e, 404) => return Ok(None),
+        Err(e) => return Err(s3_error(&format!("read s3://{bucket}/{key}"), bucket, e)),
+    };
+    let etag = got.e_tag().unwrap_or_default().to_string();
+    let body = got
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::Other(format!("read s3://{bucket}/{key}: {e}")))?
+        .into_bytes();
+    let holder = match serde_json::from_slice::<LockInfo>(&body) {
+        Ok(l) => Holder::Known(l),
+        Err(_) => Holder::Unreadable,
+    };
+    Ok(Some((etag, holder)))
+}
+
+/// Deletes `key` only if it is still the object with `etag`: a lock taken
+/// by someone else in between is never removed. Gone already is fine.
+async fn delete_if_match(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+) -> Result<()> {
+    match client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .if_match(etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) if is_status(&e, 412) => Err(Error::Other(format!(
+            "s3://{bucket}/{key} was replaced by someone else meanwhile; it was left in place"
+        ))),
+        Err(e) => Err(s3_error(&format!("delete s3://{bucket}/{key}"), bucket, e)),
     }
 }
 
@@ -181,13 +235,6 @@ impl S3Store {
         let client = aws_sdk_s3::Client::from_conf(conf);
         let versioned = match client.get_bucket_versioning().bucket(bucket).send().await {
             Ok(v) => v.status().is_some_and(|s| s.as_str() == "Enabled"),
-            // moto 5.2.5 answers 200 with another XML root
-            // (GetBucketVersioningResponse), which the SDK cannot parse: read
-            // the status from the body.
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => e
-                .raw_response()
-                .and_then(|r| r.body().bytes())
-                .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
             Err(e) => return Err(s3_error(&format!("open s3://{bucket}"), bucket, e)),
         };
         if !versioned {
@@ -226,6 +273,10 @@ impl S3Store {
         {
             Ok(o) => {
                 let etag = o.e_tag().unwrap_or_default().to_string();
+                super::check_size(
+                    o.content_length().unwrap_or_default().max(0) as u64,
+                    &format!("s3://{}/{key}", self.bucket),
+                )?;
                 let body = o
                     .body
                     .collect()
@@ -244,12 +295,18 @@ impl S3Store {
         }
     }
 
-    /// The lock object's holder, if any.
-    pub async fn lock_holder(&self) -> Result<Option<LockInfo>> {
-        Ok(self
-            .get(&self.key(".lock"))
-            .await?
-            .and_then(|(_, b)| serde_json::from_slice(&b).ok()))
+    /// The lock object's holder, if any (an object that is not a lock
+    /// counts as held).
+    pub async fn lock_holder(&self) -> Result<Option<(String, Holder)>> {
+        read_lock(&self.client, &self.bucket, &self.key(".lock")).await
+    }
+
+    fn locked(&self, etag: &str, h: &Holder) -> Error {
+        Error::LockedS3 {
+            stack: self.stack.clone(),
+            holder: h.describe(),
+            id: h.id(etag),
+        }
     }
 
     /// Creates the lock object only if there is none; else fails at once
@@ -264,7 +321,6 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(&key)
             .if_none_match("*")
-            .server_side_encryption(ServerSideEncryption::Aes256)
             .content_type("application/json")
             .body(ByteStream::from(body))
             .send()
@@ -273,11 +329,7 @@ impl S3Store {
             Ok(_) => {}
             Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
                 return Err(match self.lock_holder().await? {
-                    Some(h) => Error::LockedS3 {
-                        stack: self.stack.clone(),
-                        holder: h.describe(),
-                        id: h.id,
-                    },
+                    Some((etag, h)) => self.locked(&etag, &h),
                     None => Error::Other(format!(
                         "stack {} is locked (s3://{}/{}) and the lock could not be read; try again",
                         self.stack, self.bucket, key
@@ -294,14 +346,8 @@ impl S3Store {
                 }
                 // No answer: the lock is ours only if it holds our ID.
                 match self.lock_holder().await? {
-                    Some(h) if h.id == me.id => {}
-                    Some(h) => {
-                        return Err(Error::LockedS3 {
-                            stack: self.stack.clone(),
-                            holder: h.describe(),
-                            id: h.id,
-                        })
-                    }
+                    Some((_, Holder::Known(h))) if h.id == me.id => {}
+                    Some((etag, h)) => return Err(self.locked(&etag, &h)),
                     None => {
                         return Err(s3_error(
                             &format!("lock s3://{}/{key}", self.bucket),
@@ -322,7 +368,7 @@ impl S3Store {
         Ok(())
     }
 
-    /// Deletes the lock if it is still ours.
+    /// Deletes the lock if it is still ours (and still the same object).
     pub async fn release(&self) -> Result<()> {
         let mine = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
         let Some(mine) = mine else { return Ok(()) };
@@ -330,21 +376,26 @@ impl S3Store {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|h| h.id != mine.id);
         match self.lock_holder().await? {
-            Some(h) if h.id == mine.id => self.delete(&self.key(".lock")).await,
+            Some((etag, Holder::Known(h))) if h.id == mine.id => {
+                delete_if_match(&self.client, &self.bucket, &self.key(".lock"), &etag).await
+            }
             _ => Ok(()),
         }
     }
 
-    /// `deployer unlock ID`: removes the lock only if it has this ID.
-    pub async fn unlock(&self, id: &str) -> Result<LockInfo> {
+    /// `deployer unlock ID`: removes the lock only if it has this ID (an
+    /// unreadable lock object has the ID its error names), and only that
+    /// very object.
+    pub async fn unlock(&self, id: &str) -> Result<String> {
         match self.lock_holder().await? {
-            Some(h) if h.id == id => {
-                self.delete(&self.key(".lock")).await?;
-                Ok(h)
+            Some((etag, h)) if h.id(&etag) == id => {
+                delete_if_match(&self.client, &self.bucket, &self.key(".lock"), &etag).await?;
+                Ok(h.describe())
             }
-            Some(h) => Err(Error::Other(format!(
-                "the lock of stack {} has another ID: it is held by {}; nothing was removed",
+            Some((etag, h)) => Err(Error::Other(format!(
+                "the lock of stack {} has another ID ({}): it is held by {}; nothing was removed",
                 self.stack,
+                h.id(&etag),
                 h.describe()
             ))),
             None => Err(Error::Other(format!(
@@ -352,23 +403,6 @@ impl S3Store {
                 self.stack
             ))),
         }
-    }
-
-    async fn delete(&self, key: &str) -> Result<()> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                s3_error(
-                    &format!("delete s3://{}/{key}", self.bucket),
-                    &self.bucket,
-                    e,
-                )
-            })
     }
 
     /// The state object's bytes (None when absent), remembered as the
@@ -385,45 +419,14 @@ impl S3Store {
     pub async fn save(&self, body: Vec<u8>) -> Result<()> {
         let mut cur = self.current.lock().await;
         let key = self.key(".json");
-        if !self.versioned {
-            if let Some((_, prev)) = cur.as_ref() {
-                if prev != &body {
-                    // Unconditional, so sending it again after a lost answer
-                    // is safe (the SDK does not, for any PutObject).
-                    let mut tries = 0;
-                    loop {
-                        tries += 1;
-                        let r = self
-                            .client
-                            .put_object()
-                            .bucket(&self.bucket)
-                            .key(self.key(".json.bak"))
-                            .server_side_encryption(ServerSideEncryption::Aes256)
-                            .content_type("application/json")
-                            .body(ByteStream::from(prev.clone()))
-                            .send()
-                            .await;
-                        match r {
-                            Ok(_) => break,
-                            Err(e) if crate::error::no_response(&e) && tries < 5 => continue,
-                            Err(e) => {
-                                return Err(s3_error(
-                                    &format!("write the backup of s3://{}/{key}", self.bucket),
-                                    &self.bucket,
-                                    e,
-                                ))
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let previous = cur.as_ref().map(|(_, b)| b.clone());
+        // The bucket's own default encryption applies (SSE-S3 or its KMS
+        // key): nothing is forced on the object.
         let mut put = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
-            .server_side_encryption(ServerSideEncryption::Aes256)
             .content_type("application/json")
             .body(ByteStream::from(body.clone()));
         put = match cur.as_ref() {
@@ -432,10 +435,9 @@ impl S3Store {
         };
         match put.send().await {
             Ok(o) => {
-                *cur = Some((o.e_tag().unwrap_or_default().to_string(), body));
-                Ok(())
+                *cur = Some((o.e_tag().unwrap_or_default().to_string(), body.clone()));
             }
-            Err(e) if is_status(&e, 412) || is_status(&e, 409) => Err(self.conflict()),
+            Err(e) if is_status(&e, 412) || is_status(&e, 409) => return Err(self.conflict()),
             Err(e) => {
                 if !crate::error::no_response(&e) {
                     return Err(s3_error(
@@ -446,11 +448,46 @@ impl S3Store {
                 }
                 // No answer: read it back. Ours if it holds what we sent.
                 match self.get(&key).await? {
-                    Some((etag, b)) if b == body => {
-                        *cur = Some((etag, body));
-                        Ok(())
-                    }
-                    _ => Err(self.conflict()),
+                    Some((etag, b)) if b == body => *cur = Some((etag, body.clone())),
+                    _ => return Err(self.conflict()),
+                }
+            }
+        }
+        // Only the writer whose compare-and-swap won keeps a backup: a
+        // losing writer never touches the winner's.
+        if !self.versioned {
+            if let Some(prev) = previous.filter(|p| p != &body) {
+                self.write_backup(&key, prev).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `<stack>.json.bak`: the state before the last write (no versioning).
+    async fn write_backup(&self, key: &str, prev: Vec<u8>) -> Result<()> {
+        // Unconditional, so sending it again after a lost answer is safe
+        // (the SDK does not, for any PutObject).
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let r = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(self.key(".json.bak"))
+                .content_type("application/json")
+                .body(ByteStream::from(prev.clone()))
+                .send()
+                .await;
+            match r {
+                Ok(_) => return Ok(()),
+                Err(e) if crate::error::no_response(&e) && tries < 5 => continue,
+                Err(e) => {
+                    return Err(s3_error(
+                        &format!("write the backup of s3://{}/{key}", self.bucket),
+                        &self.bucket,
+                        e,
+                    ))
                 }
             }
         }
@@ -468,14 +505,12 @@ impl S3Store {
     pub async fn remove(&self) -> Result<()> {
         let cur = self.current.lock().await;
         let key = self.key(".json");
-        if let Some((etag, _)) = cur.as_ref() {
-            match self.get(&key).await? {
-                Some((now, _)) if &now == etag => {}
-                None => return Ok(()),
-                Some(_) => return Err(self.conflict()),
-            }
+        match cur.as_ref() {
+            Some((etag, _)) => delete_if_match(&self.client, &self.bucket, &key, etag)
+                .await
+                .map_err(|_| self.conflict()),
+            None => Ok(()),
         }
-        self.delete(&key).await
     }
 
     /// The stacks in this backend: (stack, last modified, bytes).

@@ -34,6 +34,18 @@ Every decision is drawn from a generator seeded with (seed, operation, n-th
 occurrence of that operation), so a run with the same seed injects the same
 faults even when requests interleave differently.
 
+gaps, always on: the operations AWS has and moto 5.2.5 lacks, answered as
+AWS answers them, so that the deployer makes the same calls here as on AWS:
+  apigw   GetAuthorizers (the list; moto has only GetAuthorizer by ID): the
+          authorizers created through this layer, each read back from moto;
+          TagResource/UntagResource/GetTags on a stage's ARN (moto serves no
+          route for it): a tag overlay that GetStage(s) answers.
+  cognito TagResource/UntagResource/ListTagsForResource on a user pool: a tag
+          overlay that DescribeUserPool answers (moto keeps pool tags in the
+          pool's settings, which UpdateUserPool resets, as AWS does not).
+  s3      GetBucketVersioning: moto answers another XML root
+          (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
+
 GET /__awsim/stats answers the injected faults by kind (JSON).
 The proxy exits when its parent process goes away (nothing outlives a test).
 """
@@ -67,6 +79,10 @@ API_BUSY = {}  # api id -> in-flight mutations
 POOL_CLIENT_BUSY = {}  # pool id -> in-flight client writes
 DOMAIN_READY_AT = {}  # domain -> time
 POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
+# gaps, all guarded by LOCK
+AUTHORIZERS = {}  # api id -> set of authorizer ids created through here
+STAGE_TAGS = {}  # (api id, stage name) -> tags
+POOL_TAGS = {}  # user pool id -> tags
 
 
 def count(kind):
@@ -434,14 +450,19 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if ARGS.realism and mutating:
                 time.sleep(w(ARGS.write_latency) * (0.5 + rng.random()))
-            conn = http.client.HTTPConnection(ARGS.upstream_host, ARGS.upstream_port, timeout=120)
-            fwd = {k: v for k, v in headers.items() if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
-            conn.request(self.command, self.path, body=body, headers=fwd)
-            resp = conn.getresponse()
-            rbody = resp.read()
-            rheaders = {k: v for k, v in resp.getheaders()}
-            status = resp.status
-            conn.close()
+            gap = fill_gap(service, op, self.command, self.path, body, headers)
+            if gap is not None:
+                status, rheaders, rbody = gap
+            else:
+                conn = http.client.HTTPConnection(ARGS.upstream_host, ARGS.upstream_port, timeout=120)
+                fwd = {k: v for k, v in headers.items() if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+                conn.request(self.command, self.path, body=body, headers=fwd)
+                resp = conn.getresponse()
+                rbody = resp.read()
+                rheaders = {k: v for k, v in resp.getheaders()}
+                status = resp.status
+                conn.close()
+                rbody = gap_after(service, op, self.command, self.path, status, rbody, subject)
         finally:
             if busy:
                 busy.release()
@@ -458,6 +479,168 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(status, rheaders, rbody)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+# ------------------------------------------------------------ gaps of moto
+
+def upstream(method, path, body=b"", headers=None):
+    conn = http.client.HTTPConnection(ARGS.upstream_host, ARGS.upstream_port, timeout=120)
+    fwd = {k: v for k, v in (headers or {}).items() if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length")}
+    conn.request(method, path, body=body, headers=fwd)
+    resp = conn.getresponse()
+    out = resp.status, {k: v for k, v in resp.getheaders()}, resp.read()
+    conn.close()
+    return out
+
+
+def cognito_call(headers, op, doc):
+    h = dict(headers)
+    h["X-Amz-Target"] = f"AWSCognitoIdentityProviderService.{op}"
+    return upstream("POST", "/", json.dumps(doc).encode(), h)
+
+
+def pool_of_arn(arn):
+    m = re.match(r"^arn:[^:]+:cognito-idp:[^:]*:[^:]*:userpool/(.+)$", arn or "")
+    return m.group(1) if m else None
+
+
+def stage_of_arn(arn):
+    m = re.search(r"/apis/([^/]+)/stages/([^/]+)$", unquote(arn or ""))
+    return (m.group(1), m.group(2)) if m else None
+
+
+def pool_tags(headers, pool):
+    """The overlay of a pool's tags, seeded from moto on first use."""
+    with LOCK:
+        if pool in POOL_TAGS:
+            return POOL_TAGS[pool]
+    st, _, b = cognito_call(headers, "DescribeUserPool", {"UserPoolId": pool})
+    if st != 200:
+        return None
+    tags = json.loads(b).get("UserPool", {}).get("UserPoolTags") or {}
+    with LOCK:
+        return POOL_TAGS.setdefault(pool, dict(tags))
+
+
+def stage_tags(headers, api, stage):
+    with LOCK:
+        if (api, stage) in STAGE_TAGS:
+            return STAGE_TAGS[(api, stage)]
+    st, _, b = upstream("GET", f"/v2/apis/{api}/stages/{stage}", headers=headers)
+    if st != 200:
+        return None
+    tags = json.loads(b).get("tags") or {}
+    with LOCK:
+        return STAGE_TAGS.setdefault((api, stage), dict(tags))
+
+
+def fill_gap(service, op, method, path, body, headers):
+    """An answer for an operation moto lacks, or None to forward."""
+    path_only = path.split("?")[0]
+    query = parse_qs(path.split("?", 1)[1]) if "?" in path else {}
+    if service == "apigateway":
+        m = re.match(r"^/v2/apis/([^/]+)/authorizers$", path_only)
+        if m and method == "GET":
+            api = m.group(1)
+            st, h, b = upstream("GET", f"/v2/apis/{api}", headers=headers)
+            if st != 200:
+                return st, h, b
+            items = []
+            with LOCK:
+                ids = sorted(AUTHORIZERS.get(api, ()))
+            for i in ids:
+                st, _, b = upstream("GET", f"/v2/apis/{api}/authorizers/{i}", headers=headers)
+                if st == 200:
+                    items.append(json.loads(b))
+            count("gap:GetAuthorizers")
+            return 200, {"Content-Type": "application/json"}, json.dumps({"items": items}).encode()
+        m = re.match(r"^/v2/tags/(.+)$", path_only)
+        stage = stage_of_arn(m.group(1)) if m else None
+        if stage:
+            tags = stage_tags(headers, *stage)
+            if tags is None:
+                return rest_error(404, "NotFoundException", f"Invalid stage identifier specified")
+            with LOCK:
+                if method == "POST":
+                    tags.update(json.loads(body or b"{}").get("tags") or {})
+                elif method == "DELETE":
+                    for k in query.get("tagKeys", []):
+                        tags.pop(k, None)
+                out = dict(tags)
+            count(f"gap:stage {method}")
+            if method == "GET":
+                return 200, {"Content-Type": "application/json"}, json.dumps({"tags": out}).encode()
+            return (201 if method == "POST" else 204), {"Content-Type": "application/json"}, b"{}" if method == "POST" else b""
+    if service == "cognito-idp" and op in ("TagResource", "UntagResource", "ListTagsForResource"):
+        doc = json.loads(body or b"{}")
+        pool = pool_of_arn(doc.get("ResourceArn"))
+        tags = pool_tags(headers, pool) if pool else None
+        if tags is None:
+            return json_error(400, "ResourceNotFoundException", f"Resource {doc.get('ResourceArn')} not found")
+        with LOCK:
+            if op == "TagResource":
+                tags.update(doc.get("Tags") or {})
+            elif op == "UntagResource":
+                for k in doc.get("TagKeys") or []:
+                    tags.pop(k, None)
+            out = dict(tags)
+        count(f"gap:{op}")
+        body = {"Tags": out} if op == "ListTagsForResource" else {}
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(body).encode()
+    if service == "cognito-idp" and op == "UpdateUserPool":
+        # AWS keeps a pool's tags apart from its settings: seed the overlay
+        # before moto's UpdateUserPool resets them with the settings.
+        pool = json.loads(body or b"{}").get("UserPoolId")
+        if pool:
+            pool_tags(headers, pool)
+    return None
+
+
+def gap_after(service, op, method, path, status, body, subject):
+    """What moto answered, with the gaps' state applied."""
+    path_only = path.split("?")[0]
+    try:
+        if service == "s3" and method == "GET" and status == 200 and re.search(r"[?&]versioning(=|&|$)", path):
+            m = re.search(rb"<Status>([A-Za-z]+)</Status>", body)
+            status_xml = b"<Status>" + m.group(1) + b"</Status>" if m else b""
+            return (b'<?xml version="1.0" encoding="UTF-8"?>\n<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                    + status_xml + b"</VersioningConfiguration>")
+        if service == "apigateway":
+            m = re.match(r"^/v2/apis/([^/]+)/authorizers(/([^/]+))?$", path_only)
+            if m and method == "POST" and status in (200, 201):
+                with LOCK:
+                    AUTHORIZERS.setdefault(m.group(1), set()).add(json.loads(body)["authorizerId"])
+            elif m and method == "DELETE" and m.group(3):
+                with LOCK:
+                    AUTHORIZERS.get(m.group(1), set()).discard(m.group(3))
+            m = re.match(r"^/v2/apis/([^/]+)/stages(/([^/]+))?$", path_only)
+            if m and method == "GET" and status == 200:
+                api = m.group(1)
+                doc = json.loads(body)
+                with LOCK:
+                    for st in doc.get("items", [doc]) if not m.group(3) else [doc]:
+                        t = STAGE_TAGS.get((api, st.get("stageName")))
+                        if t is not None:
+                            st["tags"] = dict(t)
+                return json.dumps(doc).encode()
+            if m and method == "DELETE" and m.group(3):
+                with LOCK:
+                    STAGE_TAGS.pop((m.group(1), unquote(m.group(3))), None)
+        if service == "cognito-idp" and status == 200:
+            if op == "DescribeUserPool":
+                doc = json.loads(body)
+                pool = doc.get("UserPool", {}).get("Id")
+                with LOCK:
+                    t = POOL_TAGS.get(pool)
+                    if t is not None:
+                        doc["UserPool"]["UserPoolTags"] = dict(t)
+                return json.dumps(doc).encode()
+            if op == "DeleteUserPool":
+                with LOCK:
+                    POOL_TAGS.pop(subject.get("UserPoolId"), None)
+    except (ValueError, KeyError, AttributeError):
+        pass
+    return body
 
 
 class Server(ThreadingHTTPServer):

@@ -145,9 +145,22 @@ impl Moto {
         Moto::start_with(Awsim::realism())
     }
 
-    /// moto alone: for what must see moto's own answers.
+    /// moto with only its gaps filled (the APIs AWS has and moto lacks,
+    /// answered by awsim as AWS does): no realism, no chaos, so runs are as
+    /// fast as moto. DEPLOYER_TEST_AWSIM=off: moto alone.
     pub fn start_plain() -> Moto {
-        Moto::start_with(None)
+        if std::env::var("DEPLOYER_TEST_AWSIM").as_deref() == Ok("off") {
+            return Moto::start_with(None);
+        }
+        Moto::start_with(Some(Awsim {
+            seed: 1,
+            realism: false,
+            throttle: 0.0,
+            error5xx: 0.0,
+            lost: 0.0,
+            deny: vec![],
+            scale: 1.0,
+        }))
     }
 
     pub fn start_with(awsim: Option<Awsim>) -> Moto {
