@@ -173,6 +173,16 @@ impl LambdaHost {
         }
     }
 
+    /// Where the package with this CodeSha256 is unpacked.
+    fn unpack_dir(&self, code_sha256: &str) -> PathBuf {
+        let safe: String = code_sha256
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
+        self.dir.join(safe)
+    }
+
     /// Unpacks `bootstrap` from the zip whose SHA-256 the control plane reports.
     fn unpack(&self, cfg: &FunctionConfig) -> Result<PathBuf, InvokeError> {
         let package = self
@@ -187,13 +197,7 @@ impl LambdaHost {
                 cfg.code_sha256
             )));
         };
-        let safe: String = cfg
-            .code_sha256
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(16)
-            .collect();
-        let dir = self.dir.join(safe);
+        let dir = self.unpack_dir(&cfg.code_sha256);
         let bin = dir.join("bootstrap");
         let mut unpacked = self.unpacked.lock().unwrap_or_else(|e| e.into_inner());
         if !unpacked.contains(&dir) {
@@ -524,13 +528,7 @@ done
     #[tokio::test]
     async fn a_planted_bootstrap_is_never_run() {
         let (host, cfg, d) = host_with(ECHO);
-        let safe: String = cfg
-            .code_sha256
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(16)
-            .collect();
-        let planted = d.path().join(safe);
+        let planted = host.unpack_dir(&cfg.code_sha256);
         std::fs::create_dir_all(&planted).unwrap();
         let marker = d.path().join("planted-ran");
         std::fs::write(

@@ -158,11 +158,7 @@ impl Kind for UserPool {
             .create_user_pool()
             .pool_name(s(d, "name"))
             .set_user_pool_tags(Some(string_map(d, "tags").into_iter().collect()))
-            .admin_create_user_config(
-                AdminCreateUserConfigType::builder()
-                    .allow_admin_create_user_only(true)
-                    .build(),
-            )
+            .admin_create_user_config(admin_creates_users_only())
             .send()
             .await
             .map_err(ctx_err("create user pool"))?;
@@ -210,11 +206,7 @@ impl Kind for UserPool {
                 .cognito
                 .update_user_pool()
                 .user_pool_id(&o.id)
-                .admin_create_user_config(
-                    AdminCreateUserConfigType::builder()
-                        .allow_admin_create_user_only(true)
-                        .build(),
-                )
+                .admin_create_user_config(admin_creates_users_only())
                 .send()
                 .await
                 .map_err(ctx_err(format!("update user pool {}", o.id)))?;
@@ -258,6 +250,13 @@ impl Kind for UserPool {
             Err(e) => Err(Error::aws(format!("delete user pool {id}"), e)),
         }
     }
+}
+
+/// The pool's sign-up rule: only administrators create users.
+fn admin_creates_users_only() -> AdminCreateUserConfigType {
+    AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(true)
+        .build()
 }
 
 /// Cognito's answer to DeleteUserPool while the pool's domain is still
