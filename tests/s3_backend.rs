@@ -723,3 +723,53 @@ fn push_over_an_equal_serial_with_other_content_needs_force() {
     );
     st.ok(&["down", "--yes"]);
 }
+
+/// The lock is deleted only if it is still the object that was read
+/// (`If-Match` on its ETag): another run that takes the lock between
+/// `unlock`'s read and its delete keeps it. awsim plays that run, writing
+/// its lock right after the read.
+#[test]
+fn unlock_never_removes_a_lock_taken_after_its_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("their.lock");
+    std::fs::write(
+        &theirs,
+        br#"{"id":"their-lock-id","user":"someone","host":"elsewhere","pid":1,"operation":"up","created":1796000000}"#,
+    )
+    .unwrap();
+    let moto = Moto::start_with(Awsim::realism().map(|mut a| {
+        a.realism = false;
+        a.replace_after_get = Some(("/race/k.lock".into(), theirs.clone()));
+        a
+    }));
+    make_bucket(&moto, "race", true);
+    let st = Stack::new(&moto, "k");
+    let b = "s3://race";
+    let o = st
+        .cmd(&["--backend", b, "up"])
+        .env(FAULT_ENV, "3")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(FAULT_EXIT_CODE), "{}", err_of(&o));
+    // The killed run's lock ID, read from moto itself (not through awsim).
+    let lock: serde_json::Value =
+        serde_json::from_slice(&object(&moto, "race", "k.lock").expect("a lock")).unwrap();
+    let id = lock["id"].as_str().unwrap().to_string();
+    let o = st.run(&["--backend", b, "unlock", &id]);
+    assert!(
+        awsim_stats(&moto.endpoint).get("replaced_after_get") == Some(&1),
+        "the other run did not write: {:?}",
+        awsim_stats(&moto.endpoint)
+    );
+    assert!(!o.status.success(), "unlock removed a lock it had not read");
+    assert!(
+        err_of(&o).contains("replaced by someone else"),
+        "{}",
+        err_of(&o)
+    );
+    assert_eq!(
+        object(&moto, "race", "k.lock").unwrap(),
+        std::fs::read(&theirs).unwrap(),
+        "the other run's lock is gone"
+    );
+}

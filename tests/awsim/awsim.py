@@ -468,6 +468,7 @@ class Handler(BaseHTTPRequestHandler):
                 busy.release()
         if ARGS.realism:
             rbody = realism_after(service, op, subject, status, rbody, time.monotonic())
+        replace_after_get(service, self.command, self.path, status, headers)
         if lose:
             count(f"lost_response:{service}")
             self.close_connection = True
@@ -596,6 +597,29 @@ def fill_gap(service, op, method, path, body, headers):
     return None
 
 
+REPLACED = []
+
+
+def replace_after_get(service, method, path, status, headers):
+    """The test hook --replace-after-get: someone else writes the object
+    right after the deployer read it, once."""
+    if not ARGS.replace_after_get or service != "s3" or method != "GET" or status != 200:
+        return
+    target, _, source = ARGS.replace_after_get.partition("=")
+    if path.split("?")[0] != target:
+        return
+    with LOCK:
+        if REPLACED:
+            return
+        REPLACED.append(path)
+    with open(source, "rb") as f:
+        data = f.read()
+    h = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "x-amz-content-sha256", "content-md5")}
+    h["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    upstream("PUT", target, data, h)
+    count("replaced_after_get")
+
+
 def gap_after(service, op, method, path, status, body, subject):
     """What moto answered, with the gaps' state applied."""
     path_only = path.split("?")[0]
@@ -681,6 +705,8 @@ def main():
     p.add_argument("--domain-deleting", type=float, default=1.5)
     p.add_argument("--write-latency", type=float, default=0.08)
     p.add_argument("--deny", action="append", default=[], help="answer AccessDenied to every call of this service")
+    p.add_argument("--replace-after-get", default=None,
+                   help="PATH=FILE: after the first answered GET of this S3 path, write FILE's bytes there (another writer racing a read-then-delete)")
     p.add_argument("--verbose", action="store_true")
     ARGS = p.parse_args()
     m = re.match(r"^http://([^:/]+):(\d+)", ARGS.upstream)

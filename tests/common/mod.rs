@@ -48,6 +48,9 @@ pub struct Awsim {
     pub deny: Vec<&'static str>,
     /// Multiplies every realism window (1.0: the defaults of awsim.py).
     pub scale: f64,
+    /// (S3 path, file): another writer puts the file's bytes at the path
+    /// right after the first read of it.
+    pub replace_after_get: Option<(String, PathBuf)>,
 }
 
 impl Awsim {
@@ -65,6 +68,7 @@ impl Awsim {
             lost: 0.0,
             deny: vec![],
             scale: 1.0,
+            replace_after_get: None,
         })
     }
 
@@ -78,6 +82,7 @@ impl Awsim {
             lost,
             deny: vec![],
             scale: 1.0,
+            replace_after_get: None,
         }
     }
 }
@@ -114,6 +119,10 @@ fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
     }
     for d in &a.deny {
         cmd.args(["--deny", d]);
+    }
+    if let Some((path, file)) = &a.replace_after_get {
+        cmd.arg("--replace-after-get")
+            .arg(format!("{path}={}", file.display()));
     }
     let mut child = cmd.spawn().expect("start tests/awsim/awsim.py");
     let mut line = String::new();
@@ -160,6 +169,7 @@ impl Moto {
             lost: 0.0,
             deny: vec![],
             scale: 1.0,
+            replace_after_get: None,
         }))
     }
 
