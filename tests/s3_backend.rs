@@ -649,24 +649,36 @@ fn an_unreadable_lock_is_held_and_unlock_removes_it() {
 /// default encryption applies).
 #[test]
 fn a_losing_writer_keeps_the_winners_backup_and_nothing_forces_sse() {
-    let moto = Moto::start();
+    // Another writer wins right after this run reads the state: awsim
+    // writes its state between the run's read and its first write.
+    let dir = tempfile::tempdir().unwrap();
+    let winner = dir.path().join("winner.json");
+    let moto = Moto::start_with(Awsim::realism().map(|mut a| {
+        a.realism = false;
+        a.replace_after_get = Some(("/losing/l.json".into(), winner.clone()));
+        a
+    }));
     make_bucket(&moto, "losing", false);
-    let st = Stack::new(&moto, "l");
+    let mut st = Stack::new(&moto, "l");
     let b = "s3://losing";
-    let child = up_until_state_written(&moto, &st, b, "losing", "l.json");
+    st.ok(&["--backend", b, "up"]);
     let mut v = state_of(&moto, "losing", "l.json");
     v["name_prefix"] = "the-winner".into();
-    // The winner's write, then its backup: from here every write of the run
-    // loses the compare-and-swap.
-    put_object(
-        &moto,
-        "losing",
-        "l.json",
-        &serde_json::to_vec_pretty(&v).unwrap(),
-    );
+    std::fs::write(&winner, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     put_object(&moto, "losing", "l.json.bak", b"the winner's backup");
-    let o = child.wait_with_output().unwrap();
+    // A change, so that the run writes.
+    st.extra_config = "[tags]\nOwner = \"x\"\n".into();
+    let o = st.run(&["--backend", b, "up"]);
+    assert_eq!(
+        awsim_stats(&moto.endpoint).get("replaced_after_get"),
+        Some(&1)
+    );
     assert!(!o.status.success(), "the run went on over a foreign write");
+    assert!(
+        err_of(&o).contains("changed by someone else"),
+        "{}",
+        err_of(&o)
+    );
     assert_eq!(
         object(&moto, "losing", "l.json.bak").unwrap(),
         b"the winner's backup",
