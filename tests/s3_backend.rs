@@ -95,6 +95,16 @@ fn up_until_state_written(
     child
 }
 
+/// The lock ID an error names in its `deployer … unlock ID` command.
+fn unlock_id(e: &str) -> String {
+    e.split("unlock ")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no unlock command in: {e}"))
+        .trim()
+        .to_string()
+}
+
 fn err_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
@@ -253,13 +263,7 @@ fn a_killed_runs_lock_stays_until_unlock() {
         e.contains("is locked by `deployer up`") && e.contains("ago"),
         "{e}"
     );
-    let id = e
-        .split("unlock ")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .unwrap_or_else(|| panic!("no unlock command in: {e}"))
-        .trim()
-        .to_string();
+    let id = unlock_id(&e);
     // A wrong ID removes nothing.
     let o = st.run(&["--backend", b, "unlock", "not-the-id"]);
     assert!(
@@ -630,13 +634,7 @@ fn an_unreadable_lock_is_held_and_unlock_removes_it() {
     let e = err_of(&o);
     assert!(e.contains("unreadable lock object"), "{e}");
     assert!(object(&moto, "garbage", "g.json").is_none(), "nothing ran");
-    let id = e
-        .split("unlock ")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .unwrap_or_else(|| panic!("no unlock command in: {e}"))
-        .trim()
-        .to_string();
+    let id = unlock_id(&e);
     st.ok(&["--backend", b, "unlock", &id]);
     assert!(object(&moto, "garbage", "g.lock").is_none());
     st.ok(&["--backend", b, "up"]);

@@ -158,18 +158,9 @@ impl Moto {
     /// answered by awsim as AWS does): no realism, no chaos, so runs are as
     /// fast as moto. DEPLOYER_TEST_AWSIM=off: moto alone.
     pub fn start_plain() -> Moto {
-        if std::env::var("DEPLOYER_TEST_AWSIM").as_deref() == Ok("off") {
-            return Moto::start_with(None);
-        }
-        Moto::start_with(Some(Awsim {
-            seed: 1,
-            realism: false,
-            throttle: 0.0,
-            error5xx: 0.0,
-            lost: 0.0,
-            deny: vec![],
-            scale: 1.0,
-            replace_after_get: None,
+        Moto::start_with(Awsim::realism().map(|mut a| {
+            a.realism = false;
+            a
         }))
     }
 
