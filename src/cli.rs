@@ -45,6 +45,15 @@ pub enum Cmd {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Adopt a resource that exists in AWS into the stack's state, tagged as
+    /// its own (refused for another stack's); `plan` then shows what `up`
+    /// would change in it.
+    Import {
+        /// The resource's key in the program (as `plan` shows it).
+        key: String,
+        /// Its AWS ID (pool ID, API ID, function or role name, ...).
+        id: String,
+    },
     /// Print the stack's outputs.
     Outputs {
         /// One output, printed raw (like `terraform output --raw`).
@@ -155,6 +164,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Down { yes } => down(&g, yes).await,
+        Cmd::Import { key, id } => crate::ops::import(&g, &key, &id).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
         Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
         Cmd::Logs { follow, since } => crate::ops::logs::logs(&g, follow, &since).await,

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Res;
-use crate::resources::{diff, Ctx, Cx, Known, Observed, Prior, Props, Read, UNKNOWN};
+use crate::resources::{diff, Ctx, Cx, Known, Observed, Owner, Prior, Props, Read, UNKNOWN};
 use crate::state::{Entry, Retired, State, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -48,10 +48,99 @@ pub struct Step {
     /// A delete that happens with its parent's (no call of its own).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub with_parent: bool,
+    /// A delete that leaves the resource in AWS (`retain_on_delete`): its
+    /// deployer tags are removed and the state forgets it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retain: bool,
     /// Each changed value, old -> new (secrets masked; a map's changed keys
     /// one by one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<Change>,
+    /// Why it changes: the program changed, AWS drifted from the last
+    /// apply, or both (None when the state has no record of the last apply).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// Why a step changes something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cause {
+    /// The program declares something else than it did at the last apply.
+    Program,
+    /// AWS no longer holds what the last apply set (changed or deleted
+    /// outside deployer); the program did not change.
+    Drift,
+    /// Both, for different settings or the same one.
+    Both,
+}
+
+impl Cause {
+    fn join(a: Option<Cause>, b: Cause) -> Cause {
+        match a {
+            None => b,
+            Some(a) if a == b => a,
+            Some(_) => Cause::Both,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Cause::Program => "program changed",
+            Cause::Drift => "drift: changed in AWS since the last apply",
+            Cause::Both => "program changed, and drift in AWS",
+        }
+    }
+}
+
+/// A short fingerprint of a setting's value as applied: what the state
+/// keeps (`Entry::applied`) to tell a program change from drift, without
+/// holding the value (it may be secret).
+pub fn fingerprint(v: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    // Canonical: a map's keys in order, whatever order AWS listed them in.
+    fn canonical(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let sorted: BTreeMap<&String, serde_json::Value> =
+                    m.iter().map(|(k, v)| (k, canonical(v))).collect();
+                serde_json::json!(sorted)
+            }
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(canonical).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let h = Sha256::digest(
+        serde_json::to_string(&canonical(v))
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprints of every setting of `p`.
+pub fn fingerprints(p: &Props) -> BTreeMap<String, String> {
+    p.iter().map(|(k, v)| (k.clone(), fingerprint(v))).collect()
+}
+
+/// Setting by setting: why does `desired` differ from `observed`, given
+/// what the last apply set (`applied`).
+fn cause_of(
+    setting: &str,
+    desired: &Props,
+    observed: &Props,
+    applied: &BTreeMap<String, String>,
+) -> Option<Cause> {
+    let last = applied.get(setting)?;
+    let fp = |p: &Props| fingerprint(p.get(setting).unwrap_or(&serde_json::Value::Null));
+    Some(if &fp(desired) == last {
+        Cause::Drift
+    } else if &fp(observed) == last {
+        Cause::Program
+    } else {
+        Cause::Both
+    })
 }
 
 /// One changed value of a plan step.
@@ -62,6 +151,8 @@ pub struct Change {
     /// None: absent before (added) / after (removed).
     pub old: Option<String>,
     pub new: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
 }
 
 pub const SENSITIVE: &str = "(sensitive)";
@@ -111,6 +202,7 @@ pub fn value_diffs(
                             old: mask(&name, a.map(render)),
                             new: mask(&name, b.map(render)),
                             setting: name,
+                            cause: None,
                         });
                     }
                 }
@@ -119,6 +211,7 @@ pub fn value_diffs(
                 setting: k.clone(),
                 old: mask(k, (!old.is_null()).then(|| render(&old))),
                 new: mask(k, (!new.is_null()).then(|| render(&new))),
+                cause: None,
             }),
         }
     }
@@ -199,6 +292,18 @@ fn topo(nodes: &[Node]) -> Vec<usize> {
 
 /// The pure diff. `reads` holds what `read_all` found for every node.
 pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<Step> {
+    plan_with(nodes, ctx, reads, &BTreeMap::new())
+}
+
+/// The pure diff, each change labelled by its cause: `applied` holds, by
+/// key, the fingerprints of what the last apply set (the state's).
+pub fn plan_with(
+    nodes: &[Node],
+    ctx: &Ctx,
+    reads: &BTreeMap<String, Read>,
+    applied: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Vec<Step> {
+    let none = BTreeMap::new();
     let order = topo(nodes);
     let mut actions: BTreeMap<String, Action> = BTreeMap::new();
     let mut known = Known::default();
@@ -221,18 +326,37 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
             changed: vec![],
             reason: None,
             with_parent: false,
+            retain: false,
             diffs: vec![],
+            cause: None,
         };
+        let last = applied.get(&key).unwrap_or(&none);
         match (&read, parent_new) {
             (_, true) => {
                 step.action = Action::Create;
                 step.reason = Some(format!("{} is new", n.res.parent().unwrap_or_default()));
             }
-            (Read::Missing, _) => step.action = Action::Create,
+            (Read::Missing, _) => {
+                step.action = Action::Create;
+                // Applied before and gone now: deleted outside deployer.
+                if !last.is_empty() {
+                    step.cause = Some(Cause::Drift);
+                    step.reason = Some("deleted outside deployer".into());
+                }
+            }
             (Read::Found(o), _) => {
                 let desired = n.res.desired(ctx, &known);
                 step.changed = diff(&desired, &o.props);
                 step.diffs = value_diffs(&desired, &o.props, &step.changed, &n.res.sensitive());
+                for d in step.diffs.iter_mut() {
+                    let setting = d.setting.split('.').next().unwrap_or_default();
+                    d.cause = cause_of(setting, &desired, &o.props, last);
+                }
+                for c in &step.changed {
+                    if let Some(x) = cause_of(c, &desired, &o.props, last) {
+                        step.cause = Some(Cause::join(step.cause, x));
+                    }
+                }
                 if step
                     .changed
                     .iter()
@@ -272,12 +396,179 @@ pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<St
                 changed: vec![],
                 reason: None,
                 with_parent,
+                retain: n.res.lifecycle().retain_on_delete,
                 diffs: vec![],
+                cause: Some(Cause::Program),
             });
             actions.insert(key, Action::Delete);
         }
     }
     steps
+}
+
+/// The steps a resource's protection forbids, unless `--unprotect KEY`
+/// names it: a replace (a create of a resource that exists, inside a new
+/// parent, is one) of a protected resource, a delete of a fully protected
+/// one. Pure; an error names each and the flag.
+pub fn check_protected(
+    nodes: &[Node],
+    steps: &[Step],
+    reads: &BTreeMap<String, Read>,
+    unprotect: &[String],
+) -> Result<()> {
+    use crate::model::Protect;
+    let known: BTreeSet<String> = nodes.iter().map(|n| n.res.key()).collect();
+    if let Some(k) = unprotect.iter().find(|k| !known.contains(*k)) {
+        return Err(Error::Other(format!(
+            "--unprotect {k}: the stack has no resource {k:?}; its keys are {}",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let mut refused = vec![];
+    for s in steps {
+        let Some(n) = nodes.iter().find(|n| n.res.key() == s.key) else {
+            continue;
+        };
+        let found = match reads.get(&s.key) {
+            Some(Read::Found(o)) => o,
+            _ => continue,
+        };
+        let replaced = matches!(s.action, Action::Replace | Action::Create);
+        let deleted = s.action == Action::Delete && !s.retain;
+        let what = match n.res.lifecycle().protect {
+            Protect::Replace | Protect::All if replaced => {
+                let why = match (&s.reason, s.changed.is_empty()) {
+                    (Some(r), _) => r.clone(),
+                    (None, false) => format!("{} cannot change in place", s.changed.join(", ")),
+                    (None, true) => "it must be made again".into(),
+                };
+                format!("would be replaced ({why}): the new one starts empty and the old one is deleted with all it holds")
+            }
+            Protect::All if deleted => "would be deleted".to_string(),
+            _ => continue,
+        };
+        if unprotect.contains(&s.key) {
+            continue;
+        }
+        refused.push((
+            s.key.clone(),
+            format!("  {} ({} {}) {what}", s.key, n.res.kind_name(), found.id),
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let flags: Vec<String> = refused
+        .iter()
+        .map(|(k, _)| format!("--unprotect {k}"))
+        .collect();
+    Err(Error::Other(format!(
+        "protected resources would be lost:\n{}\nNothing was changed. If that is what you want, run again with {}",
+        refused.into_iter().map(|(_, l)| l).collect::<Vec<_>>().join("\n"),
+        flags.join(" ")
+    )))
+}
+
+/// A resource found under this stack's names that is not this stack's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreign {
+    pub key: String,
+    pub kind: &'static str,
+    pub id: String,
+    pub owner: Owner,
+    /// Left alone because the resource it belongs to is not this stack's
+    /// (not named in the message: its parent is).
+    pub through_parent: bool,
+}
+
+/// What was found that this stack does not own: a resource that carries
+/// another stack's ID, or none and is not recorded in this stack's state,
+/// or (for an untagged kind) that belongs to a resource that is not this
+/// stack's. The children of such a resource follow it. Pure: no AWS call.
+pub fn foreign(
+    nodes: &[Node],
+    ctx: &Ctx,
+    state: &State,
+    reads: &BTreeMap<String, Read>,
+) -> Vec<Foreign> {
+    let recorded = |key: &str, id: &str| {
+        state.id(key) == Some(id) || state.retired.iter().any(|r| r.key == key && r.id == id)
+    };
+    let mut out: Vec<Foreign> = vec![];
+    for &i in &topo(nodes) {
+        let res = &nodes[i].res;
+        let key = res.key();
+        let Some(Read::Found(o)) = reads.get(&key) else {
+            continue;
+        };
+        let parent_foreign = res.parent().is_some_and(|p| out.iter().any(|f| f.key == p));
+        let owner = if parent_foreign {
+            Some(Owner::Nobody)
+        } else {
+            match ctx.owner_of(&o.props) {
+                Some(Owner::This) => None,
+                Some(Owner::Nobody) if recorded(&key, &o.id) => None,
+                Some(other) => Some(other),
+                None => match res.belongs_through() {
+                    Some((setting, holder)) => {
+                        let held_by = crate::resources::s(&o.props, setting);
+                        let holder_ours = !out.iter().any(|f| f.key == holder)
+                            && (matches!(reads.get(&holder), Some(Read::Found(h)) if h.id == held_by)
+                                || recorded(&holder, &held_by));
+                        (!holder_ours && !recorded(&key, &o.id)).then_some(Owner::Through {
+                            setting,
+                            id: held_by,
+                        })
+                    }
+                    None => None,
+                },
+            }
+        };
+        if let Some(owner) = owner {
+            out.push(Foreign {
+                key,
+                kind: res.kind_name(),
+                id: o.id.clone(),
+                owner,
+                through_parent: parent_foreign,
+            });
+        }
+    }
+    out
+}
+
+/// The error for `up` and `plan` when a resource is another's: named, with
+/// its owner and what to do. Nothing has been written when it is raised.
+pub fn foreign_error(stack: &str, found: &[Foreign]) -> Error {
+    let lines: Vec<String> = found
+        .iter()
+        .filter(|f| !f.through_parent)
+        .map(|f| format!("  {} ({} {}) belongs to {}", f.key, f.kind, f.id, f.owner))
+        .collect();
+    let same_name = found
+        .iter()
+        .any(|f| matches!(&f.owner, Owner::Stack { name: Some(n), .. } if n == stack));
+    let mut hint = String::from(
+        "Nothing was changed. Give this stack names of its own (another name_prefix in its config file), or remove the resource from its owner first.",
+    );
+    if let Some(f) = found
+        .iter()
+        .find(|f| !f.through_parent && f.owner == Owner::Nobody)
+    {
+        hint.push_str(&format!(
+            " A resource no stack owns (made by hand or by another tool) can be adopted: `deployer --stack {stack} import {} {}`, then `deployer plan`.",
+            f.key, f.id
+        ));
+    }
+    if same_name {
+        hint.push_str(&format!(
+            " A resource of a stack named {stack:?} with another ID was made by another checkout of this stack, or by this one before its state was lost: if the state was lost, restore it (its .bak copy), or take that ID back with `deployer --stack {stack} state claim ID` and run `up` again."
+        ));
+    }
+    Error::Other(format!(
+        "stack {stack:?} does not own what its program names:\n{}\n{hint}",
+        lines.join("\n")
+    ))
 }
 
 /// Progress of a run, for the CLI to render.
@@ -656,7 +947,7 @@ impl Job {
         self.store.update(&self.state, f).await
     }
 
-    async fn record(&self, o: &Observed) -> Result<()> {
+    async fn record(&self, o: &Observed, desired: &Props) -> Result<()> {
         self.known
             .lock()
             .unwrap()
@@ -668,6 +959,8 @@ impl Job {
             outputs: o.state_outputs(),
             kind: Some(self.res.kind_name().to_string()),
             parent: self.res.parent(),
+            lifecycle: self.res.lifecycle(),
+            applied: fingerprints(desired),
         };
         let key = self.step.key.clone();
         self.save(move |st| {
@@ -682,12 +975,14 @@ impl Job {
         // (a new IAM role is invisible to GetRole for a moment).
         let key = self.step.key.clone();
         let (kind, parent) = (self.res.kind_name(), self.res.parent());
+        let lifecycle = self.res.lifecycle();
         self.save(move |st| {
             let e = st.resources.entry(key).or_default();
             e.pending_create = true;
             e.id = None;
             e.kind = Some(kind.to_string());
             e.parent = parent;
+            e.lifecycle = lifecycle;
         })
         .await?;
         // A create whose answer was lost may have been applied: look for
@@ -714,7 +1009,7 @@ impl Job {
                 Err(e) => return Err(e),
             }
         };
-        self.record(&o).await?;
+        self.record(&o, desired).await?;
         Ok(o)
     }
 
@@ -736,6 +1031,28 @@ impl Job {
             Some(Read::Found(o)) => Some(o),
             _ => None,
         })
+    }
+
+    /// Retain on delete: the resource stays in AWS with its deployer tags
+    /// removed, so that no stack claims it (it can be imported again).
+    async fn release(&self, o: &Observed, known: &Known) -> Result<()> {
+        let Some(serde_json::Value::Object(tags)) = o.props.get("tags") else {
+            return Ok(());
+        };
+        let mut d = o.props.clone();
+        let kept: serde_json::Map<String, serde_json::Value> = tags
+            .iter()
+            .filter(|(k, _)| {
+                k.as_str() != crate::resources::STACK_TAG
+                    && k.as_str() != crate::resources::STACK_ID_TAG
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if kept.len() == tags.len() {
+            return Ok(());
+        }
+        d.insert("tags".into(), serde_json::Value::Object(kept));
+        self.res.update(&self.cx, &d, o, known).await.map(|_| ())
     }
 
     async fn delete(&self, o: &Observed) -> Result<()> {
@@ -768,7 +1085,10 @@ impl Job {
         });
         let new = match (action, &self.read) {
             (Action::Delete, Read::Found(o)) => {
-                if !self.step.with_parent {
+                if self.step.retain {
+                    self.release(o, &known).await?;
+                    changed = vec!["retained in AWS".into()];
+                } else if !self.step.with_parent {
                     self.delete(o).await?;
                 }
                 let k = key.clone();
@@ -788,8 +1108,9 @@ impl Job {
                         .any(|c| self.res.replace_on().contains(&c.as_str()));
                 if replace {
                     action = Action::Replace;
-                    if self.res.non_unique_name() {
-                        // Create the new one, then retire the old.
+                    if self.res.non_unique_name() || changed.iter().any(|c| c == "name") {
+                        // Create the new one, then retire the old (a new
+                        // name cannot collide with the old).
                         let old = Retired {
                             key: key.clone(),
                             id: o.id.clone(),
@@ -809,12 +1130,12 @@ impl Job {
                     true
                 } else if changed.is_empty() {
                     action = Action::Same;
-                    self.record(o).await?;
+                    self.record(o, &desired).await?;
                     false
                 } else {
                     action = Action::Update;
                     let n = self.res.update(&self.cx, &desired, o, &known).await?;
-                    self.record(&n).await?;
+                    self.record(&n, &desired).await?;
                     false
                 }
             }
@@ -1098,6 +1419,136 @@ mod tests {
                 ("timeout".into(), s("3"), s("10")),
             ]
         );
+    }
+
+    #[test]
+    fn only_what_carries_this_stacks_id_or_its_state_records_is_owned() {
+        let n = nodes(true);
+        let c = ctx();
+        let empty = State::new("t");
+        let keys = |f: Vec<Foreign>| -> Vec<(String, bool)> {
+            f.into_iter().map(|f| (f.key, f.through_parent)).collect()
+        };
+        // Everything tagged with this stack's ID: owned, state or not.
+        let mine = converged(&n, &c);
+        assert!(foreign(&n, &c, &empty, &mine).is_empty());
+        // Another stack's function: it and its permission are not ours.
+        let mut theirs = mine.clone();
+        if let Some(Read::Found(o)) = theirs.get_mut("function") {
+            o.props.insert(
+                "tags".into(),
+                json!({"deployer:stack": "dev", "deployer:stack-id": "feedfeedfeedfeed"}),
+            );
+        }
+        let f = foreign(&n, &c, &empty, &theirs);
+        assert_eq!(
+            keys(f.clone()),
+            vec![
+                ("function".to_string(), false),
+                ("permission".to_string(), true)
+            ]
+        );
+        assert_eq!(
+            f[0].owner,
+            Owner::Stack {
+                id: "feedfeedfeedfeed".into(),
+                name: Some("dev".into())
+            }
+        );
+        let e = foreign_error("prod", &f).to_string();
+        assert!(
+            e.contains("function") && e.contains("stack \"dev\"") && e.contains("name_prefix"),
+            "{e}"
+        );
+        assert!(!e.contains("permission"), "{e}");
+        // A pool with no stack ID: nobody's, unless this stack's state
+        // records it (a stack from before IDs).
+        let mut untagged = mine.clone();
+        if let Some(Read::Found(o)) = untagged.get_mut("user_pool") {
+            o.props.insert("tags".into(), json!({"Project": "x"}));
+        }
+        let f = foreign(&n, &c, &empty, &untagged);
+        assert_eq!(f[0].key, "user_pool");
+        assert_eq!(f[0].owner, Owner::Nobody);
+        let e = foreign_error("t", &f).to_string();
+        assert!(e.contains("import user_pool id-user_pool"), "{e}");
+        // Its children (users, clients, ...) follow it.
+        assert!(f.iter().any(|x| x.key == "user/alice" && x.through_parent));
+        let mut recorded = State::new("t");
+        recorded.resources.insert(
+            "user_pool".into(),
+            crate::state::Entry {
+                id: Some("id-user_pool".into()),
+                ..Default::default()
+            },
+        );
+        assert!(foreign(&n, &c, &recorded, &untagged).is_empty());
+        // A domain (no tags) on a pool that is not this stack's.
+        let mut domain = mine.clone();
+        if let Some(Read::Found(o)) = domain.get_mut("domain") {
+            o.props
+                .insert("user_pool_id".into(), json!("eu-west-1_other"));
+        }
+        let f = foreign(&n, &c, &empty, &domain);
+        assert_eq!(keys(f.clone()), vec![("domain".to_string(), false)]);
+        assert!(f[0].owner.to_string().contains("eu-west-1_other"));
+        // On the pool this stack found: its own.
+        assert!(foreign(&n, &c, &empty, &mine).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_ignore_the_order_aws_lists_a_map_in() {
+        let mut a = serde_json::Map::new();
+        a.insert("b".into(), json!("2"));
+        a.insert("a".into(), json!("1"));
+        let mut b = serde_json::Map::new();
+        b.insert("a".into(), json!("1"));
+        b.insert("b".into(), json!("2"));
+        assert_eq!(
+            fingerprint(&serde_json::Value::Object(a)),
+            fingerprint(&serde_json::Value::Object(b))
+        );
+        assert_ne!(
+            fingerprint(&json!({"a": "1"})),
+            fingerprint(&json!({"a": "2"}))
+        );
+    }
+
+    #[test]
+    fn changes_are_labelled_program_or_drift() {
+        let n = nodes(true);
+        let c = ctx();
+        let mut reads = converged(&n, &c);
+        // The last apply set timeout 3; AWS now says 9 (drift); the
+        // program still says what it said.
+        let mut applied: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (k, r) in &reads {
+            if let Read::Found(o) = r {
+                applied.insert(k.clone(), fingerprints(&o.props));
+            }
+        }
+        if let Some(Read::Found(o)) = reads.get_mut("function") {
+            o.props.insert("timeout".into(), json!(9));
+        }
+        // The program changed the authorizer's audience since.
+        applied
+            .get_mut("authorizer")
+            .unwrap()
+            .insert("audience".into(), fingerprint(&json!(["old-client"])));
+        if let Some(Read::Found(o)) = reads.get_mut("authorizer") {
+            o.props.insert("audience".into(), json!(["old-client"]));
+        }
+        // Deleted outside deployer.
+        reads.insert("user/alice".into(), Read::Missing);
+        let steps = plan_with(&n, &c, &reads, &applied);
+        let cause = |k: &str| steps.iter().find(|s| s.key == k).unwrap().cause;
+        assert_eq!(cause("function"), Some(Cause::Drift));
+        assert_eq!(cause("authorizer"), Some(Cause::Program));
+        assert_eq!(cause("user/alice"), Some(Cause::Drift));
+        assert_eq!(cause("api"), None, "unchanged");
+        // Without a record of the last apply: no label.
+        let steps = plan(&n, &c, &reads);
+        assert!(steps.iter().all(|s| s.cause.is_none()));
     }
 
     #[test]

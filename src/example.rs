@@ -32,6 +32,9 @@ pub fn program(cfg: &Config, s: &mut Stack) {
             name: prefix.clone(),
         },
     );
+    // A new pool starts with no users, and theirs cannot be recovered: a
+    // plan that would replace it stops unless `--unprotect user_pool`.
+    s.protect_from_replace(&pool);
     let domain = s.add(
         "domain",
         Domain {

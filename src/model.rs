@@ -196,23 +196,74 @@ impl<K> Handle<K> {
     }
 }
 
-/// A resource of the stack: its key, its kind, and extra ordering
-/// dependencies (`Stack::add_after`). What the engine plans and applies.
+/// What a run may not do to a resource: `Stack::protect`,
+/// `Stack::protect_from_replace`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protect {
+    #[default]
+    No,
+    /// Never replaced (a replacement loses what it holds: a pool's users).
+    Replace,
+    /// Never replaced nor deleted, `down` included.
+    All,
+}
+
+/// A resource's lifecycle options, recorded in the state with it so that
+/// they hold once the program no longer declares it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lifecycle {
+    #[serde(default, skip_serializing_if = "Protect::is_no")]
+    pub protect: Protect,
+    /// `down` (or dropping it from the program) leaves it in AWS, released
+    /// from the stack (its deployer tags removed), and forgets it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_on_delete: bool,
+}
+
+impl Protect {
+    pub fn is_no(&self) -> bool {
+        *self == Protect::No
+    }
+}
+
+impl Lifecycle {
+    pub fn is_default(&self) -> bool {
+        *self == Lifecycle::default()
+    }
+}
+
+/// A resource of the stack: its key, its kind, extra ordering dependencies
+/// (`Stack::add_after`) and lifecycle options. What the engine plans and
+/// applies.
 pub struct Declared {
     key: String,
     kind: Arc<dyn Kind>,
     after: Vec<String>,
+    lifecycle: Lifecycle,
 }
 
 pub type Res = Arc<Declared>;
 
 impl Declared {
     pub fn new(key: impl Into<String>, kind: Arc<dyn Kind>) -> Res {
+        Self::with_lifecycle(key, kind, Lifecycle::default())
+    }
+    /// A resource the state records (its lifecycle options with it).
+    pub fn with_lifecycle(
+        key: impl Into<String>,
+        kind: Arc<dyn Kind>,
+        lifecycle: Lifecycle,
+    ) -> Res {
         Arc::new(Declared {
             key: key.into(),
             kind,
             after: vec![],
+            lifecycle,
         })
+    }
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle
     }
     pub fn key(&self) -> String {
         self.key.clone()
@@ -238,6 +289,9 @@ impl Declared {
     }
     pub fn non_unique_name(&self) -> bool {
         self.kind.non_unique_name()
+    }
+    pub fn belongs_through(&self) -> Option<(&'static str, String)> {
+        self.kind.belongs_through()
     }
     pub fn sensitive(&self) -> BTreeSet<String> {
         self.kind.sensitive()
@@ -305,8 +359,45 @@ impl Stack {
             key: key.clone(),
             kind: Arc::new(kind),
             after: after.iter().map(|s| s.to_string()).collect(),
+            lifecycle: Lifecycle::default(),
         });
         Handle::new(key)
+    }
+    fn lifecycle_of(&mut self, key: &str) -> &mut Lifecycle {
+        &mut self
+            .resources
+            .iter_mut()
+            .find(|r| r.key == key)
+            .expect("a handle of this stack names a declared resource")
+            .lifecycle
+    }
+    /// Refuses to delete or replace the resource: `plan`, `up` and `down`
+    /// stop before any change and name the flag that allows it this once
+    /// (`--unprotect KEY`).
+    ///
+    /// ```
+    /// # use deployer::model::Stack;
+    /// # use deployer::resources::cognito::UserPool;
+    /// let mut s = Stack::new();
+    /// let pool = s.add("pool", UserPool { name: "accounts".into() });
+    /// s.protect(&pool);
+    /// ```
+    pub fn protect<K>(&mut self, h: &Handle<K>) {
+        self.lifecycle_of(h.key()).protect = Protect::All;
+    }
+    /// Refuses to replace the resource (a replacement deletes what it
+    /// holds); `down` still deletes it.
+    pub fn protect_from_replace<K>(&mut self, h: &Handle<K>) {
+        let l = self.lifecycle_of(h.key());
+        if l.protect == Protect::No {
+            l.protect = Protect::Replace;
+        }
+    }
+    /// `down`, or dropping it from the program, leaves the resource in AWS:
+    /// its deployer tags are removed (no stack owns it any more) and the
+    /// state forgets it.
+    pub fn retain_on_delete<K>(&mut self, h: &Handle<K>) {
+        self.lifecycle_of(h.key()).retain_on_delete = true;
     }
     /// Exports a stack output (`deployer outputs`). Secret outputs are shown
     /// only with `--show-secrets`.

@@ -132,6 +132,12 @@ pub fn print_plan(steps: &[Step], json: bool) {
         if s.with_parent {
             line.push_str(" [with its parent]");
         }
+        if let Some(c) = s.cause {
+            line.push_str(&format!(" [{}]", c.label()));
+        }
+        if s.retain {
+            line.push_str(" [retained: left in AWS without its deployer tags]");
+        }
         println!("{line}");
         for d in &s.diffs {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());

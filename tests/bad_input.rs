@@ -96,6 +96,62 @@ fn invalid_name_prefix_is_refused_before_any_call() {
     );
 }
 
+/// `--stack` names a file and an S3 key: `../x`, `a/b` and an empty name
+/// are refused before anything is read or written, locally and in S3.
+#[test]
+fn unsafe_stack_names_are_refused_before_anything_is_written() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let run = |args: &[&str], env_stack: Option<&str>| {
+        let mut c = std::process::Command::new(bin());
+        c.arg("--state-dir")
+            .arg(&state_dir)
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("DEPLOYER_HANDLER_ZIP", handler_zip())
+            .env_remove("DEPLOYER_STACK")
+            .stdin(std::process::Stdio::null());
+        if let Some(s) = env_stack {
+            c.env("DEPLOYER_STACK", s);
+        }
+        c.output().unwrap()
+    };
+    moto.reset_recording();
+    for name in ["../x", "a/b", "", "..", "a b"] {
+        for backend in [&[][..], &["--backend", "s3://some-bucket/deployer"]] {
+            for cmd in ["up", "down --yes", "plan", "state show"] {
+                let mut args: Vec<&str> = vec!["--stack", name];
+                args.extend_from_slice(backend);
+                args.extend(cmd.split(' '));
+                let o = run(&args, None);
+                assert_eq!(o.status.code(), Some(2), "{args:?} accepted");
+                let e = stderr(&o);
+                assert!(
+                    e.contains("stack name") && e.contains("letters, digits"),
+                    "{args:?}: {e}"
+                );
+            }
+        }
+        // The same through DEPLOYER_STACK (set but empty is unset for clap:
+        // the default stack).
+        if name.is_empty() {
+            continue;
+        }
+        let o = run(&["up"], Some(name));
+        assert_eq!(o.status.code(), Some(2), "DEPLOYER_STACK={name:?} accepted");
+    }
+    assert!(!state_dir.exists(), "a state directory was made");
+    assert!(
+        !dir.path().join("x.json").exists(),
+        "a state was written outside the state directory"
+    );
+    assert!(moto.recorded().is_empty(), "an AWS call was made");
+}
+
 #[test]
 fn concurrent_run_names_the_lock_holder() {
     let moto = Moto::start();

@@ -103,10 +103,31 @@ fn down_on_full_half_created_and_empty_stacks_and_twice() {
     assert_none(&moto, &full);
     let again = full.ok(&["down", "--yes"]);
     assert!(again.contains("0 resources to delete"), "{again}");
-    // A lost state file: down still finds the stack by name and tag.
+    // A lost state file: a stack with no state deletes nothing; its ID,
+    // read from its resources' tag and claimed, makes them its own again.
     let lost = Stack::new(&moto, "lost").with_prefix("lost");
     lost.ok(&["up"]);
+    let id = lost.state()["stack_id"].as_str().unwrap().to_string();
     std::fs::remove_file(lost.state_file()).unwrap();
+    let out = lost.ok(&["down", "--yes"]);
+    assert!(
+        out.contains("0 resources to delete") && out.contains("state claim"),
+        "{out}"
+    );
+    let tagged = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let pools = s.pools_named("lost").await;
+        assert_eq!(pools.len(), 1, "down without state deleted the pool");
+        s.pool(&pools[0]).await.user_pool_tags.unwrap()["deployer:stack-id"].clone()
+    });
+    assert_eq!(tagged, id);
+    lost.ok(&["state", "claim", &tagged]);
+    // A stack that records resources keeps its ID.
+    full.ok(&["up"]);
+    let o = full.run(&["state", "claim", &tagged]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("keeps its ID"));
+    full.ok(&["down", "--yes"]);
     lost.ok(&["down", "--yes"]);
     assert_none(&moto, &lost);
 }

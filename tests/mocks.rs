@@ -17,10 +17,19 @@ use std::sync::Arc;
 fn ctx() -> Arc<Ctx> {
     Arc::new(Ctx {
         stack: "t".into(),
+        stack_id: "0123456789abcdef".into(),
         region: "eu-west-1".into(),
         account: "123456789012".into(),
         partition: "aws".into(),
-        tags: [("Project".to_string(), "cognito-example".to_string())].into(),
+        tags: [
+            ("Project".to_string(), "cognito-example".to_string()),
+            ("deployer:stack".to_string(), "t".to_string()),
+            (
+                "deployer:stack-id".to_string(),
+                "0123456789abcdef".to_string(),
+            ),
+        ]
+        .into(),
         package: Some(Arc::new(Package {
             zip: b"zip".to_vec(),
             sha256_b64: "sha".into(),
@@ -695,8 +704,11 @@ async fn stage_update_untags_a_dropped_tag() {
         .then_output(|| apigw::operation::untag_resource::UntagResourceOutput::builder().build());
     let tag = mock!(apigw::Client::tag_resource)
         .match_requests(|r| {
-            r.tags()
-                .is_some_and(|t| t.len() == 1 && t["Project"] == "cognito-example")
+            r.tags().is_some_and(|t| {
+                t.len() == 3
+                    && t["Project"] == "cognito-example"
+                    && t["deployer:stack-id"] == "0123456789abcdef"
+            })
         })
         .then_output(|| apigw::operation::tag_resource::TagResourceOutput::builder().build());
     let mut c = cx(
@@ -709,7 +721,7 @@ async fn stage_update_untags_a_dropped_tag() {
     let o = Observed {
         id: "$default".into(),
         props: props(
-            json!({"auto_deploy": true, "tags": {"Project": "cognito-example", "CostCenter": "42"}}),
+            json!({"auto_deploy": true, "tags": {"Project": "cognito-example", "CostCenter": "42", "deployer:stack": "t", "deployer:stack-id": "0123456789abcdef"}}),
         ),
         outputs: [("parent_id".to_string(), "api1".to_string())].into(),
     };
@@ -989,9 +1001,7 @@ async fn stage_create_records_only_a_stage_it_has_seen() {
             apigw::operation::get_stage::GetStageOutput::builder()
                 .stage_name("$default")
                 .auto_deploy(true)
-                .set_tags(Some(
-                    [("Project".to_string(), "cognito-example".to_string())].into(),
-                ))
+                .set_tags(Some(ctx().tags.clone().into_iter().collect()))
                 .build()
         }),
     );

@@ -6,26 +6,31 @@
 
 mod common;
 use common::*;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The example's binary (`cargo test` builds examples; a filtered run may
+/// An example's binary (`cargo test` builds examples; a filtered run may
 /// not have, so build it then).
-fn hello_api() -> PathBuf {
+fn example(name: &str) -> PathBuf {
     let exe = PathBuf::from(bin())
         .parent()
         .unwrap()
         .join("examples")
-        .join("hello_api");
+        .join(name);
     if !exe.is_file() {
         let st = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "hello_api"])
+            .args(["build", "--quiet", "--example", name])
             .current_dir(project_dir())
             .status()
             .unwrap();
-        assert!(st.success(), "cargo build --example hello_api failed");
+        assert!(st.success(), "cargo build --example {name} failed");
     }
     exe
+}
+
+fn hello_api() -> PathBuf {
+    example("hello_api")
 }
 
 #[test]
@@ -159,4 +164,80 @@ fn hello_api_program_create_noop_change_down() {
         let groups = log_groups(&moto.direct, name).await;
         assert!(groups.is_empty(), "{groups:?}");
     });
+}
+
+fn log_group_tags_of(moto: &Moto, name: &str) -> Option<BTreeMap<String, String>> {
+    rt().block_on(log_group_tags(&moto.direct, name))
+}
+
+fn pool_named(moto: &Moto, name: &str) -> Vec<String> {
+    rt().block_on(async { sdk(&moto.direct).await.pools_named(name).await })
+}
+
+/// `examples/keep_data.rs`: a protected pool and a retained log group.
+/// `down`, and a plan that would replace the pool, stop before any change
+/// and name `--unprotect pool`; with it, `down` deletes the pool and leaves
+/// the log group in AWS without its deployer tags. Read back from moto.
+#[test]
+fn protect_and_retain_on_delete() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "keep").with_prefix("kept");
+    st.exe = example("keep_data");
+    st.ok(&["up"]);
+    let pool = st.id("pool");
+    assert_eq!(pool_named(&moto, "kept-keep"), vec![pool.clone()]);
+    let tags = log_group_tags_of(&moto, "kept-keep").expect("the log group");
+    assert_eq!(tags.get("deployer:stack").map(String::as_str), Some("keep"));
+
+    // A plan or up that would replace the pool (a new name) stops.
+    let renamed = Stack {
+        prefix: "renamed".into(),
+        ..st
+    };
+    for args in [&["plan"][..], &["up"]] {
+        moto.reset_recording();
+        let o = renamed.run(args);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!o.status.success(), "{args:?} replaced a protected pool");
+        assert!(
+            err.contains("pool (aws:cognito:UserPool")
+                && err.contains("would be replaced")
+                && err.contains("--unprotect pool"),
+            "{err}"
+        );
+        let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+        assert!(writes.is_empty(), "{args:?} wrote: {writes:?}");
+    }
+    assert!(pool_named(&moto, "renamed-keep").is_empty());
+    let st = Stack {
+        prefix: "kept".into(),
+        ..renamed
+    };
+
+    // Down stops at the protected pool; nothing is deleted.
+    let o = st.run(&["down", "--yes"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("would be deleted") && err.contains("--unprotect pool"),
+        "{err}"
+    );
+    assert_eq!(pool_named(&moto, "kept-keep"), vec![pool.clone()]);
+    assert!(log_group_tags_of(&moto, "kept-keep").is_some());
+    // A key the stack does not have is refused, naming the keys.
+    let o = st.run(&["down", "--yes", "--unprotect", "pol"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("logs, pool"));
+
+    // With the flag: the pool goes, the log group stays, released.
+    let out = st.ok(&["down", "--yes", "--unprotect", "pool"]);
+    assert!(out.contains("retained"), "{out}");
+    assert!(pool_named(&moto, "kept-keep").is_empty());
+    let tags = log_group_tags_of(&moto, "kept-keep").expect("the retained log group");
+    assert!(
+        !tags.contains_key("deployer:stack") && !tags.contains_key("deployer:stack-id"),
+        "{tags:?}"
+    );
+    assert_eq!(tags.get("Project").map(String::as_str), Some("kept"));
+    assert!(!st.state_file().exists());
 }

@@ -173,6 +173,73 @@ fn up_noop_down_on_s3() {
     assert!(object(&moto, "team-state", "deployer/shared.lock").is_none());
 }
 
+/// Two stacks of one config on one S3 backend: the second stops before any
+/// resource write, naming the first; a `down` with no state deletes
+/// nothing; no state object is written for either.
+#[test]
+fn a_second_stack_on_s3_changes_nothing_of_the_first() {
+    let moto = Moto::start();
+    make_bucket(&moto, "team-state", true);
+    let b = "s3://team-state/deployer";
+    let dev = Stack::new(&moto, "dev");
+    dev.ok(&["--backend", b, "up"]);
+    let v = state_of(&moto, "team-state", "deployer/dev.json");
+    let (pool, dev_id) = (
+        v["resources"]["user_pool"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        v["stack_id"].as_str().unwrap().to_string(),
+    );
+    let function_tags = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            s.lambda
+                .get_function()
+                .function_name(&dev.prefix)
+                .send()
+                .await
+                .unwrap()
+                .tags
+                .unwrap_or_default()
+        })
+    };
+    let prod = Stack::new(&moto, "prod");
+    for args in [
+        &["--backend", b, "up"][..],
+        &["--backend", b, "down", "--yes"],
+    ] {
+        moto.reset_recording();
+        let o = prod.run(args);
+        let writes: Vec<_> = moto
+            .recorded()
+            .into_iter()
+            .filter(|(op, m)| *m && !op.contains("/team-state/"))
+            .collect();
+        assert!(writes.is_empty(), "{args:?}: {writes:?}");
+        if args.contains(&"up") {
+            assert!(!o.status.success());
+            assert!(
+                err_of(&o).contains("belongs to stack \"dev\""),
+                "{}",
+                err_of(&o)
+            );
+        } else {
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(out.contains("0 resources to delete"), "{out}");
+        }
+        assert!(object(&moto, "team-state", "deployer/prod.json").is_none());
+        assert!(object(&moto, "team-state", "deployer/prod.lock").is_none());
+    }
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert_eq!(s.pools_named(&dev.prefix).await, vec![pool.clone()]);
+    });
+    assert_eq!(function_tags()["deployer:stack-id"], dev_id);
+    dev.ok(&["--backend", b, "down", "--yes"]);
+    assert_none_but_state(&moto, &dev);
+}
+
 /// Everything of the stack is gone (the state lives in S3 here).
 fn assert_none_but_state(moto: &Moto, st: &Stack) {
     rt().block_on(async {

@@ -512,14 +512,17 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
     let moto = Moto::start();
     let st = Stack::new(&moto, "strays");
     st.ok(&["up"]);
+    let stack_id = st.state()["stack_id"].as_str().unwrap().to_string();
     // What a create whose answer was lost, and whose lookup came too early,
-    // leaves: a second pool, API and app client with this stack's name and tag.
+    // leaves: a second pool, API and app client with this stack's name and
+    // stack ID tag.
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         s.cognito
             .create_user_pool()
             .pool_name(&st.prefix)
             .user_pool_tags("deployer:stack", "strays")
+            .user_pool_tags("deployer:stack-id", &stack_id)
             .send()
             .await
             .unwrap();
@@ -528,6 +531,7 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
             .name(&st.prefix)
             .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
             .tags("deployer:stack", "strays")
+            .tags("deployer:stack-id", &stack_id)
             .send()
             .await
             .unwrap();
@@ -538,11 +542,13 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
             .send()
             .await
             .unwrap();
-        // Someone else's pool of the same name (another stack) is not ours.
+        // Someone else's pool of the same name (another stack, even of
+        // this stack's name) is not ours.
         s.cognito
             .create_user_pool()
             .pool_name(&st.prefix)
-            .user_pool_tags("deployer:stack", "other")
+            .user_pool_tags("deployer:stack", "strays")
+            .user_pool_tags("deployer:stack-id", "0000000000000000")
             .send()
             .await
             .unwrap();
@@ -568,6 +574,335 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
             "the other stack's pool stays"
         );
     });
+}
+
+fn writes(moto: &Moto) -> Vec<(String, bool)> {
+    moto.recorded().into_iter().filter(|(_, m)| *m).collect()
+}
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Two stacks of one config in one account (dev and prod, or two people on
+/// the defaults): the second stops before any write, naming the owner, and
+/// every resource of the first is intact, read back through the SDK. A
+/// `down` of a stack with no state deletes nothing.
+#[test]
+fn a_second_stack_with_the_same_names_changes_nothing_of_the_first() {
+    let moto = Moto::start();
+    let dev = Stack::new(&moto, "dev");
+    dev.ok(&["up"]);
+    let before = fingerprint(&moto, &dev);
+    let prod = Stack::new(&moto, "prod");
+    for args in [&["up"][..], &["plan"]] {
+        moto.reset_recording();
+        let o = prod.run(args);
+        let err = stderr_of(&o);
+        assert!(!o.status.success(), "prod {args:?} succeeded");
+        for needle in [
+            "function (aws:lambda:Function",
+            "role (aws:iam:Role",
+            "log_group (aws:logs:LogGroup",
+            "domain (aws:cognito:UserPoolDomain",
+            "belongs to stack \"dev\"",
+            "name_prefix",
+            "Nothing was changed",
+        ] {
+            assert!(err.contains(needle), "{needle:?} not in: {err}");
+        }
+        assert_eq!(writes(&moto), vec![], "prod {args:?} wrote");
+        assert!(!prod.state_file().exists(), "prod {args:?} wrote a state");
+    }
+    // The same stack name in another checkout (another state directory):
+    // another stack ID, so not the same stack.
+    let twin = Stack::new(&moto, "dev");
+    moto.reset_recording();
+    let o = twin.run(&["up"]);
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("state claim"), "{}", stderr_of(&o));
+    assert_eq!(writes(&moto), vec![]);
+    // A `down` with no state (a typo, another checkout) deletes nothing.
+    for st in [&prod, &twin, &Stack::new(&moto, "typo")] {
+        moto.reset_recording();
+        let out = st.ok(&["down", "--yes"]);
+        assert!(out.contains("0 resources to delete"), "{out}");
+        assert_eq!(writes(&moto), vec![], "down of {} wrote", st.name);
+    }
+    assert_eq!(before, fingerprint(&moto, &dev));
+    // The first stack is whole: a no-op, and its down removes all of it.
+    moto.reset_recording();
+    let out = dev.ok(&["up"]);
+    assert!(out.contains("16 unchanged"), "{out}");
+    assert_eq!(writes(&moto), vec![]);
+    dev.ok(&["down", "--yes"]);
+    assert_none(&moto, &dev);
+}
+
+/// A new name_prefix renames everything: the plan shows the replacements
+/// (the user pool only with `--unprotect user_pool`: a new pool has none of
+/// the old one's users), and after `up` and `down` nothing of either
+/// prefix is left, read back from moto.
+#[test]
+fn a_new_name_prefix_replaces_and_leaves_nothing_of_the_old_names() {
+    let moto = Moto::start();
+    let before = Stack::new(&moto, "rename").with_prefix("before");
+    before.ok(&["up"]);
+    let st = Stack {
+        prefix: "after".into(),
+        ..before
+    };
+    moto.reset_recording();
+    let o = st.run(&["up"]);
+    let err = stderr_of(&o);
+    assert!(
+        !o.status.success(),
+        "the pool was replaced without the flag"
+    );
+    assert!(
+        err.contains("user_pool (aws:cognito:UserPool")
+            && err.contains("would be replaced")
+            && err.contains("--unprotect user_pool"),
+        "{err}"
+    );
+    assert_eq!(writes(&moto), vec![]);
+    let plan = st.json(&["plan", "--unprotect", "user_pool"]);
+    let actions: BTreeMap<String, String> = plan["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_string(),
+                s["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for key in ["user_pool", "role", "function", "log_group", "domain"] {
+        assert_eq!(actions[key], "replace", "{key}: {plan}");
+    }
+    // An API's name changes in place: renamed, not left behind.
+    assert_eq!(actions["api"], "update", "{plan}");
+    st.ok(&["up", "--unprotect", "user_pool"]);
+    assert_no_resources(&moto, "before");
+    assert_exactly_one(&moto, &st);
+    let out = st.ok(&["up"]);
+    assert!(out.contains("16 unchanged"), "{out}");
+    st.ok(&["down", "--yes"]);
+    assert_none(&moto, &st);
+    assert_no_resources(&moto, "before");
+}
+
+/// The steps of a `plan --json` that change something: key -> (action, cause).
+fn busy_steps(plan: &serde_json::Value) -> BTreeMap<String, (String, String)> {
+    plan["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "same")
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_string(),
+                (
+                    s["action"].as_str().unwrap().to_string(),
+                    s["cause"].as_str().unwrap_or("none").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn audience(moto: &Moto, st: &Stack) -> Vec<String> {
+    rt().block_on(async {
+        let s = sdk(&moto.endpoint).await;
+        s.apigw
+            .get_authorizer()
+            .api_id(st.id("api"))
+            .authorizer_id(st.id("authorizer"))
+            .send()
+            .await
+            .unwrap()
+            .jwt_configuration
+            .unwrap()
+            .audience
+            .unwrap_or_default()
+    })
+}
+
+fn issuer_env(moto: &Moto) -> Option<String> {
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.function("cognito-example")
+            .await
+            .environment
+            .and_then(|e| e.variables)
+            .and_then(|v| v.get("EXAMPLE_OIDC_ISSUER_URL").cloned())
+    })
+}
+
+/// `plan` labels each change: drift (AWS changed since the last apply) or
+/// the program; `--target` applies only the named resources and what they
+/// need. Both read back from moto.
+#[test]
+fn drift_labels_and_targeted_runs() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "labels");
+    st.ok(&["up"]);
+    let issuer = issuer_env(&moto).unwrap();
+    let right_audience = audience(&moto, &st);
+    // Drift: two resources changed outside deployer.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.apigw
+            .update_authorizer()
+            .api_id(st.id("api"))
+            .authorizer_id(st.id("authorizer"))
+            .jwt_configuration(
+                aws_sdk_apigatewayv2::types::JwtConfiguration::builder()
+                    .issuer(&issuer)
+                    .audience("someone-else")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s.lambda
+            .update_function_configuration()
+            .function_name("cognito-example")
+            .environment(
+                aws_sdk_lambda::types::Environment::builder()
+                    .variables("EXAMPLE_OIDC_ISSUER_URL", "https://evil.example")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    // A program change: another log retention.
+    st.extra_config = "log_retention_days = 14\n".into();
+    let busy = busy_steps(&st.json(&["plan"]));
+    assert_eq!(
+        busy,
+        [
+            (
+                "authorizer".to_string(),
+                ("update".to_string(), "drift".to_string())
+            ),
+            (
+                "function".to_string(),
+                ("update".to_string(), "drift".to_string())
+            ),
+            (
+                "log_group".to_string(),
+                ("update".to_string(), "program".to_string())
+            ),
+        ]
+        .into(),
+    );
+    let text = st.ok(&["plan"]);
+    assert!(
+        text.contains("drift: changed in AWS since the last apply")
+            && text.contains("program changed"),
+        "{text}"
+    );
+    // Targeted: the authorizer and what it needs; nothing else changes.
+    let plan = st.json(&["plan", "--target", "authorizer"]);
+    assert_eq!(busy_steps(&plan).len(), 1, "{plan}");
+    assert!(busy_steps(&plan).contains_key("authorizer"));
+    st.ok(&["up", "--target", "authorizer"]);
+    assert_eq!(audience(&moto, &st), right_audience);
+    assert_eq!(issuer_env(&moto).as_deref(), Some("https://evil.example"));
+    let groups = rt().block_on(log_groups(&moto.direct, &st.prefix));
+    assert_eq!(
+        groups[0].retention_in_days,
+        Some(30),
+        "the log group was not a target"
+    );
+    let o = st.run(&["up", "--target", "nope"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("no resource \"nope\""),
+        "{}",
+        stderr_of(&o)
+    );
+    // The rest.
+    let busy = busy_steps(&st.json(&["plan"]));
+    assert_eq!(busy.keys().collect::<Vec<_>>(), ["function", "log_group"]);
+    st.ok(&["up"]);
+    assert_eq!(issuer_env(&moto), Some(issuer));
+    let groups = rt().block_on(log_groups(&moto.direct, &st.prefix));
+    assert_eq!(groups[0].retention_in_days, Some(14));
+    st.ok(&["down", "--yes"]);
+}
+
+/// `deployer import`: a pool made outside the tool joins the stack (tagged
+/// as its own); `plan` shows its differences, `up` fixes them and builds
+/// the rest inside it. Another stack's resource is refused. Read back.
+#[test]
+fn import_adopts_a_pool_made_outside_and_refuses_another_stacks() {
+    let moto = Moto::start();
+    let pool = rt().block_on(async {
+        sdk(&moto.direct)
+            .await
+            .cognito
+            .create_user_pool()
+            .pool_name("cognito-example")
+            .admin_create_user_config(
+                aws_sdk_cognitoidentityprovider::types::AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap()
+    });
+    // Through awsim: it keeps the pool tags moto does not.
+    let describe = |id: &str| rt().block_on(async { sdk(&moto.endpoint).await.pool(id).await });
+    let st = Stack::new(&moto, "imported");
+    let o = st.run(&["import", "user_pol", &pool]);
+    assert!(stderr_of(&o).contains("its keys are"), "{}", stderr_of(&o));
+    st.ok(&["import", "user_pool", &pool]);
+    let stack_id = st.state()["stack_id"].as_str().unwrap().to_string();
+    let tags = describe(&pool).user_pool_tags.unwrap();
+    assert_eq!(tags["deployer:stack-id"], stack_id);
+    let busy = busy_steps(&st.json(&["plan"]));
+    assert_eq!(busy["user_pool"].0, "update", "{busy:?}");
+    st.ok(&["up"]);
+    assert_eq!(st.id("user_pool"), pool);
+    let cfg = describe(&pool).admin_create_user_config.unwrap();
+    assert!(cfg.allow_admin_create_user_only);
+    assert_exactly_one(&moto, &st);
+
+    // Another stack's resource: refused, and left as it was.
+    let thief = Stack::new(&moto, "thief").with_prefix("thief");
+    let o = thief.run(&["import", "role", "cognito-example-lambda"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("belongs to stack \"imported\""),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!thief.state_file().exists());
+    let role_tags = rt().block_on(async {
+        sdk(&moto.direct)
+            .await
+            .iam
+            .list_role_tags()
+            .role_name("cognito-example-lambda")
+            .send()
+            .await
+            .unwrap()
+            .tags
+    });
+    assert!(role_tags
+        .iter()
+        .any(|t| t.key == "deployer:stack-id" && t.value == stack_id));
+    st.ok(&["down", "--yes"]);
+    assert_none(&moto, &st);
 }
 
 fn assert_exactly_one_api_and_clients(moto: &Moto, st: &Stack) {
@@ -614,9 +949,11 @@ fn the_log_group_is_created_with_its_retention_and_deleted_by_down() {
     let out = st.ok(&["up"]);
     assert!(out.contains("log_group"), "{out}");
     assert_eq!(retention(), Some(Some(7)));
-    // A group Lambda made itself (no retention) before the first up is adopted.
     st.ok(&["down", "--yes"]);
     assert_eq!(retention(), None, "down deletes the log group");
+    // A group Lambda made itself (no retention, no tags: a late invocation
+    // of a deleted function) is nobody's: `up` stops and says to import it;
+    // imported, it is brought to the declared retention.
     rt().block_on(async {
         logs_client(&moto.direct)
             .await
@@ -626,6 +963,12 @@ fn the_log_group_is_created_with_its_retention_and_deleted_by_down() {
             .await
             .unwrap();
     });
+    let o = st.run(&["up"]);
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    assert!(err.contains(&format!("import log_group {group}")), "{err}");
+    assert_eq!(retention(), Some(None), "nothing was changed");
+    st.ok(&["import", "log_group", &group]);
     st.ok(&["up"]);
     assert_eq!(retention(), Some(Some(7)));
     st.ok(&["down", "--yes"]);
@@ -810,6 +1153,89 @@ fn live_progress_on_a_terminal_says_what_a_step_waits_for() {
 /// A state file written before programs recorded each entry's kind: `up`
 /// is a no-op on it (and records the kinds), and an entry the program no
 /// longer declares (a user removed from the config) is still deleted.
+/// A stack deployed before stack IDs: its state has no `stack_id` and its
+/// resources no `deployer:stack-id` tag. Its state records them, so they
+/// are its own: `plan` shows the new tags (no ownership error), `up` tags
+/// them with the stack's new ID, and `down` deletes everything.
+#[test]
+fn a_stack_from_before_stack_ids_adopts_what_its_state_records() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "older");
+    st.ok(&["up"]);
+    let mut v = st.state();
+    v.as_object_mut().unwrap().remove("stack_id");
+    for (_, e) in v["resources"].as_object_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("applied");
+    }
+    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let (pool, api, region) = (st.id("user_pool"), st.id("api"), "eu-west-1");
+    let acct = "123456789012";
+    let untag = vec!["deployer:stack-id".to_string()];
+    rt().block_on(async {
+        // Through awsim for the pool and the stage (it keeps their tags).
+        let s = sdk(&moto.endpoint).await;
+        s.cognito
+            .untag_resource()
+            .resource_arn(format!(
+                "arn:aws:cognito-idp:{region}:{acct}:userpool/{pool}"
+            ))
+            .set_tag_keys(Some(untag.clone()))
+            .send()
+            .await
+            .unwrap();
+        for arn in [
+            format!("arn:aws:apigateway:{region}::/apis/{api}"),
+            format!("arn:aws:apigateway:{region}::/apis/{api}/stages/$default"),
+        ] {
+            s.apigw
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(untag.clone()))
+                .send()
+                .await
+                .unwrap();
+        }
+        s.iam
+            .untag_role()
+            .role_name("cognito-example-lambda")
+            .set_tag_keys(Some(untag.clone()))
+            .send()
+            .await
+            .unwrap();
+        s.lambda
+            .untag_resource()
+            .resource(format!(
+                "arn:aws:lambda:{region}:{acct}:function:cognito-example"
+            ))
+            .set_tag_keys(Some(untag.clone()))
+            .send()
+            .await
+            .unwrap();
+        logs_client(&moto.endpoint)
+            .await
+            .untag_resource()
+            .resource_arn(format!(
+                "arn:aws:logs:{region}:{acct}:log-group:/aws/lambda/cognito-example"
+            ))
+            .set_tag_keys(Some(untag.clone()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let busy = busy_steps(&st.json(&["plan"]));
+    for key in ["user_pool", "api", "stage", "role", "function", "log_group"] {
+        assert_eq!(busy[key].0, "update", "{key}: {busy:?}");
+    }
+    st.ok(&["up"]);
+    let id = st.state()["stack_id"].as_str().unwrap().to_string();
+    let tags = all_tags(&moto, &st);
+    for (kind, t) in &tags {
+        assert_eq!(t.get("deployer:stack-id"), Some(&id), "{kind}: {t:?}");
+    }
+    st.ok(&["down", "--yes"]);
+    assert_none(&moto, &st);
+}
+
 #[test]
 fn a_state_without_kinds_keeps_working() {
     let moto = Moto::start();

@@ -5,7 +5,9 @@
 
 use crate::aws::{Clients, Target};
 use crate::config::{Config, DEFAULT_REGION};
-use crate::engine::{plan, Action, Engine, Node, StepReport};
+use crate::engine::{
+    check_protected, foreign, foreign_error, plan, plan_with, Action, Engine, Node, StepReport,
+};
 use crate::error::{Error, Result};
 use crate::render::{print_plan, printer};
 use crate::resources::{Ctx, Cx, Known, Package, Read, Urls};
@@ -24,8 +26,9 @@ pub mod watch;
 /// The options every operation takes (the CLI's global flags).
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Stack name: picks the state file state/<NAME>.json.
-    #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default")]
+    /// Stack name: picks the state file state/<NAME>.json (or the S3 key
+    /// PREFIX/<NAME>.json). Letters, digits, `-` and `_`, up to 64.
+    #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default", value_parser = stack_name)]
     pub stack: String,
     /// Optional TOML config (name_prefix, region, tags, users, architecture).
     #[arg(long, global = true, env = "DEPLOYER_CONFIG")]
@@ -69,6 +72,14 @@ pub struct Global {
     /// Seconds an AWS call may take in all, retries included.
     #[arg(long, global = true, env = "DEPLOYER_OPERATION_TIMEOUT", default_value_t = crate::aws::DEFAULT_OPERATION_TIMEOUT_SECS)]
     pub operation_timeout: u64,
+    /// Apply (or plan) only this resource and what it needs (its
+    /// dependencies); repeatable. The rest of the stack is left as it is.
+    #[arg(long = "target", global = true, value_name = "KEY")]
+    pub target: Vec<String>,
+    /// Allow this run to replace or delete a protected resource (its key,
+    /// as `plan` shows it); repeatable.
+    #[arg(long = "unprotect", global = true, value_name = "KEY")]
+    pub unprotect: Vec<String>,
     /// Build the handler with the dev loop's profile (`--watch`).
     #[arg(skip)]
     pub dev_build: bool,
@@ -88,6 +99,26 @@ pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
     crate::package::build(cfg.architecture)
 }
 
+/// A stack name names a file and an S3 key: only letters, digits, `-` and
+/// `_` (no `/`, no `..`, nothing empty), checked before anything is read.
+pub fn stack_name(s: &str) -> std::result::Result<String, String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if s.is_empty() {
+        return Err(
+            "a stack name cannot be empty: pass --stack NAME (letters, digits, - and _)".into(),
+        );
+    }
+    if s.len() > 64
+        || !s.chars().all(ok_char)
+        || !s.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "{s:?} is not a stack name: use 1 to 64 letters, digits, '-' and '_', starting with a letter or digit (it names the state file and S3 key, so no '/', '.' or spaces); nothing was read or written"
+        ));
+    }
+    Ok(s.to_string())
+}
+
 /// Everything a command needs once the target is known.
 pub struct Session {
     pub cfg: Config,
@@ -98,6 +129,9 @@ pub struct Session {
     pub account: String,
     /// From the caller's ARN: `aws`, `aws-cn` or `aws-us-gov`.
     pub partition: String,
+    /// The state had no stack ID: `state.stack_id` is a new one, not yet
+    /// saved (a new stack, or one written before stacks had IDs).
+    pub new_identity: bool,
 }
 
 impl Global {
@@ -147,7 +181,11 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
     if let Some(op) = lock {
         store.acquire(&g.stack, op).await?;
     }
-    let state = store.load(&g.stack).await?;
+    let mut state = store.load(&g.stack).await?;
+    let new_identity = state.stack_id.is_none();
+    if new_identity {
+        state.stack_id = Some(State::new_stack_id());
+    }
     let clients = Clients::new(&sdk);
     let region = clients.region.clone();
     if let Some(r) = &state.region {
@@ -202,6 +240,7 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
         region,
         account,
         partition,
+        new_identity,
     })
 }
 
@@ -288,11 +327,27 @@ pub async fn open_store(g: &Global, cfg: &Config, sdk: &aws_config::SdkConfig) -
     })
 }
 
+/// Where a stack's public URLs point: the local data plane its state names
+/// (a `deployer dev` stack), else AWS.
+pub fn urls_of(state: &State) -> Urls {
+    match &state.local {
+        Some(l) => Urls::Local {
+            idp: l.idp.clone(),
+            api: l.api.clone(),
+        },
+        None => Urls::Aws,
+    }
+}
+
 pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Urls) -> Ctx {
     let mut tags = s.cfg.tags.clone();
     tags.insert("Project".into(), s.cfg.name_prefix.clone());
+    let stack_id = s.state.stack_id.clone().unwrap_or_default();
+    tags.insert(crate::resources::STACK_TAG.into(), g.stack.clone());
+    tags.insert(crate::resources::STACK_ID_TAG.into(), stack_id.clone());
     Ctx {
         stack: g.stack.clone(),
+        stack_id,
         region: s.region.clone(),
         account: s.account.clone(),
         partition: s.partition.clone(),
@@ -324,12 +379,51 @@ pub fn nodes_for(
         let id = e.id.clone().unwrap_or_default();
         if let Some(k) = crate::resources::orphan(&kind, &id, parent.as_deref()) {
             nodes.push(Node {
-                res: crate::model::Declared::new(key.clone(), k),
+                res: crate::model::Declared::with_lifecycle(key.clone(), k, e.lifecycle),
                 declared: false,
             });
         }
     }
     Ok((nodes, exports))
+}
+
+/// `--target KEY`: the nodes and steps of the targets and of everything
+/// they depend on (transitively); the others are left out of the run. An
+/// unknown key is an error naming the keys.
+pub fn targeted(
+    nodes: Vec<Node>,
+    steps: Vec<crate::engine::Step>,
+    targets: &[String],
+) -> Result<(Vec<Node>, Vec<crate::engine::Step>)> {
+    if targets.is_empty() {
+        return Ok((nodes, steps));
+    }
+    let keys: Vec<String> = nodes.iter().map(|n| n.res.key()).collect();
+    if let Some(t) = targets.iter().find(|t| !keys.contains(t)) {
+        return Err(Error::Other(format!(
+            "--target {t}: the stack has no resource {t:?}; its keys are {}",
+            keys.join(", ")
+        )));
+    }
+    let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = targets.to_vec();
+    while let Some(k) = todo.pop() {
+        if !keep.insert(k.clone()) {
+            continue;
+        }
+        if let Some(n) = nodes.iter().find(|n| n.res.key() == k) {
+            todo.extend(n.res.deps());
+        }
+    }
+    let nodes: Vec<Node> = nodes
+        .into_iter()
+        .filter(|n| keep.contains(&n.res.key()))
+        .collect();
+    let steps = steps
+        .into_iter()
+        .filter(|s| keep.contains(&s.key))
+        .collect();
+    Ok((nodes, steps))
 }
 
 /// What a run did, for the summary and the benchmarks.
@@ -461,7 +555,11 @@ async fn up_session(
     let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let mut state = s.state.clone();
-    let before = state.clone();
+    let mut before = state.clone();
+    if s.new_identity {
+        // Saved with the first write of this run.
+        before.stack_id = None;
+    }
     state.region = Some(ctx.region.clone());
     state.account = Some(ctx.account.clone());
     state.partition = (ctx.partition != "aws").then(|| ctx.partition.clone());
@@ -484,9 +582,28 @@ async fn up_session(
         sink: printer(g.json || g.quiet, reports.clone()),
     };
     let reads = engine.read_all(&nodes).await?;
-    let steps = plan(&nodes, &ctx, &reads);
+    let found = foreign(&nodes, &ctx, &state, &reads);
+    if !found.is_empty() {
+        return Err(foreign_error(&g.stack, &found));
+    }
+    let applied = state
+        .resources
+        .iter()
+        .map(|(k, e)| (k.clone(), e.applied.clone()))
+        .collect();
+    let steps = plan_with(&nodes, &ctx, &reads, &applied);
+    let (nodes, steps) = targeted(nodes, steps, &g.target)?;
+    if !g.target.is_empty() && !g.json && !g.quiet {
+        println!(
+            "Targeted run: only {} and what they need ({} resources); the rest of the stack is left as it is.",
+            g.target.join(", "),
+            nodes.len()
+        );
+    }
+    let protected = check_protected(&nodes, &steps, &reads, &g.unprotect);
     if dry_run {
         print_plan(&steps, g.json);
+        protected?;
         let (r, m) = s.clients.stats.snapshot();
         let rep = Report {
             steps: vec![],
@@ -498,6 +615,7 @@ async fn up_session(
         };
         return Ok((rep, Known::default(), Arc::unwrap_or_clone(ctx)));
     }
+    protected?;
     // Record what was found under IDs the state did not have (adoption).
     let adopted = {
         let mut st = engine.state.lock().unwrap();
@@ -508,6 +626,7 @@ async fn up_session(
                     if let Some(n) = nodes.iter().find(|n| &n.res.key() == k) {
                         e.kind = Some(n.res.kind_name().to_string());
                         e.parent = n.res.parent();
+                        e.lifecycle = n.res.lifecycle();
                     }
                     if e.id.as_deref() != Some(&o.id) || e.pending_create {
                         e.id = Some(o.id.clone());
@@ -576,14 +695,28 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
 }
 
 async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
-    let urls = match &s.state.local {
-        Some(l) => Urls::Local {
-            idp: l.idp.clone(),
-            api: l.api.clone(),
-        },
-        None => Urls::Aws,
-    };
-    let ctx = Arc::new(make_ctx(&s, g, None, urls));
+    if s.new_identity && s.state.resources.is_empty() && s.state.retired.is_empty() {
+        // No state, so no identity: whatever carries this stack's names is
+        // another's or nobody's, and a stack with no state deletes nothing.
+        // (A claimed ID with no resources recorded goes on: what carries
+        // the ID is this stack's; so does a state from before stack IDs,
+        // whose resources it records.)
+        if g.json {
+            println!(
+                "{}",
+                serde_json::json!({"report": {"steps": [], "deleted": 0}})
+            );
+        } else {
+            println!(
+                "deployer down: stack {} has no state ({}): 0 resources to delete. If its state was lost, restore it (the .bak copy), or take the stack's ID back from its resources' deployer:stack-id tag with `deployer --stack {} state claim ID`, then run `down` again.",
+                g.stack,
+                s.store.path.display(),
+                g.stack
+            );
+        }
+        return Ok(());
+    }
+    let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
     let (nodes, _) = nodes_for(&s.cfg, &s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
@@ -595,8 +728,14 @@ async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
         state: Arc::new(Mutex::new(s.state.clone())),
         sink: printer(g.json, reports.clone()),
     };
-    let reads = engine.read_all(&nodes).await?;
+    let mut reads = engine.read_all(&nodes).await?;
+    // Only what this stack owns is deleted; the rest is left, and said.
+    let left = foreign(&nodes, &ctx, &s.state, &reads);
+    for f in &left {
+        reads.insert(f.key.clone(), Read::Missing);
+    }
     let steps = plan(&nodes, &ctx, &reads);
+    check_protected(&nodes, &steps, &reads, &g.unprotect)?;
     if !g.json {
         println!(
             "deployer down: stack {}, region {}: {} resources to delete",
@@ -604,6 +743,12 @@ async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
             ctx.region,
             steps.len()
         );
+        for f in left.iter().filter(|f| !f.through_parent) {
+            println!(
+                "  left alone: {} ({} {}) belongs to {}",
+                f.key, f.kind, f.id, f.owner
+            );
+        }
     }
     engine.apply(&nodes, &steps, &reads).await?;
     // Every step succeeded: what was found is deleted, and what was not
@@ -627,6 +772,158 @@ async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
             steps.len(),
             r,
             m
+        );
+    }
+    Ok(())
+}
+
+/// `deployer import KEY ID`: reads the resource the program declares as
+/// KEY by the given ID, refuses another stack's, tags it as this stack's
+/// (where its kind has tags) and records it in the state. `plan` then shows
+/// its differences from the program, and `up` fixes them.
+pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
+    let s = open(g, Some("import")).await?;
+    let store = s.store.clone();
+    let r = import_session(g, s, key, id).await;
+    let released = store.release().await;
+    r?;
+    released
+}
+
+async fn import_session(g: &Global, s: Session, key: &str, id: &str) -> Result<()> {
+    let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
+    let (nodes, _) = nodes_for(&s.cfg, &s.state, true)?;
+    let Some(res) = nodes
+        .iter()
+        .find(|n| n.res.key() == key)
+        .map(|n| n.res.clone())
+    else {
+        return Err(Error::Other(format!(
+            "the program declares no resource {key:?}; its keys are {}",
+            nodes
+                .iter()
+                .map(|n| n.res.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if let Some(have) = s.state.id(key) {
+        return Err(Error::Other(format!(
+            "{key} is already in stack {}'s state as {have}: nothing to import",
+            g.stack
+        )));
+    }
+    let parent_id = match res.parent() {
+        Some(p) => Some(s.state.id(&p).map(String::from).ok_or_else(|| {
+            Error::Other(format!(
+                "{key} lives inside {p}, which stack {} does not have yet: import or create {p} first",
+                g.stack
+            ))
+        })?),
+        None => None,
+    };
+    let known = Known {
+        outputs: s
+            .state
+            .resources
+            .iter()
+            .map(|(k, e)| (k.clone(), e.outputs.clone()))
+            .collect(),
+    };
+    let cx = Cx {
+        aws: s.clients.clone(),
+        ctx: ctx.clone(),
+    };
+    let prior = crate::resources::Prior {
+        id: Some(id.to_string()),
+        pending_create: false,
+        parent_id: parent_id.clone(),
+        outputs: BTreeMap::new(),
+        known: known.clone(),
+    };
+    let o = match res.read(&cx, &prior).await? {
+        Read::Found(o) if o.id == id => o,
+        _ => {
+            return Err(Error::Other(format!(
+                "no {} with ID {id} in {} (account {}): nothing was imported",
+                res.kind_name(),
+                ctx.region,
+                ctx.account
+            )))
+        }
+    };
+    match ctx.owner_of(&o.props) {
+        Some(crate::resources::Owner::Stack { .. })
+        | Some(crate::resources::Owner::Through { .. }) => {
+            let owner = ctx
+                .owner_of(&o.props)
+                .unwrap_or(crate::resources::Owner::Nobody);
+            return Err(Error::Other(format!(
+                "{key} ({} {id}) belongs to {owner}: a stack never takes another's resource; nothing was imported. Remove it from that stack (`retain_on_delete` then `down` releases it), or give this stack names of its own",
+                res.kind_name()
+            )));
+        }
+        _ => {}
+    }
+    if let Some((setting, holder)) = res.belongs_through() {
+        let held_by = crate::resources::s(&o.props, setting);
+        if s.state.id(&holder) != Some(held_by.as_str()) {
+            return Err(Error::Other(format!(
+                "{key} ({} {id}) belongs to {held_by} (its {setting}), which is not this stack's {holder}: nothing was imported",
+                res.kind_name()
+            )));
+        }
+    }
+    // Tag it as this stack's, changing nothing else.
+    let o = match o.props.get("tags") {
+        Some(serde_json::Value::Object(tags)) => {
+            let mut tags = tags.clone();
+            for t in [crate::resources::STACK_TAG, crate::resources::STACK_ID_TAG] {
+                tags.insert(t.into(), serde_json::json!(ctx.tags[t]));
+            }
+            let mut d = o.props.clone();
+            d.insert("tags".into(), serde_json::Value::Object(tags));
+            if d == o.props {
+                o
+            } else {
+                res.update(&cx, &d, &o, &known).await?
+            }
+        }
+        _ => o,
+    };
+    let mut st = s.state.clone();
+    st.region = Some(ctx.region.clone());
+    st.account = Some(ctx.account.clone());
+    let mut outputs = o.state_outputs();
+    if let Some(p) = &parent_id {
+        outputs
+            .entry("parent_id".into())
+            .or_insert_with(|| p.clone());
+    }
+    st.resources.insert(
+        key.to_string(),
+        crate::state::Entry {
+            id: Some(o.id.clone()),
+            pending_create: false,
+            outputs,
+            kind: Some(res.kind_name().to_string()),
+            parent: res.parent(),
+            lifecycle: res.lifecycle(),
+            applied: BTreeMap::new(),
+        },
+    );
+    s.store.save(&st).await?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"imported": {"key": key, "id": o.id, "kind": res.kind_name()}})
+        );
+    } else {
+        println!(
+            "imported {key} ({} {}) into stack {}, tagged as its own: `deployer plan` shows what `up` would change in it",
+            res.kind_name(),
+            o.id,
+            g.stack
         );
     }
     Ok(())
@@ -667,15 +964,10 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         }
         known.outputs.insert(k.clone(), o);
     }
-    let urls = match &state.local {
-        Some(l) => Urls::Local {
-            idp: l.idp.clone(),
-            api: l.api.clone(),
-        },
-        None => Urls::Aws,
-    };
+    let urls = urls_of(&state);
     let ctx = Arc::new(Ctx {
         stack: g.stack.clone(),
+        stack_id: state.stack_id.clone().unwrap_or_default(),
         region: state.region.clone().unwrap_or_default(),
         account: state.account.clone().unwrap_or_default(),
         partition: state.partition.clone().unwrap_or_else(|| "aws".into()),
@@ -765,6 +1057,28 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
 #[cfg(test)]
 mod demo_password_tests {
     use super::*;
+
+    #[test]
+    fn stack_names_are_safe_file_and_key_names() {
+        for ok in ["default", "prod", "dev-2", "team_a", "A1"] {
+            assert_eq!(stack_name(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "..",
+            ".hidden",
+            "a b",
+            "-x",
+            "_x",
+            "a.b",
+            "x\\y",
+            &"a".repeat(65),
+        ] {
+            assert!(stack_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn the_demo_password_is_refused_on_aws_only() {

@@ -28,6 +28,13 @@ pub enum StateCmd {
         #[arg(long)]
         force: bool,
     },
+    /// Take a stack ID back (a state that was lost): its resources carry it
+    /// in their `deployer:stack-id` tag; `up` then adopts what carries it,
+    /// and `down` deletes it. Only for a state that records no resource.
+    Claim {
+        /// The stack ID (16 hex digits) from a resource's tag.
+        id: String,
+    },
 }
 
 async fn backend_store(g: &Global) -> Result<(Config, Store)> {
@@ -64,6 +71,7 @@ pub async fn run(g: &Global, c: StateCmd) -> Result<()> {
         StateCmd::Show => show(g).await,
         StateCmd::Push { force } => push(g, force).await,
         StateCmd::Pull { force } => pull(g, force).await,
+        StateCmd::Claim { id } => claim(g, &id).await,
     }
 }
 
@@ -269,4 +277,38 @@ async fn pull(g: &Global, force: bool) -> Result<()> {
         local.path.display()
     );
     Ok(())
+}
+
+async fn claim(g: &Global, id: &str) -> Result<()> {
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Other(format!(
+            "{id:?} is not a stack ID: it is the 16 hex digits of a resource's deployer:stack-id tag"
+        )));
+    }
+    let (_, mut store) = backend_store(g).await?;
+    store.acquire(&g.stack, "state claim").await?;
+    let r = async {
+        let mut st = store.load(&g.stack).await?;
+        if !st.resources.is_empty() || !st.retired.is_empty() {
+            return Err(Error::Other(format!(
+                "stack {} at {} records {} resources under stack ID {}: a stack with resources keeps its ID; nothing was changed",
+                g.stack,
+                store.path.display(),
+                st.resources.len(),
+                st.stack_id.as_deref().unwrap_or("(none yet)")
+            )));
+        }
+        st.stack_id = Some(id.to_ascii_lowercase());
+        store.save(&st).await?;
+        println!(
+            "stack {} at {} now has stack ID {id}: `deployer up` adopts the resources that carry it, `deployer down` deletes them",
+            g.stack,
+            store.path.display()
+        );
+        Ok(())
+    }
+    .await;
+    let released = store.release().await;
+    r?;
+    released
 }

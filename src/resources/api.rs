@@ -88,7 +88,7 @@ impl Api {
                 .map_err(ctx_err("list APIs"))?;
             for a in page.items.unwrap_or_default() {
                 let ours = a.name.as_deref() == Some(self.name.as_str())
-                    && a.tags.as_ref().and_then(|t| t.get(STACK_TAG)) == Some(&cx.ctx.stack);
+                    && a.tags.as_ref().and_then(|t| t.get(STACK_ID_TAG)) == Some(&cx.ctx.stack_id);
                 match &a.api_id {
                     Some(id) if ours && Some(id.as_str()) != skip => out.push(Self::observe(
                         id,
@@ -144,7 +144,7 @@ impl Kind for Api {
         true
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
-        props(json!({"name": self.name, "protocol": "HTTP", "tags": tags_value(ctx.owned_tags())}))
+        props(json!({"name": self.name, "protocol": "HTTP", "tags": tags_value(ctx.tags.clone())}))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {

@@ -78,7 +78,7 @@ impl UserPool {
 }
 
 impl UserPool {
-    /// The pools with this stack's name and `deployer:stack` tag (but `skip`).
+    /// The pools with this stack's name and `deployer:stack-id` tag (but `skip`).
     async fn ours(&self, cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
         if self.name.is_empty() {
             return Ok(vec![]);
@@ -101,7 +101,9 @@ impl UserPool {
         let mut out = vec![];
         for id in candidates {
             if let Some(o) = Self::describe(cx, &id).await? {
-                if o.props["tags"].get(STACK_TAG).and_then(|v| v.as_str()) == Some(&cx.ctx.stack) {
+                if o.props["tags"].get(STACK_ID_TAG).and_then(|v| v.as_str())
+                    == Some(&cx.ctx.stack_id)
+                {
                     out.push(o);
                 }
             }
@@ -127,7 +129,7 @@ impl Kind for UserPool {
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
         props(json!({
             "name": self.name,
-            "tags": tags_value(ctx.owned_tags()),
+            "tags": tags_value(ctx.tags.clone()),
             "admin_create_user_only": true,
         }))
     }
@@ -413,6 +415,10 @@ impl Kind for Domain {
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["domain", "user_pool_id"]
+    }
+    fn belongs_through(&self) -> Option<(&'static str, String)> {
+        let pool = self.user_pool_id.deps().first()?.clone();
+        Some(("user_pool_id", pool))
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
         props(json!({

@@ -48,16 +48,6 @@ fn trust_policy(service: &str) -> Value {
     })
 }
 
-/// A name from the arguments, or for a resource no longer declared the ID
-/// the state recorded.
-fn name_or_id(name: &str, prior: &Prior) -> Option<String> {
-    if name.is_empty() {
-        prior.id.clone()
-    } else {
-        Some(name.to_string())
-    }
-}
-
 // ---------------------------------------------------------------- role
 
 /// An IAM role a service may assume, with AWS managed policies attached.
@@ -86,30 +76,9 @@ impl Handle<Role> {
     }
 }
 
-#[async_trait::async_trait]
-impl Kind for Role {
-    fn kind(&self) -> &'static str {
-        "aws:iam:Role"
-    }
-    fn deps(&self) -> Vec<String> {
-        vec![]
-    }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
-        let policies: Vec<String> = self
-            .managed_policies
-            .iter()
-            .map(|p| managed_policy(ctx, p))
-            .collect();
-        props(json!({
-            "trust": trust_policy(&self.service),
-            "policies": policies,
-            "tags": tags_value(ctx.tags.clone()),
-        }))
-    }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let Some(name) = name_or_id(&self.name, prior) else {
-            return Ok(Read::Missing);
-        };
+impl Role {
+    async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
+        let name = name.to_string();
         let role = match cx.aws.iam.get_role().role_name(&name).send().await {
             Ok(r) => r.role,
             Err(e)
@@ -177,10 +146,46 @@ impl Kind for Role {
         // one (Lambda's KMS grant for a function's environment) is void.
         outputs.insert("role_id".into(), role.role_id.clone());
         Ok(Read::Found(Observed {
-            id: name,
-            props: props(json!({"trust": trust, "policies": policies, "tags": tags_value(tags)})),
+            id: name.clone(),
+            props: props(
+                json!({"name": name, "trust": trust, "policies": policies, "tags": tags_value(tags)}),
+            ),
             outputs,
         }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Kind for Role {
+    fn kind(&self) -> &'static str {
+        "aws:iam:Role"
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![]
+    }
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+        let policies: Vec<String> = self
+            .managed_policies
+            .iter()
+            .map(|p| managed_policy(ctx, p))
+            .collect();
+        props(json!({
+            "name": self.name,
+            "trust": trust_policy(&self.service),
+            "policies": policies,
+            "tags": tags_value(ctx.tags.clone()),
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        for name in names_to_read(&self.name, prior) {
+            if let Read::Found(o) = Self::read_named(cx, &name).await? {
+                return Ok(Read::Found(o));
+            }
+        }
+        Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let name = self.name.clone();
@@ -213,7 +218,7 @@ impl Kind for Role {
             Duration::from_secs(60),
             |e: &Option<Error>| e.is_none(),
             || async {
-                match self.read(cx, &Prior::default()).await {
+                match Self::read_named(cx, &name).await {
                     Ok(Read::Found(o)) => Ok(o),
                     Ok(_) => Err(None),
                     Err(e) => Err(Some(e)),
@@ -222,7 +227,10 @@ impl Kind for Role {
         )
         .await;
         match found {
-            Ok(o) => self.update(cx, d, &o, k).await,
+            Ok(o) => {
+                cx.ctx.ensure_ours("IAM role", &o)?;
+                self.update(cx, d, &o, k).await
+            }
             Err(Some(e)) => Err(e),
             Err(None) => Err(Error::Other(format!(
                 "IAM role {name} is still not visible a minute after it was created; run `deployer up` again"
@@ -439,6 +447,7 @@ impl Function {
         Ok(Some(Observed {
             id: name.to_string(),
             props: props(json!({
+                "name": name,
                 "runtime": c.runtime.as_ref().map(|r| r.as_str()).unwrap_or_default(),
                 "handler": c.handler.unwrap_or_default(),
                 "role": c.role.unwrap_or_default(),
@@ -509,6 +518,9 @@ impl Kind for Function {
     fn kind(&self) -> &'static str {
         "aws:lambda:Function"
     }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["name"]
+    }
     fn deps(&self) -> Vec<String> {
         deps_of(
             std::iter::once(self.role.deps()).chain(self.environment.values().map(|v| v.deps())),
@@ -528,6 +540,7 @@ impl Kind for Function {
             .map(|(n, v)| (n.clone(), v.get(ctx, k)))
             .collect();
         props(json!({
+            "name": self.name,
             "runtime": "provided.al2023",
             "handler": "bootstrap",
             "role": self.role.get(ctx, k),
@@ -541,10 +554,14 @@ impl Kind for Function {
         }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let Some(name) = name_or_id(&self.name, prior) else {
-            return Ok(Read::Missing);
-        };
-        Ok(match Self::get(cx, &name).await? {
+        let mut found = None;
+        for name in names_to_read(&self.name, prior) {
+            found = Self::get(cx, &name).await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        Ok(match found {
             Some(mut o) => {
                 // Lambda does not report which role incarnation its grant
                 // names: the one this stack configured it with is recorded
@@ -605,6 +622,7 @@ impl Kind for Function {
                     .is_some_and(|s| s.is_resource_conflict_exception()) =>
             {
                 if let Some(o) = Self::get(cx, &name).await? {
+                    cx.ctx.ensure_ours("function", &o)?;
                     return self.update(cx, d, &o, k).await;
                 }
                 return Err(Error::aws(format!("create function {name}"), e));

@@ -100,18 +100,12 @@ impl Kind for LogGroup {
         }))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let name = if self.name.is_empty() {
-            match &prior.id {
-                Some(id) => id.clone(),
-                None => return Ok(Read::Missing),
+        for name in names_to_read(&self.name, prior) {
+            if let Some(o) = Self::describe(cx, &name).await? {
+                return Ok(Read::Found(o));
             }
-        } else {
-            self.name.clone()
-        };
-        Ok(match Self::describe(cx, &name).await? {
-            Some(o) => Read::Found(o),
-            None => Read::Missing,
-        })
+        }
+        Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let name = s(d, "name");
@@ -132,7 +126,10 @@ impl Kind for LogGroup {
             Err(e) => return Err(Error::aws(format!("create log group {name}"), e)),
         }
         match Self::describe(cx, &name).await? {
-            Some(o) => self.update(cx, d, &o, k).await,
+            Some(o) => {
+                cx.ctx.ensure_ours("log group", &o)?;
+                self.update(cx, d, &o, k).await
+            }
             None => Err(Error::Other(format!(
                 "log group {name} vanished after create"
             ))),

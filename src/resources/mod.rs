@@ -51,11 +51,15 @@ pub enum Urls {
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub stack: String,
+    /// The stack's identity (`State::stack_id`): what `deployer:stack-id`
+    /// carries on every resource it owns.
+    pub stack_id: String,
     pub region: String,
     pub account: String,
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`): ARNs and host names.
     pub partition: String,
-    /// Tags for every resource: `Project={prefix}` plus the config's tags.
+    /// Tags for every resource: `Project={prefix}`, the config's tags, and
+    /// the stack's name and ID (`deployer:stack`, `deployer:stack-id`).
     pub tags: BTreeMap<String, String>,
     pub package: Option<Arc<Package>>,
     pub urls: Urls,
@@ -68,10 +72,16 @@ impl Ctx {
     pub fn for_tests() -> Ctx {
         Ctx {
             stack: "t".into(),
+            stack_id: "0123456789abcdef".into(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
             partition: "aws".into(),
-            tags: [("Project".to_string(), "cognito-example".to_string())].into(),
+            tags: [
+                ("Project".to_string(), "cognito-example".to_string()),
+                (STACK_TAG.to_string(), "t".to_string()),
+                (STACK_ID_TAG.to_string(), "0123456789abcdef".to_string()),
+            ]
+            .into(),
             package: None,
             urls: Urls::Aws,
         }
@@ -124,15 +134,78 @@ impl Ctx {
             self.partition
         )
     }
-    /// Tags for resources with a name that is not unique in AWS.
-    pub fn owned_tags(&self) -> BTreeMap<String, String> {
-        let mut t = self.tags.clone();
-        t.insert(STACK_TAG.into(), self.stack.clone());
-        t
+    /// Whose a resource is, by its observed tags (`None` for a kind that
+    /// has none: it belongs through its parent).
+    pub fn owner_of(&self, props: &Props) -> Option<Owner> {
+        let tags = props.get("tags")?.as_object()?;
+        let tag = |k: &str| tags.get(k).and_then(|v| v.as_str()).map(String::from);
+        Some(match tag(STACK_ID_TAG) {
+            Some(id) if id == self.stack_id => Owner::This,
+            Some(id) => Owner::Stack {
+                id,
+                name: tag(STACK_TAG),
+            },
+            None => Owner::Nobody,
+        })
     }
 }
 
+impl Ctx {
+    /// For a create that met a resource of its name ("already exists"):
+    /// adopting it is allowed only when it carries this stack's ID (what a
+    /// create of this stack whose answer was lost leaves).
+    pub fn ensure_ours(&self, what: &str, o: &Observed) -> Result<()> {
+        match self.owner_of(&o.props) {
+            None | Some(Owner::This) => Ok(()),
+            Some(owner) => Err(crate::error::Error::Other(format!(
+                "{what} {} already exists and belongs to {owner}, not to stack {:?}: nothing of it was changed. Give this stack names of its own (another name_prefix)",
+                o.id, self.stack
+            ))),
+        }
+    }
+}
+
+/// The tag that names the stack a resource belongs to (for people).
 pub const STACK_TAG: &str = "deployer:stack";
+/// The tag that carries the owning stack's identity (what is checked).
+pub const STACK_ID_TAG: &str = "deployer:stack-id";
+
+/// Whose a resource is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owner {
+    This,
+    /// Another stack (of another name, or of this name in another checkout).
+    Stack {
+        id: String,
+        name: Option<String>,
+    },
+    /// No deployer stack: made by hand, by another tool, or before this
+    /// version of deployer tagged what it makes.
+    Nobody,
+    /// An untagged resource held by one that is not this stack's (a
+    /// domain on another pool): `setting` holds that one's ID.
+    Through {
+        setting: &'static str,
+        id: String,
+    },
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::This => write!(f, "this stack"),
+            Owner::Stack { id, name: Some(n) } => write!(f, "stack {n:?} (stack ID {id})"),
+            Owner::Stack { id, name: None } => write!(f, "another stack (stack ID {id})"),
+            Owner::Nobody => write!(
+                f,
+                "no deployer stack (it has no {STACK_ID_TAG} tag and this stack's state does not record it)"
+            ),
+            Owner::Through { setting, id } => {
+                write!(f, "{id} (its {setting}), which is not this stack's")
+            }
+        }
+    }
+}
 
 /// Outputs of the resources already read or created, by resource key.
 #[derive(Debug, Clone, Default)]
@@ -204,6 +277,12 @@ pub trait Kind: Send + Sync {
     /// Settings that cannot change in place: a difference means replace.
     fn replace_on(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// For a kind with neither tags nor a parent that holds it (a Cognito
+    /// domain): the setting that holds the ID of the resource it belongs
+    /// to, and that resource's key. Ownership goes through that resource.
+    fn belongs_through(&self) -> Option<(&'static str, String)> {
+        None
     }
     /// True when its name is not unique in AWS: an intent is recorded before
     /// create, and a replacement is created before the old one is deleted.
@@ -311,6 +390,17 @@ pub fn orphan(kind: &str, id: &str, parent: Option<&str>) -> Option<Arc<dyn Kind
         }),
         _ => return None,
     })
+}
+
+/// The names to read a uniquely named resource by: the one the state
+/// records first (after a rename the old one is still this stack's, and is
+/// replaced, not forgotten), then the declared one.
+pub fn names_to_read(name: &str, prior: &Prior) -> Vec<String> {
+    let mut out: Vec<String> = prior.id.iter().filter(|i| !i.is_empty()).cloned().collect();
+    if !name.is_empty() && !out.iter().any(|n| n == name) {
+        out.push(name.to_string());
+    }
+    out
 }
 
 /// The keys of `desired` whose values differ from what was observed.

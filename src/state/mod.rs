@@ -37,6 +37,13 @@ pub struct Entry {
     /// The key of the resource whose ID is its parent's (pool, API, function).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
+    /// Fingerprints of the settings the last apply set (`engine::fingerprint`,
+    /// never the values): what tells a program change from drift.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub applied: BTreeMap<String, String>,
+    /// Protect and retain, as the program last declared them.
+    #[serde(default, skip_serializing_if = "crate::model::Lifecycle::is_default")]
+    pub lifecycle: crate::model::Lifecycle,
 }
 
 impl Entry {
@@ -76,6 +83,12 @@ pub fn legacy_kind(key: &str) -> Option<(&'static str, Option<&'static str>)> {
 pub struct State {
     pub version: u32,
     pub stack: String,
+    /// The stack's identity: a random ID made by its first run and carried
+    /// by every resource it creates (tag `deployer:stack-id`, or through
+    /// its parent). Two stacks of one name (two checkouts) have two IDs; a
+    /// resource carrying another ID is never adopted, changed or deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
     #[serde(default)]
     pub region: Option<String>,
     #[serde(default)]
@@ -126,6 +139,7 @@ impl State {
         State {
             version: SCHEMA_VERSION,
             stack: stack.to_string(),
+            stack_id: None,
             region: None,
             account: None,
             partition: None,
@@ -137,6 +151,11 @@ impl State {
             retired: Vec::new(),
             local: None,
         }
+    }
+
+    /// A new stack's identity: 16 random hex digits.
+    pub fn new_stack_id() -> String {
+        uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
     }
 
     pub fn id(&self, key: &str) -> Option<&str> {

@@ -45,6 +45,8 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           pool's settings, which UpdateUserPool resets, as AWS does not).
   s3      GetBucketVersioning: moto answers another XML root
           (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
+  logs    DeleteLogGroup: moto keeps the deleted group's tags, which a group
+          made again under its name then shows; AWS's new group has none.
 
 GET /__awsim/stats answers the injected faults by kind (JSON).
 The proxy exits when its parent process goes away (nothing outlives a test).
@@ -83,6 +85,7 @@ POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
 AUTHORIZERS = {}  # api id -> set of authorizer ids created through here
 STAGE_TAGS = {}  # (api id, stage name) -> tags
 POOL_TAGS = {}  # user pool id -> tags
+ACCOUNT = "123456789012"  # moto's default account
 
 
 def count(kind):
@@ -535,10 +538,35 @@ def stage_tags(headers, api, stage):
         return STAGE_TAGS.setdefault((api, stage), dict(tags))
 
 
+def forget_log_group_tags(body, headers):
+    """Before DeleteLogGroup: moto keeps a deleted group's tags (by ARN), so
+    a group made again under the name would show them; AWS's has none."""
+    try:
+        name = json.loads(body or b"{}").get("logGroupName")
+    except ValueError:
+        return
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    m = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/logs/", auth)
+    if not name or not m:
+        return
+    arn = f"arn:aws:logs:{m.group(1)}:{ACCOUNT}:log-group:{name}"
+    h = {k: v for k, v in headers.items() if k.lower() != "x-amz-target"}
+    h["X-Amz-Target"] = "Logs_20140328.ListTagsForResource"
+    st, _, b = upstream("POST", "/", json.dumps({"resourceArn": arn}).encode(), h)
+    keys = list(json.loads(b).get("tags", {}).keys()) if st == 200 else []
+    if keys:
+        h["X-Amz-Target"] = "Logs_20140328.UntagResource"
+        upstream("POST", "/", json.dumps({"resourceArn": arn, "tagKeys": keys}).encode(), h)
+        count("gap:DeleteLogGroup tags")
+
+
 def fill_gap(service, op, method, path, body, headers):
     """An answer for an operation moto lacks, or None to forward."""
     path_only = path.split("?")[0]
     query = parse_qs(path.split("?", 1)[1]) if "?" in path else {}
+    if service == "logs" and op == "DeleteLogGroup":
+        forget_log_group_tags(body, headers)
+        return None
     if service == "apigateway":
         m = re.match(r"^/v2/apis/([^/]+)/authorizers$", path_only)
         if m and method == "GET":

@@ -437,7 +437,16 @@ pub fn assert_exactly_one(moto: &Moto, st: &Stack) {
 }
 
 pub fn assert_none(moto: &Moto, st: &Stack) {
-    let prefix = st.prefix.clone();
+    assert_no_resources(moto, &st.prefix);
+    assert!(
+        !st.state_file().exists(),
+        "the state file is removed after down"
+    );
+}
+
+/// Nothing named after `prefix` is left: pool, API, function, role, log group.
+pub fn assert_no_resources(moto: &Moto, prefix: &str) {
+    let prefix = prefix.to_string();
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         assert!(
@@ -472,8 +481,172 @@ pub fn assert_none(moto: &Moto, st: &Stack) {
             "{prefix}: the log group is left: {groups:?}"
         );
     });
-    assert!(
-        !st.state_file().exists(),
-        "the state file is removed after down"
+}
+
+/// Everything of a stack as AWS reports it, by the IDs its state records:
+/// pool (name, tags), users, clients (settings), resource server, domain,
+/// role (unique ID, tags), function (role, environment, code, tags), log
+/// group (tags), API (tags), authorizer, integrations, routes, stage (tags)
+/// and the function's permission. Two calls compare equal only if nothing
+/// of it changed.
+pub fn fingerprint(moto: &Moto, st: &Stack) -> String {
+    let (pool, api, function, role) = (
+        st.id("user_pool"),
+        st.id("api"),
+        st.id("function"),
+        st.id("role"),
     );
+    let domain = st.id("domain");
+    rt().block_on(async {
+        // Through awsim: moto lacks GetAuthorizers and stage tags.
+        let s = sdk(&moto.endpoint).await;
+        let mut out = vec![];
+        let p = s.pool(&pool).await;
+        out.push(format!("pool {:?} {}", p.name, in_order(p.user_pool_tags)));
+        let users = s
+            .cognito
+            .list_users()
+            .user_pool_id(&pool)
+            .send()
+            .await
+            .unwrap()
+            .users
+            .unwrap_or_default();
+        let mut names: Vec<_> = users.into_iter().filter_map(|u| u.username).collect();
+        names.sort();
+        out.push(format!("users {names:?}"));
+        let clients = s
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(&pool)
+            .max_results(60)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_clients
+            .unwrap_or_default();
+        let mut ids: Vec<_> = clients.into_iter().filter_map(|c| c.client_id).collect();
+        ids.sort();
+        for id in ids {
+            let c = s.client(&pool, &id).await;
+            out.push(format!(
+                "client {id} {:?} {:?} {:?} {:?}",
+                c.client_name, c.callback_urls, c.allowed_o_auth_flows, c.allowed_o_auth_scopes
+            ));
+        }
+        let rs = s
+            .cognito
+            .list_resource_servers()
+            .user_pool_id(&pool)
+            .max_results(50)
+            .send()
+            .await
+            .unwrap();
+        out.push(format!("resource servers {:?}", rs.resource_servers));
+        let d = s
+            .cognito
+            .describe_user_pool_domain()
+            .domain(&domain)
+            .send()
+            .await
+            .unwrap()
+            .domain_description
+            .unwrap();
+        out.push(format!("domain {domain} on {:?}", d.user_pool_id));
+        let r = s
+            .iam
+            .get_role()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        let mut tags: Vec<_> = r
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect();
+        tags.sort();
+        out.push(format!("role {} {tags:?}", r.role_id));
+        let f = s
+            .lambda
+            .get_function()
+            .function_name(&function)
+            .send()
+            .await
+            .unwrap();
+        let c = f.configuration.unwrap();
+        let env: BTreeMap<String, String> = c
+            .environment
+            .and_then(|e| e.variables)
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default();
+        let ftags: BTreeMap<String, String> = f.tags.unwrap_or_default().into_iter().collect();
+        out.push(format!(
+            "function {:?} {:?} {env:?} {ftags:?}",
+            c.role, c.code_sha256
+        ));
+        out.push(format!("permission {}", s.policy(&function).await));
+        let gtags = log_group_tags(&moto.direct, &st.prefix).await;
+        out.push(format!("log group {gtags:?}"));
+        let a = s.apigw.get_api().api_id(&api).send().await.unwrap();
+        out.push(format!("api {:?} {}", a.name, in_order(a.tags)));
+        let auths = s
+            .apigw
+            .get_authorizers()
+            .api_id(&api)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        for a in auths {
+            out.push(format!("authorizer {:?} {:?}", a.name, a.jwt_configuration));
+        }
+        let ints = s
+            .apigw
+            .get_integrations()
+            .api_id(&api)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        for i in ints {
+            out.push(format!(
+                "integration {:?} {:?}",
+                i.integration_id, i.integration_uri
+            ));
+        }
+        let mut routes: Vec<String> = s
+            .routes(&api)
+            .await
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "route {:?} {:?} {:?} {:?}",
+                    r.route_key, r.target, r.authorizer_id, r.authorization_scopes
+                )
+            })
+            .collect();
+        routes.sort();
+        out.extend(routes);
+        let stage = s
+            .apigw
+            .get_stage()
+            .api_id(&api)
+            .stage_name("$default")
+            .send()
+            .await
+            .unwrap();
+        out.push(format!("stage {}", in_order(stage.tags)));
+        out.join("\n")
+    })
+}
+
+/// A map the SDK returns as a HashMap, in key order.
+fn in_order(m: Option<std::collections::HashMap<String, String>>) -> String {
+    format!("{:?}", m.map(|m| m.into_iter().collect::<BTreeMap<_, _>>()))
 }

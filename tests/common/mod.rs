@@ -443,6 +443,21 @@ impl Sdk {
             .unwrap()
     }
 
+    /// A user pool as Cognito describes it.
+    pub async fn pool(
+        &self,
+        id: impl AsRef<str>,
+    ) -> aws_sdk_cognitoidentityprovider::types::UserPoolType {
+        self.cognito
+            .describe_user_pool()
+            .user_pool_id(id.as_ref())
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+    }
+
     /// IDs of the user pools with this name.
     pub async fn pools_named(&self, name: &str) -> Vec<String> {
         let pools = self
@@ -526,6 +541,25 @@ pub async fn log_groups(
         .into_iter()
         .filter(|g| g.log_group_name.as_deref() == Some(name.as_str()))
         .collect()
+}
+
+/// The tags of the log group `/aws/lambda/{prefix}`, or None when it is gone.
+pub async fn log_group_tags(
+    endpoint: &str,
+    prefix: &str,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let g = log_groups(endpoint, prefix).await.into_iter().next()?;
+    let arn = g.arn.unwrap_or_default();
+    let tags = logs_client(endpoint)
+        .await
+        .list_tags_for_resource()
+        .resource_arn(arn.trim_end_matches(":*"))
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap_or_default();
+    Some(tags.into_iter().collect())
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
