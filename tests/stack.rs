@@ -667,16 +667,9 @@ fn a_new_name_prefix_replaces_and_leaves_nothing_of_the_old_names() {
     );
     assert_eq!(writes(&moto), vec![]);
     let plan = st.json(&["plan", "--unprotect", "user_pool"]);
-    let actions: BTreeMap<String, String> = plan["plan"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["key"].as_str().unwrap().to_string(),
-                s["action"].as_str().unwrap().to_string(),
-            )
-        })
+    let actions: BTreeMap<String, String> = busy_steps(&plan)
+        .into_iter()
+        .map(|(k, (action, _))| (k, action))
         .collect();
     for key in ["user_pool", "role", "function", "log_group", "domain"] {
         assert_eq!(actions[key], "replace", "{key}: {plan}");
@@ -909,16 +902,7 @@ fn assert_exactly_one_api_and_clients(moto: &Moto, st: &Stack) {
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         assert_eq!(s.apis_named(&st.prefix).await, vec![st.id("api")]);
-        let clients = s
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(st.id("user_pool"))
-            .max_results(60)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_clients
-            .unwrap();
+        let clients = s.clients_of(st.id("user_pool")).await;
         assert_eq!(clients.len(), 2, "{clients:?}");
     });
 }

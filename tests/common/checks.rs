@@ -303,16 +303,7 @@ pub fn assert_exactly_one(moto: &Moto, st: &Stack) {
         assert_eq!(pools.len(), 1, "{prefix}: user pools");
         let pool = pools[0].clone();
         assert_eq!(pool, st.id("user_pool"));
-        let clients = s
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(&pool)
-            .max_results(60)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_clients
-            .unwrap();
+        let clients = s.clients_of(&pool).await;
         let mut names: Vec<_> = clients
             .iter()
             .filter_map(|c| c.client_name.clone())
@@ -515,16 +506,7 @@ pub fn fingerprint(moto: &Moto, st: &Stack) -> String {
         let mut names: Vec<_> = users.into_iter().filter_map(|u| u.username).collect();
         names.sort();
         out.push(format!("users {names:?}"));
-        let clients = s
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(&pool)
-            .max_results(60)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_clients
-            .unwrap_or_default();
+        let clients = s.clients_of(&pool).await;
         let mut ids: Vec<_> = clients.into_iter().filter_map(|c| c.client_id).collect();
         ids.sort();
         for id in ids {

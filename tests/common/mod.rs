@@ -458,6 +458,22 @@ impl Sdk {
             .unwrap()
     }
 
+    /// The app clients of a pool (up to 60: the example has two).
+    pub async fn clients_of(
+        &self,
+        pool: impl AsRef<str>,
+    ) -> Vec<aws_sdk_cognitoidentityprovider::types::UserPoolClientDescription> {
+        self.cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool.as_ref())
+            .max_results(60)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_clients
+            .unwrap_or_default()
+    }
+
     /// IDs of the user pools with this name.
     pub async fn pools_named(&self, name: &str) -> Vec<String> {
         let pools = self
