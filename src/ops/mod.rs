@@ -852,18 +852,11 @@ async fn import_session(g: &Global, s: Session, key: &str, id: &str) -> Result<(
             )))
         }
     };
-    match ctx.owner_of(&o.props) {
-        Some(crate::resources::Owner::Stack { .. })
-        | Some(crate::resources::Owner::Through { .. }) => {
-            let owner = ctx
-                .owner_of(&o.props)
-                .unwrap_or(crate::resources::Owner::Nobody);
-            return Err(Error::Other(format!(
-                "{key} ({} {id}) belongs to {owner}: a stack never takes another's resource; nothing was imported. Remove it from that stack (`retain_on_delete` then `down` releases it), or give this stack names of its own",
-                res.kind_name()
-            )));
-        }
-        _ => {}
+    if let Some(owner @ crate::resources::Owner::Stack { .. }) = ctx.owner_of(&o.props) {
+        return Err(Error::Other(format!(
+            "{key} ({} {id}) belongs to {owner}: a stack never takes another's resource; nothing was imported. Remove it from that stack (`retain_on_delete` then `down` releases it), or give this stack names of its own",
+            res.kind_name()
+        )));
     }
     if let Some((setting, holder)) = res.belongs_through() {
         let held_by = crate::resources::s(&o.props, setting);
