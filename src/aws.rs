@@ -334,8 +334,25 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Bus
     }
 }
 
+/// The HTTPS client of every SDK client deployer makes: hyper 1 with rustls
+/// on ring and the system's root certificates. (The SDK's default client
+/// would build aws-lc-sys, a C library, for the same TLS.) A new one per
+/// configuration: a connection pool belongs to the runtime that made it.
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// `aws_config::defaults` with deployer's HTTPS client (see `http_client`):
+/// where every SDK configuration starts, the tests' read-backs included.
+pub fn defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
+}
+
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = defaults()
         .retry_config(retry_config())
         .timeout_config(t.timeouts.config());
     if let Some(p) = &t.profile {

@@ -13,12 +13,19 @@ use std::process::Command;
 /// Zips `bootstrap` with a fixed timestamp (1980-01-01) and mode 0755, so
 /// that the same binary always gives the same bytes and `CodeSha256`.
 pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    zip_bootstrap_at(binary, 9)
+}
+
+/// `zip_bootstrap` at a deflate level: 9 for what `up` uploads to AWS, 1 for
+/// the dev loop's builds (a 10 MB unoptimised binary zips in tens of
+/// milliseconds instead of about a second; it never leaves the machine).
+pub fn zip_bootstrap_at(binary: &[u8], level: i64) -> Result<Vec<u8>> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(9))
+            .compression_level(Some(level))
             .last_modified_time(zip::DateTime::default())
             .unix_permissions(0o755);
         z.start_file("bootstrap", opts)
@@ -52,8 +59,8 @@ pub fn rust_target(arch: Architecture) -> &'static str {
 /// How the handler is built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Profile {
-    /// `--release`, paths remapped: the same bytes on every clone (what `up`
-    /// deploys).
+    /// The `lambda-release` profile (optimised, thin LTO), paths remapped:
+    /// the same bytes on every clone (what `up` deploys).
     #[default]
     Release,
     /// The `lambda-dev` profile (unoptimised, incremental): the dev loop's
@@ -76,6 +83,31 @@ pub fn handler_dir() -> PathBuf {
     crate::tools::project_dir().join("handler")
 }
 
+/// Where the handler builds: `target/lambda-build` of the project, or
+/// `DEPLOYER_LAMBDA_TARGET_DIR`.
+fn lambda_target_dir() -> PathBuf {
+    std::env::var_os("DEPLOYER_LAMBDA_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            crate::tools::project_dir()
+                .join("target")
+                .join("lambda-build")
+        })
+}
+
+/// Whether the handler was built with `profile` before: a first build
+/// compiles every dependency (minutes), a later one what changed.
+pub fn built_before(arch: Architecture, profile: Profile) -> bool {
+    let name = match profile {
+        Profile::Release => "lambda-release",
+        Profile::Dev => "lambda-dev",
+    };
+    lambda_target_dir()
+        .join(rust_target(arch))
+        .join(name)
+        .is_dir()
+}
+
 /// Builds the handler crate with `profile` (no `DEPLOYER_HANDLER_ZIP`).
 /// `DEPLOYER_LAMBDA_TARGET_DIR` overrides where it builds (a copy of the
 /// crate can share a build directory's compiled dependencies).
@@ -91,9 +123,7 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         Some(p) => p,
         None => crate::tools::ensure("cargo-lambda")?,
     };
-    let target_dir = std::env::var_os("DEPLOYER_LAMBDA_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("lambda-build"));
+    let target_dir = lambda_target_dir();
     // glibc 2.34 is what Amazon Linux 2023 ships: link against no newer one.
     let target = format!("{}.2.34", rust_target(arch));
     let bin_dir = cargo_lambda
@@ -148,7 +178,8 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     ]);
     match profile {
         Profile::Release => {
-            cmd.env(rustflags_var, remap).arg("--release");
+            cmd.env(rustflags_var, remap)
+                .args(["--profile", "lambda-release"]);
         }
         // No remapped paths: the dependencies compiled once are reused by
         // every copy of the crate sharing the build directory.
@@ -235,7 +266,10 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     let bootstrap = target_dir.join("lambda").join("handler").join("bootstrap");
     let bin =
         std::fs::read(&bootstrap).map_err(|e| Error::io(bootstrap.display().to_string(), e))?;
-    let zip = zip_bootstrap(&bin)?;
+    let zip = match profile {
+        Profile::Release => zip_bootstrap(&bin)?,
+        Profile::Dev => zip_bootstrap_at(&bin, 1)?,
+    };
     let zip_path = target_dir.join(match profile {
         Profile::Release => format!("handler-{}.zip", arch.as_str()),
         Profile::Dev => format!("handler-{}-dev.zip", arch.as_str()),

@@ -5,8 +5,32 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const MOTO: &str = "moto[server]==5.2.5";
-pub const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+/// The pinned tools (pip requirements, each line `REQUIREMENT  # COMMAND`),
+/// also what `scripts/test` installs.
+pub const REQUIREMENTS: &str = include_str!("../scripts/tools-requirements.txt");
+
+/// The requirement that provides the command `exe`.
+fn requirement(exe: &str) -> Option<&'static str> {
+    REQUIREMENTS.lines().find_map(|l| {
+        let (req, cmd) = l.split_once('#')?;
+        let req = req.trim();
+        (!req.is_empty() && cmd.trim() == exe).then_some(req)
+    })
+}
+
+/// The file an install of `exe` leaves in the venv, holding its
+/// requirement: a venv whose pin differs (the pins changed) is brought to
+/// the pins again.
+fn stamp(exe: &str) -> PathBuf {
+    tools_dir().join("venv").join(format!("deployer-{exe}.pin"))
+}
+
+/// Whether the command `exe` is in the venv at its pinned version.
+pub fn installed(exe: &str) -> bool {
+    venv_bin().join(exe).is_file()
+        && requirement(exe)
+            .is_some_and(|r| std::fs::read_to_string(stamp(exe)).is_ok_and(|s| s.trim() == r))
+}
 
 /// The project's root (where `Cargo.toml` and `handler/` are).
 pub fn project_dir() -> PathBuf {
@@ -64,14 +88,18 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// Returns the path of `exe` from the tool venv, installing the pinned tools
-/// there (once, under a lock) when it is missing.
+/// Returns the path of `exe` from the tool venv, installing its pinned
+/// requirement there (under a lock, one tool at a time) when it is missing:
+/// `deployer dev` builds the handler as soon as cargo-lambda is in, while
+/// moto installs.
 pub fn ensure(exe: &str) -> Result<PathBuf> {
     let bin = venv_bin();
     let want = bin.join(exe);
-    if want.is_file() {
+    if installed(exe) {
         return Ok(want);
     }
+    let req =
+        requirement(exe).ok_or_else(|| Error::Other(format!("no pinned tool provides `{exe}`")))?;
     let dir = tools_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     let lock_path = dir.join("install.lock");
@@ -79,7 +107,7 @@ pub fn ensure(exe: &str) -> Result<PathBuf> {
         .map_err(|e| Error::io(lock_path.display().to_string(), e))?;
     lock.lock()
         .map_err(|e| Error::io(lock_path.display().to_string(), e))?;
-    if want.is_file() {
+    if installed(exe) {
         return Ok(want);
     }
     let python = on_path("python3").ok_or_else(|| {
@@ -87,21 +115,20 @@ pub fn ensure(exe: &str) -> Result<PathBuf> {
     })?;
     let venv = dir.join("venv");
     eprintln!(
-        "deployer: installing {MOTO} and {CARGO_LAMBDA} into {} (first run only, about a minute)",
+        "deployer: installing {req} into {} (first run only)",
         venv.display()
     );
+    let started = std::time::Instant::now();
+    if !bin.join("pip").is_file() {
+        run(
+            Command::new(&python).args(["-m", "venv"]).arg(&venv),
+            "create the tool virtualenv (on Debian: apt-get install python3-venv)",
+        )?;
+    }
     run(
-        Command::new(&python).args(["-m", "venv"]).arg(&venv),
-        "create the tool virtualenv (on Debian: apt-get install python3-venv)",
-    )?;
-    run(
-        Command::new(bin.join("pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            MOTO,
-            CARGO_LAMBDA,
-        ]),
+        Command::new(bin.join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(req),
         "install the pinned tools from PyPI",
     )?;
     if !want.is_file() {
@@ -110,6 +137,12 @@ pub fn ensure(exe: &str) -> Result<PathBuf> {
             want.display()
         )));
     }
+    let pin = stamp(exe);
+    std::fs::write(&pin, req).map_err(|e| Error::io(pin.display().to_string(), e))?;
+    eprintln!(
+        "deployer: installed {req} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(want)
 }
 
@@ -138,4 +171,17 @@ pub fn path_with(bin: &Path) -> std::ffi::OsString {
         paths.extend(std::env::split_paths(&p));
     }
     std::env::join_paths(paths).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_command_has_its_pinned_requirement() {
+        assert_eq!(requirement("moto_server"), Some("moto[server]==5.2.5"));
+        assert!(requirement("cargo-lambda").is_some_and(|r| r.starts_with("cargo-lambda==")));
+        assert_eq!(requirement("moto"), None);
+        assert_eq!(requirement("aws"), None);
+    }
 }

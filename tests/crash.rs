@@ -34,12 +34,7 @@ fn killed_at(st: &Stack, args: &[&str], n: u64) {
 
 #[test]
 fn killed_after_every_mutating_call_up_converges_and_down_cleans() {
-    // Realism with its windows halved: every behaviour still shows, at about
-    // 50 runs of deployer the whole test stays within a few minutes.
-    let moto = Moto::start_with(Awsim::realism().map(|mut a| {
-        a.scale = 0.5;
-        a
-    }));
+    let moto = Moto::start();
     let probe = Stack::new(&moto, "probe").with_prefix("probe");
     let total = probe.json(&["up"])["report"]["mutations"].as_u64().unwrap();
     assert!(
@@ -50,38 +45,58 @@ fn killed_after_every_mutating_call_up_converges_and_down_cleans() {
         .as_u64()
         .unwrap();
     assert!(downs >= 4, "{downs}");
-    for n in 1..=total {
-        let st = Stack::new(&moto, &format!("k{n}")).with_prefix(&format!("k{n}"));
-        killed_at(&st, &["up"], n);
-        // Recovery never replaces a live resource it recorded: an
-        // interrupted child (an authorizer) is found through AWS's own list,
-        // not made a reason to delete its API.
-        let recorded = |st: &Stack, k: &str| {
-            std::fs::read(st.state_file())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["resources"][k]["id"].as_str().map(String::from))
-        };
-        let (api, pool) = (recorded(&st, "api"), recorded(&st, "user_pool"));
-        st.ok(&["up"]);
-        assert_exactly_one(&moto, &st);
-        for (k, before) in [("api", api), ("user_pool", pool)] {
-            if let Some(id) = before {
-                assert_eq!(st.id(k), id, "k{n}: the recovery replaced the {k}");
-            }
+    // Each kill point is a stack of its own (its own name prefix), so they
+    // run side by side in the one moto: a few at a time.
+    let next = std::sync::atomic::AtomicU64::new(1);
+    std::thread::scope(|s| {
+        for _ in 0..KILL_WORKERS {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n > total {
+                    break;
+                }
+                kill_point(&moto, n, downs);
+            });
         }
-        // Converged: a further plan has nothing to do.
-        assert!(st.ok(&["plan"]).contains("No changes"), "k{n}");
-        // And down, killed at each of its own calls, still cleans up.
-        // A down makes 7 mutating calls on plain moto (deletes that need a
-        // call of their own); awsim's retries (DeleteConflict, the pool's
-        // domain) add a number of calls that depends on timing, so kill
-        // points stay within the first 7.
-        let m = 1 + (n % downs.min(7));
-        killed_at(&st, &["down", "--yes"], m);
-        st.ok(&["down", "--yes"]);
-        assert_none(&moto, &st);
+    });
+}
+
+/// Kill points run at once by the crash test.
+const KILL_WORKERS: usize = 4;
+
+/// `up` killed after its n-th mutating call, recovered; then `down` killed
+/// at one of its own calls, recovered.
+fn kill_point(moto: &Moto, n: u64, downs: u64) {
+    let st = Stack::new(moto, &format!("k{n}")).with_prefix(&format!("k{n}"));
+    killed_at(&st, &["up"], n);
+    // Recovery never replaces a live resource it recorded: an
+    // interrupted child (an authorizer) is found through AWS's own list,
+    // not made a reason to delete its API.
+    let recorded = |st: &Stack, k: &str| {
+        std::fs::read(st.state_file())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["resources"][k]["id"].as_str().map(String::from))
+    };
+    let (api, pool) = (recorded(&st, "api"), recorded(&st, "user_pool"));
+    st.ok(&["up"]);
+    assert_exactly_one(moto, &st);
+    for (k, before) in [("api", api), ("user_pool", pool)] {
+        if let Some(id) = before {
+            assert_eq!(st.id(k), id, "k{n}: the recovery replaced the {k}");
+        }
     }
+    // Converged: a further plan has nothing to do.
+    assert!(st.ok(&["plan"]).contains("No changes"), "k{n}");
+    // And down, killed at each of its own calls, still cleans up.
+    // A down makes 7 mutating calls on plain moto (deletes that need a
+    // call of their own); awsim's retries (DeleteConflict, the pool's
+    // domain) add a number of calls that depends on timing, so kill
+    // points stay within the first 7.
+    let m = 1 + (n % downs.min(7));
+    killed_at(&st, &["down", "--yes"], m);
+    st.ok(&["down", "--yes"]);
+    assert_none(moto, &st);
 }
 
 #[test]

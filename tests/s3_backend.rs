@@ -255,6 +255,10 @@ fn two_concurrent_ups_one_runs_the_other_fails_fast_naming_the_holder() {
     make_bucket(&moto, "race", false);
     let st = Stack::new(&moto, "race");
     let b = "s3://race";
+    // Rounds where the two runs met: on a loaded machine the second process
+    // can start after the first has finished a no-op `up` (both then succeed,
+    // one after the other); a fresh `up` takes long enough that they meet.
+    let mut met = 0;
     for round in 0..8 {
         let mut a = st.cmd(&["--backend", b, "up"]);
         let mut c = st.cmd(&["--backend", b, "up"]);
@@ -273,7 +277,8 @@ fn two_concurrent_ups_one_runs_the_other_fails_fast_naming_the_holder() {
             .filter(|o| !o.status.success())
             .map(|o| err_of(o))
             .collect();
-        assert_eq!(ok, 1, "round {round}: exactly one runs: {locked:?}");
+        assert!(ok >= 1, "round {round}: one of them runs: {locked:?}");
+        met += usize::from(ok == 1);
         for e in &locked {
             assert!(
                 e.contains("is locked by `deployer up`") && e.contains("unlock"),
@@ -286,6 +291,7 @@ fn two_concurrent_ups_one_runs_the_other_fails_fast_naming_the_holder() {
             "round {round}: lock left"
         );
     }
+    assert!(met >= 1, "in no round did the two runs meet at the lock");
     st.ok(&["--backend", b, "down", "--yes"]);
 }
 
@@ -540,22 +546,32 @@ fn access_denied_on_the_bucket_says_which_permissions() {
 /// (a blind retry would meet its own new ETag and stop the run).
 #[test]
 fn s3_backend_under_chaos() {
-    for seed in 1..=3u64 {
-        eprintln!("s3 chaos: seed {seed}");
-        let moto = Moto::start_with(Some(Awsim::chaos(seed, 0.10, 0.05, 0.10)));
-        make_bucket(&moto, "chaos", seed % 2 == 0);
-        let st = Stack::new(&moto, "c");
-        let b = "s3://chaos/s";
-        st.ok(&["--backend", b, "up"]);
-        assert_exactly_one_on_s3(&moto, &st, "chaos", "s/c.json");
-        assert!(object(&moto, "chaos", "s/c.lock").is_none(), "seed {seed}");
-        let out = st.ok(&["--backend", b, "up"]);
-        assert!(out.contains("16 unchanged"), "seed {seed}: {out}");
-        st.ok(&["--backend", b, "down", "--yes"]);
-        assert!(object(&moto, "chaos", "s/c.json").is_none(), "seed {seed}");
-        let faults = awsim_stats(&moto.endpoint);
-        eprintln!("s3 chaos: seed {seed} converged; faults {faults:?}");
-    }
+    // The seeds side by side, each in its own moto; the propagation windows
+    // at the tests' scale (the soak runs them in full).
+    std::thread::scope(|s| {
+        for seed in 1..=3u64 {
+            s.spawn(move || s3_chaos_seed(seed));
+        }
+    });
+}
+
+fn s3_chaos_seed(seed: u64) {
+    eprintln!("s3 chaos: seed {seed}");
+    let mut a = Awsim::chaos(seed, 0.10, 0.05, 0.10);
+    a.scale = test_scale();
+    let moto = Moto::start_with(Some(a));
+    make_bucket(&moto, "chaos", seed.is_multiple_of(2));
+    let st = Stack::new(&moto, "c");
+    let b = "s3://chaos/s";
+    st.ok(&["--backend", b, "up"]);
+    assert_exactly_one_on_s3(&moto, &st, "chaos", "s/c.json");
+    assert!(object(&moto, "chaos", "s/c.lock").is_none(), "seed {seed}");
+    let out = st.ok(&["--backend", b, "up"]);
+    assert!(out.contains("16 unchanged"), "seed {seed}: {out}");
+    st.ok(&["--backend", b, "down", "--yes"]);
+    assert!(object(&moto, "chaos", "s/c.json").is_none(), "seed {seed}");
+    let faults = awsim_stats(&moto.endpoint);
+    eprintln!("s3 chaos: seed {seed} converged; faults {faults:?}");
 }
 
 /// What `up --watch` does: one process runs `up` again. Each run releases

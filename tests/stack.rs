@@ -1099,7 +1099,12 @@ fn plan_shows_value_diffs_and_detailed_exit_codes() {
 /// (run under `script`, which gives it a pseudo-terminal).
 #[test]
 fn live_progress_on_a_terminal_says_what_a_step_waits_for() {
-    let moto = Moto::start(); // realism: the function waits for the new role
+    // Realism at its full windows: the function waits for the new role
+    // (4 s) long enough for the progress line to be drawn with the reason.
+    let moto = Moto::start_with(Awsim::realism().map(|mut a| {
+        a.scale = 1.0;
+        a
+    }));
     let st = Stack::new(&moto, "tty");
     let cmd = st.cmd(&["up"]);
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));

@@ -41,7 +41,7 @@ fn moto_minted_access_and_id_tokens_validate() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let cfg = deployer::aws::defaults()
             .region(aws_config::Region::new("eu-west-1"))
             .endpoint_url(&endpoint)
             .credentials_provider(aws_credential_types_shim())

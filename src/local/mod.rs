@@ -125,12 +125,44 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
             "--watch rebuilds the handler crate: drop --handler-zip (DEPLOYER_HANDLER_ZIP)".into(),
         ));
     }
+    // The handler runs on this machine: the dev loop's build (unoptimised,
+    // incremental; what --watch rebuilds), made while moto starts.
+    let cfg = crate::config::Config::load(g.config.as_deref())?;
+    let new_tools = !crate::tools::installed("moto_server");
+    let new_build = g.handler_zip.is_none()
+        && !crate::package::built_before(cfg.architecture, crate::package::Profile::Dev);
+    let first = match (new_tools, new_build) {
+        (true, true) => Some("installing cargo-lambda (about 20 s), then building the handler and its dependencies (about 1.5 minutes on 2 cores) while moto installs"),
+        (true, false) => Some("installing moto (about 40 s)"),
+        (false, true) => Some("building the handler and its dependencies (about 1.5 minutes on 2 cores)"),
+        (false, false) => None,
+    };
+    if let Some(first) = first {
+        eprintln!("deployer dev: a first run here: {first}; later runs serve in seconds");
+    }
+    let build = match &g.handler_zip {
+        Some(_) => None,
+        None => {
+            let arch = cfg.architecture;
+            Some(tokio::task::spawn_blocking(move || {
+                crate::package::build_with(arch, crate::package::Profile::Dev)
+            }))
+        }
+    };
     let moto = match &g.endpoint_url {
         Some(_) => None,
         None => {
             eprintln!("deployer dev: starting moto_server (the AWS control plane) on 127.0.0.1");
             Some(start_moto().await?)
         }
+    };
+    let built = match build {
+        Some(b) => Some(
+            b.await
+                .map_err(|e| Error::Other(format!("the handler build stopped: {e}")))??
+                .0,
+        ),
+        None => None,
     };
     let endpoint = g
         .endpoint_url
@@ -159,7 +191,9 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     );
     let mut g2 = g.clone();
     g2.endpoint_url = Some(endpoint.clone());
-    g2.dev_build = opts.watch;
+    if built.is_some() {
+        g2.handler_zip = built;
+    }
     if g2.stack == "default" {
         g2.stack = "dev".into();
     }

@@ -252,7 +252,7 @@ pub async fn local_sdk_config(
 ) -> aws_config::SdkConfig {
     let creds =
         aws_credential_types::Credentials::new("local", "local", None, None, "deployer-dev");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    crate::aws::defaults()
         .region(aws_config::Region::new(
             state
                 .region

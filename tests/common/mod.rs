@@ -53,9 +53,22 @@ pub struct Awsim {
     pub replace_after_get: Option<(String, PathBuf)>,
 }
 
+/// The realism windows of the integration scenarios, as a share of
+/// awsim's defaults (DEPLOYER_TEST_AWSIM_SCALE, else 0.25: a role
+/// unassumable for 1 s, a function Pending for 0.4 s, a domain CREATING for
+/// 0.5 s). Every first attempt still meets its window, so every wait and
+/// retry path runs; the soak keeps the full windows (see `Awsim::chaos`).
+pub fn test_scale() -> f64 {
+    std::env::var("DEPLOYER_TEST_AWSIM_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.25)
+}
+
 impl Awsim {
     /// AWS's documented behaviours, no chaos: what every integration
-    /// scenario runs against (set DEPLOYER_TEST_AWSIM=off for plain moto).
+    /// scenario runs against (set DEPLOYER_TEST_AWSIM=off for plain moto),
+    /// with its windows at `test_scale()`.
     pub fn realism() -> Option<Awsim> {
         if std::env::var("DEPLOYER_TEST_AWSIM").as_deref() == Ok("off") {
             return None;
@@ -67,12 +80,13 @@ impl Awsim {
             error5xx: 0.0,
             lost: 0.0,
             deny: vec![],
-            scale: 1.0,
+            scale: test_scale(),
             replace_after_get: None,
         })
     }
 
-    /// Realism plus throttling, 5xx and lost responses at the given rates.
+    /// Realism at awsim's full windows plus throttling, 5xx and lost
+    /// responses at the given rates.
     pub fn chaos(seed: u64, throttle: f64, error5xx: f64, lost: f64) -> Awsim {
         Awsim {
             seed,
@@ -274,10 +288,15 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_deployer")
 }
 
-/// The real handler, built once with cargo-lambda (`deployer package`).
+/// The real handler, built once with cargo-lambda (`deployer package`), or
+/// the zip scripts/test built before the tests (DEPLOYER_TEST_HANDLER_ZIP):
+/// each test runs in a process of its own there.
 pub fn handler_zip() -> PathBuf {
     static ZIP: OnceLock<PathBuf> = OnceLock::new();
     ZIP.get_or_init(|| {
+        if let Some(zip) = std::env::var_os("DEPLOYER_TEST_HANDLER_ZIP") {
+            return PathBuf::from(zip);
+        }
         let out = Command::new(bin())
             .args(["package", "--json"])
             .output()
@@ -517,7 +536,7 @@ impl Sdk {
 /// The SDK configuration of the read-backs: moto's endpoint, test keys.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    deployer::aws::defaults()
         .region(aws_config::Region::new("eu-west-1"))
         .endpoint_url(endpoint)
         .credentials_provider(creds)
@@ -614,5 +633,7 @@ pub fn handler_copy() -> tempfile::TempDir {
         let f = f.unwrap().path();
         std::fs::copy(&f, h.join("src").join(f.file_name().unwrap())).unwrap();
     }
+    // The checkout's tool venv (moto, cargo-lambda), not a new install.
+    std::os::unix::fs::symlink(deployer::tools::tools_dir(), dir.path().join(".tools")).unwrap();
     dir
 }
