@@ -9,6 +9,13 @@ fn package() -> serde_json::Value {
     let out = Command::new(common::bin())
         .args(["package", "--json"])
         .env_remove("DEPLOYER_HANDLER_ZIP")
+        // A build directory of its own: the release build holds cargo's lock
+        // on its directory for minutes, and the --watch tests rebuild in
+        // target/lambda-build meanwhile.
+        .env(
+            "DEPLOYER_LAMBDA_TARGET_DIR",
+            common::project_dir().join("target/lambda-release-build"),
+        )
         .output()
         .unwrap();
     assert!(

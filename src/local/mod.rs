@@ -143,6 +143,13 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let build = match &g.handler_zip {
         Some(_) => None,
         None => {
+            // cargo-lambda first (seconds), so that the handler builds while
+            // moto installs (about a minute) and starts.
+            if crate::tools::on_path("cargo-lambda").is_none() {
+                tokio::task::spawn_blocking(|| crate::tools::ensure("cargo-lambda"))
+                    .await
+                    .map_err(|e| Error::Other(format!("the tool install stopped: {e}")))??;
+            }
             let arch = cfg.architecture;
             Some(tokio::task::spawn_blocking(move || {
                 crate::package::build_with(arch, crate::package::Profile::Dev)
