@@ -188,46 +188,63 @@ impl Moto {
         m
     }
 
+    /// moto_server on a port it picks itself (`-p 0`), read from the line it
+    /// prints once it listens: a port picked here and bound later could be
+    /// taken meanwhile by another test's moto, whose health check would then
+    /// pass for this one (seen under parallel tests: two soak seeds in one
+    /// moto).
     fn start_moto() -> Moto {
+        use std::io::BufRead;
         let exe = moto_server_path();
         let dir = tempfile::tempdir().unwrap();
         let recording = dir.path().join("recording.jsonl");
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(&exe);
-            deployer::tools::die_with_parent(&mut cmd);
-            let child = cmd
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-                .env("MOTO_ENABLE_RECORDING", "True")
-                .env("MOTO_RECORDER_FILEPATH", &recording)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start moto_server");
-            let endpoint = format!("http://127.0.0.1:{port}");
-            let mut m = Moto {
-                child,
-                port,
-                direct: endpoint.clone(),
-                endpoint,
-                proxy: None,
-                recording: recording.clone(),
-                _dir: tempfile::tempdir().unwrap(),
-            };
-            let t = Instant::now();
-            while t.elapsed() < Duration::from_secs(30) {
-                if let Ok(Some(_)) = m.child.try_wait() {
-                    break; // port taken: try another
+        let mut cmd = Command::new(&exe);
+        deployer::tools::die_with_parent(&mut cmd);
+        let mut child = cmd
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .env("MOTO_RECORDER_FILEPATH", &recording)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        // Reads moto's log to its end (a full pipe would stop moto).
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(port) = line
+                    .split("Running on http://127.0.0.1:")
+                    .nth(1)
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+                {
+                    let _ = tx.send(port);
                 }
-                if reqwest::blocking::get(format!("{}/moto-api/", m.direct)).is_ok() {
-                    m._dir = dir;
-                    return m;
-                }
-                std::thread::sleep(Duration::from_millis(100));
             }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("moto_server did not say where it listens");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let m = Moto {
+            child,
+            port,
+            direct: endpoint.clone(),
+            endpoint,
+            proxy: None,
+            recording,
+            _dir: dir,
+        };
+        let t = Instant::now();
+        while reqwest::blocking::get(format!("{}/moto-api/", m.direct)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "moto_server did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("moto_server did not start");
+        m
     }
 
     /// Forgets the requests recorded so far.
