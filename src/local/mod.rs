@@ -133,7 +133,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         && !crate::package::built_before(cfg.architecture, crate::package::Profile::Dev);
     let first = match (new_tools, new_build) {
         (true, true) => Some("installing cargo-lambda (about 20 s), then building the handler and its dependencies (about 1.5 minutes on 2 cores) while moto installs"),
-        (true, false) => Some("installing moto (about 40 s)"),
+        (true, false) => Some("installing moto (about a minute)"),
         (false, true) => Some("building the handler and its dependencies (about 1.5 minutes on 2 cores)"),
         (false, false) => None,
     };

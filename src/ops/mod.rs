@@ -80,7 +80,8 @@ pub struct Global {
     /// as `plan` shows it); repeatable.
     #[arg(long = "unprotect", global = true, value_name = "KEY")]
     pub unprotect: Vec<String>,
-    /// Build the handler with the dev loop's profile (`--watch`).
+    /// Build the handler with the dev loop's profile (`up --watch`; `dev`
+    /// builds its own and passes the zip as `handler_zip`).
     #[arg(skip)]
     pub dev_build: bool,
     /// Print nothing but errors (a `--watch` redeploy).
