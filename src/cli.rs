@@ -64,10 +64,15 @@ pub enum Cmd {
     },
     /// Build the handler zip and print its path and CodeSha256.
     Package {
-        /// The dev loop's build (`lambda-dev` profile: unoptimised,
-        /// incremental) instead of the release one `up` deploys.
-        #[arg(long)]
+        /// The dev loop's build for Lambda (`lambda-dev` profile:
+        /// unoptimised, incremental; what `up --watch` deploys) instead of
+        /// the release one `up` deploys.
+        #[arg(long, conflicts_with = "local")]
         dev: bool,
+        /// The dev loop's build for this machine, with plain cargo: what
+        /// `deployer dev` runs.
+        #[arg(long)]
+        local: bool,
     },
     /// The whole stack offline: moto + a local data plane on 127.0.0.1.
     Dev(crate::local::DevOpts),
@@ -174,11 +179,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{}", crate::tools::ensure(&name)?.display());
             Ok(())
         }
-        Cmd::Package { dev } => {
+        Cmd::Package { dev, local } => {
             let cfg = Config::load(g.config.as_deref())?;
             let t = Instant::now();
             let (path, p) = if dev {
                 crate::package::build_with(cfg.architecture, crate::package::Profile::Dev)?
+            } else if local {
+                crate::package::build_with(cfg.architecture, crate::package::Profile::Local)?
             } else {
                 build_package(&g, &cfg)?
             };

@@ -107,32 +107,35 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         .await
         .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"))?;
 
-    // The deployment, as the control plane has it.
+    // The deployment, as the control plane has it (read within READ_TTL).
     let api = p
-        .aws
-        .apigw
-        .get_api()
-        .api_id(&p.api_id)
-        .send()
+        .reads
+        .get(
+            "GetApi".into(),
+            p.aws.apigw.get_api().api_id(&p.api_id).send(),
+        )
         .await
         .map_err(|e| internal(format!("GetApi: {e}")))?;
     let routes = p
-        .aws
-        .apigw
-        .get_routes()
-        .api_id(&p.api_id)
-        .send()
+        .reads
+        .get(
+            "GetRoutes".into(),
+            p.aws.apigw.get_routes().api_id(&p.api_id).send(),
+        )
         .await
-        .map_err(|e| internal(format!("GetRoutes: {e}")))?
-        .items
-        .unwrap_or_default();
+        .map_err(|e| internal(format!("GetRoutes: {e}")))?;
+    let routes = routes.items.as_deref().unwrap_or_default();
     let stage = p
-        .aws
-        .apigw
-        .get_stage()
-        .api_id(&p.api_id)
-        .stage_name("$default")
-        .send()
+        .reads
+        .get(
+            "GetStage".into(),
+            p.aws
+                .apigw
+                .get_stage()
+                .api_id(&p.api_id)
+                .stage_name("$default")
+                .send(),
+        )
         .await;
     if stage.is_err() {
         return Err(message(StatusCode::NOT_FOUND, "Not Found"));
@@ -170,21 +173,27 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("JWT") {
         let id = route.authorizer_id.clone().unwrap_or_default();
         let a = p
-            .aws
-            .apigw
-            .get_authorizer()
-            .api_id(&p.api_id)
-            .authorizer_id(&id)
-            .send()
+            .reads
+            .get(
+                format!("GetAuthorizer {id}"),
+                p.aws
+                    .apigw
+                    .get_authorizer()
+                    .api_id(&p.api_id)
+                    .authorizer_id(&id)
+                    .send(),
+            )
             .await
             .map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
         let jwt = a
             .jwt_configuration
+            .clone()
             .unwrap_or_else(|| aws_sdk_apigatewayv2::types::JwtConfiguration::builder().build());
         let issuer = jwt.issuer.clone().unwrap_or_default();
         let audience = jwt.audience.clone().unwrap_or_default();
         let source = a
             .identity_source
+            .clone()
             .unwrap_or_default()
             .first()
             .cloned()
@@ -222,12 +231,16 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let target = route.target.clone().unwrap_or_default();
     let integration_id = target.strip_prefix("integrations/").unwrap_or_default();
     let integration = p
-        .aws
-        .apigw
-        .get_integration()
-        .api_id(&p.api_id)
-        .integration_id(integration_id)
-        .send()
+        .reads
+        .get(
+            format!("GetIntegration {integration_id}"),
+            p.aws
+                .apigw
+                .get_integration()
+                .api_id(&p.api_id)
+                .integration_id(integration_id)
+                .send(),
+        )
         .await
         .map_err(|e| internal(format!("route {route_key} has no integration: {e}")))?;
     if integration.integration_type.as_ref().map(|t| t.as_str()) != Some("AWS_PROXY")
@@ -237,13 +250,17 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
             "the integration is not a Lambda proxy with payload format 2.0".into(),
         ));
     }
-    let function_arn = integration.integration_uri.unwrap_or_default();
+    let function_arn = integration.integration_uri.clone().unwrap_or_default();
     let f = p
-        .aws
-        .lambda
-        .get_function()
-        .function_name(&function_arn)
-        .send()
+        .reads
+        .get(
+            format!("GetFunction {function_arn}"),
+            p.aws
+                .lambda
+                .get_function()
+                .function_name(&function_arn)
+                .send(),
+        )
         .await
         .map_err(|e| internal(format!("GetFunction {function_arn}: {e}")))?;
     let reserved = f
@@ -253,6 +270,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         .filter(|n| *n > 0);
     let c = f
         .configuration
+        .clone()
         .ok_or_else(|| internal("the function has no configuration".into()))?;
     let cfg = FunctionConfig {
         name: c.function_name.clone().unwrap_or_default(),

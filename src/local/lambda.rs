@@ -183,21 +183,27 @@ impl LambdaHost {
         self.dir.join(safe)
     }
 
+    /// Unpacks a package added with `add_package` now, so that the first
+    /// cold start once it is deployed does not wait for it (a `--watch`
+    /// reload unpacks while it deploys).
+    pub fn unpack_ahead(&self, code_sha256: &str) -> Result<(), InvokeError> {
+        self.unpack(code_sha256).map(|_| ())
+    }
+
     /// Unpacks `bootstrap` from the zip whose SHA-256 the control plane reports.
-    fn unpack(&self, cfg: &FunctionConfig) -> Result<PathBuf, InvokeError> {
+    fn unpack(&self, code_sha256: &str) -> Result<PathBuf, InvokeError> {
         let package = self
             .packages
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&cfg.code_sha256)
+            .get(code_sha256)
             .cloned();
         let Some(package) = package else {
             return Err(InvokeError::Config(format!(
-                "the deployed code (CodeSha256 {}) is not the local build: run `deployer dev` again",
-                cfg.code_sha256
+                "the deployed code (CodeSha256 {code_sha256}) is not the local build: run `deployer dev` again"
             )));
         };
-        let dir = self.unpack_dir(&cfg.code_sha256);
+        let dir = self.unpack_dir(code_sha256);
         let bin = dir.join("bootstrap");
         let mut unpacked = self.unpacked.lock().unwrap_or_else(|e| e.into_inner());
         if !unpacked.contains(&dir) {
@@ -221,7 +227,7 @@ impl LambdaHost {
 
     async fn start(&self, cfg: &FunctionConfig) -> Result<Instance, InvokeError> {
         let t0 = std::time::Instant::now();
-        let bin = self.unpack(cfg)?;
+        let bin = self.unpack(&cfg.code_sha256)?;
         let stream = stream_name();
         let (tx, rx) = mpsc::channel(1);
         let api = Arc::new(RuntimeApi {

@@ -37,6 +37,61 @@ pub struct Plane {
     pub lambda: lambda::LambdaHost,
     pub http: reqwest::Client,
     pub jwks_cache: Mutex<HashMap<String, Value>>,
+    /// The control plane's answers the data plane reads on every request.
+    pub reads: Reads,
+}
+
+/// How long the data plane serves a control-plane read from memory: API
+/// Gateway, too, takes seconds to apply a change. A `--watch` redeploy
+/// clears it at once.
+pub const READ_TTL: Duration = Duration::from_secs(1);
+
+/// Control-plane reads (the API, its routes, stage, integrations,
+/// authorizers, functions) kept for `READ_TTL`: every request read them
+/// from moto, five calls of a Python server per request, which took a core
+/// under a client's load and slowed `--watch`'s rebuild sharing the machine.
+#[derive(Default)]
+pub struct Reads {
+    map: Mutex<HashMap<String, (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
+    /// Bumped by `clear`: a read that started before it is not kept.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl Reads {
+    /// The answer to `key` read within `READ_TTL`, or `fetch`'s (kept if it
+    /// succeeds and no `clear` came meanwhile). Errors are never kept.
+    pub async fn get<T, E, F>(&self, key: String, fetch: F) -> std::result::Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        use std::sync::atomic::Ordering;
+        let hit = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < READ_TTL)
+            .map(|(_, v)| v.clone());
+        if let Some(v) = hit.and_then(|v| v.downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let v = Arc::new(fetch.await?);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::SeqCst) == generation {
+            map.insert(key, (std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
+    }
+
+    /// Forgets every read (after a redeploy).
+    pub fn clear(&self) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        map.clear();
+    }
 }
 
 impl Plane {
@@ -125,16 +180,17 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
             "--watch rebuilds the handler crate: drop --handler-zip (DEPLOYER_HANDLER_ZIP)".into(),
         ));
     }
-    // The handler runs on this machine: the dev loop's build (unoptimised,
-    // incremental; what --watch rebuilds), made while moto starts.
+    // The handler runs on this machine: plain cargo's build for it
+    // (unoptimised, incremental; what --watch rebuilds), made while moto
+    // starts; no cargo-lambda, no zig.
     let cfg = crate::config::Config::load(g.config.as_deref())?;
     let new_tools = !crate::tools::installed("moto_server");
     let new_build = g.handler_zip.is_none()
-        && !crate::package::built_before(cfg.architecture, crate::package::Profile::Dev);
+        && !crate::package::built_before(cfg.architecture, crate::package::Profile::Local);
     let first = match (new_tools, new_build) {
-        (true, true) => Some("installing cargo-lambda (about 20 s), then building the handler and its dependencies (about 1.5 minutes on 2 cores) while moto installs"),
+        (true, true) => Some("building the handler and its dependencies (about a minute on 2 cores) while moto installs (about a minute)"),
         (true, false) => Some("installing moto (about a minute)"),
-        (false, true) => Some("building the handler and its dependencies (about 1.5 minutes on 2 cores)"),
+        (false, true) => Some("building the handler and its dependencies (about a minute on 2 cores)"),
         (false, false) => None,
     };
     if let Some(first) = first {
@@ -143,16 +199,11 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let build = match &g.handler_zip {
         Some(_) => None,
         None => {
-            // cargo-lambda first (seconds), so that the handler builds while
-            // moto installs (about a minute) and starts.
-            if crate::tools::on_path("cargo-lambda").is_none() {
-                tokio::task::spawn_blocking(|| crate::tools::ensure("cargo-lambda"))
-                    .await
-                    .map_err(|e| Error::Other(format!("the tool install stopped: {e}")))??;
-            }
+            // The handler builds while moto installs (about a minute) and
+            // starts.
             let arch = cfg.architecture;
             Some(tokio::task::spawn_blocking(move || {
-                crate::package::build_with(arch, crate::package::Profile::Dev)
+                crate::package::build_with(arch, crate::package::Profile::Local)
             }))
         }
     };
@@ -247,6 +298,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
             .build()
             .map_err(|e| Error::Other(e.to_string()))?,
         jwks_cache: Mutex::new(HashMap::new()),
+        reads: Reads::default(),
     });
     print_walkthrough(&g2, &known, &ctx, &api_base);
     if opts.no_serve {
@@ -311,19 +363,32 @@ async fn reload_loop(plane: Arc<Plane>, g: Global, urls: Urls, endpoint: String,
     let http = reqwest::Client::new();
     while changes.next().await.is_some() {
         eprintln!("deployer dev: the handler changed: rebuilding");
-        let (zip, pkg, build) = match crate::ops::watch::rebuild(arch).await {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("deployer dev: the build failed; the previous code keeps serving:\n{e}");
-                continue;
-            }
-        };
+        let (zip, pkg, build) =
+            match crate::ops::watch::rebuild(arch, crate::package::Profile::Local).await {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!(
+                        "deployer dev: the build failed; the previous code keeps serving:\n{e}"
+                    );
+                    continue;
+                }
+            };
+        let sha = pkg.sha256_b64.clone();
         plane.lambda.add_package(Arc::new(pkg));
+        let ahead = {
+            let plane = plane.clone();
+            tokio::task::spawn_blocking(move || plane.lambda.unpack_ahead(&sha))
+        };
         let mut g3 = g.clone();
         g3.handler_zip = Some(zip);
         g3.quiet = true;
         let t = std::time::Instant::now();
-        if let Err(e) = crate::ops::up_local(&g3, urls.clone(), &endpoint).await {
+        let deployed = crate::ops::up_local(&g3, urls.clone(), &endpoint).await;
+        if let Ok(Err(e)) = ahead.await {
+            eprintln!("deployer dev: unpacking the new build: {e:?}");
+        }
+        plane.reads.clear();
+        if let Err(e) = deployed {
             eprintln!("deployer dev: redeploying failed; the previous code keeps serving: {e}");
             continue;
         }
@@ -459,5 +524,40 @@ mod work_dir_tests {
         assert!(!name.contains(&std::process::id().to_string()), "{name}");
         let mode = std::fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+}
+
+#[cfg(test)]
+mod reads_tests {
+    use super::Reads;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A read is served from memory until `clear`; errors are not kept; a
+    /// read that started before a `clear` is not kept (it may be the old
+    /// deployment's).
+    #[tokio::test]
+    async fn reads_are_kept_until_cleared() {
+        let reads = Reads::default();
+        let calls = AtomicU32::new(0);
+        let fetch = || async { Ok::<u32, String>(calls.fetch_add(1, Ordering::SeqCst) + 1) };
+        assert_eq!(*reads.get("a".into(), fetch()).await.unwrap(), 1);
+        assert_eq!(*reads.get("a".into(), fetch()).await.unwrap(), 1);
+        assert_eq!(*reads.get("b".into(), fetch()).await.unwrap(), 2);
+        reads.clear();
+        assert_eq!(*reads.get("a".into(), fetch()).await.unwrap(), 3);
+        assert_eq!(*reads.get("a".into(), fetch()).await.unwrap(), 3);
+        // An error is returned, never kept.
+        let e = reads
+            .get::<u32, _, _>("c".into(), async { Err("no".to_string()) })
+            .await;
+        assert_eq!(e.unwrap_err(), "no");
+        assert_eq!(*reads.get("c".into(), fetch()).await.unwrap(), 4);
+        // A read in flight across a clear answers its caller, and is not kept.
+        let slow = async {
+            reads.clear();
+            Ok::<u32, String>(100)
+        };
+        assert_eq!(*reads.get("d".into(), slow).await.unwrap(), 100);
+        assert_eq!(*reads.get("d".into(), fetch()).await.unwrap(), 5);
     }
 }

@@ -41,12 +41,12 @@ impl Changes {
         Ok(Changes { rx, _watcher: w })
     }
 
-    /// The next change, once 300 ms pass without another (an editor saves
-    /// in several writes).
+    /// The next change, once 50 ms pass without another (an editor saves in
+    /// several writes within milliseconds; watchexec waits as long).
     pub async fn next(&mut self) -> Option<()> {
         self.rx.recv().await?;
         loop {
-            match tokio::time::timeout(Duration::from_millis(300), self.rx.recv()).await {
+            match tokio::time::timeout(Duration::from_millis(50), self.rx.recv()).await {
                 Ok(Some(())) => continue,
                 Ok(None) => return None,
                 Err(_) => return Some(()),
@@ -55,10 +55,14 @@ impl Changes {
     }
 }
 
-/// The dev loop's build of the handler, off the async threads.
-pub async fn rebuild(arch: crate::config::Architecture) -> Result<(PathBuf, Package, Duration)> {
+/// A dev loop's build of the handler (`Profile::Dev` for Lambda,
+/// `Profile::Local` for `deployer dev`), off the async threads.
+pub async fn rebuild(
+    arch: crate::config::Architecture,
+    profile: Profile,
+) -> Result<(PathBuf, Package, Duration)> {
     let t = Instant::now();
-    let (path, pkg) = tokio::task::spawn_blocking(move || build_with(arch, Profile::Dev))
+    let (path, pkg) = tokio::task::spawn_blocking(move || build_with(arch, profile))
         .await
         .map_err(|e| Error::Other(format!("the build task failed: {e}")))??;
     Ok((path, pkg, t.elapsed()))
@@ -84,7 +88,7 @@ pub async fn up_watch(g: &super::Global) -> Result<()> {
     );
     while changes.next().await.is_some() {
         eprintln!("deployer up: the handler changed: rebuilding");
-        let (zip, _, build) = match rebuild(cfg.architecture).await {
+        let (zip, _, build) = match rebuild(cfg.architecture, Profile::Dev).await {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("deployer up: the build failed; the deployed code is unchanged:\n{e}");
