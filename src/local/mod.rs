@@ -52,10 +52,13 @@ pub const READ_TTL: Duration = Duration::from_secs(1);
 /// under a client's load and slowed `--watch`'s rebuild sharing the machine.
 #[derive(Default)]
 pub struct Reads {
-    map: Mutex<HashMap<String, (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>)>>,
+    map: Mutex<HashMap<String, Kept>>,
     /// Bumped by `clear`: a read that started before it is not kept.
     generation: std::sync::atomic::AtomicU64,
 }
+
+/// A read and when it was made.
+type Kept = (std::time::Instant, Arc<dyn std::any::Any + Send + Sync>);
 
 impl Reads {
     /// The answer to `key` read within `READ_TTL`, or `fetch`'s (kept if it
