@@ -1,26 +1,32 @@
 //! Your own stack on deployer: a Rust Lambda behind an HTTP API, no Cognito.
-//! `cargo run --example hello_api -- up` (or plan, down, outputs, ...).
+//! `cargo run --example hello_api -- up` (or plan, down, outputs, ...); its
+//! own setting `greeting = "..."` in the `--config` file, next to deployer's.
 use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::resources::api::{Api, Integration, Route, Stage};
 use deployer::resources::lambda::{Function, Permission, Role};
 use deployer::resources::logs::LogGroup;
 
-fn program(cfg: &Config, s: &mut Stack) {
+/// This program's own settings, read from the config file.
+#[derive(serde::Deserialize)]
+struct Settings {
+    greeting: Option<String>,
+}
+
+fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
+    let greeting = cfg.settings::<Settings>()?.greeting;
+    let greeting = greeting.unwrap_or_else(|| "hello".into());
     let name = format!("{}-hello", cfg.name_prefix);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
     let logs = s.add("logs", LogGroup::for_function(&name, Some(7)));
     let api = s.add("api", Api { name: name.clone() });
     let mut f = Function::new(name.clone(), role.arn());
-    let greeting = std::env::var("HELLO_GREETING").unwrap_or_else(|_| "hello".into());
     f.environment.insert("GREETING".into(), greeting.into());
     f.environment.insert("PUBLIC_URL".into(), api.endpoint());
     let function = s.add_after("function", f, &[logs.key()]);
     let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
-    s.add(
-        "permission",
-        Permission::for_api_gateway(function.name(), from_api),
-    );
+    let permission = Permission::for_api_gateway(function.name(), from_api);
+    s.add("permission", permission);
     let integration = s.add(
         "integration",
         Integration {
@@ -40,6 +46,7 @@ fn program(cfg: &Config, s: &mut Stack) {
     s.add("stage", Stage { api_id: api.id() });
     s.export("url", api.endpoint().map(|e| format!("{e}/hello")));
     s.export("function_arn", function.arn());
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {

@@ -9,13 +9,14 @@ use deployer::model::Stack;
 use deployer::resources::cognito::UserPool;
 use deployer::resources::logs::LogGroup;
 
-fn program(cfg: &Config, s: &mut Stack) {
+fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-keep", cfg.name_prefix);
     let pool = s.add("pool", UserPool { name: name.clone() });
     s.protect(&pool);
     let logs = s.add("logs", LogGroup::for_function(&name, Some(30)));
     s.retain_on_delete(&logs);
     s.export("pool_id", pool.id());
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {

@@ -1,4 +1,8 @@
-//! The stack's configuration: an optional TOML file on top of the embedded default.
+//! The stack's configuration: an optional TOML file on top of the embedded
+//! default. Its top-level keys are deployer's own ([`DEPLOYER_KEYS`]) and the
+//! program's: a program reads its own with [`Config::settings`] into a serde
+//! type of its own; a key neither knows is an error that names it and the
+//! file.
 
 use crate::error::Error;
 use serde::Deserialize;
@@ -29,7 +33,7 @@ impl Architecture {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub name: String,
@@ -41,8 +45,22 @@ pub struct UserConfig {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// deployer's own top-level keys of the config file; the others are the
+/// program's (`Config::settings`). `users` and `log_retention_days` are the
+/// example program's, read by deployer for it.
+pub const DEPLOYER_KEYS: [&str; 7] = [
+    "name_prefix",
+    "region",
+    "architecture",
+    "tags",
+    "backend",
+    "users",
+    "log_retention_days",
+];
+
+/// deployer's part of the file. Unknown top-level keys are the program's,
+/// collected while it is read (nested tables still refuse unknown keys).
+#[derive(Clone, Deserialize, Default)]
 struct FileConfig {
     name_prefix: Option<String>,
     region: Option<String>,
@@ -54,12 +72,36 @@ struct FileConfig {
     backend: Option<String>,
 }
 
-/// A user with its password resolved.
-#[derive(Debug, Clone)]
+/// A user with its password resolved (never shown by `Debug`).
+#[derive(Clone)]
 pub struct User {
     pub name: String,
     pub password: String,
     pub attributes: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("name", &self.name)
+            .field("password", &"(hidden)")
+            .field("attributes", &self.attributes)
+            .finish()
+    }
+}
+
+/// The config file as read: its text (which may hold passwords: never
+/// printed, so no derived `Debug`) and where it came from.
+#[derive(Clone)]
+struct Source {
+    text: std::sync::Arc<str>,
+    origin: String,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Source({})", self.origin)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +117,12 @@ pub struct Config {
     /// Where the state lives (`s3://BUCKET[/PREFIX]`); flags and
     /// DEPLOYER_BACKEND come first.
     pub backend: Option<String>,
+    /// The file, for the program's settings.
+    source: Option<Source>,
+    /// The file's top-level keys that are not deployer's.
+    program_keys: Vec<String>,
+    /// Whether the program read its settings (`settings`).
+    settings_read: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
@@ -113,6 +161,9 @@ impl Default for Config {
             users: vec![default_alice()],
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             backend: None,
+            source: None,
+            program_keys: vec![],
+            settings_read: Default::default(),
         }
     }
 }
@@ -134,9 +185,33 @@ impl Config {
             path: origin.to_string(),
             message,
         };
-        let file: FileConfig =
-            toml::from_str(text).map_err(|e| bad(describe_toml_error(text, &e)))?;
-        let mut cfg = Config::default();
+        let mut program_keys = vec![];
+        let file: FileConfig = serde_ignored::deserialize(toml::Deserializer::new(text), |path| {
+            program_keys.push(path.to_string())
+        })
+        .map_err(|e| bad(describe_toml_error(text, &e)))?;
+        // A key one or two letters from deployer's own is a typo, not the
+        // program's: said now, by every command (a misspelt `region`
+        // would otherwise send `outputs` to the default region).
+        for k in &program_keys {
+            if let Some(near) = DEPLOYER_KEYS
+                .iter()
+                .find(|d| strsim::damerau_levenshtein(k, d) <= if d.len() <= 5 { 1 } else { 2 })
+            {
+                return Err(bad(format!(
+                    "unknown key `{k}`: did you mean `{near}`? (deployer's keys: {})",
+                    DEPLOYER_KEYS.join(", ")
+                )));
+            }
+        }
+        let mut cfg = Config {
+            source: Some(Source {
+                text: text.into(),
+                origin: origin.to_string(),
+            }),
+            program_keys,
+            ..Config::default()
+        };
         if let Some(p) = file.name_prefix {
             cfg.name_prefix = p;
         }
@@ -182,6 +257,87 @@ impl Config {
         }
         cfg.validate().map_err(bad)?;
         Ok(cfg)
+    }
+
+    /// The program's own settings: the file's top-level keys read into `T`
+    /// (any serde type; `#[serde(default)]` fields for what may be left
+    /// out). deployer's keys are skipped, so `T` must not refuse unknown
+    /// fields at its top level (`deny_unknown_fields`): a key that neither
+    /// deployer nor `T` knows is an error here, naming the key and the file.
+    /// Without a config file, `T` is read from an empty table.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize, Debug)]
+    /// struct Settings {
+    ///     #[serde(default = "hello")]
+    ///     greeting: String,
+    /// }
+    /// fn hello() -> String {
+    ///     "hello".into()
+    /// }
+    /// let cfg = deployer::config::Config::parse(
+    ///     "name_prefix = \"demo\"\ngreeting = \"hi\"\n",
+    ///     "stack.toml",
+    /// )
+    /// .unwrap();
+    /// let s: Settings = cfg.settings().unwrap();
+    /// assert_eq!(s.greeting, "hi");
+    /// let typo = deployer::config::Config::parse("greting = \"hi\"\n", "stack.toml").unwrap();
+    /// let e = typo.settings::<Settings>().unwrap_err().to_string();
+    /// assert!(e.contains("stack.toml") && e.contains("`greting`"), "{e}");
+    /// ```
+    pub fn settings<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        self.settings_read
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let (text, origin) = match &self.source {
+            Some(s) => (&*s.text, s.origin.as_str()),
+            None => ("", "(no config file)"),
+        };
+        let bad = |message: String| Error::Config {
+            path: origin.to_string(),
+            message,
+        };
+        let mut unknown = vec![];
+        let value: T = serde_ignored::deserialize(toml::Deserializer::new(text), |path| {
+            let p = path.to_string();
+            let top = p.split('.').next().unwrap_or_default();
+            if !DEPLOYER_KEYS.contains(&top) {
+                unknown.push(p);
+            }
+        })
+        .map_err(|e| {
+            let m = describe_toml_error(text, &e);
+            bad(if self.source.is_none() {
+                format!("{m}: the program needs settings of its own; pass --config FILE")
+            } else {
+                format!("the program's settings: {m}")
+            })
+        })?;
+        match unknown.first() {
+            Some(k) => Err(bad(format!(
+                "unknown key `{k}`: neither deployer's ({}) nor one of the program's settings",
+                DEPLOYER_KEYS.join(", ")
+            ))),
+            None => Ok(value),
+        }
+    }
+
+    /// After the program ran: a top-level key that is not deployer's, in the
+    /// file of a program that reads no settings of its own, is unknown.
+    pub fn check_unread_settings(&self) -> Result<(), Error> {
+        if self.settings_read.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        match (&self.source, self.program_keys.first()) {
+            (Some(s), Some(k)) => Err(Error::Config {
+                path: s.origin.clone(),
+                message: format!(
+                    "unknown key `{k}`: not one of deployer's ({}), and this program reads no settings of its own (Config::settings)",
+                    DEPLOYER_KEYS.join(", ")
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Checks what AWS would reject later, so that nothing is half-created.
@@ -325,6 +481,68 @@ mod tests {
         );
     }
 
+    /// A program's own settings: read next to deployer's keys; a key that
+    /// neither knows, a wrong type, a missing file are errors naming the key
+    /// and the file; a program that reads none refuses keys not deployer's.
+    #[test]
+    fn a_programs_own_settings() {
+        #[derive(Deserialize, Debug)]
+        struct Limits {
+            burst: u32,
+        }
+        #[derive(Deserialize, Debug)]
+        struct S {
+            greeting: Option<String>,
+            limits: Option<Limits>,
+        }
+        let text = "name_prefix = \"demo\"\ngreeting = \"hi\"\n[limits]\nburst = 5\n[[users]]\nname = \"bob\"\npassword = \"S3cret-pw!\"\n";
+        let c = Config::parse(text, "mine.toml").unwrap();
+        assert_eq!(c.name_prefix, "demo");
+        assert_eq!(c.users[0].name, "bob");
+        let s: S = c.settings().unwrap();
+        assert_eq!(s.greeting.as_deref(), Some("hi"));
+        assert_eq!(s.limits.unwrap().burst, 5);
+        assert!(c.check_unread_settings().is_ok());
+        // The file's text (a password) never shows in Debug.
+        assert!(!format!("{c:?}").contains("S3cret-pw!"));
+
+        let c = Config::parse("greting = \"hi\"\n", "mine.toml").unwrap();
+        let e = c.settings::<S>().unwrap_err().to_string();
+        assert!(
+            e.contains("mine.toml") && e.contains("unknown key `greting`"),
+            "{e}"
+        );
+        let c = Config::parse("[limits]\nburst = \"S3cret-pw!\"\n", "mine.toml").unwrap();
+        let e = c.settings::<S>().unwrap_err().to_string();
+        assert!(
+            e.contains("mine.toml") && e.contains("line 2") && e.contains("key `burst`"),
+            "{e}"
+        );
+        assert!(!e.contains("S3cret-pw!"), "{e}");
+
+        // A program that reads no settings: a key not deployer's is unknown.
+        let c = Config::parse("greeting = \"hi\"\n", "mine.toml").unwrap();
+        let e = c.check_unread_settings().unwrap_err().to_string();
+        assert!(
+            e.contains("mine.toml") && e.contains("unknown key `greeting`"),
+            "{e}"
+        );
+        // Settings a program needs, and no file.
+        #[derive(Deserialize, Debug)]
+        struct Needs {
+            #[allow(dead_code)]
+            greeting: String,
+        }
+        let e = Config::default()
+            .settings::<Needs>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("missing field `greeting`") && e.contains("--config"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn default_is_the_seed() {
         let c = Config::default();
@@ -374,6 +592,10 @@ attributes = { email = "bob@example.com" }
         let e = Config::parse("nme_prefix='x'", "t.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown field"), "{e}");
+        assert!(
+            e.contains("t.toml")
+                && e.contains("unknown key `nme_prefix`: did you mean `name_prefix`?"),
+            "{e}"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub const PROTECTED_ROUTE: &str = "GET /jwt-cognito-protected";
 /// The output that is a secret (`outputs --show-secrets`).
 pub const SECRET: &str = "example_client_secret";
 
-pub fn program(cfg: &Config, s: &mut Stack) {
+/// The example stack (its settings are deployer's `users` and
+/// `log_retention_days`).
+pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
     let prefix = cfg.name_prefix.clone();
     let role = s.add("role", Role::for_lambda(format!("{prefix}-lambda")));
     // Created before the function, so that Lambda never makes it without a
@@ -173,6 +175,7 @@ pub fn program(cfg: &Config, s: &mut Stack) {
     s.export(SECRET, cc.secret());
     s.export("example_url", url);
     s.export("example_authorization_code_oidc_redirect_url", redirect);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -503,8 +503,10 @@ pub fn export_values(
         .collect()
 }
 
-/// A stack program: declares its resources and outputs from the config.
-pub type Program = fn(&crate::config::Config, &mut Stack);
+/// A stack program: declares its resources and outputs from the config
+/// (deployer's settings, and its own through `Config::settings`). An error
+/// stops the run before any change.
+pub type Program = fn(&crate::config::Config, &mut Stack) -> Result<()>;
 
 static PROGRAM: std::sync::OnceLock<Program> = std::sync::OnceLock::new();
 
@@ -525,7 +527,8 @@ pub fn program() -> Program {
 /// Runs the program: its resources (checked) and exported outputs.
 pub fn declare(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports)> {
     let mut s = Stack::new();
-    program()(cfg, &mut s);
+    program()(cfg, &mut s)?;
+    cfg.check_unread_settings()?;
     s.resources()
 }
 

@@ -1,5 +1,5 @@
 //! A user's own stack: `examples/hello_api.rs` (a Lambda behind an HTTP
-//! API, no Cognito, under 50 lines) deployed by its own binary through the
+//! API, no Cognito, a setting of its own, under 60 lines) deployed by its own binary through the
 //! library's CLI entry point, against moto behind the AWS-behaviour layer:
 //! create, a no-op with zero writes, a change shown as a value diff, down
 //! leaving nothing.
@@ -40,7 +40,7 @@ fn hello_api_program_create_noop_change_down() {
             .unwrap()
             .lines()
             .count()
-            < 50
+            < 60
     );
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "hello").with_prefix("mine");
@@ -99,19 +99,27 @@ fn hello_api_program_create_noop_change_down() {
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
     assert!(out.contains("8 unchanged"), "{out}");
 
-    // A change: the plan shows the value diff, up applies only that.
-    let mut plan = st.cmd(&["plan", "--detailed-exitcode"]);
-    plan.env("HELLO_GREETING", "bonjour");
-    let p = plan.output().unwrap();
+    // The program's own setting, from the config file: a key neither
+    // deployer nor the program knows is named with the file, before any
+    // change.
+    st.extra_config = "greting = \"bonjour\"\n".into();
+    let o = st.run(&["up"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("unknown key `greting`") && err.contains("deployer.toml"),
+        "{err}"
+    );
+    // A change of it: the plan shows the value diff, up applies only that.
+    st.extra_config = "greeting = \"bonjour\"\n".into();
+    let p = st.cmd(&["plan", "--detailed-exitcode"]).output().unwrap();
     let text = String::from_utf8_lossy(&p.stdout);
     assert_eq!(p.status.code(), Some(2), "{text}");
     assert!(
         text.contains("environment.GREETING") && text.contains("hello") && text.contains("bonjour"),
         "{text}"
     );
-    let mut up = st.cmd(&["up", "--json"]);
-    up.env("HELLO_GREETING", "bonjour");
-    let o = up.output().unwrap();
+    let o = st.cmd(&["up", "--json"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let busy: Vec<_> = rep["report"]["steps"]
@@ -140,9 +148,7 @@ fn hello_api_program_create_noop_change_down() {
     });
 
     // Down: nothing left.
-    let mut down = st.cmd(&["down", "--yes"]);
-    down.env("HELLO_GREETING", "bonjour");
-    assert!(down.output().unwrap().status.success());
+    assert!(st.run(&["down", "--yes"]).status.success());
     assert!(!st.state_file().exists());
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
