@@ -18,7 +18,7 @@ fn main() {
     let sha = pkg.sha256_b64.clone();
     let bytes = pkg.zip.len();
     let dir = tempfile::tempdir().unwrap();
-    let host = LambdaHost::new(Arc::new(pkg), dir.path().to_path_buf());
+    let host = LambdaHost::new([Arc::new(pkg)], dir.path().to_path_buf());
     let env = [
         ("EXAMPLE_OIDC_REDIRECT_URL", "http://127.0.0.1:9/oidc"),
         ("EXAMPLE_OIDC_ISSUER_URL", "http://127.0.0.1:9/pool"),

@@ -265,6 +265,10 @@ impl Declared {
     pub fn lifecycle(&self) -> Lifecycle {
         self.lifecycle
     }
+    /// The code it runs (a function's).
+    pub fn code(&self) -> Option<crate::package::Code> {
+        self.kind.code()
+    }
     pub fn key(&self) -> String {
         self.key.clone()
     }

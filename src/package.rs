@@ -56,6 +56,109 @@ pub fn rust_target(arch: Architecture) -> &'static str {
     }
 }
 
+/// A function's code: what `Function::code` takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// The run's handler package: the `handler` crate of the project, or
+    /// `--handler-zip` (the example's function; a `Function`'s default).
+    #[default]
+    Handler,
+    /// A binary of a crate of the workspace (`DEPLOYER_PROJECT_DIR`, else
+    /// the project's), built with cargo-lambda for Lambda; every crate of a
+    /// run builds in one invocation. `bin: None` is the crate's binary of
+    /// its own name.
+    Crate {
+        package: String,
+        bin: Option<String>,
+    },
+    /// A zip built beforehand, uploaded as it is.
+    Zip(PathBuf),
+}
+
+impl Code {
+    /// A binary of a crate: `Code::krate("orders")` for `orders`'s own bin.
+    pub fn krate(package: impl Into<String>) -> Code {
+        Code::Crate {
+            package: package.into(),
+            bin: None,
+        }
+    }
+
+    /// The binary `bin` of crate `package`.
+    pub fn bin(package: impl Into<String>, bin: impl Into<String>) -> Code {
+        Code::Crate {
+            package: package.into(),
+            bin: Some(bin.into()),
+        }
+    }
+
+    /// The binary's name (a crate's).
+    fn bin_name(&self) -> Option<&str> {
+        match self {
+            Code::Crate { package, bin } => Some(bin.as_deref().unwrap_or(package)),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Code::Handler => write!(f, "the handler crate"),
+            Code::Crate { package, bin: None } => write!(f, "crate {package}"),
+            Code::Crate {
+                package,
+                bin: Some(b),
+            } => write!(f, "crate {package} (bin {b})"),
+            Code::Zip(p) => write!(f, "zip {}", p.display()),
+        }
+    }
+}
+
+/// The packages of a run's functions, by their code.
+pub type Packages = std::collections::BTreeMap<Code, std::sync::Arc<Package>>;
+
+/// Builds (or reads) every code of `codes` but `Code::Handler` (built by
+/// `build`/`build_with` as before): the crates in one cargo(-lambda)
+/// invocation with `profile`, the zips read.
+pub fn build_codes(arch: Architecture, profile: Profile, codes: &[Code]) -> Result<Packages> {
+    let mut out = Packages::new();
+    let mut crates = vec![];
+    for c in codes {
+        match c {
+            Code::Handler => {}
+            Code::Zip(p) => {
+                let zip = std::fs::read(p).map_err(|e| {
+                    Error::Other(format!(
+                        "a function's code, {}: {e}; build the zip first or give the function another Code",
+                        p.display()
+                    ))
+                })?;
+                out.insert(c.clone(), std::sync::Arc::new(from_zip(zip)));
+            }
+            Code::Crate { .. } => crates.push(c.clone()),
+        }
+    }
+    if crates.is_empty() {
+        return Ok(out);
+    }
+    let specs: Vec<(String, String)> = crates
+        .iter()
+        .map(|c| match c {
+            Code::Crate { package, .. } => (
+                package.clone(),
+                c.bin_name().unwrap_or_default().to_string(),
+            ),
+            _ => unreachable!("only crates here"),
+        })
+        .collect();
+    let built = build_crates(arch, profile, &specs)?;
+    for (c, (_, p)) in crates.into_iter().zip(built) {
+        out.insert(c, std::sync::Arc::new(p));
+    }
+    Ok(out)
+}
+
 /// How the handler is built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Profile {
@@ -122,19 +225,15 @@ fn lambda_target_dir() -> PathBuf {
 /// compiles every dependency (minutes), a later one what changed.
 pub fn built_before(arch: Architecture, profile: Profile) -> bool {
     match profile {
-        Profile::Local => local_binary(&lambda_target_dir()).is_file(),
+        Profile::Local => lambda_target_dir()
+            .join(Profile::Local.cargo_profile())
+            .join("handler")
+            .is_file(),
         _ => lambda_target_dir()
             .join(rust_target(arch))
             .join(profile.cargo_profile())
             .is_dir(),
     }
-}
-
-/// Where plain cargo leaves this machine's build of the handler.
-fn local_binary(target_dir: &Path) -> PathBuf {
-    target_dir
-        .join(Profile::Local.cargo_profile())
-        .join("handler")
 }
 
 /// Builds the handler crate with `profile` (no `DEPLOYER_HANDLER_ZIP`).
@@ -148,9 +247,23 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
             root.display()
         )));
     }
+    let spec = [("handler".to_string(), "handler".to_string())];
+    let mut built = build_crates(arch, profile, &spec)?;
+    Ok(built.remove(0))
+}
+
+/// Builds the binaries `specs` (crate, binary) of the project's workspace
+/// in one cargo-lambda invocation (plain cargo for `Profile::Local`) and
+/// zips each: the zips' paths and packages, in the order of `specs`.
+pub fn build_crates(
+    arch: Architecture,
+    profile: Profile,
+    specs: &[(String, String)],
+) -> Result<Vec<(PathBuf, Package)>> {
+    let root = crate::tools::project_dir();
     let target_dir = lambda_target_dir();
     if profile == Profile::Local {
-        return build_here(&root, &target_dir);
+        return build_here(&root, &target_dir, specs);
     }
     let cargo_lambda = match crate::tools::on_path("cargo-lambda") {
         Some(p) => p,
@@ -181,8 +294,8 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         "CARGO_TARGET_{}_RUSTFLAGS",
         rust_target(arch).to_uppercase().replace('-', "_")
     );
-    let bootstrap = target_dir.join("lambda").join("handler").join("bootstrap");
-    let first = !bootstrap.exists();
+    let bootstrap = |bin: &str| target_dir.join("lambda").join(bin).join("bootstrap");
+    let first = specs.iter().any(|(_, bin)| !bootstrap(bin).exists());
     if first {
         eprintln!(
             "deployer: building the handler for Amazon Linux 2023 with cargo-lambda and zig; the first build compiles every dependency (several minutes on a 2-core machine), later ones only what changed"
@@ -190,16 +303,11 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
         warn_low_space(&target_dir);
     }
     let mut cmd = Command::new(&cargo_lambda);
-    cmd.args([
-        "lambda",
-        "build",
-        "--package",
-        "handler",
-        "--target",
-        &target,
-        "--profile",
-        profile.cargo_profile(),
-    ]);
+    cmd.args(["lambda", "build"]);
+    for (package, bin) in specs {
+        cmd.args(["--package", package, "--bin", bin]);
+    }
+    cmd.args(["--target", &target, "--profile", profile.cargo_profile()]);
     match profile {
         Profile::Release => {
             cmd.env(rustflags_var, remap);
@@ -212,43 +320,45 @@ pub fn build_with(arch: Architecture, profile: Profile) -> Result<(PathBuf, Pack
     }
     cmd.env("PATH", crate::tools::path_with(&bin_dir));
     run_build(cmd, &root, &target_dir, profile, first, arch)?;
-    let bin =
-        std::fs::read(&bootstrap).map_err(|e| Error::io(bootstrap.display().to_string(), e))?;
-    let (zip, name) = match profile {
-        Profile::Release => (
-            zip_bootstrap(&bin)?,
-            format!("handler-{}.zip", arch.as_str()),
-        ),
-        _ => (
-            zip_bootstrap_at(&bin, 1)?,
-            format!("handler-{}-dev.zip", arch.as_str()),
-        ),
-    };
-    write_zip(target_dir.join(name), zip)
+    specs
+        .iter()
+        .map(|(_, bin)| {
+            let path = bootstrap(bin);
+            let b = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+            let (zip, name) = match profile {
+                Profile::Release => (zip_bootstrap(&b)?, format!("{bin}-{}.zip", arch.as_str())),
+                _ => (
+                    zip_bootstrap_at(&b, 1)?,
+                    format!("{bin}-{}-dev.zip", arch.as_str()),
+                ),
+            };
+            write_zip(target_dir.join(name), zip)
+        })
+        .collect()
 }
 
 /// `Profile::Local`: plain cargo for this machine, into the same build
 /// directory (cargo keeps this machine's and Lambda's artifacts apart).
-fn build_here(root: &Path, target_dir: &Path) -> Result<(PathBuf, Package)> {
-    let bin_path = local_binary(target_dir);
-    let first = !bin_path.exists();
+fn build_here(
+    root: &Path,
+    target_dir: &Path,
+    specs: &[(String, String)],
+) -> Result<Vec<(PathBuf, Package)>> {
+    let binary = |bin: &str| target_dir.join(Profile::Local.cargo_profile()).join(bin);
+    let first = specs.iter().any(|(_, bin)| !binary(bin).exists());
     if first {
         eprintln!(
-            "deployer: building the handler for this machine; the first build compiles every dependency (about a minute on a 2-core machine), later ones only what changed"
+            "deployer: building the functions' code for this machine; the first build compiles every dependency (about a minute on a 2-core machine), later ones only what changed"
         );
         warn_low_space(target_dir);
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--package",
-        "handler",
-        "--bin",
-        "handler",
-        "--profile",
-        Profile::Local.cargo_profile(),
-    ]);
+    cmd.arg("build");
+    for (package, bin) in specs {
+        cmd.args(["--package", package, "--bin", bin]);
+    }
+    cmd.args(["--profile", Profile::Local.cargo_profile()]);
     run_build(
         cmd,
         root,
@@ -257,11 +367,17 @@ fn build_here(root: &Path, target_dir: &Path) -> Result<(PathBuf, Package)> {
         first,
         Architecture::X86_64,
     )?;
-    let bin = std::fs::read(&bin_path).map_err(|e| Error::io(bin_path.display().to_string(), e))?;
-    write_zip(
-        target_dir.join("handler-local.zip"),
-        zip_bootstrap_at(&bin, 1)?,
-    )
+    specs
+        .iter()
+        .map(|(_, bin)| {
+            let path = binary(bin);
+            let b = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+            write_zip(
+                target_dir.join(format!("{bin}-local.zip")),
+                zip_bootstrap_at(&b, 1)?,
+            )
+        })
+        .collect()
 }
 
 /// Warns before a first build if the disk is nearly full: a full disk fails

@@ -34,6 +34,7 @@ fn ctx() -> Arc<Ctx> {
             zip: b"zip".to_vec(),
             sha256_b64: "sha".into(),
         })),
+        packages: Default::default(),
         urls: Urls::Aws,
     })
 }

@@ -247,3 +247,113 @@ fn protect_and_retain_on_delete() {
     assert_eq!(tags.get("Project").map(String::as_str), Some("kept"));
     assert!(!st.state_file().exists());
 }
+
+/// `examples/two_functions.rs`: two functions with code of their own (the
+/// `handler` and `echo` crates of a copy of the workspace, built in one
+/// cargo-lambda invocation), read back from moto with different
+/// CodeSha256; a no-op makes no write (unchanged crates build the same
+/// bytes); a change to one crate updates that function's code only; `down`
+/// leaves nothing.
+#[test]
+fn two_functions_with_code_of_their_own() {
+    let copy = handler_copy();
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "two").with_prefix("mine");
+    st.exe = example("two_functions");
+    let run = |args: &[&str]| {
+        let mut c = st.cmd(args);
+        c.env_remove("DEPLOYER_HANDLER_ZIP")
+            .env("DEPLOYER_PROJECT_DIR", copy.path())
+            // The dependencies compiled by the other dev-profile builds.
+            .env(
+                "DEPLOYER_LAMBDA_TARGET_DIR",
+                project_dir().join("target/lambda-build"),
+            )
+            .env("DEPLOYER_DEV_BUILD", "true");
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let code = |f: &str| {
+        rt().block_on(async { sdk(&moto.direct).await.function(f).await.code_sha256 })
+            .unwrap()
+    };
+    let (hello, echo) = ("mine-two-hello", "mine-two-echo");
+
+    let out: serde_json::Value = serde_json::from_str(run(&["up", "--json"]).trim()).unwrap();
+    assert!(out["outputs"]["echo_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/echo"));
+    let (hello_sha, echo_sha) = (code(hello), code(echo));
+    assert_ne!(hello_sha, echo_sha, "two crates, two codes");
+    // What moto holds is what was built: each crate's dev zip.
+    let built = |bin: &str| {
+        let zip = std::fs::read(
+            project_dir()
+                .join("target/lambda-build")
+                .join(format!("{bin}-x86_64-dev.zip")),
+        )
+        .unwrap();
+        deployer::package::code_sha256(&zip)
+    };
+    assert_eq!(
+        (built("handler"), built("echo")),
+        (hello_sha.clone(), echo_sha.clone())
+    );
+
+    // No-op: the crates build the same bytes; reads only.
+    moto.reset_recording();
+    let out = run(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "a no-op made writes: {writes:?}\n{out}");
+
+    // A change to one crate: that function's code only.
+    let main = copy.path().join("functions/echo/src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        src.replace(
+            "\"query\": p[\"rawQueryString\"],",
+            "\"query\": p[\"rawQueryString\"], \"v\": 2,",
+        ),
+    )
+    .unwrap();
+    let out: serde_json::Value = serde_json::from_str(run(&["up", "--json"]).trim()).unwrap();
+    let busy: Vec<_> = out["report"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "same")
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["key"].as_str().unwrap(),
+                s["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(busy, ["function/echo update"], "{out}");
+    assert_eq!(code(hello), hello_sha);
+    assert_ne!(code(echo), echo_sha);
+
+    run(&["down", "--yes"]);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        for f in [hello, echo] {
+            assert!(s
+                .lambda
+                .get_function()
+                .function_name(f)
+                .send()
+                .await
+                .is_err());
+        }
+        assert!(s.apis_named("mine-two").await.is_empty());
+    });
+}

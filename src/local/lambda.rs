@@ -141,9 +141,14 @@ pub struct LambdaHost {
 }
 
 impl LambdaHost {
-    pub fn new(package: Arc<Package>, dir: PathBuf) -> LambdaHost {
+    pub fn new(packages: impl IntoIterator<Item = Arc<Package>>, dir: PathBuf) -> LambdaHost {
         LambdaHost {
-            packages: Mutex::new([(package.sha256_b64.clone(), package)].into()),
+            packages: Mutex::new(
+                packages
+                    .into_iter()
+                    .map(|p| (p.sha256_b64.clone(), p))
+                    .collect(),
+            ),
             dir,
             logs: None,
             idle: tokio::sync::Mutex::new(Vec::new()),
@@ -513,7 +518,7 @@ mod tests {
             region: "eu-west-1".into(),
             concurrency: 2,
         };
-        (LambdaHost::new(pkg, dir.path().to_path_buf()), cfg, dir)
+        (LambdaHost::new([pkg], dir.path().to_path_buf()), cfg, dir)
     }
 
     /// A bootstrap speaking the Runtime API with curl: answers the event back

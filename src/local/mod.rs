@@ -252,6 +252,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     );
     let mut g2 = g.clone();
     g2.endpoint_url = Some(endpoint.clone());
+    // The functions' crates run here too: built for this machine.
+    g2.local_build = true;
     if built.is_some() {
         g2.handler_zip = built;
     }
@@ -274,10 +276,13 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     // unpredictable, so that no other local user can plant a binary there.
     let work_dir = private_work_dir()?;
     let work = work_dir.path().to_path_buf();
-    let package = ctx
+    // Every function's code, whichever the control plane reports.
+    let packages: Vec<_> = ctx
         .package
-        .clone()
-        .ok_or_else(|| Error::Other("no handler package".into()))?;
+        .iter()
+        .chain(ctx.packages.values())
+        .cloned()
+        .collect();
     let plane = Arc::new(Plane {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
@@ -289,7 +294,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         keys: tokens::Keys::generate(),
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
-        lambda: lambda::LambdaHost::new(package, work.clone()).with_logs(std::sync::Arc::new(
+        lambda: lambda::LambdaHost::new(packages, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
                 function_log_group(&g2, &known),

@@ -80,10 +80,14 @@ pub struct Global {
     /// as `plan` shows it); repeatable.
     #[arg(long = "unprotect", global = true, value_name = "KEY")]
     pub unprotect: Vec<String>,
-    /// Build the handler with the dev loop's profile (`up --watch`; `dev`
-    /// builds its own and passes the zip as `handler_zip`).
-    #[arg(skip)]
+    /// Build the functions' code with the dev loop's profile (unoptimised,
+    /// incremental, not reproducible from another clone): for a quick
+    /// iteration, never a release (`up --watch` sets it).
+    #[arg(long, global = true, env = "DEPLOYER_DEV_BUILD")]
     pub dev_build: bool,
+    /// Build the functions' crates for this machine (`deployer dev`).
+    #[arg(skip)]
+    pub local_build: bool,
     /// Print nothing but errors (a `--watch` redeploy).
     #[arg(skip)]
     pub quiet: bool,
@@ -98,6 +102,44 @@ pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
         return crate::package::build_with(cfg.architecture, crate::package::Profile::Dev);
     }
     crate::package::build(cfg.architecture)
+}
+
+/// The codes the program's functions run (declared ones: a function the
+/// program dropped is only deleted).
+pub fn codes_of(nodes: &[Node]) -> Vec<crate::package::Code> {
+    let mut codes: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.declared)
+        .filter_map(|n| n.res.code())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// Builds what the functions run: the handler package if one runs it (as
+/// `build_package`), the other crates in one invocation with the same
+/// profile, the zips read.
+pub fn build_codes(
+    g: &Global,
+    cfg: &Config,
+    codes: &[crate::package::Code],
+) -> Result<(Option<Arc<Package>>, crate::package::Packages)> {
+    use crate::package::{Code, Profile};
+    let package = if codes.contains(&Code::Handler) {
+        Some(Arc::new(build_package(g, cfg)?.1))
+    } else {
+        None
+    };
+    let profile = if g.local_build {
+        Profile::Local
+    } else if g.dev_build {
+        Profile::Dev
+    } else {
+        Profile::Release
+    };
+    let packages = crate::package::build_codes(cfg.architecture, profile, codes)?;
+    Ok((package, packages))
 }
 
 /// A stack name names a file and an S3 key: only letters, digits, `-` and
@@ -354,6 +396,7 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
         partition: s.partition.clone(),
         tags,
         package,
+        packages: Default::default(),
         urls,
     }
 }
@@ -535,25 +578,28 @@ async fn up_session(
     s: Session,
     t0: Instant,
 ) -> Result<(Report, Known, Ctx)> {
+    let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
     let tb = Instant::now();
     // Off the async threads: a build takes minutes and the run must stay
     // responsive to a signal meanwhile.
-    let (_, pkg) = {
+    let (package, packages) = {
         let (g, cfg) = (g.clone(), s.cfg.clone());
-        tokio::task::spawn_blocking(move || build_package(&g, &cfg))
+        let codes = codes_of(&nodes);
+        tokio::task::spawn_blocking(move || build_codes(&g, &cfg, &codes))
             .await
-            .map_err(|e| Error::Other(format!("the handler build stopped: {e}")))??
+            .map_err(|e| Error::Other(format!("the build stopped: {e}")))??
     };
     let build_seconds = tb.elapsed().as_secs_f64();
     let urls = urls.unwrap_or(Urls::Aws);
-    let ctx = Arc::new(make_ctx(&s, g, Some(Arc::new(pkg)), urls.clone()));
+    let mut ctx = make_ctx(&s, g, package, urls.clone());
+    ctx.packages = packages;
+    let ctx = Arc::new(ctx);
     if !g.json && !dry_run && !g.quiet {
         println!(
             "deployer up: stack {} ({}), region {}, account {}",
             g.stack, s.cfg.name_prefix, ctx.region, ctx.account
         );
     }
-    let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let mut state = s.state.clone();
     let mut before = state.clone();
@@ -967,6 +1013,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         partition: state.partition.clone().unwrap_or_else(|| "aws".into()),
         tags: BTreeMap::new(),
         package: None,
+        packages: Default::default(),
         urls,
     });
     // Secrets are read live (the state never holds them): the resources a

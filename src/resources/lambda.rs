@@ -371,6 +371,10 @@ impl Kind for Role {
 /// `bootstrap`).
 pub struct Function {
     pub name: String,
+    /// Its code: the run's handler package (the default), a crate of the
+    /// workspace (`Code::krate("orders")`), or a zip. An unchanged crate
+    /// builds the same bytes, so its function's code is not updated.
+    pub code: crate::package::Code,
     /// The execution role's ARN.
     pub role: Input<String>,
     pub architecture: Architecture,
@@ -387,6 +391,7 @@ impl Function {
     pub fn new(name: impl Into<String>, role: Input<String>) -> Self {
         Function {
             name: name.into(),
+            code: crate::package::Code::Handler,
             role,
             architecture: Architecture::default(),
             environment: BTreeMap::new(),
@@ -462,11 +467,13 @@ impl Function {
         }))
     }
 
-    fn package(cx: &Cx) -> Result<Arc<Package>> {
-        cx.ctx
-            .package
-            .clone()
-            .ok_or_else(|| Error::Other("the handler package was not built for this run".into()))
+    fn package(&self, cx: &Cx) -> Result<Arc<Package>> {
+        cx.ctx.package_of(&self.code).ok_or_else(|| {
+            Error::Other(format!(
+                "function {}: {} was not built for this run",
+                self.name, self.code
+            ))
+        })
     }
 
     async fn wait_updated(cx: &Cx, name: &str) -> Result<()> {
@@ -518,6 +525,9 @@ impl Kind for Function {
     fn kind(&self) -> &'static str {
         "aws:lambda:Function"
     }
+    fn code(&self) -> Option<crate::package::Code> {
+        Some(self.code.clone())
+    }
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
     }
@@ -545,7 +555,7 @@ impl Kind for Function {
             "handler": "bootstrap",
             "role": self.role.get(ctx, k),
             "architecture": self.architecture.as_str(),
-            "code_sha256": ctx.package.as_ref().map(|p| p.sha256_b64.clone()).unwrap_or_else(|| UNKNOWN.into()),
+            "code_sha256": ctx.package_of(&self.code).map(|p| p.sha256_b64.clone()).unwrap_or_else(|| UNKNOWN.into()),
             "environment": env,
             "timeout": self.timeout_seconds,
             "memory": self.memory_mb,
@@ -580,7 +590,7 @@ impl Kind for Function {
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let name = self.name.clone();
-        let pkg = Self::package(cx)?;
+        let pkg = self.package(cx)?;
         let env = Environment::builder()
             .set_variables(Some(string_map(d, "environment").into_iter().collect()))
             .build();
@@ -671,7 +681,7 @@ impl Kind for Function {
             .contains(&k.as_str())
         });
         if code_changed {
-            let pkg = Self::package(cx)?;
+            let pkg = self.package(cx)?;
             crate::aws::with_backoff(
                 "update function code",
                 WAIT,

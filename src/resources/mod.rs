@@ -61,11 +61,22 @@ pub struct Ctx {
     /// Tags for every resource: `Project={prefix}`, the config's tags, and
     /// the stack's name and ID (`deployer:stack`, `deployer:stack-id`).
     pub tags: BTreeMap<String, String>,
+    /// The run's handler package (`Code::Handler`), if a function needs it.
     pub package: Option<Arc<Package>>,
+    /// The other codes' packages (crates, zips).
+    pub packages: crate::package::Packages,
     pub urls: Urls,
 }
 
 impl Ctx {
+    /// The package built for `code` in this run.
+    pub fn package_of(&self, code: &crate::package::Code) -> Option<Arc<Package>> {
+        match code {
+            crate::package::Code::Handler => self.package.clone(),
+            c => self.packages.get(c).cloned(),
+        }
+    }
+
     /// A target for unit tests: stack `t`, eu-west-1, account 123456789012,
     /// partition `aws`, tag `Project=cognito-example`, no package, AWS URLs.
     #[cfg(test)]
@@ -83,6 +94,7 @@ impl Ctx {
             ]
             .into(),
             package: None,
+            packages: Default::default(),
             urls: Urls::Aws,
         }
     }
@@ -282,6 +294,10 @@ pub trait Kind: Send + Sync {
     /// domain): the setting that holds the ID of the resource it belongs
     /// to, and that resource's key. Ownership goes through that resource.
     fn belongs_through(&self) -> Option<(&'static str, String)> {
+        None
+    }
+    /// The code it runs (a function's), built before the run.
+    fn code(&self) -> Option<crate::package::Code> {
         None
     }
     /// True when its name is not unique in AWS: an intent is recorded before

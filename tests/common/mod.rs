@@ -631,7 +631,10 @@ pub fn handler_copy() -> tempfile::TempDir {
     let root = project_dir();
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let ws = ws.replace("members = [\".\", \"handler\"]", "members = [\"handler\"]");
+    let ws = ws.replace(
+        "members = [\".\", \"handler\", \"functions/echo\"]",
+        "members = [\"handler\", \"functions/echo\"]",
+    );
     let (a, b) = (
         ws.find("[package]").unwrap(),
         ws.find("[profile.release]").unwrap(),
@@ -649,6 +652,12 @@ pub fn handler_copy() -> tempfile::TempDir {
     for f in std::fs::read_dir(root.join("handler/src")).unwrap() {
         let f = f.unwrap().path();
         std::fs::copy(&f, h.join("src").join(f.file_name().unwrap())).unwrap();
+    }
+    // The second function's crate of the multi-function example.
+    let echo = dir.path().join("functions/echo");
+    std::fs::create_dir_all(echo.join("src")).unwrap();
+    for f in ["Cargo.toml", "src/main.rs"] {
+        std::fs::copy(root.join("functions/echo").join(f), echo.join(f)).unwrap();
     }
     // The checkout's tool venv (moto, cargo-lambda), not a new install.
     std::os::unix::fs::symlink(deployer::tools::tools_dir(), dir.path().join(".tools")).unwrap();
