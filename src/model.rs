@@ -339,6 +339,7 @@ pub type Exports = Vec<(String, Output<String>)>;
 pub struct Stack {
     resources: Vec<Declared>,
     exports: Vec<(String, Output<String>)>,
+    moves: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -386,6 +387,26 @@ impl Stack {
     /// let pool = s.add("pool", UserPool { name: "accounts".into() });
     /// s.protect(&pool);
     /// ```
+    /// Says that the resource now declared as `to` was declared as `from`
+    /// (a refactor: a key renamed): its state entry moves, and the resource
+    /// is neither replaced nor deleted (Pulumi's aliases, Terraform's
+    /// `moved`). The move is saved with the run, so the line can go once
+    /// every stack ran it.
+    ///
+    /// ```
+    /// # use deployer::model::Stack;
+    /// # use deployer::resources::cognito::UserPool;
+    /// # let mut s = Stack::new();
+    /// let pool = s.add("accounts", UserPool { name: "accounts".into() });
+    /// s.moved("pool", &pool);
+    /// ```
+    pub fn moved<K>(&mut self, from: impl Into<String>, to: &Handle<K>) {
+        self.moves.push((from.into(), to.key().to_string()));
+    }
+    /// The moves the program declared (`moved`): (from, to).
+    pub fn moves(&self) -> &[(String, String)] {
+        &self.moves
+    }
     pub fn protect<K>(&mut self, h: &Handle<K>) {
         self.lifecycle_of(h.key()).protect = Protect::All;
     }
@@ -530,10 +551,35 @@ pub fn program() -> Program {
 
 /// Runs the program: its resources (checked) and exported outputs.
 pub fn declare(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports)> {
+    declare_with_moves(cfg).map(|(r, e, _)| (r, e))
+}
+
+/// A key renamed by the program (`Stack::moved`): (from, to).
+pub type Moves = Vec<(String, String)>;
+
+/// `declare`, with the program's moves (checked: each `to` declared, no
+/// `from` declared, no key moved twice).
+pub fn declare_with_moves(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports, Moves)> {
     let mut s = Stack::new();
     program()(cfg, &mut s)?;
     cfg.check_unread_settings()?;
-    s.resources()
+    let moves = s.moves.clone();
+    let (res, exports) = s.resources()?;
+    let declared: BTreeSet<String> = res.iter().map(|r| r.key()).collect();
+    let mut seen = BTreeSet::new();
+    for (from, to) in &moves {
+        if declared.contains(from) {
+            return Err(Error::Other(format!(
+                "the program says `{from}` moved to `{to}`, but still declares `{from}`: drop one of the two"
+            )));
+        }
+        if !seen.insert(from.clone()) || !seen.insert(format!("to {to}")) {
+            return Err(Error::Other(format!(
+                "the program moves `{from}` or `{to}` twice: one move per key"
+            )));
+        }
+    }
+    Ok((res, exports, moves))
 }
 
 #[cfg(test)]

@@ -357,3 +357,46 @@ fn two_functions_with_code_of_their_own() {
         assert!(s.apis_named("mine-two").await.is_empty());
     });
 }
+
+/// `examples/moved.rs`: a key renamed with `Stack::moved` is planned as no
+/// change (`plan --detailed-exitcode` exits 0), `up` makes no AWS write and
+/// saves the entry under its new key (the child's parent key with it); the
+/// pool in moto is the same one; `down` deletes it.
+#[test]
+fn a_renamed_key_declared_moved_is_no_change() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "moved").with_prefix("mine");
+    st.exe = example("moved");
+    st.ok(&["up"]);
+    let pool = st.id("pool");
+    assert_eq!(pool_named(&moto, "mine-moved"), vec![pool.clone()]);
+
+    st.extra_config = "renamed = true\n".into();
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    let text = String::from_utf8_lossy(&p.stdout);
+    assert_eq!(p.status.code(), Some(0), "no change: {text}");
+    assert!(
+        !text.contains("replace") && !text.contains("delete"),
+        "{text}"
+    );
+    moto.reset_recording();
+    st.ok(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "a move made writes: {writes:?}");
+    let state = st.state();
+    assert!(state["resources"].get("pool").is_none(), "{state}");
+    assert_eq!(state["resources"]["accounts"]["id"], pool.as_str());
+    assert_eq!(state["resources"]["api_scopes"]["parent"], "accounts");
+    assert_eq!(pool_named(&moto, "mine-moved"), vec![pool.clone()]);
+    // Again: the move is made; nothing to do.
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&p.stdout)
+    );
+
+    st.ok(&["down", "--yes"]);
+    assert!(pool_named(&moto, "mine-moved").is_empty());
+}

@@ -405,10 +405,11 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
 /// declares (to delete), and its exported outputs.
 pub fn nodes_for(
     cfg: &Config,
-    state: &State,
+    state: &mut State,
     declared: bool,
 ) -> Result<(Vec<Node>, crate::model::Exports)> {
-    let (res, exports) = crate::model::declare(cfg)?;
+    let (res, exports, moves) = crate::model::declare_with_moves(cfg)?;
+    apply_moves(state, &moves)?;
     let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
     for (key, e) in &state.resources {
         if nodes.iter().any(|n| &n.res.key() == key) {
@@ -429,6 +430,32 @@ pub fn nodes_for(
         }
     }
     Ok((nodes, exports))
+}
+
+/// The program's moves (`Stack::moved`) applied to the state: each entry
+/// under `from` goes under `to` (and so do the parent keys naming it), so
+/// that the resource is read, planned and kept as `to`'s. A move already
+/// made (no `from` in the state) is nothing; `from` and `to` both in the
+/// state is an error.
+pub fn apply_moves(state: &mut State, moves: &crate::model::Moves) -> Result<()> {
+    for (from, to) in moves {
+        let Some(e) = state.resources.remove(from) else {
+            continue;
+        };
+        if state.resources.contains_key(to) {
+            state.resources.insert(from.clone(), e);
+            return Err(Error::Other(format!(
+                "the program says `{from}` moved to `{to}`, but the state has both: remove the `moved` line, or the entry of the one that is not in AWS (`deployer state rm`)"
+            )));
+        }
+        state.resources.insert(to.clone(), e);
+        for e in state.resources.values_mut() {
+            if e.parent.as_deref() == Some(from.as_str()) {
+                e.parent = Some(to.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--target KEY`: the nodes and steps of the targets and of everything
@@ -578,7 +605,14 @@ async fn up_session(
     s: Session,
     t0: Instant,
 ) -> Result<(Report, Known, Ctx)> {
-    let (nodes, exports) = nodes_for(&s.cfg, &s.state, true)?;
+    let mut state = s.state.clone();
+    let mut before = state.clone();
+    if s.new_identity {
+        // Saved with the first write of this run.
+        before.stack_id = None;
+    }
+    // A move (`Stack::moved`) changes the state: saved before any change.
+    let (nodes, exports) = nodes_for(&s.cfg, &mut state, true)?;
     let tb = Instant::now();
     // Off the async threads: a build takes minutes and the run must stay
     // responsive to a signal meanwhile.
@@ -601,12 +635,6 @@ async fn up_session(
         );
     }
     let reports = Arc::new(Mutex::new(vec![]));
-    let mut state = s.state.clone();
-    let mut before = state.clone();
-    if s.new_identity {
-        // Saved with the first write of this run.
-        before.stack_id = None;
-    }
     state.region = Some(ctx.region.clone());
     state.account = Some(ctx.account.clone());
     state.partition = (ctx.partition != "aws").then(|| ctx.partition.clone());
@@ -741,7 +769,7 @@ pub async fn down(g: &Global, yes: bool) -> Result<()> {
     released
 }
 
-async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
+async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
     if s.new_identity && s.state.resources.is_empty() && s.state.retired.is_empty() {
         // No state, so no identity: whatever carries this stack's names is
         // another's or nobody's, and a stack with no state deletes nothing.
@@ -764,7 +792,7 @@ async fn down_session(g: &Global, s: Session, t0: Instant) -> Result<()> {
         return Ok(());
     }
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&s.cfg, &s.state, false)?;
+    let (nodes, _) = nodes_for(&s.cfg, &mut s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
         cx: Arc::new(Cx {
@@ -837,9 +865,9 @@ pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
     released
 }
 
-async fn import_session(g: &Global, s: Session, key: &str, id: &str) -> Result<()> {
+async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Result<()> {
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&s.cfg, &s.state, true)?;
+    let (nodes, _) = nodes_for(&s.cfg, &mut s.state, true)?;
     let Some(res) = nodes
         .iter()
         .find(|n| n.res.key() == key)
