@@ -44,7 +44,7 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
         },
     );
     s.add("stage", Stage { api_id: api.id() });
-    s.export("url", api.endpoint().map(|e| format!("{e}/hello")));
+    s.export("url", deployer::interpolate!("{}/hello", api.endpoint()));
     s.export("function_arn", function.arn());
     Ok(())
 }

@@ -39,10 +39,8 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
                 jwt: None,
             },
         );
-        s.export(
-            format!("{key}_url"),
-            api.endpoint().map(move |e| format!("{e}/{key}")),
-        );
+        let url = deployer::interpolate!("{}/{}", api.endpoint(), key);
+        s.export(format!("{key}_url"), url);
     }
     s.add("stage", Stage { api_id: api.id() });
     Ok(())

@@ -138,6 +138,33 @@ pub fn all<T: Clone + Send + Sync + 'static>(items: &[Output<T>]) -> Output<Vec<
     }
 }
 
+/// A string built from outputs, known when they all are (Pulumi's
+/// `interpolate`): `format!`'s syntax with positional `{}`, each argument an
+/// `Output<String>` (or anything that converts into one, a `&str`, a
+/// `String`). Its resources are the arguments' (the engine orders it after
+/// them); it is secret if one of them is.
+///
+/// ```
+/// # use deployer::model::{Output, Stack};
+/// # use deployer::resources::api::Api;
+/// # let mut s = Stack::new();
+/// let api = s.add("api", Api { name: "shop".into() });
+/// let orders = deployer::interpolate!("{}/orders?v={}", api.endpoint(), "2");
+/// s.export("orders_url", orders);
+/// ```
+#[macro_export]
+macro_rules! interpolate {
+    ($fmt:literal $(, $arg:expr)* $(,)?) => {{
+        let parts: ::std::vec::Vec<$crate::model::Output<::std::string::String>> =
+            ::std::vec![$($crate::model::Output::<::std::string::String>::from($arg)),*];
+        $crate::model::all(&parts).map(move |values| {
+            #[allow(unused_mut, unused_variables)]
+            let mut it = values.into_iter();
+            ::std::format!($fmt $(, { let _ = ::std::stringify!($arg); it.next().unwrap_or_default() })*)
+        })
+    }};
+}
+
 impl<T: Clone + Send + Sync + 'static> From<T> for Output<T> {
     fn from(v: T) -> Self {
         Output::value(v)
@@ -611,6 +638,33 @@ mod tests {
         let plain: Input<String> = "x".into();
         assert!(plain.deps().is_empty() && !plain.is_secret());
         assert_eq!(all(&[a, plain]).deps(), ["a"]);
+    }
+
+    /// `interpolate!`: known when every argument is, in order, with their
+    /// resources and secrecy.
+    #[test]
+    fn interpolate_formats_outputs() {
+        let a = Output::of("api", "endpoint");
+        let b = Output::of("client", "secret").secret();
+        let url = crate::interpolate!("{}/cb?c={}&v={}", a, b, "2");
+        assert_eq!(url.deps(), ["api", "client"]);
+        assert!(url.is_secret());
+        let mut k = Known::default();
+        assert_eq!(url.resolve(&ctx(), &k), None);
+        k.outputs.insert(
+            "api".into(),
+            [("endpoint".to_string(), "https://x".to_string())].into(),
+        );
+        k.outputs.insert(
+            "client".into(),
+            [("secret".to_string(), "s".to_string())].into(),
+        );
+        assert_eq!(
+            url.resolve(&ctx(), &k).as_deref(),
+            Some("https://x/cb?c=s&v=2")
+        );
+        let plain = crate::interpolate!("plain");
+        assert_eq!(plain.resolve(&ctx(), &k).as_deref(), Some("plain"));
     }
 
     #[test]
