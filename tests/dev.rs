@@ -19,7 +19,24 @@ struct Dev {
 }
 
 impl Drop for Dev {
+    /// SIGTERM first, as a user's Ctrl-C: dev stops moto and removes its
+    /// work directory; a kill only if it has not stopped in 20 s.
     fn drop(&mut self) {
+        // Already reaped (a test that killed it): its pid may be another's.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // SAFETY: kill(2) on our own child's pid, not yet reaped.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -47,6 +64,9 @@ impl Dev {
                 &idp.to_string(),
             ])
             .args(args)
+            // dev's private work directory lands in the test's, removed with
+            // it even after a SIGKILL (the test of a killed dev).
+            .env("TMPDIR", dir.path())
             .env_remove("AWS_ENDPOINT_URL")
             .env_remove("AWS_PROFILE")
             .stdin(Stdio::null())
