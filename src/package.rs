@@ -91,14 +91,6 @@ impl Code {
             bin: Some(bin.into()),
         }
     }
-
-    /// The binary's name (a crate's).
-    fn bin_name(&self) -> Option<&str> {
-        match self {
-            Code::Crate { package, bin } => Some(bin.as_deref().unwrap_or(package)),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for Code {
@@ -123,6 +115,7 @@ pub type Packages = std::collections::BTreeMap<Code, std::sync::Arc<Package>>;
 /// invocation with `profile`, the zips read.
 pub fn build_codes(arch: Architecture, profile: Profile, codes: &[Code]) -> Result<Packages> {
     let mut out = Packages::new();
+    // (code, (crate, binary)) of each crate to build.
     let mut crates = vec![];
     for c in codes {
         match c {
@@ -136,24 +129,18 @@ pub fn build_codes(arch: Architecture, profile: Profile, codes: &[Code]) -> Resu
                 })?;
                 out.insert(c.clone(), std::sync::Arc::new(from_zip(zip)));
             }
-            Code::Crate { .. } => crates.push(c.clone()),
+            Code::Crate { package, bin } => {
+                let bin = bin.clone().unwrap_or_else(|| package.clone());
+                crates.push((c.clone(), (package.clone(), bin)));
+            }
         }
     }
     if crates.is_empty() {
         return Ok(out);
     }
-    let specs: Vec<(String, String)> = crates
-        .iter()
-        .map(|c| match c {
-            Code::Crate { package, .. } => (
-                package.clone(),
-                c.bin_name().unwrap_or_default().to_string(),
-            ),
-            _ => unreachable!("only crates here"),
-        })
-        .collect();
+    let specs: Vec<(String, String)> = crates.iter().map(|(_, s)| s.clone()).collect();
     let built = build_crates(arch, profile, &specs)?;
-    for (c, (_, p)) in crates.into_iter().zip(built) {
+    for ((c, _), (_, p)) in crates.into_iter().zip(built) {
         out.insert(c, std::sync::Arc::new(p));
     }
     Ok(out)
@@ -225,15 +212,17 @@ fn lambda_target_dir() -> PathBuf {
 /// compiles every dependency (minutes), a later one what changed.
 pub fn built_before(arch: Architecture, profile: Profile) -> bool {
     match profile {
-        Profile::Local => lambda_target_dir()
-            .join(Profile::Local.cargo_profile())
-            .join("handler")
-            .is_file(),
+        Profile::Local => local_binary(&lambda_target_dir(), "handler").is_file(),
         _ => lambda_target_dir()
             .join(rust_target(arch))
             .join(profile.cargo_profile())
             .is_dir(),
     }
+}
+
+/// Where plain cargo leaves this machine's build of the binary `bin`.
+fn local_binary(target_dir: &Path, bin: &str) -> PathBuf {
+    target_dir.join(Profile::Local.cargo_profile()).join(bin)
 }
 
 /// Builds the handler crate with `profile` (no `DEPLOYER_HANDLER_ZIP`).
@@ -344,7 +333,7 @@ fn build_here(
     target_dir: &Path,
     specs: &[(String, String)],
 ) -> Result<Vec<(PathBuf, Package)>> {
-    let binary = |bin: &str| target_dir.join(Profile::Local.cargo_profile()).join(bin);
+    let binary = |bin: &str| local_binary(target_dir, bin);
     let first = specs.iter().any(|(_, bin)| !binary(bin).exists());
     if first {
         eprintln!(

@@ -98,10 +98,10 @@ pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
         let zip = std::fs::read(z).map_err(|e| Error::io(z.display().to_string(), e))?;
         return Ok((z.clone(), crate::package::from_zip(zip)));
     }
-    if g.dev_build {
-        return crate::package::build_with(cfg.architecture, crate::package::Profile::Dev);
+    match g.profile() {
+        crate::package::Profile::Release => crate::package::build(cfg.architecture),
+        p => crate::package::build_with(cfg.architecture, p),
     }
-    crate::package::build(cfg.architecture)
 }
 
 /// The codes the program's functions run (declared ones: a function the
@@ -120,26 +120,34 @@ pub fn codes_of(nodes: &[Node]) -> Vec<crate::package::Code> {
 /// Builds what the functions run: the handler package if one runs it (as
 /// `build_package`), the other crates in one invocation with the same
 /// profile, the zips read.
-pub fn build_codes(
+pub fn build_for_run(
     g: &Global,
     cfg: &Config,
     codes: &[crate::package::Code],
 ) -> Result<(Option<Arc<Package>>, crate::package::Packages)> {
-    use crate::package::{Code, Profile};
-    let package = if codes.contains(&Code::Handler) {
+    let package = if codes.contains(&crate::package::Code::Handler) {
         Some(Arc::new(build_package(g, cfg)?.1))
     } else {
         None
     };
-    let profile = if g.local_build {
-        Profile::Local
-    } else if g.dev_build {
-        Profile::Dev
-    } else {
-        Profile::Release
-    };
-    let packages = crate::package::build_codes(cfg.architecture, profile, codes)?;
+    let packages = crate::package::build_codes(cfg.architecture, g.profile(), codes)?;
     Ok((package, packages))
+}
+
+impl Global {
+    /// How this run builds the functions' code: for this machine
+    /// (`deployer dev`), the dev loop's build for Lambda (`--dev-build`,
+    /// `up --watch`), else the reproducible release build.
+    pub fn profile(&self) -> crate::package::Profile {
+        use crate::package::Profile;
+        if self.local_build {
+            Profile::Local
+        } else if self.dev_build {
+            Profile::Dev
+        } else {
+            Profile::Release
+        }
+    }
 }
 
 /// A stack name names a file and an S3 key: only letters, digits, `-` and
@@ -619,7 +627,7 @@ async fn up_session(
     let (package, packages) = {
         let (g, cfg) = (g.clone(), s.cfg.clone());
         let codes = codes_of(&nodes);
-        tokio::task::spawn_blocking(move || build_codes(&g, &cfg, &codes))
+        tokio::task::spawn_blocking(move || build_for_run(&g, &cfg, &codes))
             .await
             .map_err(|e| Error::Other(format!("the build stopped: {e}")))??
     };
