@@ -581,12 +581,7 @@ fn alice_logs_in_with_a_real_browser() {
 fn watch_reloads_the_handler_without_dropping_a_request() {
     let copy = common::handler_copy();
     let mut c = Command::new(common::bin());
-    c.env_remove("DEPLOYER_HANDLER_ZIP")
-        .env("DEPLOYER_PROJECT_DIR", copy.path())
-        .env(
-            "DEPLOYER_LAMBDA_TARGET_DIR",
-            common::project_dir().join("target/lambda-build"),
-        );
+    common::builds_in(&mut c, &copy);
     // The first dev-profile build may compile every dependency.
     let dev = Dev::start_with(c, &["--watch"], 900);
     let url = format!("http://127.0.0.1:{}/hello", dev.api);

@@ -69,15 +69,8 @@ fn a_failed_link_shows_the_linkers_message() {
         "fn main() { println!(\"cargo:rustc-link-arg-bins=-ldeployer_test_no_such_library\"); }\n",
     )
     .unwrap();
-    let out = Command::new(common::bin())
+    let out = common::builds_in(&mut Command::new(common::bin()), &copy)
         .args(["package", "--dev"])
-        .env_remove("DEPLOYER_HANDLER_ZIP")
-        .env("DEPLOYER_PROJECT_DIR", copy.path())
-        // The dependencies compiled by the other dev-profile builds.
-        .env(
-            "DEPLOYER_LAMBDA_TARGET_DIR",
-            common::project_dir().join("target/lambda-build"),
-        )
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -261,16 +261,10 @@ fn two_functions_with_code_of_their_own() {
     let mut st = Stack::new(&moto, "two").with_prefix("mine");
     st.exe = example("two_functions");
     let run = |args: &[&str]| {
-        let mut c = st.cmd(args);
-        c.env_remove("DEPLOYER_HANDLER_ZIP")
-            .env("DEPLOYER_PROJECT_DIR", copy.path())
-            // The dependencies compiled by the other dev-profile builds.
-            .env(
-                "DEPLOYER_LAMBDA_TARGET_DIR",
-                project_dir().join("target/lambda-build"),
-            )
-            .env("DEPLOYER_DEV_BUILD", "true");
-        let o = c.output().unwrap();
+        let o = builds_in(&mut st.cmd(args), &copy)
+            .env("DEPLOYER_DEV_BUILD", "true")
+            .output()
+            .unwrap();
         assert!(
             o.status.success(),
             "{args:?}: {}\n{}",

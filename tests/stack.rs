@@ -1294,12 +1294,7 @@ fn up_watch_redeploys_the_functions_code() {
     let st = Stack::new(&moto, "watch");
     let copy = handler_copy();
     let mut c = st.cmd(&["up", "--watch"]);
-    c.env_remove("DEPLOYER_HANDLER_ZIP")
-        .env("DEPLOYER_PROJECT_DIR", copy.path())
-        .env(
-            "DEPLOYER_LAMBDA_TARGET_DIR",
-            project_dir().join("target/lambda-build"),
-        )
+    builds_in(&mut c, &copy)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();

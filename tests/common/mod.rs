@@ -627,6 +627,18 @@ pub fn project_dir() -> &'static Path {
 
 /// A copy of the handler crate in its own workspace (what a user edits),
 /// sharing the project's handler build directory for its dependencies.
+/// `c` builds the functions' crates in `copy` (a `handler_copy`), sharing
+/// the dependencies the other dev-profile builds compiled in
+/// target/lambda-build; no prebuilt handler zip.
+pub fn builds_in<'c>(c: &'c mut Command, copy: &tempfile::TempDir) -> &'c mut Command {
+    c.env_remove("DEPLOYER_HANDLER_ZIP")
+        .env("DEPLOYER_PROJECT_DIR", copy.path())
+        .env(
+            "DEPLOYER_LAMBDA_TARGET_DIR",
+            project_dir().join("target/lambda-build"),
+        )
+}
+
 pub fn handler_copy() -> tempfile::TempDir {
     let root = project_dir();
     let dir = tempfile::tempdir().unwrap();
