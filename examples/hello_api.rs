@@ -13,8 +13,8 @@ struct Settings {
     greeting: Option<String>,
 }
 
-fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
-    let greeting = cfg.settings::<Settings>()?.greeting;
+fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
+    let greeting = settings.greeting.clone();
     let greeting = greeting.unwrap_or_else(|| "hello".into());
     let name = format!("{}-hello", cfg.name_prefix);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
@@ -50,5 +50,5 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    deployer::cli::main_with(program)
+    deployer::App::with_settings(program).main()
 }

@@ -20,5 +20,5 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    deployer::cli::main_with(program)
+    deployer::App::new(program).main()
 }

@@ -15,9 +15,9 @@ struct Settings {
     renamed: bool,
 }
 
-fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
+fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-moved", cfg.name_prefix);
-    let key = match cfg.settings::<Settings>()?.renamed {
+    let key = match settings.renamed {
         true => "accounts",
         false => "pool",
     };
@@ -37,5 +37,5 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    deployer::cli::main_with(program)
+    deployer::App::with_settings(program).main()
 }

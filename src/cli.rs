@@ -100,18 +100,22 @@ pub enum Cmd {
     Tool { name: String },
 }
 
-/// The CLI entry point for a stack program: `up`, `plan`, `down`,
-/// `outputs`, `dev`, `logs`, `state` for the resources `program` declares.
-/// A user's own stack is a binary whose `main` is
-/// `deployer::cli::main_with(my_program)`.
+/// The CLI entry point for a stack program with no settings of its own:
+/// `up`, `plan`, `down`, `outputs`, `dev`, `logs`, `state` for the resources
+/// `program` declares. Same as `App::new(program).main()`.
 pub fn main_with(program: crate::model::Program) -> std::process::ExitCode {
-    crate::model::set_program(program);
-    main()
+    main_with_app(crate::App::new(program))
 }
 
-/// The CLI for the program already set (the example by default).
+/// The CLI for the example stack (the `deployer` binary).
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    main_with_app(crate::App::default())
+}
+
+/// The CLI for `app` (`App::main`).
+pub fn main_with_app(app: crate::App) -> std::process::ExitCode {
+    let mut cli = Cli::parse();
+    cli.global.app = app;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,8 +1,8 @@
 //! The stack's configuration: an optional TOML file on top of the embedded
 //! default. Its top-level keys are deployer's own ([`DEPLOYER_KEYS`]) and the
-//! program's: a program reads its own with [`Config::settings`] into a serde
-//! type of its own; a key neither knows is an error that names it and the
-//! file.
+//! program's: a program made with [`crate::App::with_settings`] gets its own
+//! read into a serde type of its own ([`Config::settings`]); a key neither
+//! knows is an error that names it and the file.
 
 use crate::error::Error;
 use serde::Deserialize;
@@ -46,7 +46,7 @@ pub struct UserConfig {
 }
 
 /// deployer's own top-level keys of the config file; the others are the
-/// program's (`Config::settings`). `users` and `log_retention_days` are the
+/// program's (`App::with_settings`). `users` and `log_retention_days` are the
 /// example program's, read by deployer for it.
 pub const DEPLOYER_KEYS: [&str; 7] = [
     "name_prefix",
@@ -121,8 +121,6 @@ pub struct Config {
     source: Option<Source>,
     /// The file's top-level keys that are not deployer's.
     program_keys: Vec<String>,
-    /// Whether the program read its settings (`settings`).
-    settings_read: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
@@ -163,7 +161,6 @@ impl Default for Config {
             backend: None,
             source: None,
             program_keys: vec![],
-            settings_read: Default::default(),
         }
     }
 }
@@ -287,8 +284,6 @@ impl Config {
     /// assert!(e.contains("stack.toml") && e.contains("`greting`"), "{e}");
     /// ```
     pub fn settings<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        self.settings_read
-            .store(true, std::sync::atomic::Ordering::SeqCst);
         let (text, origin) = match &self.source {
             Some(s) => (&*s.text, s.origin.as_str()),
             None => ("", "(no config file)"),
@@ -322,17 +317,14 @@ impl Config {
         }
     }
 
-    /// After the program ran: a top-level key that is not deployer's, in the
-    /// file of a program that reads no settings of its own, is unknown.
-    pub fn check_unread_settings(&self) -> Result<(), Error> {
-        if self.settings_read.load(std::sync::atomic::Ordering::SeqCst) {
-            return Ok(());
-        }
+    /// For a program with no settings of its own (`App::new`): a top-level
+    /// key of the file that is not deployer's is unknown.
+    pub(crate) fn refuse_program_keys(&self) -> Result<(), Error> {
         match (&self.source, self.program_keys.first()) {
             (Some(s), Some(k)) => Err(Error::Config {
                 path: s.origin.clone(),
                 message: format!(
-                    "unknown key `{k}`: not one of deployer's ({}), and this program reads no settings of its own (Config::settings)",
+                    "unknown key `{k}`: not one of deployer's ({}), and this program has no settings of its own (a program reads settings when its main is `App::with_settings(program)`)",
                     DEPLOYER_KEYS.join(", ")
                 ),
             }),
@@ -502,7 +494,6 @@ mod tests {
         let s: S = c.settings().unwrap();
         assert_eq!(s.greeting.as_deref(), Some("hi"));
         assert_eq!(s.limits.unwrap().burst, 5);
-        assert!(c.check_unread_settings().is_ok());
         // The file's text (a password) never shows in Debug.
         assert!(!format!("{c:?}").contains("S3cret-pw!"));
 
@@ -522,7 +513,7 @@ mod tests {
 
         // A program that reads no settings: a key not deployer's is unknown.
         let c = Config::parse("greeting = \"hi\"\n", "mine.toml").unwrap();
-        let e = c.check_unread_settings().unwrap_err().to_string();
+        let e = c.refuse_program_keys().unwrap_err().to_string();
         assert!(
             e.contains("mine.toml") && e.contains("unknown key `greeting`"),
             "{e}"

@@ -1168,7 +1168,8 @@ mod tests {
     }
 
     fn nodes(declared: bool) -> Vec<Node> {
-        crate::model::declare(&Config::default())
+        crate::App::default()
+            .declare(&Config::default())
             .unwrap()
             .0
             .into_iter()

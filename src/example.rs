@@ -181,7 +181,11 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::declare;
+    fn declare(
+        cfg: &Config,
+    ) -> crate::error::Result<(Vec<crate::model::Res>, crate::model::Exports)> {
+        crate::App::default().declare(cfg)
+    }
     use crate::resources::{Ctx, Known, Package, UNKNOWN};
     use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! deployer: the Cognito + API Gateway + Lambda OIDC example, deployed
 //! straight through the AWS SDK for Rust. See README.md.
 
+pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -16,3 +17,5 @@ pub mod render;
 pub mod resources;
 pub mod state;
 pub mod tools;
+
+pub use app::App;

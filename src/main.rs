@@ -1,5 +1,5 @@
 //! The `deployer` binary: the example stack (`deployer::example`) passed to
 //! the library's CLI entry point.
 fn main() -> std::process::ExitCode {
-    deployer::cli::main_with(deployer::example::program)
+    deployer::App::default().main()
 }

@@ -555,59 +555,13 @@ pub fn export_values(
         .collect()
 }
 
-/// A stack program: declares its resources and outputs from the config
-/// (deployer's settings, and its own through `Config::settings`). An error
-/// stops the run before any change.
+/// A stack program: declares its resources and outputs from the config.
+/// An error stops the run before any change. `App::new` makes one runnable;
+/// `App::with_settings` gives a program settings of its own.
 pub type Program = fn(&crate::config::Config, &mut Stack) -> Result<()>;
-
-static PROGRAM: std::sync::OnceLock<Program> = std::sync::OnceLock::new();
-
-/// Sets the program this process deploys (the CLI entry point does it);
-/// the first call wins.
-pub fn set_program(p: Program) {
-    let _ = PROGRAM.set(p);
-}
-
-/// The program this process deploys: the one set, else the example.
-pub fn program() -> Program {
-    PROGRAM
-        .get()
-        .copied()
-        .unwrap_or(crate::example::program as Program)
-}
-
-/// Runs the program: its resources (checked) and exported outputs.
-pub fn declare(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports)> {
-    declare_with_moves(cfg).map(|(r, e, _)| (r, e))
-}
 
 /// A key renamed by the program (`Stack::moved`): (from, to).
 pub type Moves = Vec<(String, String)>;
-
-/// `declare`, with the program's moves (checked: each `to` declared, no
-/// `from` declared, no key moved twice).
-pub fn declare_with_moves(cfg: &crate::config::Config) -> Result<(Vec<Res>, Exports, Moves)> {
-    let mut s = Stack::new();
-    program()(cfg, &mut s)?;
-    cfg.check_unread_settings()?;
-    let moves = s.moves.clone();
-    let (res, exports) = s.resources()?;
-    let declared: BTreeSet<String> = res.iter().map(|r| r.key()).collect();
-    let mut seen = BTreeSet::new();
-    for (from, to) in &moves {
-        if declared.contains(from) {
-            return Err(Error::Other(format!(
-                "the program says `{from}` moved to `{to}`, but still declares `{from}`: drop one of the two"
-            )));
-        }
-        if !seen.insert(from.clone()) || !seen.insert(format!("to {to}")) {
-            return Err(Error::Other(format!(
-                "the program moves `{from}` or `{to}` twice: one move per key"
-            )));
-        }
-    }
-    Ok((res, exports, moves))
-}
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,8 @@ fn ctx() -> Arc<Ctx> {
 
 /// A resource of the example program, by key.
 fn example(key: &str) -> Res {
-    deployer::model::declare(&Config::default())
+    deployer::App::default()
+        .declare(&Config::default())
         .unwrap()
         .0
         .into_iter()

@@ -453,7 +453,7 @@ pub async fn stop_signal() -> &'static str {
 /// local function's logs go there as Lambda's would.
 fn function_log_group(g: &Global, known: &Known) -> String {
     crate::config::Config::load(g.config.as_deref())
-        .and_then(|cfg| crate::model::declare(&cfg))
+        .and_then(|cfg| g.app.declare(&cfg))
         .ok()
         .and_then(|(res, _)| {
             res.iter()
@@ -465,7 +465,7 @@ fn function_log_group(g: &Global, known: &Known) -> String {
 
 fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
     let outs = crate::config::Config::load(g.config.as_deref())
-        .and_then(|cfg| crate::model::declare(&cfg))
+        .and_then(|cfg| g.app.declare(&cfg))
         .map(|(_, exports)| crate::outputs::compute(&exports, ctx, known))
         .unwrap_or_default();
     // The walk-through is the example's; another program has its outputs.

@@ -91,6 +91,10 @@ pub struct Global {
     /// Print nothing but errors (a `--watch` redeploy).
     #[arg(skip)]
     pub quiet: bool,
+    /// The program this run deploys (`App::main` sets it; the example by
+    /// default).
+    #[arg(skip)]
+    pub app: crate::App,
 }
 
 pub fn build_package(g: &Global, cfg: &Config) -> Result<(PathBuf, Package)> {
@@ -412,11 +416,12 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
 /// The program's resources, plus the state's entries it no longer
 /// declares (to delete), and its exported outputs.
 pub fn nodes_for(
+    app: &crate::App,
     cfg: &Config,
     state: &mut State,
     declared: bool,
 ) -> Result<(Vec<Node>, crate::model::Exports)> {
-    let (res, exports, moves) = crate::model::declare_with_moves(cfg)?;
+    let (res, exports, moves) = app.declare_with_moves(cfg)?;
     apply_moves(state, &moves)?;
     let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
     for (key, e) in &state.resources {
@@ -620,7 +625,7 @@ async fn up_session(
         before.stack_id = None;
     }
     // A move (`Stack::moved`) changes the state: saved before any change.
-    let (nodes, exports) = nodes_for(&s.cfg, &mut state, true)?;
+    let (nodes, exports) = nodes_for(&g.app, &s.cfg, &mut state, true)?;
     let tb = Instant::now();
     // Off the async threads: a build takes minutes and the run must stay
     // responsive to a signal meanwhile.
@@ -800,7 +805,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         return Ok(());
     }
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&s.cfg, &mut s.state, false)?;
+    let (nodes, _) = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
         cx: Arc::new(Cx {
@@ -875,7 +880,7 @@ pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
 
 async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Result<()> {
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&s.cfg, &mut s.state, true)?;
+    let (nodes, _) = nodes_for(&g.app, &s.cfg, &mut s.state, true)?;
     let Some(res) = nodes
         .iter()
         .find(|n| n.res.key() == key)
@@ -1007,7 +1012,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
 
 pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Result<()> {
     let cfg = Config::load(g.config.as_deref())?;
-    let (res, exports) = crate::model::declare(&cfg)?;
+    let (res, exports) = g.app.declare(&cfg)?;
     let names: Vec<&str> = exports.iter().map(|(n, _)| n.as_str()).collect();
     let secret_named = |n: &str| exports.iter().any(|(x, o)| x == n && o.is_secret());
     if let Some(n) = name {
