@@ -11,6 +11,8 @@ use deployer::resources::logs::LogGroup;
 #[derive(serde::Deserialize)]
 struct Settings {
     greeting: Option<String>,
+    /// The paths it answers `GET` on; `["/hello"]` when left out.
+    paths: Option<Vec<String>>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -34,15 +36,17 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             function_arn: function.arn(),
         },
     );
-    s.add(
-        "route",
-        Route {
-            api_id: api.id(),
-            route_key: "GET /hello".into(),
-            integration_id: integration.id(),
+    for path in settings.paths.clone().unwrap_or(vec!["/hello".into()]) {
+        let route_key = format!("GET {path}");
+        let (api_id, integration_id) = (api.id(), integration.id());
+        let route = Route {
+            api_id,
+            route_key,
+            integration_id,
             jwt: None,
-        },
-    );
+        };
+        s.add(format!("route{path}"), route);
+    }
     s.add("stage", Stage { api_id: api.id() });
     s.export("url", deployer::interpolate!("{}/hello", api.endpoint()));
     s.export("function_arn", function.arn());

@@ -1,6 +1,6 @@
 //! A stack program as the CLI runs it: the function that declares the
 //! resources, how it reads its own settings, and the providers of the kinds
-//! it uses. Nothing here is global: the CLI is given an [`App`] and passes
+//! it uses that are not deployer's. Nothing here is global: the CLI is given an [`App`] and passes
 //! it down to every command.
 //!
 //! ```no_run
@@ -24,6 +24,7 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::{Exports, Moves, Res, Stack};
+use crate::resources::{Provider, Providers};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ type Declare = dyn Fn(&Config, &mut Stack) -> Result<()> + Send + Sync;
 #[derive(Clone)]
 pub struct App {
     program: Arc<Declare>,
+    providers: Vec<Arc<dyn Provider>>,
 }
 
 impl std::fmt::Debug for App {
@@ -57,6 +59,7 @@ impl App {
                 cfg.refuse_program_keys()?;
                 program(cfg, s)
             }),
+            providers: vec![],
         }
     }
 
@@ -72,7 +75,30 @@ impl App {
                 let settings: S = cfg.settings()?;
                 program(cfg, &settings, s)
             }),
+            providers: vec![],
         }
+    }
+
+    /// Registers the provider of a kind written outside deployer, so that a
+    /// resource of that kind is deleted after the program drops it (the
+    /// kinds the program declares are known through their resources; one it
+    /// no longer declares anywhere is known only from here).
+    pub fn provider(mut self, p: impl Provider + 'static) -> App {
+        self.providers.push(Arc::new(p));
+        self
+    }
+
+    /// The providers of a run: deployer's own, the registered ones, and
+    /// those of the kinds `declared` uses.
+    pub fn providers(&self, declared: &[Res]) -> Providers {
+        let mut p = Providers::builtin();
+        for x in &self.providers {
+            p.add(x.clone());
+        }
+        for r in declared {
+            p.add(r.provider());
+        }
+        p
     }
 
     /// Runs the command line (`up`, `plan`, `down`, `outputs`, `dev`, ...)

@@ -148,6 +148,11 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub stats: Arc<CallStats>,
     pub region: String,
+    /// The run's SDK configuration (credentials, region, endpoint,
+    /// timeouts, retry policy): what a kind written outside deployer builds
+    /// the client of another service from (with `counter` and
+    /// `NoBlindRetry` as interceptors, as deployer's own clients have).
+    pub sdk: SdkConfig,
 }
 
 pub struct Target {
@@ -439,6 +444,16 @@ impl Clients {
             ),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
             stats,
+            sdk: cfg.clone(),
+        }
+    }
+
+    /// An interceptor that counts a client's calls with deployer's own (the
+    /// run's summary), for the client of a kind written outside deployer.
+    pub fn counter(&self) -> impl Intercept + 'static {
+        Counter {
+            stats: self.stats.clone(),
+            fault_after: std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok()),
         }
     }
 }

@@ -603,6 +603,9 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub state: Arc<Mutex<State>>,
     pub sink: Sink,
+    /// The providers of the run's kinds: what deletes a retired resource
+    /// whose key no node has.
+    pub providers: crate::resources::Providers,
 }
 
 impl Engine {
@@ -905,8 +908,11 @@ impl Engine {
                 .map(|n| n.res.clone())
                 .or_else(|| {
                     let (kind, parent) = crate::state::legacy_kind(&r.key)?;
-                    let k = crate::resources::orphan(kind, &r.id, parent)?;
-                    Some(crate::model::Declared::new(r.key.clone(), k))
+                    let k = crate::resources::Orphan::new(
+                        self.providers.get(kind)?,
+                        parent.map(String::from),
+                    );
+                    Some(crate::model::Declared::new(r.key.clone(), Arc::new(k)))
                 });
             let Some(res) = res else {
                 continue;
@@ -1558,9 +1564,13 @@ mod tests {
         let c = ctx();
         let mut reads = converged(&n, &c);
         let (kind, parent) = crate::state::legacy_kind("user/bob").unwrap();
+        let provider = crate::resources::Providers::builtin().get(kind).unwrap();
         let bob = crate::model::Declared::new(
             "user/bob",
-            crate::resources::orphan(kind, "bob", parent).unwrap(),
+            Arc::new(crate::resources::Orphan::new(
+                provider,
+                parent.map(String::from),
+            )),
         );
         reads.insert(
             "user/bob".into(),

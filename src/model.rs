@@ -346,7 +346,11 @@ impl Declared {
         self.kind.update(cx, d, o, known).await
     }
     pub async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()> {
-        self.kind.delete(cx, id, parent_id).await
+        self.kind.provider().delete(cx, id, parent_id).await
+    }
+    /// What reads and deletes its kind by ID.
+    pub fn provider(&self) -> Arc<dyn crate::resources::Provider> {
+        self.kind.provider()
     }
     pub async fn strays(
         &self,

@@ -88,7 +88,7 @@ fn hello_api_program_create_noop_change_down() {
         assert_eq!(groups.len(), 1, "{groups:?}");
     });
     assert_eq!(
-        st.state()["resources"]["route"]["kind"],
+        st.state()["resources"]["route/hello"]["kind"],
         "aws:apigatewayv2:Route"
     );
 
@@ -146,6 +146,42 @@ fn hello_api_program_create_noop_change_down() {
             .unwrap();
         assert_eq!(env["GREETING"], "bonjour");
     });
+
+    // A route added, then dropped from the program: the next `up` deletes
+    // it (by its ID, through its kind's provider), the other one stays.
+    let routes = |st: &Stack| {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let mut keys: Vec<String> = s
+                .routes(st.id("api"))
+                .await
+                .into_iter()
+                .map(|r| r.route_key.unwrap())
+                .collect();
+            keys.sort();
+            keys
+        })
+    };
+    st.extra_config = "greeting = \"bonjour\"\npaths = [\"/hello\", \"/hi\"]\n".into();
+    st.ok(&["up"]);
+    assert_eq!(routes(&st), ["GET /hello", "GET /hi"]);
+    st.extra_config = "greeting = \"bonjour\"\n".into();
+    let out = st.json(&["up"]);
+    let busy: Vec<_> = out["report"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "same")
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["action"].as_str().unwrap(),
+                s["key"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(busy, ["delete route/hi"], "{out}");
+    assert_eq!(routes(&st), ["GET /hello"]);
 
     // Down: nothing left.
     assert!(st.run(&["down", "--yes"]).status.success());
@@ -393,4 +429,89 @@ fn a_renamed_key_declared_moved_is_no_change() {
 
     st.ok(&["down", "--yes"]);
     assert!(pool_named(&moto, "mine-moved").is_empty());
+}
+
+/// The bucket's versioning status and tags as moto reports them (`None`:
+/// no such bucket); through awsim, which answers GetBucketVersioning with
+/// AWS's XML root (moto's is another).
+fn bucket_of(moto: &Moto, name: &str) -> Option<(String, BTreeMap<String, String>)> {
+    rt().block_on(async {
+        let c = s3(&moto.endpoint).await;
+        c.head_bucket().bucket(name).send().await.ok()?;
+        let v = c.get_bucket_versioning().bucket(name).send().await.unwrap();
+        let tags = match c.get_bucket_tagging().bucket(name).send().await {
+            Ok(t) => t.tag_set.into_iter().map(|t| (t.key, t.value)).collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        let status = v.status.map(|s| s.as_str().to_string()).unwrap_or_default();
+        Some((status, tags))
+    })
+}
+
+/// `examples/own_kind.rs`: a kind written outside deployer (an S3 bucket
+/// and its provider, in the example's own crate) is created and read back
+/// from moto with this stack's tags, a no-op makes no write, a change is
+/// planned as `versioning: true -> false` and updated in place, and once
+/// the program drops it the next `up` deletes it through the provider the
+/// example registers (`App::provider`).
+#[test]
+fn a_kind_written_outside_deployer() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "own").with_prefix("mine");
+    st.exe = example("own_kind");
+    let name = "mine-own-kind-data";
+    let out = st.json(&["up"]);
+    assert_eq!(st.id("data"), name);
+    let state = st.state();
+    assert_eq!(state["resources"]["data"]["kind"], "acme:s3:Bucket");
+    assert_eq!(
+        out["outputs"]["bucket_arn"],
+        format!("arn:aws:s3:::{name}").as_str()
+    );
+    let (status, tags) = bucket_of(&moto, name).expect("the bucket in moto");
+    assert_eq!(status, "Enabled");
+    assert_eq!(
+        tags["deployer:stack-id"],
+        state["stack_id"].as_str().unwrap()
+    );
+    assert_eq!(tags["deployer:stack"], "own");
+
+    moto.reset_recording();
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&p.stdout)
+    );
+    st.ok(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
+
+    st.extra_config = "versioning = false\n".into();
+    let p = st.run(&["plan"]);
+    let text = String::from_utf8_lossy(&p.stdout);
+    assert!(text.contains("versioning: true -> false"), "{text}");
+    assert!(
+        text.contains("0 to replace") && text.contains("1 to update"),
+        "{text}"
+    );
+    st.ok(&["up"]);
+    assert_eq!(bucket_of(&moto, name).unwrap().0, "Suspended");
+
+    // Dropped from the program: deleted by the next `up`.
+    st.extra_config = "bucket = false\n".into();
+    let out = st.json(&["up"]);
+    let steps = out["report"]["steps"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["key"] == "data" && s["action"] == "delete"),
+        "{out}"
+    );
+    assert!(
+        bucket_of(&moto, name).is_none(),
+        "the bucket is still in moto"
+    );
+    assert!(st.state()["resources"].get("data").is_none());
 }

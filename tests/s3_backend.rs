@@ -6,15 +6,6 @@ mod common;
 use common::*;
 use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
 
-async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let cfg = sdk_config(endpoint).await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&cfg)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 fn make_bucket(moto: &Moto, bucket: &str, versioned: bool) {
     rt().block_on(async {
         let c = s3(&moto.direct).await;

@@ -10,7 +10,7 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::render::{print_plan, printer};
-use crate::resources::{Ctx, Cx, Known, Package, Read, Urls};
+use crate::resources::{Ctx, Cx, Known, Package, Providers, Read, Urls};
 use crate::state::{State, Store};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -414,15 +414,17 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
 }
 
 /// The program's resources, plus the state's entries it no longer
-/// declares (to delete), and its exported outputs.
+/// declares (to delete, each by its kind's provider), its exported outputs
+/// and the run's providers.
 pub fn nodes_for(
     app: &crate::App,
     cfg: &Config,
     state: &mut State,
     declared: bool,
-) -> Result<(Vec<Node>, crate::model::Exports)> {
+) -> Result<(Vec<Node>, crate::model::Exports, Providers)> {
     let (res, exports, moves) = app.declare_with_moves(cfg)?;
     apply_moves(state, &moves)?;
+    let providers = app.providers(&res);
     let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
     for (key, e) in &state.resources {
         if nodes.iter().any(|n| &n.res.key() == key) {
@@ -434,15 +436,18 @@ pub fn nodes_for(
                 e.kind
             )));
         };
-        let id = e.id.clone().unwrap_or_default();
-        if let Some(k) = crate::resources::orphan(&kind, &id, parent.as_deref()) {
-            nodes.push(Node {
-                res: crate::model::Declared::with_lifecycle(key.clone(), k, e.lifecycle),
-                declared: false,
-            });
-        }
+        let Some(provider) = providers.get(&kind) else {
+            return Err(Error::Other(format!(
+                "state entry {key:?} is a {kind}, a kind the program no longer declares and whose provider it does not register: register it (`App::provider(...)` in the program's main) so that it can be deleted, or delete the resource by hand and then `deployer state rm {key}`"
+            )));
+        };
+        let k = std::sync::Arc::new(crate::resources::Orphan::new(provider, parent));
+        nodes.push(Node {
+            res: crate::model::Declared::with_lifecycle(key.clone(), k, e.lifecycle),
+            declared: false,
+        });
     }
-    Ok((nodes, exports))
+    Ok((nodes, exports, providers))
 }
 
 /// The program's moves (`Stack::moved`) applied to the state: each entry
@@ -625,7 +630,7 @@ async fn up_session(
         before.stack_id = None;
     }
     // A move (`Stack::moved`) changes the state: saved before any change.
-    let (nodes, exports) = nodes_for(&g.app, &s.cfg, &mut state, true)?;
+    let (nodes, exports, providers) = nodes_for(&g.app, &s.cfg, &mut state, true)?;
     let tb = Instant::now();
     // Off the async threads: a build takes minutes and the run must stay
     // responsive to a signal meanwhile.
@@ -668,6 +673,7 @@ async fn up_session(
         store: s.store.clone(),
         state: Arc::new(Mutex::new(state.clone())),
         sink: printer(g.json || g.quiet, reports.clone()),
+        providers,
     };
     let reads = engine.read_all(&nodes).await?;
     let found = foreign(&nodes, &ctx, &state, &reads);
@@ -805,7 +811,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         return Ok(());
     }
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
+    let (nodes, _, providers) = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
         cx: Arc::new(Cx {
@@ -815,6 +821,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         store: s.store.clone(),
         state: Arc::new(Mutex::new(s.state.clone())),
         sink: printer(g.json, reports.clone()),
+        providers,
     };
     let mut reads = engine.read_all(&nodes).await?;
     // Only what this stack owns is deleted; the rest is left, and said.
@@ -880,7 +887,7 @@ pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
 
 async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Result<()> {
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _) = nodes_for(&g.app, &s.cfg, &mut s.state, true)?;
+    let (nodes, _, _) = nodes_for(&g.app, &s.cfg, &mut s.state, true)?;
     let Some(res) = nodes
         .iter()
         .find(|n| n.res.key() == key)
@@ -1185,5 +1192,48 @@ mod demo_password_tests {
         let mut own = Config::default();
         own.users[0].password = "an-own-Passw0rd!".into();
         assert!(check_demo_password(&own, None, false).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod orphan_tests {
+    use super::*;
+
+    /// A state entry the program no longer declares is deleted through the
+    /// provider of its kind; a kind no provider is known for stops the run
+    /// naming the kind, the key and what to do.
+    #[test]
+    fn orphans_get_their_kinds_provider_or_a_clear_error() {
+        let app = crate::App::new(|_, _| Ok(()));
+        let cfg = Config::default();
+        let mut st = State::new("t");
+        let entry = |kind: &str, parent: Option<&str>| crate::state::Entry {
+            id: Some("x1".into()),
+            kind: Some(kind.into()),
+            parent: parent.map(String::from),
+            ..Default::default()
+        };
+        st.resources
+            .insert("api".into(), entry("aws:apigatewayv2:Api", None));
+        st.resources.insert(
+            "route/hi".into(),
+            entry("aws:apigatewayv2:Route", Some("api")),
+        );
+        let (nodes, _, _) = nodes_for(&app, &cfg, &mut st.clone(), true).unwrap();
+        let route = nodes.iter().find(|n| n.res.key() == "route/hi").unwrap();
+        assert!(!route.declared);
+        assert_eq!(route.res.kind_name(), "aws:apigatewayv2:Route");
+        assert_eq!(route.res.parent().as_deref(), Some("api"));
+
+        st.resources
+            .insert("data".into(), entry("acme:s3:Bucket", None));
+        let e = nodes_for(&app, &cfg, &mut st, true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("\"data\"") && e.contains("acme:s3:Bucket") && e.contains("App::provider"),
+            "{e}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The state operations: `unlock`, `state list|show|push|pull`.
+//! The state operations: `unlock`, `state list|show|push|pull|claim|rm`.
 
 use super::{backend_of, read_store, Global};
 use crate::config::Config;
@@ -34,6 +34,13 @@ pub enum StateCmd {
     Claim {
         /// The stack ID (16 hex digits) from a resource's tag.
         id: String,
+    },
+    /// Forget a resource: its entry leaves the state, the resource is left
+    /// as it is in AWS (like `terraform state rm`). Refused while other
+    /// entries name it as their parent.
+    Rm {
+        /// The resource's key, as `state show` lists it.
+        key: String,
     },
 }
 
@@ -72,6 +79,7 @@ pub async fn run(g: &Global, c: StateCmd) -> Result<()> {
         StateCmd::Push { force } => push(g, force).await,
         StateCmd::Pull { force } => pull(g, force).await,
         StateCmd::Claim { id } => claim(g, &id).await,
+        StateCmd::Rm { key } => rm(g, &key).await,
     }
 }
 
@@ -304,6 +312,47 @@ async fn claim(g: &Global, id: &str) -> Result<()> {
             "stack {} at {} now has stack ID {id}: `deployer up` adopts the resources that carry it, `deployer down` deletes them",
             g.stack,
             store.path.display()
+        );
+        Ok(())
+    }
+    .await;
+    let released = store.release().await;
+    r?;
+    released
+}
+
+async fn rm(g: &Global, key: &str) -> Result<()> {
+    let (_, mut store) = backend_store(g).await?;
+    store.acquire(&g.stack, "state rm").await?;
+    let r = async {
+        let mut st = store.load(&g.stack).await?;
+        let Some(e) = st.resources.get(key).cloned() else {
+            let keys: Vec<&str> = st.resources.keys().map(|k| k.as_str()).collect();
+            return Err(Error::Other(format!(
+                "stack {} records no resource {key:?}; its keys are: {}",
+                g.stack,
+                keys.join(", ")
+            )));
+        };
+        let children: Vec<&str> = st
+            .resources
+            .iter()
+            .filter(|(_, c)| c.parent.as_deref() == Some(key))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        if !children.is_empty() {
+            return Err(Error::Other(format!(
+                "{key} is the parent of {}: `state rm` those first; nothing was changed",
+                children.join(", ")
+            )));
+        }
+        st.resources.remove(key);
+        store.save(&st).await?;
+        println!(
+            "stack {} no longer records {key} ({} {}): it is left as it is in AWS",
+            g.stack,
+            e.kind.as_deref().unwrap_or("resource"),
+            e.id.as_deref().unwrap_or("(no ID)")
         );
         Ok(())
     }

@@ -131,8 +131,8 @@ impl Api {
 
 #[async_trait::async_trait]
 impl Kind for Api {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Api"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(ApiProvider)
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -148,18 +148,8 @@ impl Kind for Api {
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {
-            match cx.aws.apigw.get_api().api_id(id).send().await {
-                Ok(a) => {
-                    return Ok(Read::Found(Self::observe(
-                        id,
-                        a.name.as_deref(),
-                        a.protocol_type.as_ref(),
-                        a.api_endpoint.as_deref(),
-                        a.tags.as_ref(),
-                    )))
-                }
-                Err(e) if not_found!(e) => {}
-                Err(e) => return Err(Error::aws(format!("get API {id}"), e)),
+            if let Read::Found(o) = ApiProvider.read(cx, id, None).await? {
+                return Ok(Read::Found(o));
             }
         }
         // API names are not unique: find ours by name and stack tag.
@@ -220,6 +210,29 @@ impl Kind for Api {
         n.props = d.clone();
         Ok(n)
     }
+}
+
+/// Reads and deletes [`Api`]s by ID.
+pub struct ApiProvider;
+
+#[async_trait::async_trait]
+impl Provider for ApiProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Api"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        match cx.aws.apigw.get_api().api_id(id).send().await {
+            Ok(a) => Ok(Read::Found(Api::observe(
+                id,
+                a.name.as_deref(),
+                a.protocol_type.as_ref(),
+                a.api_endpoint.as_deref(),
+                a.tags.as_ref(),
+            ))),
+            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) => Err(Error::aws(format!("get API {id}"), e)),
+        }
+    }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         match cx.aws.apigw.delete_api().api_id(id).send().await {
             Ok(_) => Ok(()),
@@ -276,8 +289,8 @@ impl Authorizer {
 
 #[async_trait::async_trait]
 impl Kind for Authorizer {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Authorizer"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(AuthorizerProvider)
     }
     fn deps(&self) -> Vec<String> {
         deps_of(
@@ -396,6 +409,25 @@ impl Kind for Authorizer {
             ..o.clone()
         })
     }
+}
+
+/// Reads and deletes [`Authorizer`]s by ID.
+pub struct AuthorizerProvider;
+
+#[async_trait::async_trait]
+impl Provider for AuthorizerProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Authorizer"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        Ok(match Authorizer::get(cx, api, id).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
         ok_if_gone(
@@ -442,8 +474,8 @@ impl Integration {
 
 #[async_trait::async_trait]
 impl Kind for Integration {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Integration"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(IntegrationProvider)
     }
     fn deps(&self) -> Vec<String> {
         deps_of([self.api_id.deps(), self.function_arn.deps()])
@@ -467,26 +499,8 @@ impl Kind for Integration {
             return Ok(Read::Missing);
         };
         if let Some(id) = &prior.id {
-            match cx
-                .aws
-                .apigw
-                .get_integration()
-                .api_id(api)
-                .integration_id(id)
-                .send()
-                .await
-            {
-                Ok(i) => {
-                    return Ok(Read::Found(Self::observe(
-                        api,
-                        id,
-                        i.integration_type.as_ref(),
-                        i.integration_uri.as_deref(),
-                        i.payload_format_version.as_deref(),
-                    )))
-                }
-                Err(e) if not_found!(e) => {}
-                Err(e) => return Err(Error::aws(format!("get integration {id}"), e)),
+            if let Read::Found(o) = IntegrationProvider.read(cx, id, Some(api)).await? {
+                return Ok(Read::Found(o));
             }
         }
         // No name: ours is the Lambda proxy integration of our API.
@@ -561,6 +575,40 @@ impl Kind for Integration {
             ..o.clone()
         })
     }
+}
+
+/// Reads and deletes [`Integration`]s by ID.
+pub struct IntegrationProvider;
+
+#[async_trait::async_trait]
+impl Provider for IntegrationProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Integration"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        match cx
+            .aws
+            .apigw
+            .get_integration()
+            .api_id(api)
+            .integration_id(id)
+            .send()
+            .await
+        {
+            Ok(i) => Ok(Read::Found(Integration::observe(
+                api,
+                id,
+                i.integration_type.as_ref(),
+                i.integration_uri.as_deref(),
+                i.payload_format_version.as_deref(),
+            ))),
+            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) => Err(Error::aws(format!("get integration {id}"), e)),
+        }
+    }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
         ok_if_gone(
@@ -620,8 +668,8 @@ impl Route {
 
 #[async_trait::async_trait]
 impl Kind for Route {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Route"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(RouteProvider)
     }
     fn deps(&self) -> Vec<String> {
         let mut inputs = vec![self.api_id.deps(), self.integration_id.deps()];
@@ -654,29 +702,10 @@ impl Kind for Route {
             return Ok(Read::Missing);
         };
         if let Some(id) = &prior.id {
-            match cx
-                .aws
-                .apigw
-                .get_route()
-                .api_id(api)
-                .route_id(id)
-                .send()
-                .await
-            {
-                Ok(r) if r.route_key.as_deref() == Some(self.route_key.as_str()) => {
-                    return Ok(Read::Found(Self::observe(
-                        api,
-                        id,
-                        r.route_key.as_deref(),
-                        r.target.as_deref(),
-                        r.authorization_type.as_ref(),
-                        r.authorizer_id.as_deref(),
-                        r.authorization_scopes.as_deref(),
-                    )))
+            if let Read::Found(o) = RouteProvider.read(cx, id, Some(api)).await? {
+                if s(&o.props, "route_key") == self.route_key {
+                    return Ok(Read::Found(o));
                 }
-                Ok(_) => {}
-                Err(e) if not_found!(e) => {}
-                Err(e) => return Err(Error::aws(format!("get route {id}"), e)),
             }
         }
         // Route keys are unique within an API.
@@ -764,6 +793,42 @@ impl Kind for Route {
             ..o.clone()
         })
     }
+}
+
+/// Reads and deletes [`Route`]s by ID.
+pub struct RouteProvider;
+
+#[async_trait::async_trait]
+impl Provider for RouteProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Route"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        match cx
+            .aws
+            .apigw
+            .get_route()
+            .api_id(api)
+            .route_id(id)
+            .send()
+            .await
+        {
+            Ok(r) => Ok(Read::Found(Route::observe(
+                api,
+                id,
+                r.route_key.as_deref(),
+                r.target.as_deref(),
+                r.authorization_type.as_ref(),
+                r.authorizer_id.as_deref(),
+                r.authorization_scopes.as_deref(),
+            ))),
+            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) => Err(Error::aws(format!("get route {id}"), e)),
+        }
+    }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
         ok_if_gone(
@@ -791,8 +856,8 @@ const STAGE_NAME: &str = "$default";
 
 #[async_trait::async_trait]
 impl Kind for Stage {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Stage"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(StageProvider)
     }
     fn deps(&self) -> Vec<String> {
         self.api_id.deps().to_vec()
@@ -807,26 +872,8 @@ impl Kind for Stage {
         let Some(api) = &prior.parent_id else {
             return Ok(Read::Missing);
         };
-        match cx
-            .aws
-            .apigw
-            .get_stage()
-            .api_id(api)
-            .stage_name(STAGE_NAME)
-            .send()
-            .await
-        {
-            Ok(st) => Ok(Read::Found(Observed {
-                id: STAGE_NAME.into(),
-                props: props(json!({
-                    "auto_deploy": st.auto_deploy.unwrap_or(false),
-                    "tags": tags_value(st.tags.unwrap_or_default()),
-                })),
-                outputs: child_out(api, STAGE_NAME),
-            })),
-            Err(e) if not_found!(e) => Ok(Read::Missing),
-            Err(e) => Err(Error::aws("get stage $default", e)),
-        }
+        // One stage, `$default`, whatever the state records.
+        StageProvider.read(cx, STAGE_NAME, Some(api)).await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let api = self.api_id.get(&cx.ctx, k);
@@ -895,14 +942,50 @@ impl Kind for Stage {
             ..o.clone()
         })
     }
-    async fn delete(&self, cx: &Cx, _id: &str, api: Option<&str>) -> Result<()> {
+}
+
+/// Reads and deletes [`Stage`]s by ID.
+pub struct StageProvider;
+
+#[async_trait::async_trait]
+impl Provider for StageProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Stage"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        match cx
+            .aws
+            .apigw
+            .get_stage()
+            .api_id(api)
+            .stage_name(id)
+            .send()
+            .await
+        {
+            Ok(st) => Ok(Read::Found(Observed {
+                id: id.into(),
+                props: props(json!({
+                    "auto_deploy": st.auto_deploy.unwrap_or(false),
+                    "tags": tags_value(st.tags.unwrap_or_default()),
+                })),
+                outputs: child_out(api, id),
+            })),
+            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) => Err(Error::aws(format!("get stage {id}"), e)),
+        }
+    }
+    async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };
+        let name = if id.is_empty() { STAGE_NAME } else { id };
         ok_if_gone(
             cx.aws
                 .apigw
                 .delete_stage()
                 .api_id(api)
-                .stage_name(STAGE_NAME)
+                .stage_name(name)
                 .send()
                 .await,
             |s| s.is_not_found_exception(),

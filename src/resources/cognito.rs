@@ -114,8 +114,8 @@ impl UserPool {
 
 #[async_trait::async_trait]
 impl Kind for UserPool {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:UserPool"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(UserPoolProvider)
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -217,9 +217,25 @@ impl Kind for UserPool {
             .await?
             .ok_or_else(|| Error::Other(format!("user pool {} vanished after update", o.id)))
     }
+}
+
+/// Reads and deletes [`UserPool`]s by ID.
+pub struct UserPoolProvider;
+
+#[async_trait::async_trait]
+impl Provider for UserPoolProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPool"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        Ok(match UserPool::describe(cx, id).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
     async fn delete(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<()> {
         // A pool with a domain cannot be deleted: remove the domain first.
-        if let Some(o) = Self::describe(cx, id).await? {
+        if let Some(o) = UserPool::describe(cx, id).await? {
             if let Some(d) = o.outputs.get("domain") {
                 delete_domain(cx, d, id).await?;
             }
@@ -407,8 +423,8 @@ impl Domain {
 
 #[async_trait::async_trait]
 impl Kind for Domain {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:UserPoolDomain"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(DomainProvider)
     }
     fn deps(&self) -> Vec<String> {
         self.user_pool_id.deps().to_vec()
@@ -484,10 +500,26 @@ impl Kind for Domain {
             .map_err(ctx_err(format!("update Cognito domain {}", o.id)))?;
         Self::wait_active(cx, &o.id).await
     }
+}
+
+/// Reads and deletes [`Domain`]s by ID.
+pub struct DomainProvider;
+
+#[async_trait::async_trait]
+impl Provider for DomainProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPoolDomain"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        Ok(match Domain::describe(cx, id).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let pool = match parent {
             Some(p) => p.to_string(),
-            None => match Self::describe(cx, id).await? {
+            None => match Domain::describe(cx, id).await? {
                 Some(o) => s(&o.props, "user_pool_id"),
                 None => return Ok(()),
             },
@@ -517,8 +549,8 @@ impl Handle<ResourceServer> {
 
 #[async_trait::async_trait]
 impl Kind for ResourceServer {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:ResourceServer"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(ResourceServerProvider)
     }
     fn deps(&self) -> Vec<String> {
         self.user_pool_id.deps().to_vec()
@@ -535,44 +567,10 @@ impl Kind for ResourceServer {
         props(json!({"name": self.name, "scopes": scopes}))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let Some(pool) = &prior.parent_id else {
-            return Ok(Read::Missing);
-        };
         let ident = prior.id.clone().unwrap_or_else(|| self.identifier.clone());
-        let r = cx
-            .aws
-            .cognito
-            .describe_resource_server()
-            .user_pool_id(pool)
-            .identifier(&ident)
-            .send()
-            .await;
-        let rs = match r {
-            Ok(o) => o.resource_server,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(Error::aws("describe resource server", e)),
-        };
-        let Some(rs) = rs else {
-            return Ok(Read::Missing);
-        };
-        let scopes: Vec<Value> = rs
-            .scopes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| json!({"name": s.scope_name, "description": s.scope_description}))
-            .collect();
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), ident.clone());
-        Ok(Read::Found(Observed {
-            id: ident,
-            props: props(json!({"name": rs.name.unwrap_or_default(), "scopes": scopes})),
-            outputs,
-        }))
+        ResourceServerProvider
+            .read(cx, &ident, prior.parent_id.as_deref())
+            .await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let pool = self.user_pool_id.get(&cx.ctx, k);
@@ -623,6 +621,56 @@ impl Kind for ResourceServer {
             props: d.clone(),
             ..o.clone()
         })
+    }
+}
+
+/// Reads and deletes [`ResourceServer`]s by ID.
+pub struct ResourceServerProvider;
+
+#[async_trait::async_trait]
+impl Provider for ResourceServerProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:ResourceServer"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(pool) = parent else {
+            return Ok(Read::Missing);
+        };
+        let ident = id.to_string();
+        let r = cx
+            .aws
+            .cognito
+            .describe_resource_server()
+            .user_pool_id(pool)
+            .identifier(&ident)
+            .send()
+            .await;
+        let rs = match r {
+            Ok(o) => o.resource_server,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws("describe resource server", e)),
+        };
+        let Some(rs) = rs else {
+            return Ok(Read::Missing);
+        };
+        let scopes: Vec<Value> = rs
+            .scopes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| json!({"name": s.scope_name, "description": s.scope_description}))
+            .collect();
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), ident.clone());
+        Ok(Read::Found(Observed {
+            id: ident,
+            props: props(json!({"name": rs.name.unwrap_or_default(), "scopes": scopes})),
+            outputs,
+        }))
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
@@ -712,10 +760,41 @@ pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+impl PoolUser {
+    /// The user of this name in the pool, if there is one.
+    async fn get(
+        cx: &Cx,
+        pool: &str,
+        name: &str,
+    ) -> Result<
+        Option<aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput>,
+    > {
+        let r = cx
+            .aws
+            .cognito
+            .admin_get_user()
+            .user_pool_id(pool)
+            .username(name)
+            .send()
+            .await;
+        match r {
+            Ok(u) => Ok(Some(u)),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_user_not_found_exception() || s.is_resource_not_found_exception()
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::aws(format!("get user {name}"), e)),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Kind for PoolUser {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:User"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(PoolUserProvider)
     }
     fn deps(&self) -> Vec<String> {
         self.user_pool_id.deps().to_vec()
@@ -739,24 +818,8 @@ impl Kind for PoolUser {
         let Some(pool) = &prior.parent_id else {
             return Ok(Read::Missing);
         };
-        let r = cx
-            .aws
-            .cognito
-            .admin_get_user()
-            .user_pool_id(pool)
-            .username(&self.name)
-            .send()
-            .await;
-        let u = match r {
-            Ok(u) => u,
-            Err(e)
-                if e.as_service_error().is_some_and(|s| {
-                    s.is_user_not_found_exception() || s.is_resource_not_found_exception()
-                }) =>
-            {
-                return Ok(Read::Missing)
-            }
-            Err(e) => return Err(Error::aws(format!("get user {}", self.name), e)),
+        let Some(u) = PoolUser::get(cx, pool, &self.name).await? else {
+            return Ok(Read::Missing);
         };
         let declared: Vec<String> = self
             .user
@@ -897,6 +960,40 @@ impl Kind for PoolUser {
             props: d.clone(),
             outputs,
         })
+    }
+}
+
+/// Reads and deletes [`PoolUser`]s by ID.
+pub struct PoolUserProvider;
+
+#[async_trait::async_trait]
+impl Provider for PoolUserProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:User"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(pool) = parent else {
+            return Ok(Read::Missing);
+        };
+        let Some(u) = PoolUser::get(cx, pool, id).await? else {
+            return Ok(Read::Missing);
+        };
+        let attrs = u
+            .user_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.name, a.value.unwrap_or_default()));
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), id.to_string());
+        Ok(Read::Found(Observed {
+            id: id.to_string(),
+            props: props(json!({
+                "attributes": tags_value(attrs),
+                "status": u.user_status.map(|s| s.as_str().to_string()),
+                "enabled": u.enabled,
+            })),
+            outputs,
+        }))
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
@@ -1055,8 +1152,8 @@ fn opt_list(v: Vec<String>) -> Option<Vec<String>> {
 
 #[async_trait::async_trait]
 impl Kind for Client {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:UserPoolClient"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(ClientProvider)
     }
     fn deps(&self) -> Vec<String> {
         deps_of(
@@ -1178,6 +1275,25 @@ impl Kind for Client {
             c.client_secret = cur.client_secret;
         }
         Ok(Self::observe(&pool, &c))
+    }
+}
+
+/// Reads and deletes [`Client`]s by ID.
+pub struct ClientProvider;
+
+#[async_trait::async_trait]
+impl Provider for ClientProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPoolClient"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(pool) = parent else {
+            return Ok(Read::Missing);
+        };
+        Ok(match Client::describe(cx, pool, id).await? {
+            Some(c) => Read::Found(Client::observe(pool, &c)),
+            None => Read::Missing,
+        })
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };

@@ -157,8 +157,8 @@ impl Role {
 
 #[async_trait::async_trait]
 impl Kind for Role {
-    fn kind(&self) -> &'static str {
-        "aws:iam:Role"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(RoleProvider)
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
@@ -302,6 +302,19 @@ impl Kind for Role {
             props: d.clone(),
             ..o.clone()
         })
+    }
+}
+
+/// Reads and deletes [`Role`]s by ID.
+pub struct RoleProvider;
+
+#[async_trait::async_trait]
+impl Provider for RoleProvider {
+    fn kind(&self) -> &'static str {
+        "aws:iam:Role"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        Role::read_named(cx, id).await
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         let attached = match cx
@@ -522,8 +535,8 @@ pub fn config_role_not_assumable(
 
 #[async_trait::async_trait]
 impl Kind for Function {
-    fn kind(&self) -> &'static str {
-        "aws:lambda:Function"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(FunctionProvider)
     }
     fn code(&self) -> Option<crate::package::Code> {
         Some(self.code.clone())
@@ -769,6 +782,22 @@ impl Kind for Function {
             ..o.clone()
         })
     }
+}
+
+/// Reads and deletes [`Function`]s by ID.
+pub struct FunctionProvider;
+
+#[async_trait::async_trait]
+impl Provider for FunctionProvider {
+    fn kind(&self) -> &'static str {
+        "aws:lambda:Function"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        Ok(match Function::get(cx, id).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
+        })
+    }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         match cx
             .aws
@@ -817,8 +846,8 @@ impl Permission {
 
 #[async_trait::async_trait]
 impl Kind for Permission {
-    fn kind(&self) -> &'static str {
-        "aws:lambda:Permission"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(PermissionProvider)
     }
     fn deps(&self) -> Vec<String> {
         deps_of([self.function.deps(), self.source_arn.deps()])
@@ -835,50 +864,13 @@ impl Kind for Permission {
         )
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let Some(func) = prior.parent_id.clone() else {
-            return Ok(Read::Missing);
-        };
         let sid = prior
             .id
             .clone()
             .unwrap_or_else(|| self.statement_id.clone());
-        let policy = match cx.aws.lambda.get_policy().function_name(&func).send().await {
-            Ok(p) => p.policy.unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(Read::Missing)
-            }
-            Err(e) => return Err(Error::aws("get function policy", e)),
-        };
-        let v: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
-        let stmts = match &v["Statement"] {
-            Value::Array(a) => a.clone(),
-            Value::Object(_) => vec![v["Statement"].clone()],
-            _ => vec![],
-        };
-        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == sid.as_str()) else {
-            return Ok(Read::Missing);
-        };
-        let principal = match &st["Principal"] {
-            Value::String(p) => p.clone(),
-            p => p["Service"].as_str().unwrap_or_default().to_string(),
-        };
-        let source = st["Condition"]["ArnLike"]["AWS:SourceArn"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let mut outputs = BTreeMap::new();
-        outputs.insert("parent_id".into(), func.clone());
-        outputs.insert("id".into(), sid.clone());
-        Ok(Read::Found(Observed {
-            id: sid,
-            props: props(
-                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source}),
-            ),
-            outputs,
-        }))
+        PermissionProvider
+            .read(cx, &sid, prior.parent_id.as_deref())
+            .await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let func = self.function.get(&cx.ctx, k);
@@ -922,6 +914,59 @@ impl Kind for Permission {
     }
     async fn update(&self, _cx: &Cx, _d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
         Ok(o.clone()) // every setting is replace_on
+    }
+}
+
+/// Reads and deletes [`Permission`]s by ID.
+pub struct PermissionProvider;
+
+#[async_trait::async_trait]
+impl Provider for PermissionProvider {
+    fn kind(&self) -> &'static str {
+        "aws:lambda:Permission"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(func) = parent.map(String::from) else {
+            return Ok(Read::Missing);
+        };
+        let sid = id.to_string();
+        let policy = match cx.aws.lambda.get_policy().function_name(&func).send().await {
+            Ok(p) => p.policy.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(Read::Missing)
+            }
+            Err(e) => return Err(Error::aws("get function policy", e)),
+        };
+        let v: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
+        let stmts = match &v["Statement"] {
+            Value::Array(a) => a.clone(),
+            Value::Object(_) => vec![v["Statement"].clone()],
+            _ => vec![],
+        };
+        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == sid.as_str()) else {
+            return Ok(Read::Missing);
+        };
+        let principal = match &st["Principal"] {
+            Value::String(p) => p.clone(),
+            p => p["Service"].as_str().unwrap_or_default().to_string(),
+        };
+        let source = st["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("parent_id".into(), func.clone());
+        outputs.insert("id".into(), sid.clone());
+        Ok(Read::Found(Observed {
+            id: sid,
+            props: props(
+                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source}),
+            ),
+            outputs,
+        }))
     }
     async fn delete(&self, cx: &Cx, id: &str, func: Option<&str>) -> Result<()> {
         let Some(func) = func else { return Ok(()) };

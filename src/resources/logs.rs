@@ -83,8 +83,8 @@ impl LogGroup {
 
 #[async_trait::async_trait]
 impl Kind for LogGroup {
-    fn kind(&self) -> &'static str {
-        "aws:logs:LogGroup"
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(LogGroupProvider)
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -186,6 +186,22 @@ impl Kind for LogGroup {
         Ok(Observed {
             props: d.clone(),
             ..o.clone()
+        })
+    }
+}
+
+/// Reads and deletes [`LogGroup`]s by ID.
+pub struct LogGroupProvider;
+
+#[async_trait::async_trait]
+impl Provider for LogGroupProvider {
+    fn kind(&self) -> &'static str {
+        "aws:logs:LogGroup"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        Ok(match LogGroup::describe(cx, id).await? {
+            Some(o) => Read::Found(o),
+            None => Read::Missing,
         })
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {

@@ -268,11 +268,37 @@ pub struct Cx {
     pub ctx: Arc<Ctx>,
 }
 
-/// A resource kind: typed arguments plus read/create/update/delete.
+/// How a kind's resources are read and deleted by type and ID alone,
+/// without the arguments a program declares them with (Pulumi's provider).
+/// It is what deletes a resource the program no longer declares: the state
+/// records each resource's kind, ID and parent's ID, and the provider of
+/// that kind does the rest. A kind written outside deployer brings its own
+/// (`Kind::provider`); `App::provider` keeps it known after the program
+/// drops the last resource of that kind.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// The kind's name in the state (`aws:cognito:UserPool`,
+    /// `acme:s3:Bucket`): unique across every kind a program uses.
+    fn kind(&self) -> &'static str;
+    /// The resource of this ID (inside the resource `parent_id` for a
+    /// child: a pool's client, an API's route), as AWS reports it; `Missing`
+    /// when it is not there.
+    async fn read(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<Read>;
+    /// Deletes the resource of this ID; one already gone is success.
+    async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()>;
+}
+
+/// A resource kind: typed arguments (the struct a program fills in) plus
+/// create and update from them; reading by ID and deleting are its
+/// provider's (`Provider`).
 #[async_trait::async_trait]
 pub trait Kind: Send + Sync {
-    /// The kind's name in the state (`aws:cognito:UserPool`).
-    fn kind(&self) -> &'static str;
+    /// What reads and deletes this kind's resources by ID.
+    fn provider(&self) -> Arc<dyn Provider>;
+    /// The kind's name in the state: its provider's.
+    fn kind(&self) -> &'static str {
+        self.provider().kind()
+    }
     /// Keys of the resources whose outputs its inputs read: derived from the
     /// inputs (`model::deps_of`), never listed by hand.
     fn deps(&self) -> Vec<String>;
@@ -308,7 +334,19 @@ pub trait Kind: Send + Sync {
     /// The declared settings: a pure function of the context and the outputs
     /// of the dependencies (unknown ones render as `UNKNOWN`).
     fn desired(&self, ctx: &Ctx, known: &Known) -> Props;
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read>;
+    /// The declared resource as AWS reports it. By default, the one of the
+    /// ID the state records (`Provider::read`); a kind whose create can
+    /// lose its answer looks it up by name when the state has no ID.
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        match prior.id.as_deref().filter(|i| !i.is_empty()) {
+            Some(id) => {
+                self.provider()
+                    .read(cx, id, prior.parent_id.as_deref())
+                    .await
+            }
+            None => Ok(Read::Missing),
+        }
+    }
     async fn create(&self, cx: &Cx, desired: &Props, known: &Known) -> Result<Observed>;
     async fn update(
         &self,
@@ -317,7 +355,6 @@ pub trait Kind: Send + Sync {
         observed: &Observed,
         known: &Known,
     ) -> Result<Observed>;
-    async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()>;
     /// For a kind whose name is not unique: the IDs of other resources with
     /// this one's name and stack tag (inside `parent_id` for a child) than
     /// `keep`, the one the state tracks. A create whose answer was lost and
@@ -328,84 +365,92 @@ pub trait Kind: Send + Sync {
     }
 }
 
-/// A kind for a state entry the program no longer declares: enough to read
-/// it by its recorded ID (and parent's) and delete it.
-pub fn orphan(kind: &str, id: &str, parent: Option<&str>) -> Option<Arc<dyn Kind>> {
-    use crate::model::{Input, Output};
-    let parent_id = || -> Input<String> {
-        match parent {
-            Some(k) => Output::of(k, "id"),
-            None => Output::value(String::new()),
+/// The providers a run knows, by kind name: deployer's own, the ones the
+/// `App` registers, and those of every kind the program declares.
+#[derive(Clone, Default)]
+pub struct Providers(BTreeMap<&'static str, Arc<dyn Provider>>);
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl Providers {
+    /// deployer's own kinds.
+    pub fn builtin() -> Providers {
+        let mut p = Providers::default();
+        let all: [Arc<dyn Provider>; 14] = [
+            Arc::new(lambda::RoleProvider),
+            Arc::new(logs::LogGroupProvider),
+            Arc::new(lambda::FunctionProvider),
+            Arc::new(lambda::PermissionProvider),
+            Arc::new(cognito::UserPoolProvider),
+            Arc::new(cognito::DomainProvider),
+            Arc::new(cognito::ResourceServerProvider),
+            Arc::new(cognito::PoolUserProvider),
+            Arc::new(cognito::ClientProvider),
+            Arc::new(api::ApiProvider),
+            Arc::new(api::AuthorizerProvider),
+            Arc::new(api::IntegrationProvider),
+            Arc::new(api::RouteProvider),
+            Arc::new(api::StageProvider),
+        ];
+        for x in all {
+            p.add(x);
         }
-    };
-    let none = || Output::value(String::new());
-    Some(match kind {
-        "aws:iam:Role" => Arc::new(lambda::Role {
-            name: id.into(),
-            service: String::new(),
-            managed_policies: vec![],
-        }),
-        "aws:logs:LogGroup" => Arc::new(logs::LogGroup {
-            name: id.into(),
-            retention_days: None,
-        }),
-        "aws:lambda:Function" => Arc::new(lambda::Function::new(id, none())),
-        "aws:lambda:Permission" => Arc::new(lambda::Permission {
-            function: parent_id(),
-            statement_id: id.into(),
-            principal: String::new(),
-            source_arn: none(),
-        }),
-        "aws:cognito:UserPool" => Arc::new(cognito::UserPool {
-            name: String::new(),
-        }),
-        "aws:cognito:UserPoolDomain" => Arc::new(cognito::Domain {
-            prefix: cognito::DomainPrefix::Exact(id.into()),
-            user_pool_id: parent_id(),
-        }),
-        "aws:cognito:ResourceServer" => Arc::new(cognito::ResourceServer {
-            user_pool_id: parent_id(),
-            identifier: id.into(),
-            name: String::new(),
-            scopes: vec![],
-        }),
-        "aws:cognito:User" => Arc::new(cognito::PoolUser {
-            user_pool_id: parent_id(),
-            name: id.into(),
-            user: None,
-        }),
-        "aws:cognito:UserPoolClient" => Arc::new(cognito::Client {
-            user_pool_id: parent_id(),
-            name: String::new(),
-            flows: vec![],
-            scopes: vec![],
-            identity_providers: vec![],
-            callback_urls: vec![],
-        }),
-        "aws:apigatewayv2:Api" => Arc::new(api::Api {
-            name: String::new(),
-        }),
-        "aws:apigatewayv2:Authorizer" => Arc::new(api::Authorizer {
-            api_id: parent_id(),
-            name: String::new(),
-            issuer: none(),
-            audience: vec![],
-        }),
-        "aws:apigatewayv2:Integration" => Arc::new(api::Integration {
-            api_id: parent_id(),
-            function_arn: none(),
-        }),
-        "aws:apigatewayv2:Route" => Arc::new(api::Route {
-            api_id: parent_id(),
-            route_key: String::new(),
-            integration_id: none(),
-            jwt: None,
-        }),
-        "aws:apigatewayv2:Stage" => Arc::new(api::Stage {
-            api_id: parent_id(),
-        }),
-        _ => return None,
-    })
+        p
+    }
+    /// Adds (or replaces) the provider of its kind.
+    pub fn add(&mut self, p: Arc<dyn Provider>) {
+        self.0.insert(p.kind(), p);
+    }
+    /// The provider of a kind, by its name in the state.
+    pub fn get(&self, kind: &str) -> Option<Arc<dyn Provider>> {
+        self.0.get(kind).cloned()
+    }
+}
+
+/// A state entry the program no longer declares: its provider, and the key
+/// of the parent it was recorded with. Read by its ID and deleted; never
+/// created or updated.
+pub struct Orphan {
+    provider: Arc<dyn Provider>,
+    parent: Option<String>,
+}
+
+impl Orphan {
+    pub fn new(provider: Arc<dyn Provider>, parent: Option<String>) -> Orphan {
+        Orphan { provider, parent }
+    }
+}
+
+#[async_trait::async_trait]
+impl Kind for Orphan {
+    fn provider(&self) -> Arc<dyn Provider> {
+        self.provider.clone()
+    }
+    fn deps(&self) -> Vec<String> {
+        self.parent.iter().cloned().collect()
+    }
+    fn parent(&self) -> Option<String> {
+        self.parent.clone()
+    }
+    fn desired(&self, _ctx: &Ctx, _known: &Known) -> Props {
+        Props::new()
+    }
+    async fn create(&self, _cx: &Cx, _d: &Props, _k: &Known) -> Result<Observed> {
+        Err(crate::error::Error::Other(format!(
+            "a {} the program no longer declares is never created",
+            self.kind()
+        )))
+    }
+    async fn update(&self, _cx: &Cx, _d: &Props, _o: &Observed, _k: &Known) -> Result<Observed> {
+        Err(crate::error::Error::Other(format!(
+            "a {} the program no longer declares is never updated",
+            self.kind()
+        )))
+    }
 }
 
 /// The names to read a uniquely named resource by: the one the state

@@ -571,6 +571,16 @@ pub async fn sdk(endpoint: &str) -> Sdk {
     }
 }
 
+/// An S3 client for read-backs (path-style, as moto needs).
+pub async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let cfg = sdk_config(endpoint).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&cfg)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 pub async fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(&sdk_config(endpoint).await)
 }
