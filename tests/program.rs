@@ -499,6 +499,18 @@ fn a_kind_written_outside_deployer() {
     st.ok(&["up"]);
     assert_eq!(bucket_of(&moto, name).unwrap().0, "Suspended");
 
+    // `state rm`: forgotten, left in AWS; the next `up` finds it by name,
+    // carrying this stack's ID, and records it again without a write.
+    let out = st.ok(&["state", "rm", "data"]);
+    assert!(out.contains("no longer records data"), "{out}");
+    assert!(st.state()["resources"].get("data").is_none());
+    assert!(bucket_of(&moto, name).is_some());
+    moto.reset_recording();
+    st.ok(&["up"]);
+    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    assert!(writes.is_empty(), "re-recording made writes: {writes:?}");
+    assert_eq!(st.id("data"), name);
+
     // Dropped from the program: deleted by the next `up`.
     st.extra_config = "bucket = false\n".into();
     let out = st.json(&["up"]);
