@@ -8,10 +8,10 @@
 //! registers).
 use deployer::config::Config;
 use deployer::error::{Error, Result};
-use deployer::model::{Handle, Output, Stack};
-use deployer::resources::{
+use deployer::kind::{
     props, string_map, tags_value, Cx, Kind, Known, Observed, Prior, Props, Provider, Read,
 };
+use deployer::model::{Handle, Output, Stack};
 use deployer::App;
 use serde_json::json;
 use std::sync::Arc;
@@ -160,7 +160,7 @@ impl Kind for Bucket {
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
     }
-    fn desired(&self, ctx: &deployer::resources::Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &deployer::kind::Ctx, _k: &Known) -> Props {
         props(json!({
             "name": self.name,
             "versioning": self.versioning,

@@ -23,8 +23,8 @@
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::kind::{Provider, Providers};
 use crate::model::{Exports, Moves, Res, Stack};
-use crate::resources::{Provider, Providers};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -91,7 +91,7 @@ impl App {
     /// The providers of a run: deployer's own, the registered ones, and
     /// those of the kinds `declared` uses.
     pub fn providers(&self, declared: &[Res]) -> Providers {
-        let mut p = Providers::builtin();
+        let mut p = crate::resources::providers();
         for x in &self.providers {
             p.add(x.clone());
         }
@@ -99,12 +99,6 @@ impl App {
             p.add(r.provider());
         }
         p
-    }
-
-    /// Runs the command line (`up`, `plan`, `down`, `outputs`, `dev`, ...)
-    /// for this program and returns the process's exit code.
-    pub fn main(self) -> std::process::ExitCode {
-        crate::cli::main_with_app(self)
     }
 
     /// Runs the program: its resources (checked) and exported outputs.

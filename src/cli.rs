@@ -112,6 +112,14 @@ pub fn main() -> std::process::ExitCode {
     main_with_app(crate::App::default())
 }
 
+impl crate::App {
+    /// Runs the command line (`up`, `plan`, `down`, `outputs`, `dev`, ...)
+    /// for this program and returns the process's exit code.
+    pub fn main(self) -> std::process::ExitCode {
+        main_with_app(self)
+    }
+}
+
 /// The CLI for `app` (`App::main`).
 pub fn main_with_app(app: crate::App) -> std::process::ExitCode {
     let mut cli = Cli::parse();

@@ -7,8 +7,8 @@
 //!   their dependants are done), saving the state after every mutating step.
 
 use crate::error::{Error, Result};
+use crate::kind::{diff, Ctx, Cx, Known, Observed, Owner, Prior, Props, Read, UNKNOWN};
 use crate::model::Res;
-use crate::resources::{diff, Ctx, Cx, Known, Observed, Owner, Prior, Props, Read, UNKNOWN};
 use crate::state::{Entry, Retired, State, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -511,7 +511,7 @@ pub fn foreign(
                 Some(other) => Some(other),
                 None => match res.belongs_through() {
                     Some((setting, holder)) => {
-                        let held_by = crate::resources::s(&o.props, setting);
+                        let held_by = crate::kind::s(&o.props, setting);
                         let holder_ours = !out.iter().any(|f| f.key == holder)
                             && (matches!(reads.get(&holder), Some(Read::Found(h)) if h.id == held_by)
                                 || recorded(&holder, &held_by));
@@ -605,7 +605,7 @@ pub struct Engine {
     pub sink: Sink,
     /// The providers of the run's kinds: what deletes a retired resource
     /// whose key no node has.
-    pub providers: crate::resources::Providers,
+    pub providers: crate::kind::Providers,
 }
 
 impl Engine {
@@ -908,7 +908,7 @@ impl Engine {
                 .map(|n| n.res.clone())
                 .or_else(|| {
                     let (kind, parent) = crate::state::legacy_kind(&r.key)?;
-                    let k = crate::resources::Orphan::new(
+                    let k = crate::kind::Orphan::new(
                         self.providers.get(kind)?,
                         parent.map(String::from),
                     );
@@ -1049,8 +1049,7 @@ impl Job {
         let kept: serde_json::Map<String, serde_json::Value> = tags
             .iter()
             .filter(|(k, _)| {
-                k.as_str() != crate::resources::STACK_TAG
-                    && k.as_str() != crate::resources::STACK_ID_TAG
+                k.as_str() != crate::kind::STACK_TAG && k.as_str() != crate::kind::STACK_ID_TAG
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -1166,7 +1165,7 @@ impl Job {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::resources::props;
+    use crate::kind::props;
     use serde_json::json;
 
     fn ctx() -> Ctx {
@@ -1564,13 +1563,10 @@ mod tests {
         let c = ctx();
         let mut reads = converged(&n, &c);
         let (kind, parent) = crate::state::legacy_kind("user/bob").unwrap();
-        let provider = crate::resources::Providers::builtin().get(kind).unwrap();
+        let provider = crate::resources::providers().get(kind).unwrap();
         let bob = crate::model::Declared::new(
             "user/bob",
-            Arc::new(crate::resources::Orphan::new(
-                provider,
-                parent.map(String::from),
-            )),
+            Arc::new(crate::kind::Orphan::new(provider, parent.map(String::from))),
         );
         reads.insert(
             "user/bob".into(),

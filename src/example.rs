@@ -186,7 +186,8 @@ mod tests {
     ) -> crate::error::Result<(Vec<crate::model::Res>, crate::model::Exports)> {
         crate::App::default().declare(cfg)
     }
-    use crate::resources::{Ctx, Known, Package, UNKNOWN};
+    use crate::kind::{Ctx, Known, UNKNOWN};
+    use crate::package::Package;
     use std::sync::Arc;
 
     fn ctx(partition: &str, region: &str) -> Ctx {

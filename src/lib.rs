@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod example;
+pub mod kind;
 pub mod local;
 pub mod model;
 pub mod ops;
@@ -19,3 +20,80 @@ pub mod state;
 pub mod tools;
 
 pub use app::App;
+
+#[cfg(test)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// The crate's top-level modules and the ones each uses (`crate::x`
+    /// paths outside comments and test modules).
+    fn uses() -> BTreeMap<String, BTreeSet<String>> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![];
+        walk(&src, &mut files);
+        let top = |p: &Path| {
+            let rel = p.strip_prefix(&src).unwrap();
+            let first = rel.components().next().unwrap().as_os_str();
+            first.to_string_lossy().trim_end_matches(".rs").to_string()
+        };
+        let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in files {
+            let module = top(&f);
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            let entry = uses.entry(module.clone()).or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (i, _) in line.match_indices("crate::") {
+                    let rest = &line[i + "crate::".len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let name = if name == "App" { "app".into() } else { name };
+                    if name != module && !name.is_empty() {
+                        entry.insert(name);
+                    }
+                }
+            }
+        }
+        uses
+    }
+
+    /// No import circle between the crate's modules: the model and the
+    /// kinds' common parts (`kind`) import no kind, no kind imports the
+    /// model's users, the CLI is above everything it runs.
+    #[test]
+    fn no_import_circle() {
+        let uses = uses();
+        assert!(uses["kind"].contains("package") && uses["model"].contains("kind"));
+        for (from, tos) in &uses {
+            for to in tos {
+                let mut seen = BTreeSet::new();
+                let mut stack = vec![to.clone()];
+                while let Some(m) = stack.pop() {
+                    assert!(
+                        &m != from,
+                        "import circle: {from} uses {to}, which leads back to {from}"
+                    );
+                    if seen.insert(m.clone()) {
+                        stack.extend(uses.get(&m).into_iter().flatten().cloned());
+                    }
+                }
+            }
+        }
+    }
+}

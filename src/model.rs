@@ -13,7 +13,7 @@
 //!   outputs (`pool.id()`, `api.endpoint()`, `role.arn()`).
 
 use crate::error::{Error, Result};
-use crate::resources::{Ctx, Cx, Kind, Known, Observed, Prior, Props, Read, UNKNOWN};
+use crate::kind::{Ctx, Cx, Kind, Known, Observed, Prior, Props, Read, UNKNOWN};
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -349,7 +349,7 @@ impl Declared {
         self.kind.provider().delete(cx, id, parent_id).await
     }
     /// What reads and deletes its kind by ID.
-    pub fn provider(&self) -> Arc<dyn crate::resources::Provider> {
+    pub fn provider(&self) -> Arc<dyn crate::kind::Provider> {
         self.kind.provider()
     }
     pub async fn strays(

@@ -1,8 +1,8 @@
 //! The stack's outputs: what the program exports, evaluated against what is
 //! known (a run's results, or the state).
 
+use crate::kind::{Ctx, Known};
 use crate::model::Output;
-use crate::resources::{Ctx, Known};
 
 /// What a secret output shows without `--show-secrets`.
 pub const HIDDEN: &str = "(hidden: pass --show-secrets)";

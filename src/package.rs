@@ -3,12 +3,18 @@
 
 use crate::config::Architecture;
 use crate::error::{Error, Result};
-use crate::resources::Package;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The handler artifact: a deterministic zip and its Lambda `CodeSha256`.
+#[derive(Debug)]
+pub struct Package {
+    pub zip: Vec<u8>,
+    pub sha256_b64: String,
+}
 
 /// Zips `bootstrap` with a fixed timestamp (1980-01-01) and mode 0755, so
 /// that the same binary always gives the same bytes and `CodeSha256`.

@@ -8,8 +8,9 @@ use aws_sdk_lambda as lambda;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use deployer::aws::{CallStats, Clients};
 use deployer::config::Config;
+use deployer::kind::{props, Ctx, Cx, Known, Observed, Urls};
 use deployer::model::Res;
-use deployer::resources::{props, Ctx, Cx, Known, Observed, Package, Urls};
+use deployer::package::Package;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -232,7 +233,7 @@ async fn throttled_reads_are_retried_by_the_configured_policy() {
             .read(&c, &Default::default())
             .await
             .expect("throttling is retried, not returned");
-        assert!(matches!(r, deployer::resources::Read::Found(_)));
+        assert!(matches!(r, deployer::kind::Read::Found(_)));
     }
     assert!(
         get.num_calls() >= 7,

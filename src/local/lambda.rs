@@ -6,7 +6,7 @@
 //! new one.
 
 use super::tokens::uuid;
-use crate::resources::Package;
+use crate::package::Package;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

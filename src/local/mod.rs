@@ -14,8 +14,8 @@ pub mod tokens;
 
 use crate::aws::{Clients, Target};
 use crate::error::{Error, Result};
+use crate::kind::{Known, Urls};
 use crate::ops::Global;
-use crate::resources::{Known, Urls};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -463,7 +463,7 @@ fn function_log_group(g: &Global, known: &Known) -> String {
         .unwrap_or_else(|| "/aws/lambda/local".into())
 }
 
-fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::resources::Ctx, api: &str) {
+fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::kind::Ctx, api: &str) {
     let outs = crate::config::Config::load(g.config.as_deref())
         .and_then(|cfg| g.app.declare(&cfg))
         .map(|(_, exports)| crate::outputs::compute(&exports, ctx, known))

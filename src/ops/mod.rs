@@ -9,8 +9,9 @@ use crate::engine::{
     check_protected, foreign, foreign_error, plan, plan_with, Action, Engine, Node, StepReport,
 };
 use crate::error::{Error, Result};
+use crate::kind::{Ctx, Cx, Known, Providers, Read, Urls};
+use crate::package::Package;
 use crate::render::{print_plan, printer};
-use crate::resources::{Ctx, Cx, Known, Package, Providers, Read, Urls};
 use crate::state::{State, Store};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -398,8 +399,8 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
     let mut tags = s.cfg.tags.clone();
     tags.insert("Project".into(), s.cfg.name_prefix.clone());
     let stack_id = s.state.stack_id.clone().unwrap_or_default();
-    tags.insert(crate::resources::STACK_TAG.into(), g.stack.clone());
-    tags.insert(crate::resources::STACK_ID_TAG.into(), stack_id.clone());
+    tags.insert(crate::kind::STACK_TAG.into(), g.stack.clone());
+    tags.insert(crate::kind::STACK_ID_TAG.into(), stack_id.clone());
     Ctx {
         stack: g.stack.clone(),
         stack_id,
@@ -441,7 +442,7 @@ pub fn nodes_for(
                 "state entry {key:?} is a {kind}, a kind the program no longer declares and whose provider it does not register: register it (`App::provider(...)` in the program's main) so that it can be deleted, or delete the resource by hand and then `deployer state rm {key}`"
             )));
         };
-        let k = std::sync::Arc::new(crate::resources::Orphan::new(provider, parent));
+        let k = std::sync::Arc::new(crate::kind::Orphan::new(provider, parent));
         nodes.push(Node {
             res: crate::model::Declared::with_lifecycle(key.clone(), k, e.lifecycle),
             declared: false,
@@ -929,7 +930,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
         aws: s.clients.clone(),
         ctx: ctx.clone(),
     };
-    let prior = crate::resources::Prior {
+    let prior = crate::kind::Prior {
         id: Some(id.to_string()),
         pending_create: false,
         parent_id: parent_id.clone(),
@@ -947,14 +948,14 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
             )))
         }
     };
-    if let Some(owner @ crate::resources::Owner::Stack { .. }) = ctx.owner_of(&o.props) {
+    if let Some(owner @ crate::kind::Owner::Stack { .. }) = ctx.owner_of(&o.props) {
         return Err(Error::Other(format!(
             "{key} ({} {id}) belongs to {owner}: a stack never takes another's resource; nothing was imported. Remove it from that stack (`retain_on_delete` then `down` releases it), or give this stack names of its own",
             res.kind_name()
         )));
     }
     if let Some((setting, holder)) = res.belongs_through() {
-        let held_by = crate::resources::s(&o.props, setting);
+        let held_by = crate::kind::s(&o.props, setting);
         if s.state.id(&holder) != Some(held_by.as_str()) {
             return Err(Error::Other(format!(
                 "{key} ({} {id}) belongs to {held_by} (its {setting}), which is not this stack's {holder}: nothing was imported",
@@ -966,7 +967,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
     let o = match o.props.get("tags") {
         Some(serde_json::Value::Object(tags)) => {
             let mut tags = tags.clone();
-            for t in [crate::resources::STACK_TAG, crate::resources::STACK_ID_TAG] {
+            for t in [crate::kind::STACK_TAG, crate::kind::STACK_ID_TAG] {
                 tags.insert(t.into(), serde_json::json!(ctx.tags[t]));
             }
             let mut d = o.props.clone();
@@ -1085,7 +1086,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
                 continue;
             };
             let e = state.resources.get(key).cloned().unwrap_or_default();
-            let prior = crate::resources::Prior {
+            let prior = crate::kind::Prior {
                 parent_id: e
                     .outputs
                     .get("parent_id")

@@ -4,8 +4,8 @@
 //! code keeps serving.
 
 use crate::error::{Error, Result};
+use crate::package::Package;
 use crate::package::{build_with, Profile};
-use crate::resources::Package;
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

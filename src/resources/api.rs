@@ -1,13 +1,17 @@
 //! API Gateway v2: the HTTP API, its JWT authorizer, the Lambda integration,
 //! the routes and the `$default` stage.
 
-use super::*;
 use crate::error::Error;
+use crate::error::Result;
+use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Output};
 use aws_sdk_apigatewayv2::types::{
     AuthorizationType, AuthorizerType, IntegrationType, JwtConfiguration, ProtocolType,
 };
 use serde_json::json;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 macro_rules! not_found {
     ($e:expr) => {

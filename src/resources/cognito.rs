@@ -1,14 +1,18 @@
 //! Cognito: user pool, domain, resource server, users, app clients.
 
-use super::*;
 use crate::config::User;
 use crate::error::Error;
+use crate::error::Result;
+use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Output};
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeType, MessageActionType, OAuthFlowType,
     ResourceServerScopeType, UserPoolClientType,
 };
 use serde_json::json;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
     [("parent_id".to_string(), parent_id.to_string())].into()

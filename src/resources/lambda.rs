@@ -1,14 +1,19 @@
 //! Lambda and IAM: the execution role, the function, and API Gateway's
 //! permission to invoke it.
 
-use super::*;
 use crate::config::Architecture;
 use crate::error::Error;
+use crate::error::Result;
+use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Output};
+use crate::package::Package;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture as LArch, Environment, FunctionCode, Runtime};
 use serde_json::json;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// "An update is in progress" (or the function is still being created):

@@ -5,9 +5,13 @@
 //! `LogGroup::for_function`), `up` creates it first, with a retention, and
 //! `down` deletes it after the function.
 
-use super::*;
 use crate::error::Error;
+use crate::error::Result;
+use crate::kind::*;
 use serde_json::json;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub struct LogGroup {
     pub name: String,
