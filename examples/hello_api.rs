@@ -37,14 +37,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         },
     );
     for path in settings.paths.clone().unwrap_or(vec!["/hello".into()]) {
-        let route_key = format!("GET {path}");
-        let (api_id, integration_id) = (api.id(), integration.id());
-        let route = Route {
-            api_id,
-            route_key,
-            integration_id,
-            jwt: None,
-        };
+        let route = Route::new(api.id(), format!("GET {path}"), integration.id());
         s.add(format!("route{path}"), route);
     }
     s.add("stage", Stage { api_id: api.id() });

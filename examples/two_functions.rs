@@ -32,12 +32,7 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
         );
         s.add(
             format!("route/{key}"),
-            Route {
-                api_id: api.id(),
-                route_key: format!("GET /{key}"),
-                integration_id: integration.id(),
-                jwt: None,
-            },
+            Route::new(api.id(), format!("GET /{key}"), integration.id()),
         );
         let url = deployer::interpolate!("{}/{}", api.endpoint(), key);
         s.export(format!("{key}_url"), url);

@@ -6,8 +6,10 @@
 
 use crate::config::Config;
 use crate::model::{Output, Stack};
-use crate::resources::api::{Api, Authorizer, Integration, Route, Stage};
-use crate::resources::cognito::{Client, Domain, DomainPrefix, PoolUser, ResourceServer, UserPool};
+use crate::resources::api::{Api, Authorizer, Integration, Route, RouteAuth, Stage};
+use crate::resources::cognito::{
+    Client, Domain, DomainPrefix, OAuthFlow, PoolUser, ResourceServer, UserPool,
+};
 use crate::resources::lambda::{Function, Permission, Role};
 use crate::resources::logs::LogGroup;
 
@@ -59,7 +61,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
             PoolUser {
                 user_pool_id: pool.id(),
                 name: u.name.clone(),
-                user: Some(u.clone()),
+                user: u.clone(),
             },
         );
     }
@@ -69,7 +71,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
         Client {
             user_pool_id: pool.id(),
             name: "example".into(),
-            flows: vec!["client_credentials".into()],
+            flows: vec![OAuthFlow::ClientCredentials],
             scopes: vec![scope.clone()],
             identity_providers: vec![],
             callback_urls: vec![],
@@ -87,7 +89,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
         Client {
             user_pool_id: pool.id(),
             name: "example-authorization-code".into(),
-            flows: vec!["code".into()],
+            flows: vec![OAuthFlow::Code],
             scopes: vec![
                 "openid".into(),
                 "email".into(),
@@ -141,20 +143,13 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
     s.add(
         format!("route/{PROTECTED_ROUTE}"),
         Route {
-            api_id: api.id(),
-            route_key: PROTECTED_ROUTE.into(),
-            integration_id: integration.id(),
-            jwt: Some((authorizer.id(), vec![scope])),
+            auth: RouteAuth::jwt(authorizer.id(), [scope]),
+            ..Route::new(api.id(), PROTECTED_ROUTE, integration.id())
         },
     );
     s.add(
         "route/$default",
-        Route {
-            api_id: api.id(),
-            route_key: "$default".into(),
-            integration_id: integration.id(),
-            jwt: None,
-        },
+        Route::new(api.id(), "$default", integration.id()),
     );
     s.add("stage", Stage { api_id: api.id() });
 

@@ -165,6 +165,15 @@ macro_rules! interpolate {
     }};
 }
 
+/// A plain value of `T::default()`: what lets a kind's struct derive
+/// `Default` and be declared with `..Default::default()` (or a
+/// constructor's value) for the settings left as they are.
+impl<T: Default + Clone + Send + Sync + 'static> Default for Output<T> {
+    fn default() -> Self {
+        Output::value(T::default())
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> From<T> for Output<T> {
     fn from(v: T) -> Self {
         Output::value(v)

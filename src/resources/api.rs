@@ -56,6 +56,7 @@ fn child_out(api: &str, id: &str) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------- API
 
 /// An HTTP API.
+#[derive(Default)]
 pub struct Api {
     pub name: String,
 }
@@ -249,6 +250,7 @@ impl Provider for ApiProvider {
 // ---------------------------------------------------------------- authorizer
 
 /// A JWT authorizer of an API: tokens from `issuer` for `audience`.
+#[derive(Default)]
 pub struct Authorizer {
     pub api_id: Input<String>,
     pub name: String,
@@ -451,6 +453,7 @@ impl Provider for AuthorizerProvider {
 // ---------------------------------------------------------------- integration
 
 /// A Lambda proxy integration (payload 2.0) of an API.
+#[derive(Default)]
 pub struct Integration {
     pub api_id: Input<String>,
     pub function_arn: Input<String>,
@@ -632,19 +635,74 @@ impl Provider for IntegrationProvider {
 // ---------------------------------------------------------------- routes
 
 /// A route of an API to an integration, open or behind a JWT authorizer.
+///
+/// ```
+/// use deployer::resources::api::{Route, RouteAuth};
+/// let open = Route::new("api-id", "GET /hello", "integration-id");
+/// assert!(matches!(open.auth, RouteAuth::None));
+/// let closed = Route {
+///     auth: RouteAuth::jwt("authorizer-id", ["orders/read"]),
+///     ..Route::new("api-id", "GET /orders", "integration-id")
+/// };
+/// assert!(matches!(closed.auth, RouteAuth::Jwt { .. }));
+/// ```
+#[derive(Default)]
 pub struct Route {
+    /// The API's ID (`api.id()`).
     pub api_id: Input<String>,
-    /// `GET /path`, or `$default`.
+    /// `GET /path`, `ANY /path/{proxy+}`, or `$default`.
     pub route_key: String,
     /// The integration's ID (`integration.id()`).
     pub integration_id: Input<String>,
-    /// The authorizer's ID and the scopes a token needs.
-    pub jwt: Option<(Input<String>, Vec<Input<String>>)>,
+    /// Who may call it: anyone (the default) or a JWT's bearer.
+    pub auth: RouteAuth,
+}
+
+/// Who may call a route (its authorization type).
+#[derive(Default)]
+pub enum RouteAuth {
+    /// Anyone (`NONE`).
+    #[default]
+    None,
+    /// The bearer of a JWT that a JWT authorizer (`authorizer.id()`)
+    /// accepts and that holds one of `scopes` (none: any valid token).
+    Jwt {
+        /// The authorizer's ID.
+        authorizer_id: Input<String>,
+        /// The scopes a token needs (one of them).
+        scopes: Vec<Input<String>>,
+    },
+}
+
+impl RouteAuth {
+    /// A JWT authorizer's, with the scopes a token needs.
+    pub fn jwt<S: Into<Input<String>>>(
+        authorizer_id: impl Into<Input<String>>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> RouteAuth {
+        RouteAuth::Jwt {
+            authorizer_id: authorizer_id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 impl Route {
+    /// An open route (`RouteAuth::None`) of `api_id` to `integration_id`.
+    pub fn new(
+        api_id: impl Into<Input<String>>,
+        route_key: impl Into<String>,
+        integration_id: impl Into<Input<String>>,
+    ) -> Route {
+        Route {
+            api_id: api_id.into(),
+            route_key: route_key.into(),
+            integration_id: integration_id.into(),
+            auth: RouteAuth::None,
+        }
+    }
     fn protected(&self) -> bool {
-        self.jwt.is_some()
+        matches!(self.auth, RouteAuth::Jwt { .. })
     }
     #[allow(clippy::too_many_arguments)]
     fn observe(
@@ -677,7 +735,11 @@ impl Kind for Route {
     }
     fn deps(&self) -> Vec<String> {
         let mut inputs = vec![self.api_id.deps(), self.integration_id.deps()];
-        if let Some((a, scopes)) = &self.jwt {
+        if let RouteAuth::Jwt {
+            authorizer_id: a,
+            scopes,
+        } = &self.auth
+        {
             inputs.push(a.deps());
             inputs.extend(scopes.iter().map(|s| s.deps()));
         }
@@ -688,7 +750,11 @@ impl Kind for Route {
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
         let target = format!("integrations/{}", self.integration_id.get(ctx, k));
-        if let Some((authorizer, scopes)) = &self.jwt {
+        if let RouteAuth::Jwt {
+            authorizer_id: authorizer,
+            scopes,
+        } = &self.auth
+        {
             let scopes: Vec<String> = scopes.iter().map(|s| s.get(ctx, k)).collect();
             props(json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "JWT",
@@ -852,6 +918,7 @@ impl Provider for RouteProvider {
 // ---------------------------------------------------------------- stage
 
 /// The API's `$default` stage, deployed on every change.
+#[derive(Default)]
 pub struct Stage {
     pub api_id: Input<String>,
 }

@@ -21,6 +21,7 @@ fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------- user pool
 
 /// A user pool; only administrators create users.
+#[derive(Default)]
 pub struct UserPool {
     pub name: String,
 }
@@ -535,6 +536,7 @@ impl Provider for DomainProvider {
 // ---------------------------------------------------------------- resource server
 
 /// An OAuth resource server (API) of a pool, with its scopes.
+#[derive(Default)]
 pub struct ResourceServer {
     pub user_pool_id: Input<String>,
     pub identifier: String,
@@ -721,8 +723,8 @@ fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
 pub struct PoolUser {
     pub user_pool_id: Input<String>,
     pub name: String,
-    /// None when the user is in the state but no longer declared.
-    pub user: Option<User>,
+    /// Its password and attributes.
+    pub user: User,
 }
 
 /// What `desired` and `read` say of a password whose fingerprint in the state
@@ -807,10 +809,7 @@ impl Kind for PoolUser {
         self.user_pool_id.deps().first().cloned()
     }
     fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
-        let Some(u) = &self.user else {
-            return Props::new();
-        };
-        let _ = k;
+        let (u, _) = (&self.user, k);
         props(json!({
             "attributes": tags_value(u.attributes.clone()),
             "password": PASSWORD_MATCHES,
@@ -825,16 +824,11 @@ impl Kind for PoolUser {
         let Some(u) = PoolUser::get(cx, pool, &self.name).await? else {
             return Ok(Read::Missing);
         };
-        let declared: Vec<String> = self
-            .user
-            .as_ref()
-            .map(|u| u.attributes.keys().cloned().collect())
-            .unwrap_or_default();
         let attrs = u
             .user_attributes
             .unwrap_or_default()
             .into_iter()
-            .filter(|a| declared.contains(&a.name))
+            .filter(|a| self.user.attributes.contains_key(&a.name))
             .map(|a| (a.name, a.value.unwrap_or_default()));
         let status = u
             .user_status
@@ -845,11 +839,7 @@ impl Kind for PoolUser {
             .get("password_fingerprint")
             .cloned()
             .unwrap_or_default();
-        let matches = status == "CONFIRMED"
-            && self
-                .user
-                .as_ref()
-                .is_some_and(|u| password_matches(&stored, &u.password));
+        let matches = status == "CONFIRMED" && password_matches(&stored, &self.user.password);
         let password = if matches {
             PASSWORD_MATCHES
         } else {
@@ -935,10 +925,7 @@ impl Kind for PoolUser {
         let mut outputs = o.outputs.clone();
         if d.get("password") != o.props.get("password") || d.get("status") != o.props.get("status")
         {
-            let u = self
-                .user
-                .as_ref()
-                .ok_or_else(|| Error::Other("undeclared user".into()))?;
+            let u = &self.user;
             cx.aws
                 .cognito
                 .admin_set_user_password()
@@ -1037,12 +1024,35 @@ fn attribute_list(m: &BTreeMap<String, String>) -> Result<Vec<AttributeType>> {
 
 // ---------------------------------------------------------------- app clients
 
+/// An OAuth 2.0 flow an app client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OAuthFlow {
+    /// The authorization code grant (a user signs in; the hosted login).
+    Code,
+    /// The implicit grant (tokens in the redirect; legacy browser apps).
+    Implicit,
+    /// The client credentials grant (a service with the client's secret).
+    ClientCredentials,
+}
+
+impl OAuthFlow {
+    /// Cognito's name for it (`code`, `implicit`, `client_credentials`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OAuthFlow::Code => "code",
+            OAuthFlow::Implicit => "implicit",
+            OAuthFlow::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
 /// An app client of a pool, with a secret, for OAuth flows.
+#[derive(Default)]
 pub struct Client {
     pub user_pool_id: Input<String>,
     pub name: String,
-    /// `client_credentials`, `code`, `implicit`.
-    pub flows: Vec<String>,
+    /// The OAuth flows it may use.
+    pub flows: Vec<OAuthFlow>,
     pub scopes: Vec<Input<String>>,
     pub identity_providers: Vec<String>,
     pub callback_urls: Vec<Input<String>>,
@@ -1176,7 +1186,7 @@ impl Kind for Client {
         true
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        let mut flows = self.flows.clone();
+        let mut flows: Vec<&str> = self.flows.iter().map(|f| f.as_str()).collect();
         flows.sort();
         props(json!({
             "name": self.name,

@@ -56,6 +56,7 @@ fn trust_policy(service: &str) -> Value {
 // ---------------------------------------------------------------- role
 
 /// An IAM role a service may assume, with AWS managed policies attached.
+#[derive(Default)]
 pub struct Role {
     pub name: String,
     /// The service principal that assumes it (`lambda.amazonaws.com`).
@@ -828,6 +829,7 @@ impl Provider for FunctionProvider {
 
 /// A statement of a function's resource policy: `principal` may invoke it
 /// from `source_arn`.
+#[derive(Default)]
 pub struct Permission {
     /// The function's name (`function.name()`): the parent.
     pub function: Input<String>,

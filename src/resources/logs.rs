@@ -13,6 +13,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[derive(Default)]
 pub struct LogGroup {
     pub name: String,
     /// None: kept forever.
