@@ -1,17 +1,45 @@
-//! Functions with code of their own behind one HTTP API: `GET /hello` runs
-//! the `handler` crate, `GET /echo` the `echo` crate (`functions/echo`),
-//! both crates of this workspace built in one cargo-lambda invocation.
+//! A small service: functions with code of their own behind one HTTP API
+//! with a Cognito JWT authorizer. `GET /hello` runs the `handler` crate and
+//! is open; `GET /echo` runs the `echo` crate (`functions/echo`) and takes a
+//! bearer token of the service's client with the scope `two/echo`. Both
+//! crates of this workspace build in one cargo-lambda invocation.
 //! `cargo run --example two_functions -- up` (or plan, down, outputs, ...).
 use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::package::Code;
-use deployer::resources::api::{Api, Integration, Route, Stage};
+use deployer::resources::api::{Api, Authorizer, Integration, Route, RouteAuth, Stage};
+use deployer::resources::cognito::{Client, OAuthFlow, ResourceServer, UserPool};
 use deployer::resources::lambda::{Function, Permission, Role};
 
 fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-two", cfg.name_prefix);
+    // Who may call `/echo`: a service holding the client's secret.
+    let pool = s.add("pool", UserPool { name: name.clone() });
+    let scopes = vec![("echo".into(), "Call /echo".into())];
+    let rs = ResourceServer {
+        user_pool_id: pool.id(),
+        identifier: "two".into(),
+        name: name.clone(),
+        scopes,
+    };
+    let rs = s.add("scopes", rs);
+    let client = Client {
+        user_pool_id: pool.id(),
+        name: "service".into(),
+        flows: vec![OAuthFlow::ClientCredentials],
+        scopes: vec![rs.scope("echo")],
+        ..Default::default()
+    };
+    let client = s.add("client", client);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
     let api = s.add("api", Api { name: name.clone() });
+    let authorizer = Authorizer {
+        api_id: api.id(),
+        name: "cognito".into(),
+        issuer: pool.issuer(),
+        audience: vec![client.id()],
+    };
+    let authorizer = s.add("authorizer", authorizer);
     for (key, code) in [
         ("hello", Code::krate("handler")),
         ("echo", Code::krate("echo")),
@@ -30,14 +58,17 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
                 function_arn: function.arn(),
             },
         );
-        s.add(
-            format!("route/{key}"),
-            Route::new(api.id(), format!("GET /{key}"), integration.id()),
-        );
+        let mut route = Route::new(api.id(), format!("GET /{key}"), integration.id());
+        if key == "echo" {
+            route.auth = RouteAuth::jwt(authorizer.id(), [rs.scope("echo")]);
+        }
+        s.add(format!("route/{key}"), route);
         let url = deployer::interpolate!("{}/{}", api.endpoint(), key);
         s.export(format!("{key}_url"), url);
     }
     s.add("stage", Stage { api_id: api.id() });
+    s.export("client_id", client.id());
+    s.export("issuer", pool.issuer());
     Ok(())
 }
 

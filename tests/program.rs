@@ -284,10 +284,11 @@ fn protect_and_retain_on_delete() {
     assert!(!st.state_file().exists());
 }
 
-/// `examples/two_functions.rs`: two functions with code of their own (the
-/// `handler` and `echo` crates of a copy of the workspace, built in one
-/// cargo-lambda invocation), read back from moto with different
-/// CodeSha256; a no-op makes no write (unchanged crates build the same
+/// `examples/two_functions.rs`, a small service: two functions with code of
+/// their own (the `handler` and `echo` crates of a copy of the workspace,
+/// built in one cargo-lambda invocation) behind one API with a Cognito JWT
+/// authorizer on `/echo`, read back from moto with different CodeSha256,
+/// the authorizer and each route's authorization; a no-op makes no write (unchanged crates build the same
 /// bytes); a change to one crate updates that function's code only; `down`
 /// leaves nothing.
 #[test]
@@ -322,6 +323,57 @@ fn two_functions_with_code_of_their_own() {
         .ends_with("/echo"));
     let (hello_sha, echo_sha) = (code(hello), code(echo));
     assert_ne!(hello_sha, echo_sha, "two crates, two codes");
+    // One API, one JWT authorizer (the pool's issuer, the client as
+    // audience): `/echo` behind it with the scope, `/hello` open.
+    let (api, pool, client) = (st.id("api"), st.id("pool"), st.id("client"));
+    assert_eq!(out["outputs"]["client_id"], client.as_str());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let auth = s
+            .apigw
+            .get_authorizer()
+            .api_id(&api)
+            .authorizer_id(st.id("authorizer"))
+            .send()
+            .await
+            .unwrap();
+        let jwt = auth.jwt_configuration.unwrap();
+        assert!(jwt.issuer.unwrap().ends_with(&format!("/{pool}")));
+        assert_eq!(jwt.audience.unwrap(), vec![client.clone()]);
+        let mut routes: Vec<_> = s
+            .routes(&api)
+            .await
+            .into_iter()
+            .map(|r| {
+                (
+                    r.route_key.unwrap(),
+                    r.authorization_type.map(|a| a.as_str().to_string()),
+                    r.authorizer_id,
+                    r.authorization_scopes.unwrap_or_default(),
+                )
+            })
+            .collect();
+        routes.sort();
+        assert_eq!(
+            routes,
+            [
+                (
+                    "GET /echo".to_string(),
+                    Some("JWT".to_string()),
+                    Some(st.id("authorizer")),
+                    vec!["two/echo".to_string()]
+                ),
+                (
+                    "GET /hello".to_string(),
+                    Some("NONE".to_string()),
+                    None,
+                    vec![]
+                )
+            ]
+        );
+        let c = s.client(&pool, &client).await;
+        assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
+    });
     // What moto holds is what was built: each crate's dev zip.
     let built = |bin: &str| {
         let zip = std::fs::read(
@@ -385,6 +437,7 @@ fn two_functions_with_code_of_their_own() {
                 .is_err());
         }
         assert!(s.apis_named("mine-two").await.is_empty());
+        assert!(s.pools_named("mine-two").await.is_empty());
     });
 }
 
