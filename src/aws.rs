@@ -19,16 +19,20 @@ use std::time::Duration;
 /// right after the N-th mutating AWS call returns, before anything else (as
 /// a `kill -9` would), so that crash recovery can be tested at every step.
 pub const FAULT_ENV: &str = "DEPLOYER_FAULT_AFTER_MUTATIONS";
+/// The exit code of a run stopped by the test-only fault knob (`DEPLOYER_FAULT_AFTER`).
 pub const FAULT_EXIT_CODE: i32 = 86;
 
 /// Counts the API calls the SDK made (after retries: one per operation).
 #[derive(Debug, Default)]
 pub struct CallStats {
+    /// Calls that only read.
     pub reads: AtomicU64,
+    /// Calls that change something.
     pub mutations: AtomicU64,
 }
 
 impl CallStats {
+    /// (reads, mutations) so far.
     pub fn snapshot(&self) -> (u64, u64) {
         (
             self.reads.load(Ordering::SeqCst),
@@ -138,15 +142,24 @@ impl Intercept for Counter {
     }
 }
 
+/// The run's AWS clients (one per service deployer's kinds use), their call counter, and the SDK configuration a kind of your own builds another service's client from.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// Cognito user pools.
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// API Gateway v2 (HTTP APIs).
     pub apigw: aws_sdk_apigatewayv2::Client,
+    /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// IAM.
     pub iam: aws_sdk_iam::Client,
+    /// STS (the caller's identity).
     pub sts: aws_sdk_sts::Client,
+    /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Calls counted (the run's summary).
     pub stats: Arc<CallStats>,
+    /// The region the clients call.
     pub region: String,
     /// The run's SDK configuration (credentials, region, endpoint,
     /// timeouts, retry policy): what a kind written outside deployer builds
@@ -155,10 +168,15 @@ pub struct Clients {
     pub sdk: SdkConfig,
 }
 
+/// Where a run's calls go: region, profile, endpoint, timeouts.
 pub struct Target {
+    /// The region, if given (else the aws-config chain's).
     pub region: Option<String>,
+    /// The AWS profile (SSO profiles included).
     pub profile: Option<String>,
+    /// Every call to this endpoint (an emulator such as moto).
     pub endpoint_url: Option<String>,
+    /// How long a call may take.
     pub timeouts: Timeouts,
 }
 
@@ -186,9 +204,11 @@ impl Default for Timeouts {
 
 /// A zip upload to Lambda is the longest single request the tool sends.
 pub const DEFAULT_ATTEMPT_TIMEOUT_SECS: u64 = 60;
+/// How long a call may take in all, retries included, by default (seconds).
 pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 300;
 
 impl Timeouts {
+    /// The SDK's timeout configuration for these.
     pub fn config(&self) -> aws_config::timeout::TimeoutConfig {
         aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10).min(self.attempt))
@@ -356,6 +376,7 @@ pub fn defaults() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
 }
 
+/// The SDK configuration of `t`: the aws-config chain, deployer's retry policy and timeouts.
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
     let mut loader = defaults()
         .retry_config(retry_config())
@@ -392,6 +413,7 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
 }
 
 impl Clients {
+    /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create) and retry classifier.
     pub fn new(cfg: &SdkConfig) -> Clients {
         let stats = Arc::new(CallStats::default());
         let fault_after = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());

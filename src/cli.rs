@@ -7,19 +7,24 @@ use crate::ops::{build_package, down, outputs, up, Global};
 use clap::{Parser, Subcommand};
 use std::time::Instant;
 
+/// The command line: global flags and one command.
 #[derive(Parser, Debug)]
 #[command(
+    long_about = None,
     name = "deployer",
     version,
     about = "Deploys a stack program (by default the Cognito + API Gateway + Lambda OIDC example) straight through the AWS SDK (no Terraform, no CloudFormation)"
 )]
 pub struct Cli {
+    /// The flags every command takes.
     #[command(flatten)]
     pub global: Global,
+    /// The command.
     #[command(subcommand)]
     pub cmd: Cmd,
 }
 
+/// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Make AWS match the declared stack.
@@ -91,13 +96,17 @@ pub enum Cmd {
         /// The lock ID the "locked" error printed.
         lock_id: String,
     },
-    /// Look at and move state: list, show, push (local -> backend), pull.
+    /// Look at and move state: list, show, push (local -> backend), pull,
+    /// claim, rm.
     #[command(subcommand)]
     State(StateCmd),
     /// Install (if missing) and print the path of a pinned tool
     /// (moto_server, cargo-lambda) from the project's tool virtualenv.
     #[command(hide = true)]
-    Tool { name: String },
+    Tool {
+        /// `moto_server` or `cargo-lambda`.
+        name: String,
+    },
 }
 
 /// The CLI entry point for a stack program with no settings of its own:
@@ -168,6 +177,7 @@ pub fn main_with_app(app: crate::App) -> std::process::ExitCode {
     }
 }
 
+/// Runs one parsed command line (what `App::main` does inside its runtime).
 pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     match cli.cmd {

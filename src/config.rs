@@ -9,22 +9,28 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The default `name_prefix`: every AWS name starts with it.
 pub const DEFAULT_PREFIX: &str = "cognito-example";
+/// The region when neither flags, environment, config nor profile name one.
 pub const DEFAULT_REGION: &str = "eu-west-1";
 /// The seed's demo password for alice. It is only a demo value: set
 /// `password_env` in a config file for anything that is not a throwaway stack.
 pub const DEMO_PASSWORD: &str = "HeyH0Password!";
 
+/// The CPU a function runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 pub enum Architecture {
+    /// Intel and AMD (`x86_64`), the default.
     #[default]
     #[serde(rename = "x86_64")]
     X86_64,
+    /// AWS Graviton (`arm64`).
     #[serde(rename = "arm64")]
     Arm64,
 }
 
 impl Architecture {
+    /// Lambda's name for it (`x86_64`, `arm64`).
     pub fn as_str(self) -> &'static str {
         match self {
             Architecture::X86_64 => "x86_64",
@@ -33,14 +39,19 @@ impl Architecture {
     }
 }
 
+/// A user as the config file gives it: a password, or the environment variable that holds it.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
+    /// The user name.
     pub name: String,
+    /// The password itself (a secret in a file: prefer `password_env`).
     #[serde(default)]
     pub password: Option<String>,
+    /// The environment variable that holds the password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// Cognito attributes (`email`, `name`, ...).
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
@@ -75,8 +86,11 @@ struct FileConfig {
 /// A user with its password resolved (never shown by `Debug`).
 #[derive(Clone)]
 pub struct User {
+    /// The user name.
     pub name: String,
+    /// The permanent password (never printed: `Debug` hides it).
     pub password: String,
+    /// Cognito attributes (`email`, `name`, ...).
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -104,13 +118,18 @@ impl std::fmt::Debug for Source {
     }
 }
 
+/// The stack's configuration: deployer's keys of the TOML file (a program's own are read by `App::with_settings`).
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The prefix of every AWS name the stack makes (letters, digits, `-`).
     pub name_prefix: String,
     /// Region from the file, if any (flags and the aws-config chain come after).
     pub region: Option<String>,
+    /// The functions' CPU.
     pub architecture: Architecture,
+    /// Tags for every resource, next to `Project` and the stack's own.
     pub tags: BTreeMap<String, String>,
+    /// The example's users (`[[users]]`).
     pub users: Vec<User>,
     /// Retention of the function's log group `/aws/lambda/{prefix}`.
     pub log_retention_days: i32,
@@ -123,6 +142,7 @@ pub struct Config {
     program_keys: Vec<String>,
 }
 
+/// The function's log retention when the file sets none.
 pub const DEFAULT_LOG_RETENTION_DAYS: i32 = 30;
 /// The values CloudWatch Logs accepts for a retention in days.
 pub const LOG_RETENTION_DAYS: [i32; 22] = [
@@ -130,6 +150,7 @@ pub const LOG_RETENTION_DAYS: [i32; 22] = [
     3288, 3653,
 ];
 
+/// The example's default user: alice, with the seed's published demo password.
 pub fn default_alice() -> User {
     let attributes = [
         ("preferred_username", "alice"),
@@ -166,6 +187,7 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The file at `path`, or the embedded default without one: an error names the file and what is wrong.
     pub fn load(path: Option<&Path>) -> Result<Config, Error> {
         let Some(path) = path else {
             return Ok(Config::default());
@@ -177,6 +199,7 @@ impl Config {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// The config from `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, Error> {
         let bad = |message: String| Error::Config {
             path: origin.to_string(),

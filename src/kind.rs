@@ -17,11 +17,13 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// A resource's settings as a map (setting name to JSON value): what a kind declares (`desired`) and what AWS reports (`read`), compared key by key.
 pub type Props = BTreeMap<String, Value>;
 
 /// A value that is not known until a dependency is created.
 pub const UNKNOWN: &str = "(known after apply)";
 
+/// The map of a JSON object (`props(json!({"name": n}))`); anything else is empty.
 pub fn props(v: Value) -> Props {
     match v {
         Value::Object(m) => m.into_iter().collect(),
@@ -33,19 +35,29 @@ pub fn props(v: Value) -> Props {
 /// `deployer dev`. The only thing that differs between the two targets.
 #[derive(Debug, Clone)]
 pub enum Urls {
+    /// AWS's own URLs.
     Aws,
-    Local { idp: String, api: String },
+    /// `deployer dev`'s local data plane.
+    Local {
+        /// The local identity provider's base URL.
+        idp: String,
+        /// The local API's base URL.
+        api: String,
+    },
 }
 
 /// The target every kind may read: where the stack lives, its default tags,
 /// the run's Lambda package, and where public URLs point.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// The stack's name (`--stack`).
     pub stack: String,
     /// The stack's identity (`State::stack_id`): what `deployer:stack-id`
     /// carries on every resource it owns.
     pub stack_id: String,
+    /// The region.
     pub region: String,
+    /// The account ID.
     pub account: String,
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`): ARNs and host names.
     pub partition: String,
@@ -56,6 +68,7 @@ pub struct Ctx {
     pub package: Option<Arc<Package>>,
     /// The other codes' packages (crates, zips).
     pub packages: crate::package::Packages,
+    /// Where public URLs point (AWS, or the local data plane).
     pub urls: Urls,
 }
 
@@ -89,6 +102,7 @@ impl Ctx {
             urls: Urls::Aws,
         }
     }
+    /// A pool's OIDC issuer URL (AWS's, or the local identity provider's); unknown while the pool ID is.
     pub fn issuer(&self, pool_id: &str) -> String {
         if pool_id == UNKNOWN {
             return UNKNOWN.into();
@@ -102,6 +116,7 @@ impl Ctx {
             Urls::Local { idp, .. } => format!("{idp}/{pool_id}"),
         }
     }
+    /// A Cognito domain's hosted login base URL.
     pub fn hosted_domain(&self, domain: &str) -> String {
         match &self.urls {
             Urls::Aws => format!(
@@ -116,6 +131,7 @@ impl Ctx {
             Urls::Local { idp, .. } => idp.clone(),
         }
     }
+    /// An API's public base URL (its endpoint on AWS, the local API under `dev`).
     pub fn api_url(&self, api_endpoint: &str) -> String {
         match &self.urls {
             Urls::Aws => api_endpoint.to_string(),
@@ -176,10 +192,13 @@ pub const STACK_ID_TAG: &str = "deployer:stack-id";
 /// Whose a resource is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Owner {
+    /// This stack.
     This,
     /// Another stack (of another name, or of this name in another checkout).
     Stack {
+        /// Its stack ID.
         id: String,
+        /// Its stack's name, if tagged.
         name: Option<String>,
     },
     /// No deployer stack: made by hand, by another tool, or before this
@@ -188,7 +207,9 @@ pub enum Owner {
     /// An untagged resource held by one that is not this stack's (a
     /// domain on another pool): `setting` holds that one's ID.
     Through {
+        /// The setting that holds the holder's ID.
         setting: &'static str,
+        /// The holder's ID.
         id: String,
     },
 }
@@ -213,10 +234,12 @@ impl std::fmt::Display for Owner {
 /// Outputs of the resources already read or created, by resource key.
 #[derive(Debug, Clone, Default)]
 pub struct Known {
+    /// Each resource's outputs by name, by resource key.
     pub outputs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Known {
+    /// The output `name` of resource `key`, or `UNKNOWN` while it is not known.
     pub fn get(&self, key: &str, name: &str) -> String {
         self.outputs
             .get(key)
@@ -229,33 +252,45 @@ impl Known {
 /// A resource as AWS reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
+    /// Its ID (pool ID, API ID, function name, ...).
     pub id: String,
+    /// Its settings, named as the kind's `desired` names them.
     pub props: Props,
     /// Outputs for dependants; names starting with `secret` never reach the
     /// state file.
     pub outputs: BTreeMap<String, String>,
 }
 
+/// What a read found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Read {
+    /// The resource, as AWS reports it.
     Found(Observed),
+    /// No such resource.
     Missing,
 }
 
 /// What a read knows from the state file.
 #[derive(Debug, Clone, Default)]
 pub struct Prior {
+    /// Its ID, if the state records one.
     pub id: Option<String>,
+    /// A create was started and its answer not recorded (a crash, a lost response).
     pub pending_create: bool,
+    /// The ID of the resource it lives in (pool, API, function), if any.
     pub parent_id: Option<String>,
+    /// Its outputs as the state records them.
     pub outputs: BTreeMap<String, String>,
     /// The outputs of every resource as the state records them, for a
     /// read that looks for a lost resource by what it points to.
     pub known: Known,
 }
 
+/// What a kind's calls run with: the run's AWS clients and its target.
 pub struct Cx {
+    /// The AWS clients (`aws.sdk` for another service's).
     pub aws: Clients,
+    /// Region, account, tags, URLs, the run's packages.
     pub ctx: Arc<Ctx>,
 }
 
@@ -338,7 +373,9 @@ pub trait Kind: Send + Sync {
             None => Ok(Read::Missing),
         }
     }
+    /// Creates the resource from `desired` (the inputs known: `known` holds the outputs of what it reads); returns it as `read` would see it.
     async fn create(&self, cx: &Cx, desired: &Props, known: &Known) -> Result<Observed>;
+    /// Changes what differs between `desired` and `observed` in place (the settings in `replace_on` never reach it); returns it as `read` would see it.
     async fn update(
         &self,
         cx: &Cx,
@@ -387,6 +424,7 @@ pub struct Orphan {
 }
 
 impl Orphan {
+    /// The orphan of a state entry: its kind's provider and the key of the parent it was recorded with.
     pub fn new(provider: Arc<dyn Provider>, parent: Option<String>) -> Orphan {
         Orphan { provider, parent }
     }
@@ -440,6 +478,7 @@ pub fn diff(desired: &Props, observed: &Props) -> Vec<String> {
         .collect()
 }
 
+/// A setting as a string (`""` when absent or null; another type as its JSON).
 pub fn s(p: &Props, k: &str) -> String {
     match p.get(k) {
         Some(Value::String(v)) => v.clone(),
@@ -448,6 +487,7 @@ pub fn s(p: &Props, k: &str) -> String {
     }
 }
 
+/// A setting's list of strings (empty when absent).
 pub fn strings(p: &Props, k: &str) -> Vec<String> {
     p.get(k)
         .and_then(|v| v.as_array())
@@ -459,6 +499,7 @@ pub fn strings(p: &Props, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A setting's map of strings (tags, environment; empty when absent).
 pub fn string_map(p: &Props, k: &str) -> BTreeMap<String, String> {
     p.get(k)
         .and_then(|v| v.as_object())
@@ -480,12 +521,14 @@ pub fn stale_tags(desired: &Props, observed: &Props) -> Vec<String> {
         .collect()
 }
 
+/// Sorted and deduplicated, for a set-valued setting compared as a list.
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
 }
 
+/// Tags as a setting's value, without the `aws:` ones AWS adds.
 pub fn tags_value<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
     it: I,
 ) -> Value {

@@ -1,22 +1,56 @@
-//! deployer: the Cognito + API Gateway + Lambda OIDC example, deployed
-//! straight through the AWS SDK for Rust. See README.md.
+//! deployer: infrastructure as a Rust program, deployed straight through
+//! the AWS SDK for Rust (no Terraform, no CloudFormation). A stack is a
+//! function that declares resources ([`model::Stack`]) and wires one's
+//! outputs into another's inputs; [`App`] makes it a command line with
+//! `up`, `plan`, `down`, `outputs`, `dev` and `state`.
+//!
+//! ```no_run
+//! use deployer::model::Stack;
+//! use deployer::resources::api::{Api, Stage};
+//!
+//! fn program(cfg: &deployer::config::Config, s: &mut Stack) -> deployer::error::Result<()> {
+//!     let api = s.add("api", Api { name: format!("{}-api", cfg.name_prefix) });
+//!     s.add("stage", Stage { api_id: api.id() });
+//!     s.export("url", api.endpoint());
+//!     Ok(())
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     deployer::App::new(program).main()
+//! }
+//! ```
+//!
+//! The public API is [`App`], [`config`], [`model`], [`kind`] (what a kind
+//! of your own is made of), [`resources`] (deployer's kinds), [`package`]
+//! (a function's code), [`error`], [`aws`] and [`cli`]. The modules hidden
+//! from these docs (the engine, the operations, the offline mode, the
+//! state store) are the binary's own, public for its tests only.
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
+#[doc(hidden)]
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
 pub mod example;
 pub mod kind;
+#[doc(hidden)]
 pub mod local;
 pub mod model;
+#[doc(hidden)]
 pub mod ops;
+#[doc(hidden)]
 pub mod outputs;
 pub mod package;
+#[doc(hidden)]
 pub mod render;
 pub mod resources;
+#[doc(hidden)]
 pub mod state;
+#[doc(hidden)]
 pub mod tools;
 
 pub use app::App;

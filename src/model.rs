@@ -87,6 +87,7 @@ impl<T: Clone + Send + Sync + 'static> Output<T> {
         self.secret = true;
         self
     }
+    /// True when it is built from a secret: never in the state, `(sensitive)` in a plan.
     pub fn is_secret(&self) -> bool {
         self.secret
     }
@@ -213,12 +214,14 @@ impl<K> Clone for Handle<K> {
 }
 
 impl<K> Handle<K> {
+    /// A handle on the resource declared under `key` (`Stack::add` returns one).
     pub fn new(key: impl Into<String>) -> Self {
         Handle {
             key: key.into(),
             kind: PhantomData,
         }
     }
+    /// The resource's key in the stack.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -237,6 +240,7 @@ impl<K> Handle<K> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Protect {
+    /// No protection (the default).
     #[default]
     No,
     /// Never replaced (a replacement loses what it holds: a pool's users).
@@ -249,6 +253,7 @@ pub enum Protect {
 /// they hold once the program no longer declares it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lifecycle {
+    /// What a run may not do to it.
     #[serde(default, skip_serializing_if = "Protect::is_no")]
     pub protect: Protect,
     /// `down` (or dropping it from the program) leaves it in AWS, released
@@ -258,12 +263,14 @@ pub struct Lifecycle {
 }
 
 impl Protect {
+    /// True for `No` (what the state leaves out).
     pub fn is_no(&self) -> bool {
         *self == Protect::No
     }
 }
 
 impl Lifecycle {
+    /// True when nothing is set (what the state leaves out).
     pub fn is_default(&self) -> bool {
         *self == Lifecycle::default()
     }
@@ -279,9 +286,11 @@ pub struct Declared {
     lifecycle: Lifecycle,
 }
 
+/// A declared resource, shared between the plan and the apply.
 pub type Res = Arc<Declared>;
 
 impl Declared {
+    /// A resource of `kind` under `key`, with the default lifecycle.
     pub fn new(key: impl Into<String>, kind: Arc<dyn Kind>) -> Res {
         Self::with_lifecycle(key, kind, Lifecycle::default())
     }
@@ -298,6 +307,7 @@ impl Declared {
             lifecycle,
         })
     }
+    /// Its protect and retain options.
     pub fn lifecycle(&self) -> Lifecycle {
         self.lifecycle
     }
@@ -305,9 +315,11 @@ impl Declared {
     pub fn code(&self) -> Option<crate::package::Code> {
         self.kind.code()
     }
+    /// Its key in the stack.
     pub fn key(&self) -> String {
         self.key.clone()
     }
+    /// Its kind's name in the state.
     pub fn kind_name(&self) -> &'static str {
         self.kind.kind()
     }
@@ -321,30 +333,39 @@ impl Declared {
         }
         d
     }
+    /// The key of the resource it lives in (`Kind::parent`).
     pub fn parent(&self) -> Option<String> {
         self.kind.parent()
     }
+    /// Settings that cannot change in place (`Kind::replace_on`).
     pub fn replace_on(&self) -> &'static [&'static str] {
         self.kind.replace_on()
     }
+    /// `Kind::non_unique_name`.
     pub fn non_unique_name(&self) -> bool {
         self.kind.non_unique_name()
     }
+    /// `Kind::belongs_through`.
     pub fn belongs_through(&self) -> Option<(&'static str, String)> {
         self.kind.belongs_through()
     }
+    /// Settings built from secret inputs (`Kind::sensitive`).
     pub fn sensitive(&self) -> BTreeSet<String> {
         self.kind.sensitive()
     }
+    /// The declared settings (`Kind::desired`).
     pub fn desired(&self, ctx: &Ctx, known: &Known) -> Props {
         self.kind.desired(ctx, known)
     }
+    /// The resource as AWS reports it (`Kind::read`).
     pub async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         self.kind.read(cx, prior).await
     }
+    /// Creates it (`Kind::create`).
     pub async fn create(&self, cx: &Cx, d: &Props, known: &Known) -> Result<Observed> {
         self.kind.create(cx, d, known).await
     }
+    /// Updates it in place (`Kind::update`).
     pub async fn update(
         &self,
         cx: &Cx,
@@ -354,6 +375,7 @@ impl Declared {
     ) -> Result<Observed> {
         self.kind.update(cx, d, o, known).await
     }
+    /// Deletes it by ID, through its kind's provider.
     pub async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()> {
         self.kind.provider().delete(cx, id, parent_id).await
     }
@@ -361,6 +383,7 @@ impl Declared {
     pub fn provider(&self) -> Arc<dyn crate::kind::Provider> {
         self.kind.provider()
     }
+    /// Other resources of its name and stack than `keep` (`Kind::strays`).
     pub async fn strays(
         &self,
         cx: &Cx,
@@ -383,6 +406,7 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// An empty stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -447,6 +471,7 @@ impl Stack {
     pub fn moves(&self) -> &[(String, String)] {
         &self.moves
     }
+    /// Forbids every replace and delete of the resource (`down` included) unless a run names it in `--unprotect`.
     pub fn protect<K>(&mut self, h: &Handle<K>) {
         self.lifecycle_of(h.key()).protect = Protect::All;
     }
@@ -469,6 +494,7 @@ impl Stack {
     pub fn export(&mut self, name: impl Into<String>, value: Output<String>) {
         self.exports.push((name.into(), value));
     }
+    /// The exported outputs, in declaration order.
     pub fn exports(&self) -> &[(String, Output<String>)] {
         &self.exports
     }

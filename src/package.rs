@@ -12,7 +12,9 @@ use std::process::Command;
 /// The handler artifact: a deterministic zip and its Lambda `CodeSha256`.
 #[derive(Debug)]
 pub struct Package {
+    /// The zip's bytes.
     pub zip: Vec<u8>,
+    /// Its `CodeSha256` (base64 SHA-256), as Lambda reports it.
     pub sha256_b64: String,
 }
 
@@ -48,6 +50,7 @@ pub fn code_sha256(zip: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
+/// A package of a zip built beforehand.
 pub fn from_zip(zip: Vec<u8>) -> Package {
     Package {
         sha256_b64: code_sha256(&zip),
@@ -55,6 +58,7 @@ pub fn from_zip(zip: Vec<u8>) -> Package {
     }
 }
 
+/// The Rust target a function of `arch` is built for (`x86_64-unknown-linux-gnu`, ...).
 pub fn rust_target(arch: Architecture) -> &'static str {
     match arch {
         Architecture::X86_64 => "x86_64-unknown-linux-gnu",
@@ -74,7 +78,9 @@ pub enum Code {
     /// run builds in one invocation. `bin: None` is the crate's binary of
     /// its own name.
     Crate {
+        /// The crate (a package of the workspace).
         package: String,
+        /// The binary; `None` for the crate's binary of its own name.
         bin: Option<String>,
     },
     /// A zip built beforehand, uploaded as it is.

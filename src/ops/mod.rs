@@ -27,8 +27,8 @@ pub mod watch;
 /// The options every operation takes (the CLI's global flags).
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Stack name: picks the state file state/<NAME>.json (or the S3 key
-    /// PREFIX/<NAME>.json). Letters, digits, `-` and `_`, up to 64.
+    /// Stack name: picks the state file `state/<NAME>.json` (or the S3 key
+    /// `PREFIX/<NAME>.json`). Letters, digits, `-` and `_`, up to 64.
     #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default", value_parser = stack_name)]
     pub stack: String,
     /// Optional TOML config (name_prefix, region, tags, users, architecture).

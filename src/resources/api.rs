@@ -58,6 +58,7 @@ fn child_out(api: &str, id: &str) -> BTreeMap<String, String> {
 /// An HTTP API.
 #[derive(Default)]
 pub struct Api {
+    /// Its name (not unique: the stack's tag tells its own).
     pub name: String,
 }
 
@@ -252,9 +253,13 @@ impl Provider for ApiProvider {
 /// A JWT authorizer of an API: tokens from `issuer` for `audience`.
 #[derive(Default)]
 pub struct Authorizer {
+    /// The API's ID (`api.id()`).
     pub api_id: Input<String>,
+    /// Its name within the API.
     pub name: String,
+    /// The token issuer (`pool.issuer()`).
     pub issuer: Input<String>,
+    /// The audiences a token may have (client IDs).
     pub audience: Vec<Input<String>>,
 }
 
@@ -455,7 +460,9 @@ impl Provider for AuthorizerProvider {
 /// A Lambda proxy integration (payload 2.0) of an API.
 #[derive(Default)]
 pub struct Integration {
+    /// The API's ID (`api.id()`).
     pub api_id: Input<String>,
+    /// The function's ARN (`function.arn()`).
     pub function_arn: Input<String>,
 }
 
@@ -920,6 +927,7 @@ impl Provider for RouteProvider {
 /// The API's `$default` stage, deployed on every change.
 #[derive(Default)]
 pub struct Stage {
+    /// The API's ID (`api.id()`).
     pub api_id: Input<String>,
 }
 

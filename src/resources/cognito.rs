@@ -23,10 +23,12 @@ fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
 /// A user pool; only administrators create users.
 #[derive(Default)]
 pub struct UserPool {
+    /// Its name (not unique: the stack's tag tells its own).
     pub name: String,
 }
 
 impl Handle<UserPool> {
+    /// The pool's ARN.
     pub fn arn(&self) -> Output<String> {
         self.output("arn")
     }
@@ -292,7 +294,9 @@ pub fn pool_has_domain(message: Option<&str>) -> bool {
 
 /// The pool's hosted domain (`PREFIX.auth.REGION.amazoncognito.com`).
 pub struct Domain {
+    /// The domain prefix, exact or derived.
     pub prefix: DomainPrefix,
+    /// The pool's ID (`pool.id()`).
     pub user_pool_id: Input<String>,
 }
 
@@ -301,7 +305,9 @@ pub struct Domain {
 /// clash. A UUIDv5 is hexadecimal and so never holds the reserved words
 /// aws/amazon/cognito.
 pub enum DomainPrefix {
+    /// This prefix.
     Exact(String),
+    /// A UUIDv5 of this seed, the account and the region.
     Unique(String),
 }
 
@@ -538,8 +544,11 @@ impl Provider for DomainProvider {
 /// An OAuth resource server (API) of a pool, with its scopes.
 #[derive(Default)]
 pub struct ResourceServer {
+    /// The pool's ID (`pool.id()`).
     pub user_pool_id: Input<String>,
+    /// Its identifier, the scopes' prefix (`IDENTIFIER/NAME`).
     pub identifier: String,
+    /// Its display name.
     pub name: String,
     /// (scope name, description)
     pub scopes: Vec<(String, String)>,
@@ -721,7 +730,9 @@ fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
 
 /// A confirmed user of a pool with a permanent password.
 pub struct PoolUser {
+    /// The pool's ID (`pool.id()`).
     pub user_pool_id: Input<String>,
+    /// The user name.
     pub name: String,
     /// Its password and attributes.
     pub user: User,
@@ -762,6 +773,7 @@ pub fn password_matches(fingerprint: &str, password: &str) -> bool {
     })
 }
 
+/// Lower-case hexadecimal of `b`.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -1049,12 +1061,17 @@ impl OAuthFlow {
 /// An app client of a pool, with a secret, for OAuth flows.
 #[derive(Default)]
 pub struct Client {
+    /// The pool's ID (`pool.id()`).
     pub user_pool_id: Input<String>,
+    /// Its name (not unique within the pool).
     pub name: String,
     /// The OAuth flows it may use.
     pub flows: Vec<OAuthFlow>,
+    /// The OAuth scopes it may ask for (`rs.scope("read")`, `openid`, ...).
     pub scopes: Vec<Input<String>>,
+    /// The identity providers its users sign in with (`COGNITO`, a federated one's name).
     pub identity_providers: Vec<String>,
+    /// Where the hosted login may send a user back to.
     pub callback_urls: Vec<Input<String>>,
 }
 

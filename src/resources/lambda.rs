@@ -39,6 +39,7 @@ macro_rules! update_in_progress {
 pub fn managed_policy(ctx: &Ctx, name: &str) -> String {
     ctx.arn("iam", "", "aws", &format!("policy/{name}"))
 }
+/// The AWS managed policy that lets a function write its logs.
 pub const BASIC_EXECUTION: &str = "service-role/AWSLambdaBasicExecutionRole";
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -58,6 +59,7 @@ fn trust_policy(service: &str) -> Value {
 /// An IAM role a service may assume, with AWS managed policies attached.
 #[derive(Default)]
 pub struct Role {
+    /// Its name (unique in the account).
     pub name: String,
     /// The service principal that assumes it (`lambda.amazonaws.com`).
     pub service: String,
@@ -77,6 +79,7 @@ impl Role {
 }
 
 impl Handle<Role> {
+    /// The role's ARN.
     pub fn arn(&self) -> Output<String> {
         self.output("arn")
     }
@@ -389,6 +392,7 @@ impl Provider for RoleProvider {
 /// A Lambda function running the run's Rust package (`provided.al2023`,
 /// `bootstrap`).
 pub struct Function {
+    /// Its name (unique in the account and region).
     pub name: String,
     /// Its code: the run's handler package (the default), a crate of the
     /// workspace (`Code::krate("orders")`), or a zip. An unchanged crate
@@ -396,17 +400,23 @@ pub struct Function {
     pub code: crate::package::Code,
     /// The execution role's ARN.
     pub role: Input<String>,
+    /// The CPU it runs on.
     pub architecture: Architecture,
     /// Environment variables; a secret input is never shown in a plan.
     pub environment: BTreeMap<String, Input<String>>,
+    /// How long one invocation may run, in seconds.
     pub timeout_seconds: i32,
+    /// Its memory in MB (CPU grows with it).
     pub memory_mb: i32,
 }
 
+/// A function's timeout by default, in seconds.
 pub const TIMEOUT_SECONDS: i32 = 10;
+/// A function's memory by default, in MB.
 pub const MEMORY_MB: i32 = 128;
 
 impl Function {
+    /// A function of `name` running the handler package as `role`, with the default timeout, memory and architecture and no environment.
     pub fn new(name: impl Into<String>, role: Input<String>) -> Self {
         Function {
             name: name.into(),
@@ -421,6 +431,7 @@ impl Function {
 }
 
 impl Handle<Function> {
+    /// The function's ARN.
     pub fn arn(&self) -> Output<String> {
         self.output("arn")
     }
@@ -515,6 +526,7 @@ impl Function {
     }
 }
 
+/// True for Lambda's answer while a new role is not assumable yet (IAM propagation), by code and message.
 pub fn role_not_assumable(
     e: &aws_sdk_lambda::operation::create_function::CreateFunctionError,
 ) -> bool {
@@ -833,8 +845,11 @@ impl Provider for FunctionProvider {
 pub struct Permission {
     /// The function's name (`function.name()`): the parent.
     pub function: Input<String>,
+    /// The statement's ID (unique in the function's policy).
     pub statement_id: String,
+    /// Who may invoke it (`apigateway.amazonaws.com`).
     pub principal: String,
+    /// From where (`arn:...:execute-api:...`).
     pub source_arn: Input<String>,
 }
 

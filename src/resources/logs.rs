@@ -13,8 +13,10 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A CloudWatch Logs log group, with a retention.
 #[derive(Default)]
 pub struct LogGroup {
+    /// Its name (`/aws/lambda/FUNCTION` for a function's logs).
     pub name: String,
     /// None: kept forever.
     pub retention_days: Option<i32>,
