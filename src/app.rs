@@ -83,6 +83,26 @@ impl App {
     /// resource of that kind is deleted after the program drops it (the
     /// kinds the program declares are known through their resources; one it
     /// no longer declares anywhere is known only from here).
+    /// `examples/own_kind.rs` writes a kind and its provider.
+    ///
+    /// ```
+    /// use deployer::kind::{Cx, Provider, Read};
+    /// struct QueueProvider;
+    /// #[async_trait::async_trait]
+    /// impl Provider for QueueProvider {
+    ///     fn kind(&self) -> &'static str {
+    ///         "acme:sqs:Queue"
+    ///     }
+    ///     async fn read(&self, _: &Cx, _: &str, _: Option<&str>) -> deployer::error::Result<Read> {
+    ///         Ok(Read::Missing) // a real one asks AWS
+    ///     }
+    ///     async fn delete(&self, _: &Cx, _: &str, _: Option<&str>) -> deployer::error::Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let app = deployer::App::new(|_, _| Ok(())).provider(QueueProvider);
+    /// assert!(app.providers(&[]).get("acme:sqs:Queue").is_some());
+    /// ```
     pub fn provider(mut self, p: impl Provider + 'static) -> App {
         self.providers.push(Arc::new(p));
         self

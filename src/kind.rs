@@ -316,7 +316,9 @@ pub trait Provider: Send + Sync {
 
 /// A resource kind: typed arguments (the struct a program fills in) plus
 /// create and update from them; reading by ID and deleting are its
-/// provider's (`Provider`).
+/// provider's (`Provider`). `examples/own_kind.rs` is a complete one written
+/// outside deployer (an S3 bucket with versioning and tags), deployed and
+/// deleted by `tests/program.rs`; README "Writing a kind" walks through it.
 #[async_trait::async_trait]
 pub trait Kind: Send + Sync {
     /// What reads and deletes this kind's resources by ID.

@@ -21,6 +21,20 @@ use std::sync::Arc;
 type Eval<T> = Arc<dyn Fn(&Ctx, &Known) -> Option<T> + Send + Sync>;
 
 /// A value known now or after apply, with the resources it comes from.
+/// A kind's argument takes one (`Input<T>`): a plain value, or an output of
+/// another resource, transformed with `map` and combined with `zip`.
+///
+/// ```
+/// use deployer::model::{Handle, Output};
+/// use deployer::resources::api::Api;
+/// let api = Handle::<Api>::new("api");
+/// let url = api.endpoint().map(|e| format!("{e}/orders"));
+/// assert_eq!(url.deps(), ["api"]); // the engine orders by this
+/// let plain: Output<String> = "eu-west-1".into();
+/// assert!(plain.deps().is_empty());
+/// let both = url.zip(&plain);
+/// assert_eq!(both.deps(), ["api"]);
+/// ```
 pub struct Output<T> {
     deps: Vec<String>,
     secret: bool,
@@ -398,6 +412,21 @@ impl Declared {
 pub type Exports = Vec<(String, Output<String>)>;
 
 /// The program's declarations: resources and exported outputs.
+///
+/// ```
+/// use deployer::model::Stack;
+/// use deployer::resources::lambda::{Function, Role};
+/// use deployer::resources::logs::LogGroup;
+///
+/// let mut s = Stack::new();
+/// let role = s.add("role", Role::for_lambda("orders-lambda"));
+/// let logs = s.add("logs", LogGroup::for_function("orders", Some(14)));
+/// // The function reads the role's ARN: created after it. It reads
+/// // nothing of its log group, so it says to come after it.
+/// let f = s.add_after("function", Function::new("orders", role.arn()), &[logs.key()]);
+/// s.export("function_arn", f.arn());
+/// assert_eq!(s.exports().len(), 1);
+/// ```
 #[derive(Default)]
 pub struct Stack {
     resources: Vec<Declared>,

@@ -1059,6 +1059,20 @@ impl OAuthFlow {
 }
 
 /// An app client of a pool, with a secret, for OAuth flows.
+///
+/// ```
+/// use deployer::model::Handle;
+/// use deployer::resources::cognito::{Client, OAuthFlow, ResourceServer, UserPool};
+/// let (pool, rs) = (Handle::<UserPool>::new("pool"), Handle::<ResourceServer>::new("rs"));
+/// let service = Client {
+///     user_pool_id: pool.id(),
+///     name: "billing".into(),
+///     flows: vec![OAuthFlow::ClientCredentials],
+///     scopes: vec![rs.scope("invoices.read")],
+///     ..Default::default() // no hosted login: no identity provider, no callback
+/// };
+/// assert!(service.callback_urls.is_empty());
+/// ```
 #[derive(Default)]
 pub struct Client {
     /// The pool's ID (`pool.id()`).

@@ -417,6 +417,17 @@ pub const MEMORY_MB: i32 = 128;
 
 impl Function {
     /// A function of `name` running the handler package as `role`, with the default timeout, memory and architecture and no environment.
+    ///
+    /// ```
+    /// use deployer::model::Handle;
+    /// use deployer::package::Code;
+    /// use deployer::resources::lambda::{Function, Role};
+    /// let role = Handle::<Role>::new("role");
+    /// let mut f = Function::new("orders", role.arn());
+    /// f.code = Code::krate("orders"); // the crate `orders` of the workspace
+    /// f.memory_mb = 256;
+    /// f.environment.insert("TABLE".into(), "orders".into());
+    /// ```
     pub fn new(name: impl Into<String>, role: Input<String>) -> Self {
         Function {
             name: name.into(),
