@@ -32,11 +32,36 @@ pub fn installed(exe: &str) -> bool {
             .is_some_and(|r| std::fs::read_to_string(stamp(exe)).is_ok_and(|s| s.trim() == r))
 }
 
-/// The project's root (where `Cargo.toml` and `handler/` are).
+/// The project's root: the workspace whose crates the functions' code
+/// names (`Code::krate`), where `.tools/` and `target/lambda-build` live.
+/// `DEPLOYER_PROJECT_DIR`; else the workspace of the program `cargo run`
+/// started (cargo gives the process its package's `CARGO_MANIFEST_DIR`): a
+/// stack in a workspace of its own builds that workspace's crates; else the
+/// checkout deployer was built from.
 pub fn project_dir() -> PathBuf {
-    std::env::var_os("DEPLOYER_PROJECT_DIR")
-        .map(PathBuf::from)
+    if let Some(d) = std::env::var_os("DEPLOYER_PROJECT_DIR") {
+        return PathBuf::from(d);
+    }
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|pkg| workspace_root(Path::new(&pkg)))
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The root of the workspace `pkg` (a package's directory) belongs to: the
+/// outermost directory from `pkg` up whose `Cargo.toml` has a
+/// `[workspace]` table, else `pkg` itself; `None` without a `Cargo.toml`.
+pub fn workspace_root(pkg: &Path) -> Option<PathBuf> {
+    let has_workspace = |dir: &Path| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .is_some_and(|t| t.contains_key("workspace"))
+    };
+    if !pkg.join("Cargo.toml").is_file() {
+        return None;
+    }
+    let root = pkg.ancestors().filter(|d| has_workspace(d)).last();
+    Some(root.unwrap_or(pkg).to_path_buf())
 }
 
 pub fn tools_dir() -> PathBuf {
@@ -175,6 +200,30 @@ pub fn path_with(bin: &Path) -> std::ffi::OsString {
 
 #[cfg(test)]
 mod tests {
+
+    /// A package's workspace: the outermost `[workspace]` above it, or the
+    /// package itself.
+    #[test]
+    fn a_programs_workspace_is_found_from_its_package() {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path().join("shop");
+        let pkg = ws.join("stack");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(
+            ws.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"stack\"]\n",
+        )
+        .unwrap();
+        std::fs::write(pkg.join("Cargo.toml"), "[package]\nname = \"stack\"\n").unwrap();
+        assert_eq!(workspace_root(&pkg), Some(ws.clone()));
+        assert_eq!(workspace_root(&ws), Some(ws.clone()));
+        let alone = d.path().join("alone");
+        std::fs::create_dir_all(&alone).unwrap();
+        assert_eq!(workspace_root(&alone), None);
+        std::fs::write(alone.join("Cargo.toml"), "[package]\nname = \"alone\"\n").unwrap();
+        assert_eq!(workspace_root(&alone), Some(alone.clone()));
+    }
+
     use super::*;
 
     #[test]
