@@ -3,15 +3,18 @@
 //! and a program that uses it like deployer's own kinds. Nothing inside
 //! deployer names it.
 //! `cargo run --example own_kind -- up`; settings in the `--config` file:
-//! `versioning = false` (updated in place), `bucket = false` (the program
-//! drops it: the next `up` deletes it, through the provider `main`
-//! registers).
+//! `versioning = false` (updated in place), `read_only = true` (the role's
+//! inline policy on the bucket loses `s3:PutObject`), `bucket = false`
+//! (the program drops them: the next `up` deletes them, the bucket through
+//! the provider `main` registers).
 use deployer::config::Config;
 use deployer::error::{Error, Result};
 use deployer::kind::{
     props, string_map, tags_value, Cx, Kind, Known, Observed, Prior, Props, Provider, Read,
 };
 use deployer::model::{Handle, Output, Stack};
+use deployer::resources::iam::{PolicyDocument, RolePolicy, Statement};
+use deployer::resources::lambda::Role;
 use deployer::App;
 use serde_json::json;
 use std::sync::Arc;
@@ -209,6 +212,9 @@ struct Settings {
     bucket: bool,
     #[serde(default = "yes")]
     versioning: bool,
+    /// The role may read the bucket's objects, not write them.
+    #[serde(default)]
+    read_only: bool,
 }
 
 fn yes() -> bool {
@@ -223,6 +229,29 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> Result<()> {
         };
         let bucket = s.add("data", bucket);
         s.export("bucket_arn", bucket.arn());
+        // A role of deployer's kinds allowed onto the bucket: the bucket's
+        // ARN (an output of this crate's kind) in a typed policy document.
+        let role = s.add(
+            "role",
+            Role::for_lambda(format!("{}-own-kind", cfg.name_prefix)),
+        );
+        let mut actions = vec!["s3:GetObject"];
+        if !settings.read_only {
+            actions.push("s3:PutObject");
+        }
+        let objects = bucket.arn().map(|a| format!("{a}/*"));
+        let document = PolicyDocument {
+            statements: vec![Statement::allow(actions, [objects])],
+        };
+        let name = "data".to_string();
+        s.add(
+            "role/data",
+            RolePolicy {
+                role_name: role.id(),
+                name,
+                document,
+            },
+        );
     }
     Ok(())
 }

@@ -503,10 +503,12 @@ fn bucket_of(moto: &Moto, name: &str) -> Option<(String, BTreeMap<String, String
 
 /// `examples/own_kind.rs`: a kind written outside deployer (an S3 bucket
 /// and its provider, in the example's own crate) is created and read back
-/// from moto with this stack's tags, a no-op makes no write, a change is
-/// planned as `versioning: true -> false` and updated in place, and once
-/// the program drops it the next `up` deletes it through the provider the
-/// example registers (`App::provider`).
+/// from moto with this stack's tags, its ARN in a role's inline policy
+/// (`RolePolicy`, a typed document) read back from IAM; a no-op makes no
+/// write, a change is planned as `versioning: true -> false` and updated in
+/// place (the policy loses `s3:PutObject`), and once the program drops them
+/// the next `up` deletes the bucket through the provider the example
+/// registers (`App::provider`), the policy and the role.
 #[test]
 fn a_kind_written_outside_deployer() {
     let moto = Moto::start();
@@ -528,6 +530,47 @@ fn a_kind_written_outside_deployer() {
         state["stack_id"].as_str().unwrap()
     );
     assert_eq!(tags["deployer:stack"], "own");
+    // The role's inline policy names the bucket's objects (the kind's
+    // output wired into one of deployer's kinds).
+    let policy = |moto: &Moto| {
+        rt().block_on(async {
+            let r = sdk(&moto.direct)
+                .await
+                .iam
+                .get_role_policy()
+                .role_name("mine-own-kind")
+                .policy_name("data")
+                .send()
+                .await
+                .ok()?;
+            let doc = urlencoding::decode(&r.policy_document)
+                .unwrap()
+                .into_owned();
+            let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+            let st = &v["Statement"][0];
+            let list = |x: &serde_json::Value| -> Vec<String> {
+                match x {
+                    serde_json::Value::String(a) => vec![a.clone()],
+                    a => a
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_string())
+                        .collect(),
+                }
+            };
+            let mut actions = list(&st["Action"]);
+            actions.sort();
+            Some((actions, list(&st["Resource"])))
+        })
+    };
+    assert_eq!(
+        policy(&moto),
+        Some((
+            vec!["s3:GetObject".to_string(), "s3:PutObject".to_string()],
+            vec![format!("arn:aws:s3:::{name}/*")]
+        ))
+    );
 
     moto.reset_recording();
     let p = st.run(&["plan", "--detailed-exitcode"]);
@@ -541,16 +584,17 @@ fn a_kind_written_outside_deployer() {
     let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
 
-    st.extra_config = "versioning = false\n".into();
+    st.extra_config = "versioning = false\nread_only = true\n".into();
     let p = st.run(&["plan"]);
     let text = String::from_utf8_lossy(&p.stdout);
     assert!(text.contains("versioning: true -> false"), "{text}");
     assert!(
-        text.contains("0 to replace") && text.contains("1 to update"),
+        text.contains("0 to replace") && text.contains("2 to update"),
         "{text}"
     );
     st.ok(&["up"]);
     assert_eq!(bucket_of(&moto, name).unwrap().0, "Suspended");
+    assert_eq!(policy(&moto).unwrap().0, ["s3:GetObject"]);
 
     // `state rm`: forgotten, left in AWS; the next `up` finds it by name,
     // carrying this stack's ID, and records it again without a write.
@@ -565,7 +609,7 @@ fn a_kind_written_outside_deployer() {
     assert_eq!(st.id("data"), name);
 
     // Dropped from the program: deleted by the next `up`.
-    st.extra_config = "bucket = false\n".into();
+    st.extra_config = "bucket = false\nread_only = true\n".into();
     let out = st.json(&["up"]);
     let steps = out["report"]["steps"].as_array().unwrap();
     assert!(
@@ -579,4 +623,10 @@ fn a_kind_written_outside_deployer() {
         "the bucket is still in moto"
     );
     assert!(st.state()["resources"].get("data").is_none());
+    assert!(policy(&moto).is_none());
+    let role = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.iam.get_role().role_name("mine-own-kind").send().await
+    });
+    assert!(role.is_err(), "the role is still in moto");
 }

@@ -343,6 +343,32 @@ impl Provider for RoleProvider {
             }
             Err(e) => return Err(Error::aws("list attached role policies", e)),
         };
+        // Its inline policies go with it (IAM refuses to delete a role that
+        // has any): the stack's own are deleted before as resources of their
+        // own; one put by hand would block the delete forever.
+        let inline = match cx.aws.iam.list_role_policies().role_name(id).send().await {
+            Ok(l) => l.policy_names,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(Error::aws("list inline role policies", e)),
+        };
+        for name in inline {
+            ok_if_gone(
+                cx.aws
+                    .iam
+                    .delete_role_policy()
+                    .role_name(id)
+                    .policy_name(&name)
+                    .send()
+                    .await,
+                |s| s.is_no_such_entity_exception(),
+                format!("delete inline policy {name} of role {id}"),
+            )?;
+        }
         for p in attached.into_iter().filter_map(|p| p.policy_arn) {
             match cx
                 .aws

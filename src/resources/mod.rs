@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 pub mod api;
 pub mod cognito;
+pub mod iam;
 pub mod lambda;
 pub mod logs;
 
 /// The providers of deployer's own kinds.
 pub fn providers() -> Providers {
     let mut p = Providers::default();
-    let all: [Arc<dyn Provider>; 14] = [
+    let all: [Arc<dyn Provider>; 15] = [
         Arc::new(lambda::RoleProvider),
         Arc::new(logs::LogGroupProvider),
         Arc::new(lambda::FunctionProvider),
@@ -29,6 +30,7 @@ pub fn providers() -> Providers {
         Arc::new(api::IntegrationProvider),
         Arc::new(api::RouteProvider),
         Arc::new(api::StageProvider),
+        Arc::new(iam::RolePolicyProvider),
     ];
     for x in all {
         p.add(x);

@@ -1,0 +1,358 @@
+//! IAM: a role's inline policy, with a typed policy document.
+
+use crate::error::{Error, Result};
+use crate::kind::*;
+use crate::model::{deps_of, Input};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Whether a statement allows or denies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Effect {
+    /// `Allow` (the default).
+    #[default]
+    Allow,
+    /// `Deny`: wins over any `Allow`.
+    Deny,
+}
+
+impl Effect {
+    /// IAM's word for it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A condition of a statement: `test` (`StringEquals`, `ArnLike`, ...) on a
+/// context key (`aws:SourceArn`, `s3:prefix`, ...) for any of `values`.
+#[derive(Clone, Default)]
+pub struct Condition {
+    /// The operator (`StringEquals`, `StringLike`, `ArnLike`, `Bool`, ...).
+    pub test: String,
+    /// The context key it tests.
+    pub variable: String,
+    /// The values that satisfy it (any one).
+    pub values: Vec<Input<String>>,
+}
+
+/// A statement of a policy document.
+#[derive(Clone, Default)]
+pub struct Statement {
+    /// An optional ID, unique in the document.
+    pub sid: Option<String>,
+    /// Allow (the default) or deny.
+    pub effect: Effect,
+    /// The actions (`s3:GetObject`, `dynamodb:*`).
+    pub actions: Vec<String>,
+    /// The resources' ARNs (an output of another resource: `bucket.arn()`).
+    pub resources: Vec<Input<String>>,
+    /// All must hold.
+    pub conditions: Vec<Condition>,
+}
+
+impl Statement {
+    /// `Allow` of `actions` on `resources`.
+    pub fn allow<S: Into<Input<String>>>(
+        actions: impl IntoIterator<Item = impl Into<String>>,
+        resources: impl IntoIterator<Item = S>,
+    ) -> Statement {
+        Statement {
+            actions: actions.into_iter().map(Into::into).collect(),
+            resources: resources.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
+    }
+}
+
+/// An IAM policy document (version `2012-10-17`).
+#[derive(Clone, Default)]
+pub struct PolicyDocument {
+    /// Its statements.
+    pub statements: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    fn deps(&self) -> Vec<&[String]> {
+        let mut out = vec![];
+        for s in &self.statements {
+            out.extend(s.resources.iter().map(|r| r.deps()));
+            for c in &s.conditions {
+                out.extend(c.values.iter().map(|v| v.deps()));
+            }
+        }
+        out
+    }
+
+    /// The document as JSON, in the normal form `normalise` gives what IAM
+    /// reports: lists sorted, one statement list.
+    pub fn to_json(&self, ctx: &Ctx, k: &Known) -> Value {
+        let statements: Vec<Value> = self
+            .statements
+            .iter()
+            .map(|s| {
+                let mut st = json!({
+                    "Effect": s.effect.as_str(),
+                    "Action": sorted(s.actions.clone()),
+                    "Resource": sorted(s.resources.iter().map(|r| r.get(ctx, k)).collect()),
+                });
+                if let Some(sid) = &s.sid {
+                    st["Sid"] = json!(sid);
+                }
+                if !s.conditions.is_empty() {
+                    let mut conds = serde_json::Map::new();
+                    for c in &s.conditions {
+                        let values = sorted(c.values.iter().map(|v| v.get(ctx, k)).collect());
+                        let test = conds.entry(c.test.clone()).or_insert_with(|| json!({}));
+                        test[&c.variable] = json!(values);
+                    }
+                    st["Condition"] = Value::Object(conds);
+                }
+                st
+            })
+            .collect();
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+}
+
+/// A policy document as IAM reports it (URL-encoded JSON), in the normal
+/// form of `PolicyDocument::to_json`: a single action, resource or
+/// condition value becomes a one-item list, lists are sorted, a single
+/// statement becomes a list of one.
+pub fn normalise(doc: &str) -> Value {
+    let text = urlencoding::decode(doc)
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|_| doc.to_string());
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let list = |x: &Value| -> Value {
+        let mut items: Vec<String> = match x {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|i| i.as_str().map(String::from))
+                .collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => vec![],
+        };
+        items.sort();
+        items.dedup();
+        json!(items)
+    };
+    let statements = match &v["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => vec![],
+    };
+    let statements: Vec<Value> = statements
+        .iter()
+        .map(|s| {
+            let mut st = json!({
+                "Effect": s["Effect"],
+                "Action": list(&s["Action"]),
+                "Resource": list(&s["Resource"]),
+            });
+            if let Some(sid) = s["Sid"].as_str().filter(|x| !x.is_empty()) {
+                st["Sid"] = json!(sid);
+            }
+            if let Some(conds) = s["Condition"].as_object() {
+                let mut out = serde_json::Map::new();
+                for (test, vars) in conds {
+                    let mut t = serde_json::Map::new();
+                    for (var, values) in vars.as_object().into_iter().flatten() {
+                        t.insert(var.clone(), list(values));
+                    }
+                    out.insert(test.clone(), Value::Object(t));
+                }
+                st["Condition"] = Value::Object(out);
+            }
+            st
+        })
+        .collect();
+    json!({"Version": v["Version"].as_str().unwrap_or("2012-10-17"), "Statement": statements})
+}
+
+// ---------------------------------------------------------------- role policy
+
+/// An inline policy of a role (Terraform's `aws_iam_role_policy`): what a
+/// function with that role may do besides writing its logs. Its ID is
+/// `ROLE:NAME`.
+///
+/// ```
+/// use deployer::model::Handle;
+/// use deployer::resources::iam::{PolicyDocument, RolePolicy, Statement};
+/// use deployer::resources::lambda::Role;
+/// let role = Handle::<Role>::new("role");
+/// let table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders";
+/// let policy = RolePolicy {
+///     role_name: role.id(),
+///     name: "orders-table".into(),
+///     document: PolicyDocument {
+///         statements: vec![Statement::allow(["dynamodb:GetItem", "dynamodb:PutItem"], [table_arn])],
+///     },
+/// };
+/// ```
+#[derive(Default)]
+pub struct RolePolicy {
+    /// The role's name (`role.id()`).
+    pub role_name: Input<String>,
+    /// The policy's name, unique among the role's inline policies.
+    pub name: String,
+    /// What it allows (or denies).
+    pub document: PolicyDocument,
+}
+
+fn split_id(id: &str) -> Option<(&str, &str)> {
+    id.split_once(':')
+}
+
+#[async_trait::async_trait]
+impl Kind for RolePolicy {
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(RolePolicyProvider)
+    }
+    fn deps(&self) -> Vec<String> {
+        let mut inputs = vec![self.role_name.deps()];
+        inputs.extend(self.document.deps());
+        deps_of(inputs)
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["role", "name"]
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+        props(json!({
+            "role": self.role_name.get(ctx, k),
+            "name": self.name,
+            "policy": self.document.to_json(ctx, k),
+        }))
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let id = match &prior.id {
+            Some(id) => id.clone(),
+            // Not recorded (a lost answer): by the role's name and its own.
+            None => match self.role_name.resolve(&cx.ctx, &prior.known) {
+                Some(role) => format!("{role}:{}", self.name),
+                None => return Ok(Read::Missing),
+            },
+        };
+        RolePolicyProvider.read(cx, &id, None).await
+    }
+    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+        self.put(cx, d).await
+    }
+    async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, _k: &Known) -> Result<Observed> {
+        self.put(cx, d).await
+    }
+}
+
+impl RolePolicy {
+    /// PutRolePolicy: creates or replaces the document (idempotent).
+    async fn put(&self, cx: &Cx, d: &Props) -> Result<Observed> {
+        let role = s(d, "role");
+        let doc = d.get("policy").cloned().unwrap_or(Value::Null).to_string();
+        cx.aws
+            .iam
+            .put_role_policy()
+            .role_name(&role)
+            .policy_name(&self.name)
+            .policy_document(doc)
+            .send()
+            .await
+            .map_err(ctx_err(format!(
+                "put inline policy {} of role {role}",
+                self.name
+            )))?;
+        let id = format!("{role}:{}", self.name);
+        Ok(Observed {
+            id: id.clone(),
+            props: d.clone(),
+            outputs: [("id".to_string(), id)].into(),
+        })
+    }
+}
+
+/// Reads and deletes [`RolePolicy`]s by ID (`ROLE:NAME`).
+pub struct RolePolicyProvider;
+
+#[async_trait::async_trait]
+impl Provider for RolePolicyProvider {
+    fn kind(&self) -> &'static str {
+        "aws:iam:RolePolicy"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        let Some((role, name)) = split_id(id) else {
+            return Ok(Read::Missing);
+        };
+        match cx
+            .aws
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+        {
+            Ok(p) => Ok(Read::Found(Observed {
+                id: id.to_string(),
+                props: props(json!({
+                    "role": role,
+                    "name": name,
+                    "policy": normalise(&p.policy_document),
+                })),
+                outputs: [("id".to_string(), id.to_string())].into(),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(Read::Missing)
+            }
+            Err(e) => Err(Error::aws(format!("get inline policy {id}"), e)),
+        }
+    }
+    async fn delete(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<()> {
+        let Some((role, name)) = split_id(id) else {
+            return Ok(());
+        };
+        ok_if_gone(
+            cx.aws
+                .iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await,
+            |s| s.is_no_such_entity_exception(),
+            format!("delete inline policy {id}"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the program declares and what IAM reports (one statement as an
+    /// object, single values as strings, URL-encoded) compare equal.
+    #[test]
+    fn a_declared_document_equals_its_normal_form_as_iam_reports_it() {
+        let doc = PolicyDocument {
+            statements: vec![Statement {
+                sid: Some("Data".into()),
+                conditions: vec![Condition {
+                    test: "StringEquals".into(),
+                    variable: "aws:RequestedRegion".into(),
+                    values: vec!["eu-west-1".into()],
+                }],
+                ..Statement::allow(["s3:PutObject", "s3:GetObject"], ["arn:aws:s3:::b/*"])
+            }],
+        };
+        let ours = doc.to_json(&Ctx::for_tests(), &Known::default());
+        let iam = r#"{"Version":"2012-10-17","Statement":{"Sid":"Data","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}}"#;
+        let encoded = urlencoding::encode(iam).into_owned();
+        assert_eq!(normalise(&encoded), ours);
+        assert_eq!(normalise(iam), ours);
+        let other = iam.replace("s3:PutObject", "s3:DeleteObject");
+        assert_ne!(normalise(&other), ours);
+    }
+}
