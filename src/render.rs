@@ -108,10 +108,17 @@ pub fn printer(json: bool, sink: Arc<Mutex<Vec<StepReport>>>) -> crate::engine::
     })
 }
 
-pub fn print_plan(steps: &[Step], json: bool) {
+pub fn print_plan(steps: &[Step], moved: &[(String, String)], json: bool) {
     if json {
-        println!("{}", serde_json::json!({ "plan": steps }));
+        let moved: Vec<_> = moved
+            .iter()
+            .map(|(from, to)| serde_json::json!({"from": from, "to": to}))
+            .collect();
+        println!("{}", serde_json::json!({ "plan": steps, "moved": moved }));
         return;
+    }
+    for (from, to) in moved {
+        println!("  moved     {from} -> {to} [Stack::moved: the state entry only; nothing in AWS]");
     }
     let busy: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
     if busy.is_empty() {

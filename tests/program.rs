@@ -462,6 +462,7 @@ fn a_renamed_key_declared_moved_is_no_change() {
         !text.contains("replace") && !text.contains("delete"),
         "{text}"
     );
+    assert!(text.contains("moved     pool -> accounts"), "{text}");
     moto.reset_recording();
     st.ok(&["up"]);
     let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();

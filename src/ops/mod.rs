@@ -414,17 +414,31 @@ pub fn make_ctx(s: &Session, g: &Global, package: Option<Arc<Package>>, urls: Ur
     }
 }
 
+/// What a run works on: the program's resources and the state's entries it
+/// no longer declares, its exported outputs, the run's providers and the
+/// moves this run made in the state.
+pub struct Declared {
+    /// The nodes to plan: declared ones, and orphans to delete.
+    pub nodes: Vec<Node>,
+    /// The program's exported outputs.
+    pub exports: crate::model::Exports,
+    /// The providers of every kind the run may meet.
+    pub providers: Providers,
+    /// (from, to) of each `Stack::moved` applied to the state by this run.
+    pub moved: crate::model::Moves,
+}
+
 /// The program's resources, plus the state's entries it no longer
-/// declares (to delete, each by its kind's provider), its exported outputs
-/// and the run's providers.
+/// declares (to delete, each by its kind's provider), its exported outputs,
+/// the run's providers and the moves made.
 pub fn nodes_for(
     app: &crate::App,
     cfg: &Config,
     state: &mut State,
     declared: bool,
-) -> Result<(Vec<Node>, crate::model::Exports, Providers)> {
+) -> Result<Declared> {
     let (res, exports, moves) = app.declare_with_moves(cfg)?;
-    apply_moves(state, &moves)?;
+    let moved = apply_moves(state, &moves)?;
     let providers = app.providers(&res);
     let mut nodes: Vec<Node> = res.into_iter().map(|res| Node { res, declared }).collect();
     for (key, e) in &state.resources {
@@ -448,7 +462,12 @@ pub fn nodes_for(
             declared: false,
         });
     }
-    Ok((nodes, exports, providers))
+    Ok(Declared {
+        nodes,
+        exports,
+        providers,
+        moved,
+    })
 }
 
 /// The program's moves (`Stack::moved`) applied to the state: each entry
@@ -456,7 +475,8 @@ pub fn nodes_for(
 /// that the resource is read, planned and kept as `to`'s. A move already
 /// made (no `from` in the state) is nothing; `from` and `to` both in the
 /// state is an error.
-pub fn apply_moves(state: &mut State, moves: &crate::model::Moves) -> Result<()> {
+pub fn apply_moves(state: &mut State, moves: &crate::model::Moves) -> Result<crate::model::Moves> {
+    let mut made = vec![];
     for (from, to) in moves {
         let Some(e) = state.resources.remove(from) else {
             continue;
@@ -473,8 +493,9 @@ pub fn apply_moves(state: &mut State, moves: &crate::model::Moves) -> Result<()>
                 e.parent = Some(to.clone());
             }
         }
+        made.push((from.clone(), to.clone()));
     }
-    Ok(())
+    Ok(made)
 }
 
 /// `--target KEY`: the nodes and steps of the targets and of everything
@@ -631,7 +652,12 @@ async fn up_session(
         before.stack_id = None;
     }
     // A move (`Stack::moved`) changes the state: saved before any change.
-    let (nodes, exports, providers) = nodes_for(&g.app, &s.cfg, &mut state, true)?;
+    let Declared {
+        nodes,
+        exports,
+        providers,
+        moved,
+    } = nodes_for(&g.app, &s.cfg, &mut state, true)?;
     let tb = Instant::now();
     // Off the async threads: a build takes minutes and the run must stay
     // responsive to a signal meanwhile.
@@ -652,6 +678,9 @@ async fn up_session(
             "deployer up: stack {} ({}), region {}, account {}",
             g.stack, s.cfg.name_prefix, ctx.region, ctx.account
         );
+        for (from, to) in &moved {
+            println!("  moved     {from} -> {to} (Stack::moved: saved with this run)");
+        }
     }
     let reports = Arc::new(Mutex::new(vec![]));
     state.region = Some(ctx.region.clone());
@@ -697,7 +726,7 @@ async fn up_session(
     }
     let protected = check_protected(&nodes, &steps, &reads, &g.unprotect);
     if dry_run {
-        print_plan(&steps, g.json);
+        print_plan(&steps, &moved, g.json);
         protected?;
         let (r, m) = s.clients.stats.snapshot();
         let rep = Report {
@@ -812,7 +841,9 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         return Ok(());
     }
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _, providers) = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
+    let Declared {
+        nodes, providers, ..
+    } = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
         cx: Arc::new(Cx {
@@ -888,7 +919,7 @@ pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
 
 async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Result<()> {
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
-    let (nodes, _, _) = nodes_for(&g.app, &s.cfg, &mut s.state, true)?;
+    let nodes = nodes_for(&g.app, &s.cfg, &mut s.state, true)?.nodes;
     let Some(res) = nodes
         .iter()
         .find(|n| n.res.key() == key)
@@ -1220,7 +1251,7 @@ mod orphan_tests {
             "route/hi".into(),
             entry("aws:apigatewayv2:Route", Some("api")),
         );
-        let (nodes, _, _) = nodes_for(&app, &cfg, &mut st.clone(), true).unwrap();
+        let nodes = nodes_for(&app, &cfg, &mut st.clone(), true).unwrap().nodes;
         let route = nodes.iter().find(|n| n.res.key() == "route/hi").unwrap();
         assert!(!route.declared);
         assert_eq!(route.res.kind_name(), "aws:apigatewayv2:Route");
