@@ -550,6 +550,12 @@ async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
         iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput::builder()
             .build()
     });
+    let inline = mock!(iam::Client::list_role_policies).then_output(|| {
+        iam::operation::list_role_policies::ListRolePoliciesOutput::builder()
+            .set_policy_names(Some(vec![]))
+            .build()
+            .unwrap()
+    });
     let delete = mock!(iam::Client::delete_role)
         .sequence()
         .error(|| {
@@ -566,7 +572,7 @@ async fn delete_role_waits_out_delete_conflict_and_pool_waits_for_its_domain() {
         mock_client!(aws_sdk_cognitoidentityprovider, []),
         mock_client!(aws_sdk_lambda, []),
     );
-    c.aws.iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&list, &delete]);
+    c.aws.iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&list, &inline, &delete]);
     example("role")
         .delete(&c, "cognito-example-lambda", None)
         .await
