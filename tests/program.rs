@@ -122,19 +122,7 @@ fn hello_api_program_create_noop_change_down() {
     let o = st.cmd(&["up", "--json"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let busy: Vec<_> = rep["report"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["action"] != "same")
-        .map(|s| {
-            (
-                s["key"].as_str().unwrap().to_string(),
-                s["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    assert_eq!(busy, [("function".to_string(), "update".to_string())]);
+    assert_eq!(changes(&rep), ["update function"]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         let env = s
@@ -167,20 +155,7 @@ fn hello_api_program_create_noop_change_down() {
     assert_eq!(routes(&st), ["GET /hello", "GET /hi"]);
     st.extra_config = "greeting = \"bonjour\"\n".into();
     let out = st.json(&["up"]);
-    let busy: Vec<_> = out["report"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["action"] != "same")
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["action"].as_str().unwrap(),
-                s["key"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(busy, ["delete route/hi"], "{out}");
+    assert_eq!(changes(&out), ["delete route/hi"], "{out}");
     assert_eq!(routes(&st), ["GET /hello"]);
 
     // Down: nothing left.
@@ -407,20 +382,7 @@ fn two_functions_with_code_of_their_own() {
     )
     .unwrap();
     let out: serde_json::Value = serde_json::from_str(run(&["up", "--json"]).trim()).unwrap();
-    let busy: Vec<_> = out["report"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["action"] != "same")
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["key"].as_str().unwrap(),
-                s["action"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(busy, ["function/echo update"], "{out}");
+    assert_eq!(changes(&out), ["update function/echo"], "{out}");
     assert_eq!(code(hello), hello_sha);
     assert_ne!(code(echo), echo_sha);
 
@@ -612,13 +574,7 @@ fn a_kind_written_outside_deployer() {
     // Dropped from the program: deleted by the next `up`.
     st.extra_config = "bucket = false\nread_only = true\n".into();
     let out = st.json(&["up"]);
-    let steps = out["report"]["steps"].as_array().unwrap();
-    assert!(
-        steps
-            .iter()
-            .any(|s| s["key"] == "data" && s["action"] == "delete"),
-        "{out}"
-    );
+    assert!(changes(&out).contains(&"delete data".to_string()), "{out}");
     assert!(
         bucket_of(&moto, name).is_none(),
         "the bucket is still in moto"

@@ -571,6 +571,24 @@ pub async fn sdk(endpoint: &str) -> Sdk {
     }
 }
 
+/// The steps of an `up --json` report that changed something, each as
+/// `"ACTION KEY"` (`"update function"`), in the report's order.
+pub fn changes(out: &serde_json::Value) -> Vec<String> {
+    out["report"]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no report steps in {out}"))
+        .iter()
+        .filter(|s| s["action"] != "same")
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["action"].as_str().unwrap(),
+                s["key"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 /// An S3 client for read-backs (path-style, as moto needs).
 pub async fn s3(endpoint: &str) -> aws_sdk_s3::Client {
     let cfg = sdk_config(endpoint).await;
