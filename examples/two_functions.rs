@@ -8,7 +8,7 @@ use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::package::Code;
 use deployer::resources::api::{Api, Authorizer, Integration, Route, RouteAuth, Stage};
-use deployer::resources::cognito::{Client, OAuthFlow, ResourceServer, UserPool};
+use deployer::resources::cognito::{Client, Group, OAuthFlow, ResourceServer, UserPool};
 use deployer::resources::lambda::{Function, Permission, Role};
 
 fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
@@ -31,6 +31,14 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
         ..Default::default()
     };
     let client = s.add("client", client);
+    let operators = Group {
+        user_pool_id: pool.id(),
+        name: "operators".into(),
+        description: "People who run the service".into(),
+        precedence: Some(1),
+        ..Default::default()
+    };
+    s.add("group/operators", operators);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
     let api = s.add("api", Api { name: name.clone() });
     let authorizer = Authorizer {

@@ -348,6 +348,20 @@ fn two_functions_with_code_of_their_own() {
         );
         let c = s.client(&pool, &client).await;
         assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
+        let g = s
+            .cognito
+            .get_group()
+            .user_pool_id(&pool)
+            .group_name("operators")
+            .send()
+            .await
+            .unwrap()
+            .group
+            .unwrap();
+        assert_eq!(
+            (g.description.as_deref(), g.precedence),
+            (Some("People who run the service"), Some(1))
+        );
     });
     // What moto holds is what was built: each crate's dev zip.
     let built = |bin: &str| {

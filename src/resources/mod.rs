@@ -15,7 +15,7 @@ pub mod logs;
 /// The providers of deployer's own kinds.
 pub fn providers() -> Providers {
     let mut p = Providers::default();
-    let all: [Arc<dyn Provider>; 15] = [
+    let all: [Arc<dyn Provider>; 16] = [
         Arc::new(lambda::RoleProvider),
         Arc::new(logs::LogGroupProvider),
         Arc::new(lambda::FunctionProvider),
@@ -25,6 +25,7 @@ pub fn providers() -> Providers {
         Arc::new(cognito::ResourceServerProvider),
         Arc::new(cognito::PoolUserProvider),
         Arc::new(cognito::ClientProvider),
+        Arc::new(cognito::GroupProvider),
         Arc::new(api::ApiProvider),
         Arc::new(api::AuthorizerProvider),
         Arc::new(api::IntegrationProvider),
