@@ -11,7 +11,14 @@ use deployer::resources::api::{Api, Authorizer, Integration, Route, RouteAuth, S
 use deployer::resources::cognito::{Client, Group, OAuthFlow, ResourceServer, UserPool};
 use deployer::resources::lambda::{Function, Permission, Role};
 
-fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
+/// The service's settings (`--config` file).
+#[derive(serde::Deserialize)]
+struct Settings {
+    /// The operators group's description.
+    operators: Option<String>,
+}
+
+fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-two", cfg.name_prefix);
     // Who may call `/echo`: a service holding the client's secret.
     let pool = s.add("pool", UserPool { name: name.clone() });
@@ -34,7 +41,10 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
     let operators = Group {
         user_pool_id: pool.id(),
         name: "operators".into(),
-        description: "People who run the service".into(),
+        description: settings
+            .operators
+            .clone()
+            .unwrap_or("People who run the service".into()),
         precedence: Some(1),
         ..Default::default()
     };
@@ -81,5 +91,5 @@ fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
 }
 
 fn main() -> std::process::ExitCode {
-    deployer::App::new(program).main()
+    deployer::App::with_settings(program).main()
 }

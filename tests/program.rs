@@ -264,15 +264,15 @@ fn protect_and_retain_on_delete() {
 /// built in one cargo-lambda invocation) behind one API with a Cognito JWT
 /// authorizer on `/echo`, read back from moto with different CodeSha256,
 /// the authorizer and each route's authorization; a no-op makes no write (unchanged crates build the same
-/// bytes); a change to one crate updates that function's code only; `down`
-/// leaves nothing.
+/// bytes); a change to one crate updates that function's code only; a
+/// group's setting is updated in place; `down` leaves nothing.
 #[test]
 fn two_functions_with_code_of_their_own() {
     let copy = handler_copy();
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "two").with_prefix("mine");
     st.exe = example("two_functions");
-    let run = |args: &[&str]| {
+    let run = |st: &Stack, args: &[&str]| {
         let o = builds_in(&mut st.cmd(args), &copy)
             .env("DEPLOYER_DEV_BUILD", "true")
             .output()
@@ -291,7 +291,7 @@ fn two_functions_with_code_of_their_own() {
     };
     let (hello, echo) = ("mine-two-hello", "mine-two-echo");
 
-    let out: serde_json::Value = serde_json::from_str(run(&["up", "--json"]).trim()).unwrap();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert!(out["outputs"]["echo_url"]
         .as_str()
         .unwrap()
@@ -380,7 +380,7 @@ fn two_functions_with_code_of_their_own() {
 
     // No-op: the crates build the same bytes; reads only.
     moto.reset_recording();
-    let out = run(&["up"]);
+    let out = run(&st, &["up"]);
     let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}\n{out}");
 
@@ -395,12 +395,30 @@ fn two_functions_with_code_of_their_own() {
         ),
     )
     .unwrap();
-    let out: serde_json::Value = serde_json::from_str(run(&["up", "--json"]).trim()).unwrap();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update function/echo"], "{out}");
     assert_eq!(code(hello), hello_sha);
     assert_ne!(code(echo), echo_sha);
 
-    run(&["down", "--yes"]);
+    // A group's setting: updated in place (UpdateGroup sends every field).
+    st.extra_config = "operators = \"On call\"\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update group/operators"], "{out}");
+    let g = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let g = s
+            .cognito
+            .get_group()
+            .user_pool_id(&pool)
+            .group_name("operators");
+        g.send().await.unwrap().group.unwrap()
+    });
+    assert_eq!(
+        (g.description.as_deref(), g.precedence),
+        (Some("On call"), Some(1))
+    );
+
+    run(&st, &["down", "--yes"]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         for f in [hello, echo] {
