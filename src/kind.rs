@@ -286,6 +286,14 @@ pub struct Prior {
     pub known: Known,
 }
 
+impl Prior {
+    /// The ID the state records, else `declared` (a kind whose ID is a name
+    /// it declares: found again after a create whose answer was lost).
+    pub fn id_or(&self, declared: &str) -> String {
+        self.id.clone().unwrap_or_else(|| declared.to_string())
+    }
+}
+
 /// What a kind's calls run with: the run's AWS clients and its target.
 pub struct Cx {
     /// The AWS clients (`aws.sdk` for another service's).

@@ -95,7 +95,7 @@ fn hello_api_program_create_noop_change_down() {
     // No-op: reads only.
     moto.reset_recording();
     let out = st.ok(&["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
     assert!(out.contains("8 unchanged"), "{out}");
 
@@ -222,7 +222,7 @@ fn protect_and_retain_on_delete() {
                 && err.contains("--unprotect pool"),
             "{err}"
         );
-        let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+        let writes = moto.writes();
         assert!(writes.is_empty(), "{args:?} wrote: {writes:?}");
     }
     assert!(pool_named(&moto, "renamed-keep").is_empty());
@@ -381,7 +381,7 @@ fn two_functions_with_code_of_their_own() {
     // No-op: the crates build the same bytes; reads only.
     moto.reset_recording();
     let out = run(&st, &["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}\n{out}");
 
     // A change to one crate: that function's code only.
@@ -459,7 +459,7 @@ fn a_renamed_key_declared_moved_is_no_change() {
     assert!(text.contains("moved     pool -> accounts"), "{text}");
     moto.reset_recording();
     st.ok(&["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(writes.is_empty(), "a move made writes: {writes:?}");
     let state = st.state();
     assert!(state["resources"].get("pool").is_none(), "{state}");
@@ -576,7 +576,7 @@ fn a_kind_written_outside_deployer() {
         String::from_utf8_lossy(&p.stdout)
     );
     st.ok(&["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
 
     st.extra_config = "versioning = false\nread_only = true\n".into();
@@ -599,7 +599,7 @@ fn a_kind_written_outside_deployer() {
     assert!(bucket_of(&moto, name).is_some());
     moto.reset_recording();
     st.ok(&["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(writes.is_empty(), "re-recording made writes: {writes:?}");
     assert_eq!(st.id("data"), name);
 

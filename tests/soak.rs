@@ -37,7 +37,7 @@ fn one_seed(seed: u64) -> Outcome {
     assert_exactly_one(&moto, &st);
     moto.reset_recording();
     let out = st.ok(&["up"]);
-    let writes: Vec<_> = moto.recorded().into_iter().filter(|(_, m)| *m).collect();
+    let writes = moto.writes();
     assert!(
         writes.is_empty(),
         "seed {seed}: the no-op up wrote: {writes:?}"

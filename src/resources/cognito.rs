@@ -582,7 +582,7 @@ impl Kind for ResourceServer {
         props(json!({"name": self.name, "scopes": scopes}))
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let ident = prior.id.clone().unwrap_or_else(|| self.identifier.clone());
+        let ident = prior.id_or(&self.identifier);
         ResourceServerProvider
             .read(cx, &ident, prior.parent_id.as_deref())
             .await
@@ -1421,7 +1421,7 @@ impl Kind for Group {
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         // Unique in its pool: by the recorded name, else the declared one.
-        let name = prior.id.clone().unwrap_or_else(|| self.name.clone());
+        let name = prior.id_or(&self.name);
         GroupProvider
             .read(cx, &name, prior.parent_id.as_deref())
             .await

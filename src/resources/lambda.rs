@@ -923,10 +923,7 @@ impl Kind for Permission {
         )
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let sid = prior
-            .id
-            .clone()
-            .unwrap_or_else(|| self.statement_id.clone());
+        let sid = prior.id_or(&self.statement_id);
         PermissionProvider
             .read(cx, &sid, prior.parent_id.as_deref())
             .await

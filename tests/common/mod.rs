@@ -255,6 +255,15 @@ impl Moto {
             .unwrap();
     }
 
+    /// The operations that changed something since the last reset.
+    pub fn writes(&self) -> Vec<String> {
+        self.recorded()
+            .into_iter()
+            .filter(|(_, m)| *m)
+            .map(|(op, _)| op)
+            .collect()
+    }
+
     /// The operations moto received since the last reset: (name, mutating).
     pub fn recorded(&self) -> Vec<(String, bool)> {
         let text = std::fs::read_to_string(&self.recording).unwrap_or_default();
