@@ -10,7 +10,7 @@
 use deployer::config::Config;
 use deployer::error::{Error, Result};
 use deployer::kind::{
-    props, string_map, tags_value, Cx, Kind, Known, Observed, Prior, Props, Provider, Read,
+    props, string_map, tags_value, Cx, Desired, Kind, Known, Observed, Prior, Props, Provider, Read,
 };
 use deployer::model::{Handle, Output, Stack};
 use deployer::resources::iam::{PolicyDocument, RolePolicy, Statement};
@@ -163,12 +163,13 @@ impl Kind for Bucket {
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
     }
-    fn desired(&self, ctx: &deployer::kind::Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &deployer::kind::Ctx, _k: &Known) -> Desired {
         props(json!({
             "name": self.name,
             "versioning": self.versioning,
             "tags": tags_value(ctx.tags.clone()),
         }))
+        .into()
     }
     /// By the ID the state records, else by its name (a create whose answer
     /// was lost).

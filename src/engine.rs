@@ -7,7 +7,7 @@
 //!   their dependants are done), saving the state after every mutating step.
 
 use crate::error::{Error, Result};
-use crate::kind::{diff, Ctx, Cx, Known, Observed, Owner, Prior, Props, Read, UNKNOWN};
+use crate::kind::{Ctx, Cx, Desired, Known, Observed, Owner, Prior, Props, Read};
 use crate::model::Res;
 use crate::state::{Entry, Retired, State, Store};
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,11 +128,16 @@ pub fn fingerprints(p: &Props) -> BTreeMap<String, String> {
 /// what the last apply set (`applied`).
 fn cause_of(
     setting: &str,
-    desired: &Props,
+    desired: &Desired,
     observed: &Props,
     applied: &BTreeMap<String, String>,
 ) -> Option<Cause> {
     let last = applied.get(setting)?;
+    if desired.is_unknown(setting) {
+        // It follows a dependency the plan creates or replaces.
+        return Some(Cause::Program);
+    }
+    let desired = &desired.props;
     let fp = |p: &Props| fingerprint(p.get(setting).unwrap_or(&serde_json::Value::Null));
     Some(if &fp(desired) == last {
         Cause::Drift
@@ -157,6 +162,9 @@ pub struct Change {
 
 pub const SENSITIVE: &str = "(sensitive)";
 
+/// How a plan shows a value not known until apply.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
 fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("secret") || n.contains("password")
@@ -171,16 +179,21 @@ fn render(v: &serde_json::Value) -> String {
 
 /// The value diff of the settings that differ: maps key by key, secrets
 /// (a setting built from a secret input, or named like a secret or
-/// password) as `(sensitive)`.
+/// password) as `(sensitive)`, a value not known yet as `(known after apply)`.
 pub fn value_diffs(
-    desired: &Props,
+    desired: &Desired,
     observed: &Props,
     changed: &[String],
     sensitive: &BTreeSet<String>,
 ) -> Vec<Change> {
     let mut out = vec![];
+    let after_apply = || Some(KNOWN_AFTER_APPLY.to_string());
     for k in changed {
-        let new = desired.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let new = desired
+            .props
+            .get(k)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         let old = observed.get(k).cloned().unwrap_or(serde_json::Value::Null);
         let mask = |name: &str, v: Option<String>| {
             v.map(|v| {
@@ -195,12 +208,17 @@ pub fn value_diffs(
             (serde_json::Value::Object(o), serde_json::Value::Object(n)) => {
                 let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
                 for key in keys {
+                    let name = format!("{k}.{key}");
+                    let unknown = desired.unknown.contains(&name);
                     let (a, b) = (o.get(key), n.get(key));
-                    if a != b {
-                        let name = format!("{k}.{key}");
+                    if a != b || unknown {
                         out.push(Change {
                             old: mask(&name, a.map(render)),
-                            new: mask(&name, b.map(render)),
+                            new: if unknown {
+                                after_apply()
+                            } else {
+                                mask(&name, b.map(render))
+                            },
                             setting: name,
                             cause: None,
                         });
@@ -210,7 +228,11 @@ pub fn value_diffs(
             _ => out.push(Change {
                 setting: k.clone(),
                 old: mask(k, (!old.is_null()).then(|| render(&old))),
-                new: mask(k, (!new.is_null()).then(|| render(&new))),
+                new: if desired.unknown.contains(k) {
+                    after_apply()
+                } else {
+                    mask(k, (!new.is_null()).then(|| render(&new)))
+                },
                 cause: None,
             }),
         }
@@ -346,7 +368,7 @@ pub fn plan_with(
             }
             (Read::Found(o), _) => {
                 let desired = n.res.desired(ctx, &known);
-                step.changed = diff(&desired, &o.props);
+                step.changed = desired.diff(&o.props);
                 step.diffs = value_diffs(&desired, &o.props, &step.changed, &n.res.sensitive());
                 for d in step.diffs.iter_mut() {
                     let setting = d.setting.split('.').next().unwrap_or_default();
@@ -365,7 +387,7 @@ pub fn plan_with(
                     step.action = Action::Replace;
                 } else if !step.changed.is_empty() {
                     step.action = Action::Update;
-                    if desired.values().any(|v| v.to_string().contains(UNKNOWN)) {
+                    if !desired.unknown.is_empty() {
                         step.reason = Some("depends on values known after apply".into());
                     }
                 }
@@ -1004,7 +1026,7 @@ impl Job {
                         eprintln!("deployer: {}: {e}; looking for it", self.step.key);
                     }
                     if let Some(o) = self.find_after_ambiguous(known).await? {
-                        let o = if diff(desired, &o.props).is_empty() {
+                        let o = if crate::kind::diff(desired, &o.props).is_empty() {
                             o
                         } else {
                             self.res.update(&self.cx, desired, &o, known).await?
@@ -1025,11 +1047,7 @@ impl Job {
         let prior = Prior {
             id: None,
             pending_create: true,
-            parent_id: self
-                .res
-                .parent()
-                .map(|p| known.get(&p, "id"))
-                .filter(|id| id != UNKNOWN),
+            parent_id: self.res.parent().and_then(|p| known.get(&p, "id")),
             outputs: BTreeMap::new(),
             known: known.clone(),
         };
@@ -1075,13 +1093,14 @@ impl Job {
         let t = Instant::now();
         let key = self.step.key.clone();
         let known = self.known.lock().unwrap().clone();
-        if self.step.action != Action::Delete {
-            let d =
-                serde_json::to_string(&self.res.desired(&self.cx.ctx, &known)).unwrap_or_default();
-            if d.contains(UNKNOWN) {
-                return Err(Error::Other(format!("internal error: {key} would be sent a value not known yet (a missing dependency); nothing was sent")));
-            }
-        }
+        // What it is sent: only known settings (its dependencies are done).
+        let desired = if self.step.action == Action::Delete {
+            Props::new()
+        } else {
+            self.res.desired(&self.cx.ctx, &known).known().map_err(|paths| {
+                Error::Other(format!("internal error: {key} would be sent {} before it is known (a missing dependency); nothing was sent", paths.join(", ")))
+            })?
+        };
         let mut action = self.step.action;
         let mut changed = self.step.changed.clone();
         (self.sink)(Event::Started {
@@ -1105,8 +1124,7 @@ impl Job {
             }
             (Action::Delete, _) => false,
             (_, Read::Found(o)) if !self.parent_new => {
-                let desired = self.res.desired(&self.cx.ctx, &known);
-                changed = diff(&desired, &o.props);
+                changed = crate::kind::diff(&desired, &o.props);
                 let replace = action == Action::Replace
                     || changed
                         .iter()
@@ -1145,7 +1163,6 @@ impl Job {
                 }
             }
             _ => {
-                let desired = self.res.desired(&self.cx.ctx, &known);
                 action = Action::Create;
                 self.create(&desired, &known).await?;
                 true
@@ -1200,6 +1217,7 @@ mod tests {
                 }
                 "role" | "function" => {
                     outputs.insert("arn".into(), format!("arn:{key}"));
+                    outputs.insert("role_id".into(), format!("AROA{key}"));
                 }
                 k if k.starts_with("client/") => {
                     outputs.insert("secret".into(), "s3cr3t".into());
@@ -1207,7 +1225,7 @@ mod tests {
                 _ => {}
             }
             known.outputs.insert(key.clone(), outputs.clone());
-            let desired = r.desired(ctx, &known);
+            let desired = r.desired(ctx, &known).known().expect("every input known");
             reads.insert(
                 key,
                 Read::Found(Observed {
@@ -1355,6 +1373,23 @@ mod tests {
             Action::Update
         );
         assert_eq!(action_of(&steps, "user_pool"), Action::Same);
+        // The function's settings read from the new API are unknown, and
+        // only those: shown as such, whatever the placeholder.
+        let f = steps.iter().find(|s| s.key == "function").unwrap();
+        assert_eq!(
+            f.reason.as_deref(),
+            Some("depends on values known after apply")
+        );
+        let shown: Vec<(&str, Option<&str>)> = f
+            .diffs
+            .iter()
+            .map(|d| (d.setting.as_str(), d.new.as_deref()))
+            .collect();
+        assert!(!shown.is_empty());
+        for (setting, new) in shown {
+            assert!(setting.starts_with("environment."), "{setting}");
+            assert_eq!(new, Some(KNOWN_AFTER_APPLY), "{setting}");
+        }
     }
 
     /// A lost authorizer is created again; its API is never replaced for
@@ -1397,17 +1432,24 @@ mod tests {
 
     #[test]
     fn value_diffs_show_old_and_new_maps_by_key_and_mask_secrets() {
-        let desired = props(json!({
-            "timeout": 10,
-            "environment": {"A": "1", "B": "new", "MY_SECRET": "s2", "C": UNKNOWN, "TOKEN": "t2"},
-            "tags": {"Owner": "x"},
-        }));
+        // C and role are not known yet: their placeholders ("") equal what
+        // is observed, and they are still changes shown as such.
+        let desired = Desired::new(
+            json!({
+                "timeout": 10,
+                "role": "",
+                "environment": {"A": "1", "B": "new", "MY_SECRET": "s2", "C": "", "TOKEN": "t2"},
+                "tags": {"Owner": "x"},
+            }),
+            ["environment.C".to_string(), "role".to_string()].into(),
+        );
         let observed = props(json!({
             "timeout": 3,
-            "environment": {"A": "1", "B": "old", "MY_SECRET": "s1", "GONE": "g", "TOKEN": "t1"},
+            "role": "",
+            "environment": {"A": "1", "B": "old", "MY_SECRET": "s1", "GONE": "g", "TOKEN": "t1", "C": ""},
             "tags": {"Owner": "x"},
         }));
-        let changed = diff(&desired, &observed);
+        let changed = desired.diff(&observed);
         // TOKEN is built from a secret input: masked although its name is not.
         let sensitive: BTreeSet<String> = ["environment.TOKEN".to_string()].into();
         let d = value_diffs(&desired, &observed, &changed, &sensitive);
@@ -1418,10 +1460,11 @@ mod tests {
             show,
             vec![
                 ("environment.B".into(), s("old"), s("new")),
-                ("environment.C".into(), None, s(UNKNOWN)),
+                ("environment.C".into(), s(""), s(KNOWN_AFTER_APPLY)),
                 ("environment.GONE".into(), s("g"), None),
                 ("environment.MY_SECRET".into(), s(SENSITIVE), s(SENSITIVE)),
                 ("environment.TOKEN".into(), s(SENSITIVE), s(SENSITIVE)),
+                ("role".into(), s(""), s(KNOWN_AFTER_APPLY)),
                 ("timeout".into(), s("3"), s("10")),
             ]
         );

@@ -181,7 +181,7 @@ mod tests {
     ) -> crate::error::Result<(Vec<crate::model::Res>, crate::model::Exports)> {
         crate::App::default().declare(cfg)
     }
-    use crate::kind::{Ctx, Known, UNKNOWN};
+    use crate::kind::{Ctx, Known};
     use crate::package::Package;
     use std::sync::Arc;
 
@@ -287,11 +287,12 @@ mod tests {
                     .collect();
                 known.outputs.insert(d, outs);
             }
-            let desired = serde_json::to_string(&r.desired(&c, &known)).unwrap();
+            let desired = r.desired(&c, &known);
             assert!(
-                !desired.contains(UNKNOWN),
-                "{} reads a value outside its deps: {desired}",
-                r.key()
+                desired.unknown.is_empty(),
+                "{} reads a value outside its deps: {:?} unknown",
+                r.key(),
+                desired.unknown
             );
         }
     }
@@ -342,12 +343,12 @@ mod tests {
         ];
         for (partition, region, dns, auth) in table {
             let c = ctx(partition, region);
-            let role = get("role").desired(&c, &known);
+            let role = get("role").desired(&c, &known).props;
             assert_eq!(
                 role["policies"][0],
                 format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
             );
-            let perm = get("permission").desired(&c, &known);
+            let perm = get("permission").desired(&c, &known).props;
             assert_eq!(
                 perm["source_arn"],
                 format!("arn:{partition}:execute-api:{region}:123456789012:abc/*/*")
@@ -373,7 +374,7 @@ mod tests {
         let prefix = |account: &str| {
             let mut c = ctx("aws", "eu-west-1");
             c.account = account.into();
-            d.desired(&c, &Known::default())["domain"]
+            d.desired(&c, &Known::default()).props["domain"]
                 .as_str()
                 .unwrap()
                 .to_string()

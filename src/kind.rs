@@ -20,8 +20,64 @@ use std::sync::Arc;
 /// A resource's settings as a map (setting name to JSON value): what a kind declares (`desired`) and what AWS reports (`read`), compared key by key.
 pub type Props = BTreeMap<String, Value>;
 
-/// A value that is not known until a dependency is created.
-pub const UNKNOWN: &str = "(known after apply)";
+/// A kind's declared settings (`Kind::desired`): the values known now, and
+/// which are not known until a dependency is created or replaced (an ID a
+/// create returns). Unknown is a type, not a value in the data: a setting
+/// whose input is unknown holds a placeholder in `props` and its path in
+/// `unknown` (Terraform's plan keeps `after` and `after_unknown` the same
+/// way). A plan counts an unknown setting as changed and shows it as
+/// `(known after apply)`; the engine sends a kind only fully known settings
+/// (`Desired::known`), so `create` and `update` never see a placeholder.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desired {
+    /// The settings, by name; an unknown one holds a placeholder.
+    pub props: Props,
+    /// The paths of the unknown settings: `role`, or `environment.C` for a
+    /// map's key. A list with an unknown element is unknown as a whole.
+    pub unknown: BTreeSet<String>,
+}
+
+impl From<Props> for Desired {
+    fn from(props: Props) -> Desired {
+        Desired {
+            props,
+            unknown: BTreeSet::new(),
+        }
+    }
+}
+
+impl Desired {
+    /// Settings from a JSON object and the unknown paths noted while building it.
+    pub fn new(v: Value, unknown: BTreeSet<String>) -> Desired {
+        Desired {
+            props: props(v),
+            unknown,
+        }
+    }
+    /// True when the setting `name` (or a key of it, `name.KEY`) is unknown.
+    pub fn is_unknown(&self, name: &str) -> bool {
+        self.unknown
+            .iter()
+            .any(|p| p == name || p.strip_prefix(name).is_some_and(|r| r.starts_with('.')))
+    }
+    /// The settings whose values differ from `observed`, or are unknown.
+    pub fn diff(&self, observed: &Props) -> Vec<String> {
+        let mut out = diff(&self.props, observed);
+        out.retain(|k| !self.is_unknown(k));
+        out.extend(self.props.keys().filter(|k| self.is_unknown(k)).cloned());
+        out.sort();
+        out
+    }
+    /// The settings, when every one is known: what a kind's `create` and
+    /// `update` are given. Otherwise the unknown paths.
+    pub fn known(self) -> std::result::Result<Props, Vec<String>> {
+        if self.unknown.is_empty() {
+            Ok(self.props)
+        } else {
+            Err(self.unknown.into_iter().collect())
+        }
+    }
+}
 
 /// The map of a JSON object (`props(json!({"name": n}))`); anything else is empty.
 pub fn props(v: Value) -> Props {
@@ -82,7 +138,8 @@ impl Ctx {
     }
 
     /// A target for unit tests: stack `t`, eu-west-1, account 123456789012,
-    /// partition `aws`, tag `Project=cognito-example`, no package, AWS URLs.
+    /// partition `aws`, tag `Project=cognito-example`, a handler package of
+    /// no bytes (CodeSha256 `test-sha256`), AWS URLs.
     #[cfg(test)]
     pub fn for_tests() -> Ctx {
         Ctx {
@@ -97,16 +154,16 @@ impl Ctx {
                 (STACK_ID_TAG.to_string(), "0123456789abcdef".to_string()),
             ]
             .into(),
-            package: None,
+            package: Some(Arc::new(Package {
+                zip: vec![],
+                sha256_b64: "test-sha256".into(),
+            })),
             packages: Default::default(),
             urls: Urls::Aws,
         }
     }
     /// A pool's OIDC issuer URL (AWS's, or the local identity provider's); unknown while the pool ID is.
     pub fn issuer(&self, pool_id: &str) -> String {
-        if pool_id == UNKNOWN {
-            return UNKNOWN.into();
-        }
         match &self.urls {
             Urls::Aws => format!(
                 "https://cognito-idp.{}.{}/{pool_id}",
@@ -239,13 +296,9 @@ pub struct Known {
 }
 
 impl Known {
-    /// The output `name` of resource `key`, or `UNKNOWN` while it is not known.
-    pub fn get(&self, key: &str, name: &str) -> String {
-        self.outputs
-            .get(key)
-            .and_then(|o| o.get(name))
-            .cloned()
-            .unwrap_or_else(|| UNKNOWN.to_string())
+    /// The output `name` of resource `key`; `None` while it is not known.
+    pub fn get(&self, key: &str, name: &str) -> Option<String> {
+        self.outputs.get(key).and_then(|o| o.get(name)).cloned()
     }
 }
 
@@ -368,8 +421,9 @@ pub trait Kind: Send + Sync {
         false
     }
     /// The declared settings: a pure function of the context and the outputs
-    /// of the dependencies (unknown ones render as `UNKNOWN`).
-    fn desired(&self, ctx: &Ctx, known: &Known) -> Props;
+    /// of the dependencies, with the ones not known yet marked as such
+    /// (`model::Inputs` resolves a kind's inputs and notes them).
+    fn desired(&self, ctx: &Ctx, known: &Known) -> Desired;
     /// The declared resource as AWS reports it. By default, the one of the
     /// ID the state records (`Provider::read`); a kind whose create can
     /// lose its answer looks it up by name when the state has no ID.
@@ -451,8 +505,8 @@ impl Kind for Orphan {
     fn parent(&self) -> Option<String> {
         self.parent.clone()
     }
-    fn desired(&self, _ctx: &Ctx, _known: &Known) -> Props {
-        Props::new()
+    fn desired(&self, _ctx: &Ctx, _known: &Known) -> Desired {
+        Desired::default()
     }
     async fn create(&self, _cx: &Cx, _d: &Props, _k: &Known) -> Result<Observed> {
         Err(crate::error::Error::Other(format!(
@@ -597,5 +651,27 @@ mod tests {
         let o = props(json!({"a": 2, "c": "same", "extra": true}));
         assert_eq!(diff(&d, &o), vec!["a".to_string(), "b".to_string()]);
         assert!(diff(&d, &d).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_setting_is_changed_and_never_sent() {
+        let d = Desired::new(
+            json!({"name": "f", "role": "", "environment": {"A": "1", "C": ""}}),
+            ["role".to_string(), "environment.C".to_string()].into(),
+        );
+        let o = props(json!({"name": "f", "role": "", "environment": {"A": "1", "C": ""}}));
+        // Equal placeholders are no match: unknown is changed.
+        assert_eq!(
+            d.diff(&o),
+            vec!["environment".to_string(), "role".to_string()]
+        );
+        assert!(d.is_unknown("environment") && !d.is_unknown("env") && !d.is_unknown("name"));
+        assert_eq!(
+            d.clone().known(),
+            Err(vec!["environment.C".to_string(), "role".to_string()])
+        );
+        let known = Desired::from(o.clone());
+        assert!(known.diff(&o).is_empty());
+        assert_eq!(known.known(), Ok(o));
     }
 }

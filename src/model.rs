@@ -13,7 +13,7 @@
 //!   outputs (`pool.id()`, `api.endpoint()`, `role.arn()`).
 
 use crate::error::{Error, Result};
-use crate::kind::{Ctx, Cx, Kind, Known, Observed, Prior, Props, Read, UNKNOWN};
+use crate::kind::{Ctx, Cx, Desired, Kind, Known, Observed, Prior, Props, Read};
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -72,6 +72,17 @@ impl<T: Clone + Send + Sync + 'static> Output<T> {
     /// The value, or `None` while a resource it reads is not created yet.
     pub fn resolve(&self, ctx: &Ctx, known: &Known) -> Option<T> {
         (self.eval)(ctx, known)
+    }
+    /// The value at apply time, when every resource it reads is done (a
+    /// kind's `create` and `update` reading a parent's ID): an error naming
+    /// them if one is not.
+    pub fn require(&self, ctx: &Ctx, known: &Known) -> Result<T> {
+        self.resolve(ctx, known).ok_or_else(|| {
+            Error::Other(format!(
+                "internal error: a value read from {} is not known yet (a missing dependency); nothing was sent",
+                self.deps.join(", ")
+            ))
+        })
     }
     /// A transformed output: `api.endpoint().map(|e| format!("{e}/oidc"))`.
     pub fn map<U: Clone + Send + Sync + 'static>(
@@ -135,11 +146,78 @@ impl Output<String> {
             ..base
         }
     }
-    /// The value as a string for a property map: `(known after apply)` while
-    /// unknown.
-    pub fn get(&self, ctx: &Ctx, known: &Known) -> String {
-        self.resolve(ctx, known)
-            .unwrap_or_else(|| UNKNOWN.to_string())
+}
+
+/// What a kind's `desired` resolves its inputs with: the target, the
+/// outputs known so far, and the settings found unknown on the way.
+///
+/// ```
+/// # use deployer::kind::{Ctx, Desired, Known};
+/// # use deployer::model::{Inputs, Output};
+/// # use serde_json::json;
+/// # fn desired(role: &Output<String>, env: &[(String, Output<String>)], ctx: &Ctx, k: &Known) -> Desired {
+/// let mut i = Inputs::new(ctx, k);
+/// let environment: std::collections::BTreeMap<String, String> = env
+///     .iter()
+///     .map(|(n, v)| (n.clone(), i.get(&format!("environment.{n}"), v)))
+///     .collect();
+/// let v = json!({"role": i.get("role", role), "environment": environment});
+/// i.finish(v) // the JSON first: `finish` takes `i`
+/// # }
+/// ```
+pub struct Inputs<'a> {
+    ctx: &'a Ctx,
+    known: &'a Known,
+    unknown: BTreeSet<String>,
+}
+
+impl<'a> Inputs<'a> {
+    /// Resolves against this target and these outputs.
+    pub fn new(ctx: &'a Ctx, known: &'a Known) -> Inputs<'a> {
+        Inputs {
+            ctx,
+            known,
+            unknown: BTreeSet::new(),
+        }
+    }
+    /// The value of `input` for the setting at `path` (`role`,
+    /// `environment.C`); while it is unknown, an empty placeholder and the
+    /// path noted.
+    pub fn get(&mut self, path: &str, input: &Output<String>) -> String {
+        let v = input.resolve(self.ctx, self.known);
+        self.value(path, v)
+    }
+    /// The values of a list setting's inputs, in order: unknown as a whole
+    /// (and empty) while one of them is.
+    pub fn list(&mut self, path: &str, inputs: &[Output<String>]) -> Vec<String> {
+        let v: Option<Vec<String>> = inputs
+            .iter()
+            .map(|i| i.resolve(self.ctx, self.known))
+            .collect();
+        match v {
+            Some(v) => v,
+            None => {
+                self.unknown.insert(path.to_string());
+                vec![]
+            }
+        }
+    }
+    /// A value computed some other way (`None` while unknown), for the
+    /// setting at `path`.
+    pub fn value(&mut self, path: &str, v: Option<String>) -> String {
+        v.unwrap_or_else(|| {
+            self.unknown.insert(path.to_string());
+            String::new()
+        })
+    }
+    /// The target the inputs resolve against.
+    pub fn ctx(&self) -> &Ctx {
+        self.ctx
+    }
+    /// The declared settings: the JSON object built from the values, with
+    /// the unknown paths noted.
+    pub fn finish(self, v: serde_json::Value) -> Desired {
+        Desired::new(v, self.unknown)
     }
 }
 
@@ -368,7 +446,7 @@ impl Declared {
         self.kind.sensitive()
     }
     /// The declared settings (`Kind::desired`).
-    pub fn desired(&self, ctx: &Ctx, known: &Known) -> Props {
+    pub fn desired(&self, ctx: &Ctx, known: &Known) -> Desired {
         self.kind.desired(ctx, known)
     }
     /// The resource as AWS reports it (`Kind::read`).
@@ -650,7 +728,17 @@ mod tests {
         assert!(both.is_secret());
         let mut k = Known::default();
         assert_eq!(both.resolve(&ctx(), &k), None);
-        assert_eq!(both.get(&ctx(), &k), UNKNOWN);
+        let c = ctx();
+        let x: Output<String> = "x".into();
+        let mut i = Inputs::new(&c, &k);
+        assert_eq!(i.get("both", &both), "");
+        assert_eq!(
+            i.list("list", &[x.clone(), both.clone()]),
+            Vec::<String>::new()
+        );
+        assert_eq!(i.list("plain", &[x]), ["x"]);
+        let d = i.finish(serde_json::json!({"both": "", "list": [], "plain": ["x"]}));
+        assert_eq!(d.unknown, ["both".to_string(), "list".to_string()].into());
         k.outputs
             .insert("a".into(), [("id".to_string(), "1".to_string())].into());
         assert_eq!(both.resolve(&ctx(), &k), None, "known only when both are");

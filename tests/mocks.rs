@@ -89,11 +89,22 @@ fn known() -> Known {
     let mut k = Known::default();
     k.outputs.insert(
         "role".into(),
-        [(
-            "arn".to_string(),
-            "arn:aws:iam::123456789012:role/r".to_string(),
-        )]
+        [
+            (
+                "arn".to_string(),
+                "arn:aws:iam::123456789012:role/r".to_string(),
+            ),
+            ("role_id".to_string(), "AROAEXAMPLE".to_string()),
+        ]
         .into(),
+    );
+    k.outputs.insert(
+        "resource_server".into(),
+        [("id".to_string(), "https://api.example".to_string())].into(),
+    );
+    k.outputs.insert(
+        "client/example".into(),
+        [("id".to_string(), "ccid".to_string())].into(),
     );
     k.outputs.insert(
         "user_pool".into(),
@@ -136,7 +147,10 @@ async fn create_function_waits_for_the_new_role_to_be_assumable() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = example("function").desired(&c.ctx, &k);
+    let d = example("function")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let o = example("function")
         .create(&c, &d, &k)
         .await
@@ -157,7 +171,10 @@ async fn other_create_errors_are_not_retried() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = example("function").desired(&c.ctx, &k);
+    let d = example("function")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let e = example("function")
         .create(&c, &d, &k)
         .await
@@ -186,7 +203,10 @@ async fn configuration_update_waits_out_an_update_in_progress() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&upd, &code, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = example("function").desired(&c.ctx, &k);
+    let d = example("function")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let mut observed_props = d.clone();
     observed_props.insert(
         "environment".into(),
@@ -326,7 +346,7 @@ async fn client_update_sends_back_every_field_it_does_not_manage() {
     let c = cx(cog, mock_client!(aws_sdk_lambda, []));
     let res = example("client/example-authorization-code");
     let k = known();
-    let d = res.desired(&c.ctx, &k);
+    let d = res.desired(&c.ctx, &k).known().expect("every input known");
     let o = Observed {
         id: "cid".into(),
         props: props(json!({})),
@@ -538,7 +558,10 @@ async fn create_function_waits_out_the_kms_create_grant_message() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&create, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = example("function").desired(&c.ctx, &k);
+    let d = example("function")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     example("function").create(&c, &d, &k).await.unwrap();
     assert_eq!(create.num_calls(), 2);
 }
@@ -727,7 +750,10 @@ async fn stage_update_untags_a_dropped_tag() {
     );
     c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&untag, &tag]);
     let k = known();
-    let d = example("stage").desired(&c.ctx, &k);
+    let d = example("stage")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let o = Observed {
         id: "$default".into(),
         props: props(
@@ -765,7 +791,10 @@ async fn configuration_update_waits_for_a_new_role_to_be_assumable() {
     let l = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&upd, &get]);
     let c = cx(mock_client!(aws_sdk_cognitoidentityprovider, []), l);
     let k = known();
-    let d = example("function").desired(&c.ctx, &k);
+    let d = example("function")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let mut observed_props = d.clone();
     observed_props.insert("role".into(), json!("arn:aws:iam::123456789012:role/old"));
     let o = Observed {
@@ -820,7 +849,10 @@ async fn route_update_sends_scopes_only_with_a_jwt_authorizer() {
         ("route/$default", "r-open"),
         ("route/GET /jwt-cognito-protected", "r-jwt"),
     ] {
-        let d = example(key).desired(&c.ctx, &k);
+        let d = example(key)
+            .desired(&c.ctx, &k)
+            .known()
+            .expect("every input known");
         let o = Observed {
             id: id.into(),
             props: props(json!({"target": "integrations/old"})),
@@ -998,7 +1030,10 @@ async fn stage_create_records_only_a_stage_it_has_seen() {
     );
     c.aws.apigw = mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, [&create, &get]);
     let k = known();
-    let d = example("stage").desired(&c.ctx, &k);
+    let d = example("stage")
+        .desired(&c.ctx, &k)
+        .known()
+        .expect("every input known");
     let e = example("stage")
         .create(&c, &d, &k)
         .await

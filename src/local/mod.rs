@@ -287,8 +287,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
         account: ctx.account.clone(),
-        pool_id: known.get("user_pool", "id"),
-        api_id: known.get("api", "id"),
+        pool_id: known.get("user_pool", "id").unwrap_or_default(),
+        api_id: known.get("api", "id").unwrap_or_default(),
         idp_base: idp_base.clone(),
         api_base: api_base.clone(),
         keys: tokens::Keys::generate(),
@@ -458,7 +458,7 @@ fn function_log_group(g: &Global, known: &Known) -> String {
         .and_then(|(res, _)| {
             res.iter()
                 .find(|r| r.kind_name() == "aws:logs:LogGroup")
-                .map(|r| known.get(&r.key(), "id"))
+                .and_then(|r| known.get(&r.key(), "id"))
         })
         .unwrap_or_else(|| "/aws/lambda/local".into())
 }

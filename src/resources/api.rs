@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::error::Result;
 use crate::kind::*;
-use crate::model::{deps_of, Handle, Input, Output};
+use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use aws_sdk_apigatewayv2::types::{
     AuthorizationType, AuthorizerType, IntegrationType, JwtConfiguration, ProtocolType,
 };
@@ -149,8 +149,9 @@ impl Kind for Api {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
         props(json!({"name": self.name, "protocol": "HTTP", "tags": tags_value(ctx.tags.clone())}))
+            .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {
@@ -319,14 +320,16 @@ impl Kind for Authorizer {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(json!({
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
             "name": self.name,
             "type": "JWT",
             "identity_source": ["$request.header.Authorization"],
-            "issuer": self.issuer.get(ctx, k),
-            "audience": sorted(self.audience.iter().map(|a| a.get(ctx, k)).collect()),
-        }))
+            "issuer": i.get("issuer", &self.issuer),
+            "audience": sorted(i.list("audience", &self.audience)),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(api) = &prior.parent_id else {
@@ -372,7 +375,7 @@ impl Kind for Authorizer {
         }
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = self.api_id.get(&cx.ctx, k);
+        let api = self.api_id.require(&cx.ctx, k)?;
         let a = cx
             .aws
             .apigw
@@ -503,10 +506,10 @@ impl Kind for Integration {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(
-            json!({"type": "AWS_PROXY", "uri": self.function_arn.get(ctx, k), "payload_format_version": "2.0"}),
-        )
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({"type": "AWS_PROXY", "uri": i.get("uri", &self.function_arn), "payload_format_version": "2.0"});
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(api) = &prior.parent_id else {
@@ -552,7 +555,7 @@ impl Kind for Integration {
         Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = self.api_id.get(&cx.ctx, k);
+        let api = self.api_id.require(&cx.ctx, k)?;
         let i = cx
             .aws
             .apigw
@@ -755,24 +758,28 @@ impl Kind for Route {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        let target = format!("integrations/{}", self.integration_id.get(ctx, k));
-        if let RouteAuth::Jwt {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let target = i.get(
+            "target",
+            &self.integration_id.map(|id| format!("integrations/{id}")),
+        );
+        let v = if let RouteAuth::Jwt {
             authorizer_id: authorizer,
             scopes,
         } = &self.auth
         {
-            let scopes: Vec<String> = scopes.iter().map(|s| s.get(ctx, k)).collect();
-            props(json!({
+            json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "JWT",
-                "authorizer_id": authorizer.get(ctx, k), "scopes": sorted(scopes),
-            }))
+                "authorizer_id": i.get("authorizer_id", authorizer), "scopes": sorted(i.list("scopes", scopes)),
+            })
         } else {
-            props(json!({
+            json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "NONE",
                 "authorizer_id": "", "scopes": [],
-            }))
-        }
+            })
+        };
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(api) = &prior.parent_id else {
@@ -809,7 +816,7 @@ impl Kind for Route {
         Ok(Read::Missing)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = self.api_id.get(&cx.ctx, k);
+        let api = self.api_id.require(&cx.ctx, k)?;
         let mut req = cx
             .aws
             .apigw
@@ -944,8 +951,8 @@ impl Kind for Stage {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
-        props(json!({"auto_deploy": true, "tags": tags_value(ctx.tags.clone())}))
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
+        props(json!({"auto_deploy": true, "tags": tags_value(ctx.tags.clone())})).into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(api) = &prior.parent_id else {
@@ -955,7 +962,7 @@ impl Kind for Stage {
         StageProvider.read(cx, STAGE_NAME, Some(api)).await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let api = self.api_id.get(&cx.ctx, k);
+        let api = self.api_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
             .apigw

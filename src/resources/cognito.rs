@@ -4,7 +4,7 @@ use crate::config::User;
 use crate::error::Error;
 use crate::error::Result;
 use crate::kind::*;
-use crate::model::{deps_of, Handle, Input, Output};
+use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeType, MessageActionType, OAuthFlowType,
     ResourceServerScopeType, UserPoolClientType,
@@ -133,12 +133,13 @@ impl Kind for UserPool {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
         props(json!({
             "name": self.name,
             "tags": tags_value(ctx.tags.clone()),
             "admin_create_user_only": true,
         }))
+        .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {
@@ -447,12 +448,14 @@ impl Kind for Domain {
         let pool = self.user_pool_id.deps().first()?.clone();
         Some(("user_pool_id", pool))
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(json!({
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
             "domain": self.prefix(ctx),
-            "user_pool_id": self.user_pool_id.get(ctx, k),
+            "user_pool_id": i.get("user_pool_id", &self.user_pool_id),
             "managed_login_version": 1,
-        }))
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let want = self.prefix(&cx.ctx);
@@ -573,13 +576,13 @@ impl Kind for ResourceServer {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Props {
+    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Desired {
         let scopes: Vec<Value> = self
             .scopes
             .iter()
             .map(|(n, d)| json!({"name": n, "description": d}))
             .collect();
-        props(json!({"name": self.name, "scopes": scopes}))
+        props(json!({"name": self.name, "scopes": scopes})).into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let ident = prior.id_or(&self.identifier);
@@ -588,7 +591,7 @@ impl Kind for ResourceServer {
             .await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = self.user_pool_id.get(&cx.ctx, k);
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
             .cognito
@@ -820,14 +823,14 @@ impl Kind for PoolUser {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn desired(&self, _ctx: &Ctx, k: &Known) -> Props {
-        let (u, _) = (&self.user, k);
+    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Desired {
         props(json!({
-            "attributes": tags_value(u.attributes.clone()),
+            "attributes": tags_value(self.user.attributes.clone()),
             "password": PASSWORD_MATCHES,
             "status": "CONFIRMED",
             "enabled": true,
         }))
+        .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(pool) = &prior.parent_id else {
@@ -874,7 +877,7 @@ impl Kind for PoolUser {
         }))
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = self.user_pool_id.get(&cx.ctx, k);
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let attrs = attribute_list(&string_map(d, "attributes"))?;
         let r = cx
             .aws
@@ -1216,18 +1219,20 @@ impl Kind for Client {
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut flows: Vec<&str> = self.flows.iter().map(|f| f.as_str()).collect();
         flows.sort();
-        props(json!({
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
             "name": self.name,
             "generate_secret": true,
             "oauth_user_pool_client": true,
             "flows": flows,
-            "scopes": sorted(self.scopes.iter().map(|x| x.get(ctx, k)).collect()),
+            "scopes": sorted(i.list("scopes", &self.scopes)),
             "identity_providers": sorted(self.identity_providers.clone()),
-            "callback_urls": sorted(self.callback_urls.iter().map(|x| x.get(ctx, k)).collect()),
-        }))
+            "callback_urls": sorted(i.list("callback_urls", &self.callback_urls)),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(pool) = &prior.parent_id else {
@@ -1254,7 +1259,7 @@ impl Kind for Client {
         Ok(ids)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = self.user_pool_id.get(&cx.ctx, k);
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let out = cx
             .aws
             .cognito
@@ -1411,13 +1416,15 @@ impl Kind for Group {
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(json!({
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
             "name": self.name,
             "description": self.description,
             "precedence": self.precedence,
-            "role_arn": self.role_arn.as_ref().map(|r| r.get(ctx, k)),
-        }))
+            "role_arn": self.role_arn.as_ref().map(|r| i.get("role_arn", r)),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         // Unique in its pool: by the recorded name, else the declared one.
@@ -1427,7 +1434,7 @@ impl Kind for Group {
             .await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let pool = self.user_pool_id.get(&cx.ctx, k);
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
             .cognito
@@ -1465,7 +1472,7 @@ impl Kind for Group {
         }
     }
     async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, k: &Known) -> Result<Observed> {
-        let pool = self.user_pool_id.get(&cx.ctx, k);
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
         // UpdateGroup sets every field it is sent and clears the others:
         // all of them, as declared.
         cx.aws

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::kind::*;
-use crate::model::{deps_of, Input};
+use crate::model::{deps_of, Input, Inputs};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -87,8 +87,10 @@ impl PolicyDocument {
     }
 
     /// The document as JSON, in the normal form `normalise` gives what IAM
-    /// reports: lists sorted, one statement list.
-    pub fn to_json(&self, ctx: &Ctx, k: &Known) -> Value {
+    /// reports: lists sorted, one statement list. Its inputs resolve with
+    /// `i`: the document is the setting `path`, unknown as a whole while one
+    /// of them is.
+    pub fn to_json(&self, i: &mut Inputs, path: &str) -> Value {
         let statements: Vec<Value> = self
             .statements
             .iter()
@@ -96,7 +98,7 @@ impl PolicyDocument {
                 let mut st = json!({
                     "Effect": s.effect.as_str(),
                     "Action": sorted(s.actions.clone()),
-                    "Resource": sorted(s.resources.iter().map(|r| r.get(ctx, k)).collect()),
+                    "Resource": sorted(i.list(path, &s.resources)),
                 });
                 if let Some(sid) = &s.sid {
                     st["Sid"] = json!(sid);
@@ -104,7 +106,7 @@ impl PolicyDocument {
                 if !s.conditions.is_empty() {
                     let mut conds = serde_json::Map::new();
                     for c in &s.conditions {
-                        let values = sorted(c.values.iter().map(|v| v.get(ctx, k)).collect());
+                        let values = sorted(i.list(path, &c.values));
                         let test = conds.entry(c.test.clone()).or_insert_with(|| json!({}));
                         test[&c.variable] = json!(values);
                     }
@@ -219,12 +221,14 @@ impl Kind for RolePolicy {
     fn replace_on(&self) -> &'static [&'static str] {
         &["role", "name"]
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(json!({
-            "role": self.role_name.get(ctx, k),
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
+            "role": i.get("role", &self.role_name),
             "name": self.name,
-            "policy": self.document.to_json(ctx, k),
-        }))
+            "policy": self.document.to_json(&mut i, "policy"),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let id = match &prior.id {
@@ -347,7 +351,8 @@ mod tests {
                 ..Statement::allow(["s3:PutObject", "s3:GetObject"], ["arn:aws:s3:::b/*"])
             }],
         };
-        let ours = doc.to_json(&Ctx::for_tests(), &Known::default());
+        let (c, k) = (Ctx::for_tests(), Known::default());
+        let ours = doc.to_json(&mut crate::model::Inputs::new(&c, &k), "policy");
         let iam = r#"{"Version":"2012-10-17","Statement":{"Sid":"Data","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::b/*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}}"#;
         let encoded = urlencoding::encode(iam).into_owned();
         assert_eq!(normalise(&encoded), ours);

@@ -5,7 +5,7 @@ use crate::config::Architecture;
 use crate::error::Error;
 use crate::error::Result;
 use crate::kind::*;
-use crate::model::{deps_of, Handle, Input, Output};
+use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use crate::package::Package;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
@@ -175,7 +175,7 @@ impl Kind for Role {
     fn deps(&self) -> Vec<String> {
         vec![]
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
         let policies: Vec<String> = self
             .managed_policies
             .iter()
@@ -187,6 +187,7 @@ impl Kind for Role {
             "policies": policies,
             "tags": tags_value(ctx.tags.clone()),
         }))
+        .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         for name in names_to_read(&self.name, prior) {
@@ -479,11 +480,12 @@ impl Handle<Function> {
 }
 
 impl Function {
-    /// The unique ID of the role its `role` input reads, as `k` knows it.
-    fn role_id(&self, k: &Known) -> String {
+    /// The unique ID of the role its `role` input reads, as `k` knows it
+    /// (`None` while unknown; empty for a role not declared in the stack).
+    fn role_id(&self, k: &Known) -> Option<String> {
         match self.role.deps().first() {
             Some(role) => k.get(role, "role_id"),
-            None => String::new(),
+            None => Some(String::new()),
         }
     }
 
@@ -611,25 +613,27 @@ impl Kind for Function {
             .map(|(k, _)| format!("environment.{k}"))
             .collect()
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
         let env: BTreeMap<String, String> = self
             .environment
             .iter()
-            .map(|(n, v)| (n.clone(), v.get(ctx, k)))
+            .map(|(n, v)| (n.clone(), i.get(&format!("environment.{n}"), v)))
             .collect();
-        props(json!({
+        let v = json!({
             "name": self.name,
             "runtime": "provided.al2023",
             "handler": "bootstrap",
-            "role": self.role.get(ctx, k),
+            "role": i.get("role", &self.role),
             "architecture": self.architecture.as_str(),
-            "code_sha256": ctx.package_of(&self.code).map(|p| p.sha256_b64.clone()).unwrap_or_else(|| UNKNOWN.into()),
+            "code_sha256": i.value("code_sha256", ctx.package_of(&self.code).map(|p| p.sha256_b64.clone())),
             "environment": env,
             "timeout": self.timeout_seconds,
             "memory": self.memory_mb,
             "tags": tags_value(ctx.tags.clone()),
-            "role_id": self.role_id(k),
-        }))
+            "role_id": i.value("role_id", self.role_id(k)),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let mut found = None;
@@ -648,7 +652,8 @@ impl Kind for Function {
                     .outputs
                     .get("role_id")
                     .cloned()
-                    .unwrap_or_else(|| self.role_id(&prior.known));
+                    .or_else(|| self.role_id(&prior.known))
+                    .unwrap_or_default();
                 o.props.insert("role_id".into(), json!(configured));
                 o.outputs.insert("role_id".into(), configured);
                 Read::Found(o)
@@ -917,10 +922,10 @@ impl Kind for Permission {
     fn replace_on(&self) -> &'static [&'static str] {
         &["action", "principal", "source_arn"]
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Props {
-        props(
-            json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": self.source_arn.get(ctx, k)}),
-        )
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": i.get("source_arn", &self.source_arn)});
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let sid = prior.id_or(&self.statement_id);
@@ -929,7 +934,7 @@ impl Kind for Permission {
             .await
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let func = self.function.get(&cx.ctx, k);
+        let func = self.function.require(&cx.ctx, k)?;
         let sid = self.statement_id.as_str();
         let r = crate::aws::with_backoff(
             "add permission",

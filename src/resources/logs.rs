@@ -99,12 +99,13 @@ impl Kind for LogGroup {
     fn replace_on(&self) -> &'static [&'static str] {
         &["name"]
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Props {
+    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
         props(json!({
             "name": self.name,
             "retention_days": self.retention_days,
             "tags": tags_value(ctx.tags.clone()),
         }))
+        .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         for name in names_to_read(&self.name, prior) {
