@@ -21,7 +21,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     let name = format!("{}-hello", cfg.name_prefix);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
     let logs = s.add("logs", LogGroup::for_function(&name, Some(7)));
-    let api = s.add("api", Api { name: name.clone() });
+    let api = s.add("api", Api::new(name.clone()));
     let mut f = Function::new(name.clone(), role.arn());
     f.environment.insert("GREETING".into(), greeting.into());
     f.environment.insert("PUBLIC_URL".into(), api.endpoint());

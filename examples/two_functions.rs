@@ -7,7 +7,7 @@
 use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::package::Code;
-use deployer::resources::api::{Api, Authorizer, Integration, Route, RouteAuth, Stage};
+use deployer::resources::api::{Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage};
 use deployer::resources::cognito::{Client, Group, OAuthFlow, ResourceServer, UserPool};
 use deployer::resources::lambda::{Function, Permission, Role};
 
@@ -16,6 +16,8 @@ use deployer::resources::lambda::{Function, Permission, Role};
 struct Settings {
     /// The operators group's description.
     operators: Option<String>,
+    /// The origins a browser may call the API from (empty: no CORS).
+    origins: Option<Vec<String>>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -50,7 +52,20 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     };
     s.add("group/operators", operators);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
-    let api = s.add("api", Api { name: name.clone() });
+    let origins = (settings.origins.clone()).unwrap_or(vec!["https://two.example".into()]);
+    let cors = Cors {
+        allow_origins: origins.clone(),
+        allow_methods: vec!["GET".into()],
+        allow_headers: vec!["Authorization".into(), "Content-Type".into()],
+        max_age_seconds: Some(300),
+        ..Default::default()
+    };
+    let api = Api {
+        description: "Two functions behind one JWT authorizer".into(),
+        cors: (!origins.is_empty()).then_some(cors),
+        ..Api::new(name.clone())
+    };
+    let api = s.add("api", api);
     let authorizer = Authorizer {
         api_id: api.id(),
         name: "cognito".into(),

@@ -162,12 +162,7 @@ mod tests {
 
     fn with_settings(cfg: &Config, st: &Settings, s: &mut Stack) -> Result<()> {
         let _ = cfg;
-        s.add(
-            "api",
-            crate::resources::api::Api {
-                name: st.api_name.clone(),
-            },
-        );
+        s.add("api", crate::resources::api::Api::new(st.api_name.clone()));
         Ok(())
     }
 

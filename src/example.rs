@@ -77,12 +77,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
             callback_urls: vec![],
         },
     );
-    let api = s.add(
-        "api",
-        Api {
-            name: prefix.clone(),
-        },
-    );
+    let api = s.add("api", Api::new(prefix.clone()));
     let redirect = api.endpoint().map(|e| format!("{e}/oidc"));
     let code = s.add(
         "client/example-authorization-code",

@@ -9,7 +9,7 @@
 //! use deployer::resources::api::{Api, Stage};
 //!
 //! fn program(cfg: &deployer::config::Config, s: &mut Stack) -> deployer::error::Result<()> {
-//!     let api = s.add("api", Api { name: format!("{}-api", cfg.name_prefix) });
+//!     let api = s.add("api", Api::new(format!("{}-api", cfg.name_prefix)));
 //!     s.add("stage", Stage { api_id: api.id() });
 //!     s.export("url", api.endpoint());
 //!     Ok(())

@@ -241,7 +241,7 @@ pub fn all<T: Clone + Send + Sync + 'static>(items: &[Output<T>]) -> Output<Vec<
 /// # use deployer::model::{Output, Stack};
 /// # use deployer::resources::api::Api;
 /// # let mut s = Stack::new();
-/// let api = s.add("api", Api { name: "shop".into() });
+/// let api = s.add("api", Api::new("shop"));
 /// let orders = deployer::interpolate!("{}/orders?v={}", api.endpoint(), "2");
 /// s.export("orders_url", orders);
 /// ```
@@ -816,8 +816,8 @@ mod tests {
         assert!(err.contains("`stage` reads an output of `api`"), "{err}");
 
         let mut s = Stack::new();
-        s.add("api", Api { name: "a".into() });
-        s.add("api", Api { name: "b".into() });
+        s.add("api", Api::new("a"));
+        s.add("api", Api::new("b"));
         let err = s.resources().err().unwrap().to_string();
         assert!(err.contains("declares `api` twice"), "{err}");
     }

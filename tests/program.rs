@@ -378,11 +378,77 @@ fn two_functions_with_code_of_their_own() {
         (hello_sha.clone(), echo_sha.clone())
     );
 
+    // The API's settings: CORS (headers compare without regard to case)
+    // and description, as declared.
+    let api_settings = || {
+        rt().block_on(async {
+            let a = sdk(&moto.direct)
+                .await
+                .apigw
+                .get_api()
+                .api_id(&api)
+                .send()
+                .await
+                .unwrap();
+            let cors = a.cors_configuration.map(|c| {
+                let mut headers = c.allow_headers.unwrap_or_default();
+                headers.iter_mut().for_each(|h| *h = h.to_lowercase());
+                headers.sort();
+                (
+                    c.allow_origins.unwrap_or_default(),
+                    c.allow_methods.unwrap_or_default(),
+                    headers,
+                    c.max_age,
+                )
+            });
+            (a.description, cors)
+        })
+    };
+    let declared = (
+        Some("Two functions behind one JWT authorizer".to_string()),
+        Some((
+            vec!["https://two.example".to_string()],
+            vec!["GET".to_string()],
+            vec!["authorization".to_string(), "content-type".to_string()],
+            Some(300),
+        )),
+    );
+    assert_eq!(api_settings(), declared);
+
     // No-op: the crates build the same bytes; reads only.
     moto.reset_recording();
     let out = run(&st, &["up"]);
     let writes = moto.writes();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}\n{out}");
+
+    // Drift (CORS and description changed outside deployer): planned
+    // field by field, and put back by `up`.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let cors = aws_sdk_apigatewayv2::types::Cors::builder()
+            .allow_origins("https://evil.example")
+            .build();
+        let u = s.apigw.update_api().api_id(&api).description("changed");
+        u.cors_configuration(cors).send().await.unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    for line in [
+        "cors.allow_origins: [\"https://evil.example\"] -> [\"https://two.example\"]",
+        "description: changed -> Two functions behind one JWT authorizer",
+    ] {
+        assert!(plan.contains(line), "{line}\n{plan}");
+    }
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update api"], "{out}");
+    assert_eq!(api_settings(), declared);
+    // No CORS any more: its configuration deleted.
+    st.extra_config = "origins = []\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update api"], "{out}");
+    assert_eq!(api_settings(), (declared.0.clone(), None));
+    st.extra_config = String::new();
+    run(&st, &["up"]);
+    assert_eq!(api_settings(), declared);
 
     // A change to one crate: that function's code only.
     let main = copy.path().join("functions/echo/src/main.rs");

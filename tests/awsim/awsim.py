@@ -36,7 +36,10 @@ faults even when requests interleave differently.
 
 gaps, always on: the operations AWS has and moto 5.2.5 lacks, answered as
 AWS answers them, so that the deployer makes the same calls here as on AWS:
-  apigw   GetAuthorizers (the list; moto has only GetAuthorizer by ID): the
+  apigw   UpdateApi with a CORS configuration: AWS keeps the CORS fields it
+          is not sent (moto replaces the whole configuration), so a field
+          dropped from a program is left in place unless sent empty.
+          GetAuthorizers (the list; moto has only GetAuthorizer by ID): the
           authorizers created through this layer, each read back from moto;
           TagResource/UntagResource/GetTags on a stage's ARN (moto serves no
           route for it): a tag overlay that GetStage(s) answers.
@@ -568,6 +571,19 @@ def fill_gap(service, op, method, path, body, headers):
         forget_log_group_tags(body, headers)
         return None
     if service == "apigateway":
+        m = re.match(r"^/v2/apis/([^/]+)$", path_only)
+        if m and method == "PATCH":
+            doc = json.loads(body or b"{}")
+            if doc.get("corsConfiguration") is not None:
+                st, h, b = upstream("GET", path_only, headers=headers)
+                if st != 200:
+                    return st, h, b
+                merged = json.loads(b).get("corsConfiguration") or {}
+                merged.update(doc["corsConfiguration"])
+                doc["corsConfiguration"] = merged
+                count("gap:UpdateApi cors merge")
+                return upstream("PATCH", path, json.dumps(doc).encode(), headers)
+            return None
         m = re.match(r"^/v2/apis/([^/]+)/authorizers$", path_only)
         if m and method == "GET":
             api = m.group(1)
