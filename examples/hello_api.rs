@@ -40,7 +40,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         let route = Route::new(api.id(), format!("GET {path}"), integration.id());
         s.add(format!("route{path}"), route);
     }
-    s.add("stage", Stage { api_id: api.id() });
+    s.add("stage", Stage::new(api.id()));
     s.export("url", deployer::interpolate!("{}/hello", api.endpoint()));
     s.export("function_arn", function.arn());
     Ok(())

@@ -7,9 +7,12 @@
 use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::package::Code;
-use deployer::resources::api::{Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage};
+use deployer::resources::api::{
+    AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage, Throttling,
+};
 use deployer::resources::cognito::{Client, Group, OAuthFlow, ResourceServer, UserPool};
 use deployer::resources::lambda::{Function, Permission, Role};
+use deployer::resources::logs::LogGroup;
 
 /// The service's settings (`--config` file).
 #[derive(serde::Deserialize)]
@@ -18,6 +21,8 @@ struct Settings {
     operators: Option<String>,
     /// The origins a browser may call the API from (empty: no CORS).
     origins: Option<Vec<String>>,
+    /// Requests a second the stage lets through in the long run.
+    rate_limit: Option<f64>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -73,6 +78,26 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         audience: vec![client.id()],
     };
     let authorizer = s.add("authorizer", authorizer);
+    // The stage `v1`: throttled, its access log in a group of its own.
+    let access = s.add(
+        "access_log",
+        LogGroup {
+            name: format!("/aws/apigateway/{name}"),
+            retention_days: Some(14),
+        },
+    );
+    let stage = Stage {
+        name: "v1".into(),
+        description: "Version 1".into(),
+        throttling: Some(Throttling {
+            burst_limit: 20,
+            rate_limit: settings.rate_limit.unwrap_or(10.0),
+        }),
+        access_log: Some(AccessLog::json(access.arn())),
+        variables: [("flavour".to_string(), "plain".to_string())].into(),
+        ..Stage::new(api.id())
+    };
+    let stage = s.add("stage", stage);
     for (key, code) in [
         ("hello", Code::krate("handler")),
         ("echo", Code::krate("echo")),
@@ -96,10 +121,9 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             route.auth = RouteAuth::jwt(authorizer.id(), [rs.scope("echo")]);
         }
         s.add(format!("route/{key}"), route);
-        let url = deployer::interpolate!("{}/{}", api.endpoint(), key);
+        let url = deployer::interpolate!("{}/{}", stage.url(&api), key);
         s.export(format!("{key}_url"), url);
     }
-    s.add("stage", Stage { api_id: api.id() });
     s.export("client_id", client.id());
     s.export("issuer", pool.issuer());
     Ok(())

@@ -146,7 +146,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
         "route/$default",
         Route::new(api.id(), "$default", integration.id()),
     );
-    s.add("stage", Stage { api_id: api.id() });
+    s.add("stage", Stage::new(api.id()));
 
     let issuer = pool.issuer();
     let hosted = domain.url();

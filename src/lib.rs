@@ -10,7 +10,7 @@
 //!
 //! fn program(cfg: &deployer::config::Config, s: &mut Stack) -> deployer::error::Result<()> {
 //!     let api = s.add("api", Api::new(format!("{}-api", cfg.name_prefix)));
-//!     s.add("stage", Stage { api_id: api.id() });
+//!     s.add("stage", Stage::new(api.id()));
 //!     s.export("url", api.endpoint());
 //!     Ok(())
 //! }

@@ -795,7 +795,7 @@ mod tests {
         let mut func = Function::new("f", Handle::<Stage>::new("stage").id());
         func.environment.insert("X".into(), f.arn());
         s.add("f", func);
-        s.add("stage", Stage { api_id: f.arn() });
+        s.add("stage", Stage::new(f.arn()));
         let err = s.resources().err().unwrap().to_string();
         assert!(
             err.contains("circle") && err.contains("f -> stage -> f"),
@@ -806,12 +806,7 @@ mod tests {
     #[test]
     fn undeclared_references_and_duplicate_keys_are_refused() {
         let mut s = Stack::new();
-        s.add(
-            "stage",
-            Stage {
-                api_id: Handle::<Api>::new("api").id(),
-            },
-        );
+        s.add("stage", Stage::new(Handle::<Api>::new("api").id()));
         let err = s.resources().err().unwrap().to_string();
         assert!(err.contains("`stage` reads an output of `api`"), "{err}");
 

@@ -754,11 +754,15 @@ async fn stage_update_untags_a_dropped_tag() {
         .desired(&c.ctx, &k)
         .known()
         .expect("every input known");
+    // As declared but for a tag: no UpdateStage, tags only.
+    let mut observed = d.clone();
+    observed.insert(
+        "tags".into(),
+        json!({"Project": "cognito-example", "CostCenter": "42", "deployer:stack": "t", "deployer:stack-id": "0123456789abcdef"}),
+    );
     let o = Observed {
         id: "$default".into(),
-        props: props(
-            json!({"auto_deploy": true, "tags": {"Project": "cognito-example", "CostCenter": "42", "deployer:stack": "t", "deployer:stack-id": "0123456789abcdef"}}),
-        ),
+        props: observed,
         outputs: [("parent_id".to_string(), "api1".to_string())].into(),
     };
     let n = example("stage").update(&c, &d, &o, &k).await.unwrap();

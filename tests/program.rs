@@ -441,8 +441,85 @@ fn two_functions_with_code_of_their_own() {
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update api"], "{out}");
     assert_eq!(api_settings(), declared);
+    // The stage `v1` (read through awsim: moto has no UpdateStage, awsim
+    // keeps what it changes): throttled, logging to its group, a variable.
+    let stage_settings = || {
+        rt().block_on(async {
+            let st = sdk(&moto.endpoint)
+                .await
+                .apigw
+                .get_stage()
+                .api_id(&api)
+                .stage_name("v1")
+                .send()
+                .await
+                .unwrap();
+            let r = st.default_route_settings.unwrap();
+            let log = st.access_log_settings.unwrap_or_else(|| {
+                aws_sdk_apigatewayv2::types::AccessLogSettings::builder().build()
+            });
+            let mut variables: Vec<_> =
+                st.stage_variables.unwrap_or_default().into_iter().collect();
+            variables.sort();
+            (
+                st.description,
+                r.throttling_burst_limit,
+                r.throttling_rate_limit,
+                log.destination_arn,
+                log.format.is_some_and(|f| f.contains("$context.requestId")),
+                variables,
+            )
+        })
+    };
+    let log_arn =
+        Some("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/mine-two".to_string());
+    let stage_declared = (
+        Some("Version 1".to_string()),
+        Some(20),
+        Some(10.0),
+        log_arn.clone(),
+        true,
+        vec![("flavour".to_string(), "plain".to_string())],
+    );
+    assert_eq!(stage_settings(), stage_declared);
+    assert!(
+        out["outputs"]["hello_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v1/hello"),
+        "{out}"
+    );
+    // Drifted: the rate, the log turned off, a variable added. `up`
+    // restores them, the extra variable removed (sent empty).
+    rt().block_on(async {
+        let s = sdk(&moto.endpoint).await;
+        let route = aws_sdk_apigatewayv2::types::RouteSettings::builder()
+            .throttling_burst_limit(20)
+            .throttling_rate_limit(99.0)
+            .build();
+        let off = aws_sdk_apigatewayv2::types::AccessLogSettings::builder().build();
+        let u = s.apigw.update_stage().api_id(&api).stage_name("v1");
+        let u = u.default_route_settings(route).access_log_settings(off);
+        let u = u.stage_variables("extra", "1");
+        u.send().await.unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    for line in [
+        "throttling_rate_limit: 99.0 -> 10.0",
+        "variables.extra: 1 -> (none)",
+    ] {
+        assert!(plan.contains(line), "{line}\n{plan}");
+    }
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update stage"], "{out}");
+    assert_eq!(stage_settings(), stage_declared);
+    // A setting of the program: the rate.
+    st.extra_config = "rate_limit = 5.0\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update stage"], "{out}");
+    assert_eq!(stage_settings().2, Some(5.0));
     // No CORS any more: its configuration deleted.
-    st.extra_config = "origins = []\n".into();
+    st.extra_config = "rate_limit = 5.0\norigins = []\n".into();
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update api"], "{out}");
     assert_eq!(api_settings(), (declared.0.clone(), None));

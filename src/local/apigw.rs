@@ -94,6 +94,29 @@ pub async fn handle(
     }
 }
 
+/// The stage a request path reaches, as API Gateway picks it: a named
+/// stage by its path prefix (`/v1/...`), else `$default` at the root; and
+/// the path its routes match (without the stage's prefix).
+fn pick_stage<'a>(
+    stages: &'a [aws_sdk_apigatewayv2::types::Stage],
+    path: &str,
+) -> Option<(&'a aws_sdk_apigatewayv2::types::Stage, String)> {
+    let name = |s: &aws_sdk_apigatewayv2::types::Stage| s.stage_name.clone().unwrap_or_default();
+    for s in stages.iter().filter(|s| name(s) != "$default") {
+        let prefix = format!("/{}", name(s));
+        if let Some(rest) = path.strip_prefix(&prefix) {
+            if rest.is_empty() || rest.starts_with('/') {
+                let rest = if rest.is_empty() { "/" } else { rest };
+                return Some((s, rest.to_string()));
+            }
+        }
+    }
+    stages
+        .iter()
+        .find(|s| name(s) == "$default")
+        .map(|s| (s, path.to_string()))
+}
+
 async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Response> {
     let internal = |e: String| {
         eprintln!("deployer dev: {e}");
@@ -125,23 +148,20 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         .await
         .map_err(|e| internal(format!("GetRoutes: {e}")))?;
     let routes = routes.items.as_deref().unwrap_or_default();
-    let stage = p
+    let stages = p
         .reads
         .get(
-            "GetStage".into(),
-            p.aws
-                .apigw
-                .get_stage()
-                .api_id(&p.api_id)
-                .stage_name("$default")
-                .send(),
+            "GetStages".into(),
+            p.aws.apigw.get_stages().api_id(&p.api_id).send(),
         )
-        .await;
-    if stage.is_err() {
+        .await
+        .map_err(|e| internal(format!("GetStages: {e}")))?;
+    let Some((stage, route_path)) = pick_stage(stages.items.as_deref().unwrap_or_default(), &path)
+    else {
         return Err(message(StatusCode::NOT_FOUND, "Not Found"));
-    }
+    };
     let keys: Vec<String> = routes.iter().filter_map(|r| r.route_key.clone()).collect();
-    let Some(route_key) = match_route(&keys, &method, &path) else {
+    let Some(route_key) = match_route(&keys, &method, &route_path) else {
         return Err(message(StatusCode::NOT_FOUND, "Not Found"));
     };
     let route = routes
@@ -327,7 +347,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
                      "userAgent": headers.get("user-agent").cloned().unwrap_or_default()},
             "requestId": uuid(),
             "routeKey": route_key,
-            "stage": "$default",
+            "stage": stage.stage_name.clone().unwrap_or_default(),
             "time": clf_time(now_ms / 1000),
             "timeEpoch": now_ms,
         },
@@ -335,6 +355,9 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     });
     if !cookies.is_empty() {
         event["cookies"] = json!(cookies);
+    }
+    if let Some(v) = stage.stage_variables.as_ref().filter(|v| !v.is_empty()) {
+        event["stageVariables"] = json!(v);
     }
     if !qsp.is_empty() {
         event["queryStringParameters"] = Value::Object(qsp);
@@ -429,6 +452,26 @@ mod tests {
         assert_eq!(match_route(&keys, "DELETE", "/any"), Some("ANY /any"));
         assert_eq!(match_route(&keys, "GET", "/"), Some("$default"));
         assert_eq!(match_route(&keys[..1], "GET", "/"), None);
+    }
+
+    #[test]
+    fn a_named_stage_is_reached_by_its_prefix_and_default_at_the_root() {
+        let st = |n: &str| {
+            aws_sdk_apigatewayv2::types::Stage::builder()
+                .stage_name(n)
+                .build()
+        };
+        let both = [st("$default"), st("v1")];
+        let pick = |stages: &[aws_sdk_apigatewayv2::types::Stage], p: &str| {
+            pick_stage(stages, p).map(|(s, rest)| (s.stage_name.clone().unwrap(), rest))
+        };
+        let got = |n: &str, r: &str| Some((n.to_string(), r.to_string()));
+        assert_eq!(pick(&both, "/v1/hello"), got("v1", "/hello"));
+        assert_eq!(pick(&both, "/v1"), got("v1", "/"));
+        assert_eq!(pick(&both, "/v10/hello"), got("$default", "/v10/hello"));
+        assert_eq!(pick(&both, "/hello"), got("$default", "/hello"));
+        assert_eq!(pick(&both[1..], "/hello"), None);
+        assert_eq!(pick(&[], "/hello"), None);
     }
 
     #[test]

@@ -22,6 +22,17 @@ pub struct LogGroup {
     pub retention_days: Option<i32>,
 }
 
+impl crate::model::Handle<LogGroup> {
+    /// The group's name.
+    pub fn name(&self) -> crate::model::Output<String> {
+        self.id()
+    }
+    /// The group's ARN (an API stage's access log destination).
+    pub fn arn(&self) -> crate::model::Output<String> {
+        crate::model::Output::of_with(self.key(), "id", LogGroup::arn)
+    }
+}
+
 impl LogGroup {
     /// The group Lambda writes a function's logs to.
     pub fn for_function(function_name: &str, retention_days: Option<i32>) -> Self {

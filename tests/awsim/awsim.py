@@ -41,6 +41,10 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           dropped from a program is left in place unless sent empty.
           GetAuthorizers (the list; moto has only GetAuthorizer by ID): the
           authorizers created through this layer, each read back from moto;
+          UpdateStage (moto has none): a settings overlay that GetStage(s)
+          answers, kept as AWS keeps them: the fields not sent stay, a
+          stage variable sent empty is removed, access log settings sent
+          without a destination turn logging off;
           TagResource/UntagResource/GetTags on a stage's ARN (moto serves no
           route for it): a tag overlay that GetStage(s) answers.
   cognito TagResource/UntagResource/ListTagsForResource on a user pool: a tag
@@ -87,6 +91,7 @@ POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
 # gaps, all guarded by LOCK
 AUTHORIZERS = {}  # api id -> set of authorizer ids created through here
 STAGE_TAGS = {}  # (api id, stage name) -> tags
+STAGE_SETTINGS = {}  # (api id, stage name) -> settings UpdateStage changed
 POOL_TAGS = {}  # user pool id -> tags
 ACCOUNT = "123456789012"  # moto's default account
 
@@ -541,6 +546,43 @@ def stage_tags(headers, api, stage):
         return STAGE_TAGS.setdefault((api, stage), dict(tags))
 
 
+def with_stage_settings(api, doc):
+    """A stage as moto reports it, with what UpdateStage changed (LOCK held)."""
+    over = STAGE_SETTINGS.get((api, doc.get("stageName")))
+    if over:
+        doc.update(over)
+        if doc.get("accessLogSettings") is None:
+            doc.pop("accessLogSettings", None)
+    return doc
+
+
+def update_stage(headers, api, stage, path, body):
+    st, h, b = upstream("GET", path, headers=headers)
+    if st != 200:
+        return st, h, b
+    doc = json.loads(body or b"{}")
+    with LOCK:
+        current = with_stage_settings(api, json.loads(b))
+        over = STAGE_SETTINGS.setdefault((api, stage), {})
+        for k in ("description", "autoDeploy", "defaultRouteSettings", "deploymentId", "clientCertificateId"):
+            if k in doc:
+                over[k] = doc[k]
+        if "accessLogSettings" in doc:
+            log = doc["accessLogSettings"] or {}
+            over["accessLogSettings"] = log if log.get("destinationArn") else None
+        if "stageVariables" in doc:
+            variables = dict(current.get("stageVariables") or {})
+            for k, v in (doc["stageVariables"] or {}).items():
+                if v == "":
+                    variables.pop(k, None)
+                else:
+                    variables[k] = v
+            over["stageVariables"] = variables
+        out = with_stage_settings(api, current)
+    count("gap:UpdateStage")
+    return 200, {"Content-Type": "application/json"}, json.dumps(out).encode()
+
+
 def forget_log_group_tags(body, headers):
     """Before DeleteLogGroup: moto keeps a deleted group's tags (by ARN), so
     a group made again under the name would show them; AWS's has none."""
@@ -584,6 +626,9 @@ def fill_gap(service, op, method, path, body, headers):
                 count("gap:UpdateApi cors merge")
                 return upstream("PATCH", path, json.dumps(doc).encode(), headers)
             return None
+        m = re.match(r"^/v2/apis/([^/]+)/stages/([^/]+)$", path_only)
+        if m and method == "PATCH":
+            return update_stage(headers, m.group(1), unquote(m.group(2)), path_only, body)
         m = re.match(r"^/v2/apis/([^/]+)/authorizers$", path_only)
         if m and method == "GET":
             api = m.group(1)
@@ -687,6 +732,7 @@ def gap_after(service, op, method, path, status, body, subject):
                 doc = json.loads(body)
                 with LOCK:
                     for st in doc.get("items", [doc]) if not m.group(3) else [doc]:
+                        with_stage_settings(api, st)
                         t = STAGE_TAGS.get((api, st.get("stageName")))
                         if t is not None:
                             st["tags"] = dict(t)
@@ -694,6 +740,7 @@ def gap_after(service, op, method, path, status, body, subject):
             if m and method == "DELETE" and m.group(3):
                 with LOCK:
                     STAGE_TAGS.pop((m.group(1), unquote(m.group(3))), None)
+                    STAGE_SETTINGS.pop((m.group(1), unquote(m.group(3))), None)
         if service == "cognito-idp" and status == 200:
             if op == "DescribeUserPool":
                 doc = json.loads(body)
