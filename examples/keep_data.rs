@@ -11,7 +11,7 @@ use deployer::resources::logs::LogGroup;
 
 fn program(cfg: &Config, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-keep", cfg.name_prefix);
-    let pool = s.add("pool", UserPool { name: name.clone() });
+    let pool = s.add("pool", UserPool::new(name.clone()));
     s.protect(&pool);
     let logs = s.add("logs", LogGroup::for_function(&name, Some(30)));
     s.retain_on_delete(&logs);

@@ -21,7 +21,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         true => "accounts",
         false => "pool",
     };
-    let pool = s.add(key, UserPool { name: name.clone() });
+    let pool = s.add(key, UserPool::new(name.clone()));
     if key == "accounts" {
         s.moved("pool", &pool);
     }

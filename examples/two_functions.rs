@@ -10,7 +10,10 @@ use deployer::package::Code;
 use deployer::resources::api::{
     AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage, Throttling,
 };
-use deployer::resources::cognito::{Client, Group, OAuthFlow, ResourceServer, UserPool};
+use deployer::resources::cognito::{
+    Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, Recovery, ResourceServer,
+    UserPool,
+};
 use deployer::resources::lambda::{Function, Permission, Role};
 use deployer::resources::logs::LogGroup;
 
@@ -23,12 +26,31 @@ struct Settings {
     origins: Option<Vec<String>>,
     /// Requests a second the stage lets through in the long run.
     rate_limit: Option<f64>,
+    /// The shortest password the pool accepts.
+    min_password_length: Option<i32>,
+    /// Cognito refuses to delete the pool.
+    protect_pool: Option<bool>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-two", cfg.name_prefix);
     // Who may call `/echo`: a service holding the client's secret.
-    let pool = s.add("pool", UserPool { name: name.clone() });
+    // People sign in with their email address, verified by a code, with a
+    // TOTP app if they wish.
+    let pool = UserPool {
+        username_attributes: vec![ContactAttribute::Email],
+        auto_verified_attributes: vec![ContactAttribute::Email],
+        password_policy: PasswordPolicy {
+            minimum_length: settings.min_password_length.unwrap_or(12),
+            require_symbols: false,
+            ..Default::default()
+        },
+        mfa: Mfa::Optional,
+        account_recovery: vec![Recovery::VerifiedEmail],
+        deletion_protection: settings.protect_pool.unwrap_or(false),
+        ..UserPool::new(name.clone())
+    };
+    let pool = s.add("pool", pool);
     let scopes = vec![("echo".into(), "Call /echo".into())];
     let rs = ResourceServer {
         user_pool_id: pool.id(),

@@ -167,7 +167,8 @@ pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
 fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n.contains("secret") || n.contains("password")
+    // A pool's password policy says what a password must be: not secret.
+    n.contains("secret") || (n.contains("password") && !n.starts_with("password_policy"))
 }
 
 fn render(v: &serde_json::Value) -> String {

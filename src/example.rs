@@ -30,12 +30,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
         "log_group",
         LogGroup::for_function(&prefix, Some(cfg.log_retention_days)),
     );
-    let pool = s.add(
-        "user_pool",
-        UserPool {
-            name: prefix.clone(),
-        },
-    );
+    let pool = s.add("user_pool", UserPool::new(prefix.clone()));
     // A new pool starts with no users, and theirs cannot be recovered: a
     // plan that would replace it stops unless `--unprotect user_pool`.
     s.protect_from_replace(&pool);

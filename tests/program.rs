@@ -415,6 +415,59 @@ fn two_functions_with_code_of_their_own() {
     );
     assert_eq!(api_settings(), declared);
 
+    // The pool's settings: sign-in by email, verified; the password
+    // policy; optional TOTP; recovery by email; no deletion protection.
+    let pool_settings = || {
+        rt().block_on(async {
+            let p = sdk(&moto.direct)
+                .await
+                .cognito
+                .describe_user_pool()
+                .user_pool_id(&pool)
+                .send()
+                .await
+                .unwrap()
+                .user_pool
+                .unwrap();
+            let pw = p.policies.clone().unwrap().password_policy.unwrap();
+            let names = |v: Vec<String>| v.join(",");
+            (
+                names(
+                    p.username_attributes()
+                        .iter()
+                        .map(|a| a.as_str().to_string())
+                        .collect(),
+                ),
+                names(
+                    p.auto_verified_attributes()
+                        .iter()
+                        .map(|a| a.as_str().to_string())
+                        .collect(),
+                ),
+                (pw.minimum_length, pw.require_symbols, pw.require_numbers),
+                p.mfa_configuration.map(|m| m.as_str().to_string()),
+                p.account_recovery_setting.map(|r| {
+                    names(
+                        r.recovery_mechanisms()
+                            .iter()
+                            .map(|m| m.name.as_str().to_string())
+                            .collect(),
+                    )
+                }),
+                p.deletion_protection.map(|d| d.as_str().to_string()),
+            )
+        })
+    };
+    let pool_declared = (
+        "email".to_string(),
+        "email".to_string(),
+        (Some(12), false, true),
+        Some("OPTIONAL".to_string()),
+        Some("verified_email".to_string()),
+        Some("INACTIVE".to_string()),
+    );
+    assert_eq!(pool_settings(), pool_declared);
+
     // No-op: the crates build the same bytes; reads only.
     moto.reset_recording();
     let out = run(&st, &["up"]);
@@ -441,6 +494,43 @@ fn two_functions_with_code_of_their_own() {
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update api"], "{out}");
     assert_eq!(api_settings(), declared);
+    // Drift: an UpdateUserPool outside deployer that sends only a password
+    // policy (through awsim, which keeps what AWS keeps): Cognito resets
+    // what it is not sent. `up` sends every setting back, and keeps what it
+    // does not manage (the MFA factor, the templates).
+    rt().block_on(async {
+        let c = sdk(&moto.endpoint).await.cognito;
+        let pw = aws_sdk_cognitoidentityprovider::types::PasswordPolicyType::builder()
+            .minimum_length(6)
+            .build();
+        let policies = aws_sdk_cognitoidentityprovider::types::UserPoolPolicyType::builder()
+            .password_policy(pw)
+            .build();
+        let u = c.update_user_pool().user_pool_id(&pool).policies(policies);
+        u.send().await.unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    for line in [
+        "password_policy.minimum_length: 6 -> 12",
+        "auto_verified_attributes: [] -> [\"email\"]",
+    ] {
+        assert!(plan.contains(line), "{line}\n{plan}");
+    }
+    let replaces = plan.lines().any(|l| l.trim_start().starts_with("replace"));
+    assert!(!replaces, "the pool is updated in place: {plan}");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update pool"], "{out}");
+    assert_eq!(pool_settings(), pool_declared);
+    // A setting of the program: the password's length, the rest kept.
+    st.extra_config = "min_password_length = 10\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update pool"], "{out}");
+    let mut want = pool_declared.clone();
+    want.2 .0 = Some(10);
+    assert_eq!(pool_settings(), want);
+    st.extra_config = String::new();
+    run(&st, &["up"]);
+
     // The stage `v1` (read through awsim: moto has no UpdateStage, awsim
     // keeps what it changes): throttled, logging to its group, a variable.
     let stage_settings = || {
@@ -561,6 +651,28 @@ fn two_functions_with_code_of_their_own() {
         (Some("On call"), Some(1))
     );
 
+    // Deletion protection: `down` stops at the pool, saying what to do.
+    st.extra_config = "operators = \"On call\"\nprotect_pool = true\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update pool"], "{out}");
+    assert_eq!(pool_settings().5.as_deref(), Some("ACTIVE"));
+    let o = builds_in(&mut st.cmd(&["down", "--yes"]), &copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("deletion protection is on") && err.contains("deletion_protection: false"),
+        "{err}"
+    );
+    assert_eq!(
+        pool_settings().5.as_deref(),
+        Some("ACTIVE"),
+        "the pool is still there"
+    );
+    st.extra_config = String::new();
+    run(&st, &["up"]);
     run(&st, &["down", "--yes"]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;

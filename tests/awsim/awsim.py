@@ -49,7 +49,11 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           route for it): a tag overlay that GetStage(s) answers.
   cognito TagResource/UntagResource/ListTagsForResource on a user pool: a tag
           overlay that DescribeUserPool answers (moto keeps pool tags in the
-          pool's settings, which UpdateUserPool resets, as AWS does not).
+          pool's settings, which UpdateUserPool resets, as AWS does not);
+          UpdateUserPool keeps the settings fixed at creation
+          (UsernameAttributes, AliasAttributes, UsernameConfiguration), which
+          moto's reset drops; DeleteUserPool of a pool with deletion
+          protection answers InvalidParameterException, as AWS does.
   s3      GetBucketVersioning: moto answers another XML root
           (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
   logs    DeleteLogGroup: moto keeps the deleted group's tags, which a group
@@ -680,9 +684,26 @@ def fill_gap(service, op, method, path, body, headers):
     if service == "cognito-idp" and op == "UpdateUserPool":
         # AWS keeps a pool's tags apart from its settings: seed the overlay
         # before moto's UpdateUserPool resets them with the settings.
-        pool = json.loads(body or b"{}").get("UserPoolId")
+        doc = json.loads(body or b"{}")
+        pool = doc.get("UserPoolId")
         if pool:
             pool_tags(headers, pool)
+            # It keeps what is fixed at creation too (UpdateUserPool has no
+            # such parameter); moto's reset drops it.
+            st, _, b = cognito_call(headers, "DescribeUserPool", {"UserPoolId": pool})
+            cur = json.loads(b).get("UserPool", {}) if st == 200 else {}
+            kept = {k: cur[k] for k in ("UsernameAttributes", "AliasAttributes", "UsernameConfiguration") if k in cur}
+            if kept:
+                doc.update(kept)
+                count("gap:UpdateUserPool keeps creation settings")
+                return upstream("POST", path, json.dumps(doc).encode(), headers)
+    if service == "cognito-idp" and op == "DeleteUserPool":
+        # AWS refuses while deletion protection is on; moto deletes.
+        pool = json.loads(body or b"{}").get("UserPoolId")
+        st, _, b = cognito_call(headers, "DescribeUserPool", {"UserPoolId": pool})
+        if st == 200 and json.loads(b).get("UserPool", {}).get("DeletionProtection") == "ACTIVE":
+            count("deletion_protection")
+            return json_error(400, "InvalidParameterException", "The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.")
     return None
 
 
