@@ -11,11 +11,12 @@ use deployer::resources::api::{
     AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage, Throttling,
 };
 use deployer::resources::cognito::{
-    Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, Recovery, ResourceServer,
-    UserPool,
+    Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, PoolUser, Recovery,
+    ResourceServer, TokenValidity, UserPool,
 };
-use deployer::resources::lambda::{Function, Permission, Role};
+use deployer::resources::lambda::{Function, Logging, Permission, Role, Tracing};
 use deployer::resources::logs::LogGroup;
+use std::time::Duration;
 
 /// The service's settings (`--config` file).
 #[derive(serde::Deserialize)]
@@ -30,6 +31,11 @@ struct Settings {
     min_password_length: Option<i32>,
     /// Cognito refuses to delete the pool.
     protect_pool: Option<bool>,
+    /// The on-call operator's password: with it, the user
+    /// `ops@two.example`, a member of `operators`.
+    operator_password: Option<String>,
+    /// The operator's groups (by default `operators`).
+    operator_groups: Option<Vec<String>>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -64,6 +70,13 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         name: "service".into(),
         flows: vec![OAuthFlow::ClientCredentials],
         scopes: vec![rs.scope("echo")],
+        // Short-lived access tokens; no hint whether a user exists.
+        token_validity: TokenValidity {
+            access: Some(Duration::from_secs(30 * 60)),
+            ..Default::default()
+        },
+        prevent_user_existence_errors: Some(true),
+        enable_token_revocation: Some(true),
         ..Default::default()
     };
     let client = s.add("client", client);
@@ -77,7 +90,28 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         precedence: Some(1),
         ..Default::default()
     };
-    s.add("group/operators", operators);
+    let operators = s.add("group/operators", operators);
+    if let Some(password) = &settings.operator_password {
+        let email = "ops@two.example".to_string();
+        let user = deployer::config::User {
+            name: email.clone(),
+            password: password.clone(),
+            attributes: [
+                ("email".to_string(), email),
+                ("email_verified".to_string(), "true".to_string()),
+            ]
+            .into(),
+        };
+        let groups = match &settings.operator_groups {
+            None => vec![operators.name()],
+            Some(names) => names.iter().map(|n| n.as_str().into()).collect(),
+        };
+        let ops = PoolUser {
+            groups,
+            ..PoolUser::new(pool.id(), user)
+        };
+        s.add("user/ops", ops);
+    }
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
     let origins = (settings.origins.clone()).unwrap_or(vec!["https://two.example".into()]);
     let cors = Cors {
@@ -126,6 +160,18 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     ] {
         let mut f = Function::new(format!("{name}-{key}"), role.arn());
         f.code = code;
+        if key == "echo" {
+            // Traced, JSON logs from INFO up, at most 5 at once.
+            f.description = "Echoes the request".into();
+            f.ephemeral_storage_mb = 1024;
+            f.reserved_concurrency = Some(5);
+            f.tracing = Tracing::Active;
+            f.logging = Logging {
+                json: true,
+                application_level: "INFO".into(),
+                ..Default::default()
+            };
+        }
         f.environment.insert("PUBLIC_URL".into(), api.endpoint());
         let function = s.add(format!("function/{key}"), f);
         let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));

@@ -53,11 +53,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
     for u in &cfg.users {
         s.add(
             format!("user/{}", u.name),
-            PoolUser {
-                user_pool_id: pool.id(),
-                name: u.name.clone(),
-                user: u.clone(),
-            },
+            PoolUser::new(pool.id(), u.clone()),
         );
     }
     let scope = rs.scope("auth");
@@ -68,8 +64,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
             name: "example".into(),
             flows: vec![OAuthFlow::ClientCredentials],
             scopes: vec![scope.clone()],
-            identity_providers: vec![],
-            callback_urls: vec![],
+            ..Default::default()
         },
     );
     let api = s.add("api", Api::new(prefix.clone()));
@@ -88,6 +83,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
             ],
             identity_providers: vec!["COGNITO".into()],
             callback_urls: vec![redirect.clone()],
+            ..Default::default()
         },
     );
     let mut f = Function::new(prefix.clone(), role.arn());

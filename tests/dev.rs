@@ -323,6 +323,22 @@ fn the_walkthrough_over_http_and_its_refusals() {
         "invalid_grant",
         "codes are single-use"
     );
+    // alice joins a group of the pool: her tokens say so (cognito:groups).
+    common::rt().block_on(async {
+        let s = common::sdk(state["local"]["endpoint"].as_str().unwrap()).await;
+        let g = s
+            .cognito
+            .create_group()
+            .user_pool_id(&pool)
+            .group_name("admins");
+        g.send().await.unwrap();
+        let a = s.cognito.admin_add_user_to_group().user_pool_id(&pool);
+        a.username("alice")
+            .group_name("admins")
+            .send()
+            .await
+            .unwrap();
+    });
     // A token of another client (alice's, authorization-code client): 401.
     let idp = format!("http://127.0.0.1:{}", dev.idp);
     let mut form: Vec<(String, String)> = [
@@ -357,6 +373,10 @@ fn the_walkthrough_over_http_and_its_refusals() {
     let t: Value = exchange(&code, None).json().unwrap();
     let alice_access = t["access_token"].as_str().expect("alice's access token");
     let alice_id = t["id_token"].as_str().expect("alice's ID token");
+    for token in [alice_access, alice_id] {
+        let claims = common::jwt_claims(token);
+        assert_eq!(claims["cognito:groups"], json!(["admins"]), "{claims}");
+    }
     for foreign in [alice_access, alice_id] {
         let r = http()
             .get(format!("{url}/jwt-cognito-protected"))

@@ -321,8 +321,12 @@ async fn client_update_sends_back_every_field_it_does_not_manage() {
     });
     let update = mock!(cip::Client::update_user_pool_client)
         .match_requests(|r| {
-            r.refresh_token_validity() == Some(30)
-                && r.logout_urls() == ["https://keep.example/logout".to_string()]
+            // 30 days (the unit's default) as minutes, with the unit;
+            // logout URLs are the client's declared ones (none here).
+            r.refresh_token_validity() == Some(30 * 24 * 60)
+                && r.token_validity_units().and_then(|u| u.refresh_token())
+                    == Some(&cip::types::TimeUnitsType::Minutes)
+                && r.logout_urls().is_empty()
                 && r.explicit_auth_flows()
                     == [cip::types::ExplicitAuthFlowsType::AllowRefreshTokenAuth]
                 && r.allowed_o_auth_flows() == [cip::types::OAuthFlowType::Code]

@@ -347,7 +347,25 @@ fn two_functions_with_code_of_their_own() {
             ]
         );
         let c = s.client(&pool, &client).await;
-        assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
+        assert_eq!(c.allowed_o_auth_scopes.clone().unwrap(), ["two/echo"]);
+        // 30 minutes, in the unit deployer sends.
+        let unit = c
+            .token_validity_units
+            .as_ref()
+            .and_then(|u| u.access_token.clone());
+        assert_eq!(
+            (
+                c.access_token_validity,
+                unit.map(|u| u.as_str().to_string())
+            ),
+            (Some(30), Some("minutes".to_string()))
+        );
+        assert_eq!(
+            c.prevent_user_existence_errors
+                .map(|p| p.as_str().to_string())
+                .as_deref(),
+            Some("ENABLED")
+        );
         let g = s
             .cognito
             .get_group()
@@ -458,6 +476,43 @@ fn two_functions_with_code_of_their_own() {
             )
         })
     };
+    // The echo function's settings (read through awsim: moto drops the
+    // logging configuration and ignores some updates; awsim keeps them).
+    let echo_settings = || {
+        rt().block_on(async {
+            let f = sdk(&moto.endpoint)
+                .await
+                .lambda
+                .get_function()
+                .function_name(echo)
+                .send()
+                .await
+                .unwrap();
+            let c = f.configuration.unwrap();
+            let l = c.logging_config.unwrap();
+            (
+                c.description,
+                c.ephemeral_storage.map(|e| e.size),
+                f.concurrency.and_then(|x| x.reserved_concurrent_executions),
+                c.tracing_config
+                    .and_then(|t| t.mode)
+                    .map(|m| m.as_str().to_string()),
+                l.log_format.map(|f| f.as_str().to_string()),
+                l.application_log_level.map(|a| a.as_str().to_string()),
+                l.log_group,
+            )
+        })
+    };
+    let echo_declared = (
+        Some("Echoes the request".to_string()),
+        Some(1024),
+        Some(5),
+        Some("Active".to_string()),
+        Some("JSON".to_string()),
+        Some("INFO".to_string()),
+        Some("/aws/lambda/mine-two-echo".to_string()),
+    );
+    assert_eq!(echo_settings(), echo_declared);
     let pool_declared = (
         "email".to_string(),
         "email".to_string(),
@@ -508,19 +563,58 @@ fn two_functions_with_code_of_their_own() {
             .build();
         let u = c.update_user_pool().user_pool_id(&pool).policies(policies);
         u.send().await.unwrap();
+        // And the client's access tokens: two hours.
+        let hours = aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType::builder()
+            .access_token(aws_sdk_cognitoidentityprovider::types::TimeUnitsType::Hours)
+            .build();
+        let u = c
+            .update_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&client);
+        let u = u
+            .client_name("service")
+            .access_token_validity(2)
+            .token_validity_units(hours);
+        u.send().await.unwrap();
+        // And the echo function: untraced, another description, 2 at once.
+        let l = sdk(&moto.endpoint).await.lambda;
+        let passthrough = aws_sdk_lambda::types::TracingConfig::builder()
+            .mode(aws_sdk_lambda::types::TracingMode::PassThrough)
+            .build();
+        let u = l.update_function_configuration().function_name(echo);
+        u.description("changed")
+            .tracing_config(passthrough)
+            .send()
+            .await
+            .unwrap();
+        let u = l.put_function_concurrency().function_name(echo);
+        u.reserved_concurrent_executions(2).send().await.unwrap();
     });
     let plan = run(&st, &["plan"]);
     for line in [
         "password_policy.minimum_length: 6 -> 12",
         "auto_verified_attributes: [] -> [\"email\"]",
+        "access_token_seconds: 7200 -> 1800",
+        "tracing: PassThrough -> Active",
+        "reserved_concurrency: 2 -> 5",
     ] {
         assert!(plan.contains(line), "{line}\n{plan}");
     }
     let replaces = plan.lines().any(|l| l.trim_start().starts_with("replace"));
     assert!(!replaces, "the pool is updated in place: {plan}");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
-    assert_eq!(changes(&out), ["update pool"], "{out}");
+    let mut changed = changes(&out);
+    changed.sort();
+    assert_eq!(
+        changed,
+        ["update client", "update function/echo", "update pool"],
+        "{out}"
+    );
+    assert_eq!(echo_settings(), echo_declared);
     assert_eq!(pool_settings(), pool_declared);
+    let c = rt().block_on(async { sdk(&moto.direct).await.client(&pool, &client).await });
+    assert_eq!(c.access_token_validity, Some(30));
+    assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
     // A setting of the program: the password's length, the rest kept.
     st.extra_config = "min_password_length = 10\n".into();
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
@@ -651,10 +745,56 @@ fn two_functions_with_code_of_their_own() {
         (Some("On call"), Some(1))
     );
 
+    // A user in the `operators` group: created after the group, drifted
+    // out of it and put back, then moved out by the program, then dropped.
+    let groups_of_ops = || {
+        rt().block_on(async {
+            let c = sdk(&moto.direct).await.cognito;
+            let r = c.admin_list_groups_for_user().user_pool_id(&pool);
+            let r = r.username("ops@two.example").send().await.unwrap();
+            let g = r.groups.unwrap_or_default();
+            g.into_iter()
+                .filter_map(|g| g.group_name)
+                .collect::<Vec<_>>()
+        })
+    };
+    st.extra_config = "operator_password = \"OperatorPass1234\"\n".into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    let mut changed = changes(&out);
+    changed.sort();
+    // (the group's description goes back to its default)
+    assert_eq!(
+        changed,
+        ["create user/ops", "update group/operators"],
+        "{out}"
+    );
+    assert_eq!(groups_of_ops(), ["operators"]);
+    rt().block_on(async {
+        let c = sdk(&moto.direct).await.cognito;
+        let r = c.admin_remove_user_from_group().user_pool_id(&pool);
+        let r = r.username("ops@two.example").group_name("operators");
+        r.send().await.unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("groups: [] -> [\"operators\"]"), "{plan}");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update user/ops"], "{out}");
+    assert_eq!(groups_of_ops(), ["operators"]);
+    st.extra_config.push_str("operator_groups = []\n");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update user/ops"], "{out}");
+    assert!(groups_of_ops().is_empty());
+
     // Deletion protection: `down` stops at the pool, saying what to do.
     st.extra_config = "operators = \"On call\"\nprotect_pool = true\n".into();
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
-    assert_eq!(changes(&out), ["update pool"], "{out}");
+    let mut changed = changes(&out);
+    changed.sort();
+    assert_eq!(
+        changed,
+        ["delete user/ops", "update group/operators", "update pool"],
+        "{out}"
+    );
     assert_eq!(pool_settings().5.as_deref(), Some("ACTIVE"));
     let o = builds_in(&mut st.cmd(&["down", "--yes"]), &copy)
         .env("DEPLOYER_DEV_BUILD", "true")

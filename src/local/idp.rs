@@ -298,6 +298,31 @@ fn client_credentials(
     ))
 }
 
+/// The groups a user is a member of, as the pool has them (none when the
+/// read fails: a token without the claim, as for a user in no group).
+async fn user_groups(p: &Plane, username: &str) -> Vec<String> {
+    let r = p
+        .aws
+        .cognito
+        .admin_list_groups_for_user()
+        .user_pool_id(&p.pool_id)
+        .username(username)
+        .send()
+        .await;
+    match r {
+        Ok(o) => o
+            .groups
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|g| g.group_name)
+            .collect(),
+        Err(e) => {
+            eprintln!("deployer dev: the groups of {username}: {e}");
+            vec![]
+        }
+    }
+}
+
 async fn user_attributes(p: &Plane, username: &str) -> Option<Map<String, Value>> {
     let u = p
         .aws
@@ -439,10 +464,19 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
         .map(String::from)
         .unwrap_or_else(|| g.username.clone());
     let t = now();
-    let access = p.keys.sign(&json!({"sub": sub, "iss": p.issuer(), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
-        "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username}));
+    let mut access = json!({"sub": sub, "iss": p.issuer(), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
+        "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username});
+    // Cognito puts the user's groups in both tokens.
+    let groups = user_groups(p, &g.username).await;
+    if !groups.is_empty() {
+        access["cognito:groups"] = json!(groups);
+    }
+    let access = p.keys.sign(&access);
     let mut id = json!({"at_hash": at_hash(&access), "sub": sub, "iss": p.issuer(), "cognito:username": g.username, "origin_jti": g.origin_jti,
         "aud": g.client_id, "token_use": "id", "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid()});
+    if !groups.is_empty() {
+        id["cognito:groups"] = json!(groups);
+    }
     if let Some(n) = &g.nonce {
         id["nonce"] = json!(n);
     }

@@ -1110,7 +1110,8 @@ fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
 
 // ---------------------------------------------------------------- users
 
-/// A confirmed user of a pool with a permanent password.
+/// A confirmed user of a pool with a permanent password, a member of its
+/// groups (`cognito:groups` in its tokens).
 pub struct PoolUser {
     /// The pool's ID (`pool.id()`).
     pub user_pool_id: Input<String>,
@@ -1118,6 +1119,39 @@ pub struct PoolUser {
     pub name: String,
     /// Its password and attributes.
     pub user: User,
+    /// The groups it is a member of (`group.name()`), and no other.
+    pub groups: Vec<Input<String>>,
+}
+
+impl PoolUser {
+    /// The user `user` (its name and password) in the pool, in no group.
+    pub fn new(user_pool_id: Input<String>, user: User) -> PoolUser {
+        PoolUser {
+            user_pool_id,
+            name: user.name.clone(),
+            user,
+            groups: vec![],
+        }
+    }
+
+    /// The names of the groups the user is a member of, sorted.
+    async fn groups_of(cx: &Cx, pool: &str, name: &str) -> Result<Vec<String>> {
+        let mut pages = cx
+            .aws
+            .cognito
+            .admin_list_groups_for_user()
+            .user_pool_id(pool)
+            .username(name)
+            .into_paginator()
+            .items()
+            .send();
+        let mut out = vec![];
+        while let Some(g) = pages.next().await {
+            let g = g.map_err(ctx_err(format!("list the groups of user {name}")))?;
+            out.extend(g.group_name);
+        }
+        Ok(sorted(out))
+    }
 }
 
 /// What `desired` and `read` say of a password whose fingerprint in the state
@@ -1197,19 +1231,23 @@ impl Kind for PoolUser {
         Arc::new(PoolUserProvider)
     }
     fn deps(&self) -> Vec<String> {
-        self.user_pool_id.deps().to_vec()
+        deps_of(
+            std::iter::once(self.user_pool_id.deps()).chain(self.groups.iter().map(|g| g.deps())),
+        )
     }
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Desired {
-        props(json!({
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let v = json!({
             "attributes": tags_value(self.user.attributes.clone()),
             "password": PASSWORD_MATCHES,
             "status": "CONFIRMED",
             "enabled": true,
-        }))
-        .into()
+            "groups": sorted(i.list("groups", &self.groups)),
+        });
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         let Some(pool) = &prior.parent_id else {
@@ -1244,6 +1282,7 @@ impl Kind for PoolUser {
         if !stored.is_empty() {
             outputs.insert("password_fingerprint".into(), stored);
         }
+        let groups = Self::groups_of(cx, pool, &self.name).await?;
         Ok(Read::Found(Observed {
             id: self.name.clone(),
             props: props(json!({
@@ -1251,6 +1290,7 @@ impl Kind for PoolUser {
                 "password": password,
                 "status": status,
                 "enabled": u.enabled,
+                "groups": groups,
             })),
             outputs,
         }))
@@ -1315,6 +1355,28 @@ impl Kind for PoolUser {
                 .send()
                 .await
                 .map_err(ctx_err(format!("enable user {}", self.name)))?;
+        }
+        // Membership: added to the declared groups, removed from the others.
+        let (want, have) = (strings(d, "groups"), strings(&o.props, "groups"));
+        for g in want.iter().filter(|g| !have.contains(g)) {
+            let r = cx.aws.cognito.admin_add_user_to_group().user_pool_id(&pool);
+            r.username(&self.name)
+                .group_name(g)
+                .send()
+                .await
+                .map_err(ctx_err(format!("add user {} to group {g}", self.name)))?;
+        }
+        for g in have.iter().filter(|g| !want.contains(g)) {
+            let r = cx
+                .aws
+                .cognito
+                .admin_remove_user_from_group()
+                .user_pool_id(&pool);
+            r.username(&self.name)
+                .group_name(g)
+                .send()
+                .await
+                .map_err(ctx_err(format!("remove user {} from group {g}", self.name)))?;
         }
         let mut outputs = o.outputs.clone();
         if d.get("password") != o.props.get("password") || d.get("status") != o.props.get("status")
@@ -1469,6 +1531,82 @@ pub struct Client {
     pub identity_providers: Vec<String>,
     /// Where the hosted login may send a user back to.
     pub callback_urls: Vec<Input<String>>,
+    /// Where the hosted login may send a user after signing out.
+    pub logout_urls: Vec<Input<String>>,
+    /// The callback URL used when a request names none (empty: none).
+    pub default_redirect_uri: String,
+    /// The sign-in flows of Cognito's own API it may use (empty: not
+    /// managed, Cognito's default).
+    pub auth_flows: Vec<AuthFlow>,
+    /// How long its tokens are valid (`None` each: not managed).
+    pub token_validity: TokenValidity,
+    /// Sign-in errors that do not say whether a user exists (`None`: not
+    /// managed).
+    pub prevent_user_existence_errors: Option<bool>,
+    /// Whether its refresh tokens can be revoked (`None`: not managed).
+    pub enable_token_revocation: Option<bool>,
+    /// Minutes a sign-in session stays valid between steps, 3 to 15
+    /// (`None`: not managed).
+    pub auth_session_validity_minutes: Option<i32>,
+}
+
+/// How long an app client's tokens are valid; each `None` is not managed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TokenValidity {
+    /// The access token's lifetime (5 minutes to a day).
+    pub access: Option<std::time::Duration>,
+    /// The ID token's lifetime (5 minutes to a day).
+    pub id: Option<std::time::Duration>,
+    /// The refresh token's lifetime (an hour to ten years).
+    pub refresh: Option<std::time::Duration>,
+}
+
+/// A sign-in flow of Cognito's own API (`InitiateAuth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuthFlow {
+    /// Secure remote password.
+    UserSrp,
+    /// The password sent as is.
+    UserPassword,
+    /// An administrator's sign-in with a password (`AdminInitiateAuth`).
+    AdminUserPassword,
+    /// Custom challenges (Lambda triggers).
+    Custom,
+    /// Refresh tokens for new tokens.
+    RefreshToken,
+    /// Choice-based sign-in (passwordless, passkeys).
+    User,
+}
+
+impl AuthFlow {
+    /// Cognito's name for it (`ALLOW_USER_SRP_AUTH`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthFlow::UserSrp => "ALLOW_USER_SRP_AUTH",
+            AuthFlow::UserPassword => "ALLOW_USER_PASSWORD_AUTH",
+            AuthFlow::AdminUserPassword => "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            AuthFlow::Custom => "ALLOW_CUSTOM_AUTH",
+            AuthFlow::RefreshToken => "ALLOW_REFRESH_TOKEN_AUTH",
+            AuthFlow::User => "ALLOW_USER_AUTH",
+        }
+    }
+}
+
+/// A token's lifetime in seconds, from a client's validity and its unit
+/// (Cognito's defaults: hours for access and ID tokens, days for refresh).
+fn validity_seconds(
+    v: Option<i32>,
+    unit: Option<&aws_sdk_cognitoidentityprovider::types::TimeUnitsType>,
+    default_unit: &str,
+) -> Option<i64> {
+    let unit = unit.map(|u| u.as_str()).unwrap_or(default_unit);
+    let per = match unit {
+        "seconds" => 1,
+        "minutes" => 60,
+        "hours" => 3600,
+        _ => 86400,
+    };
+    v.filter(|v| *v > 0).map(|v| v as i64 * per)
 }
 
 impl Handle<Client> {
@@ -1520,6 +1658,7 @@ impl Client {
             .collect();
         flows.sort();
         let id = c.client_id.clone().unwrap_or_default();
+        let units = c.token_validity_units.as_ref();
         let mut outputs = parent_out(pool);
         outputs.insert("id".into(), id.clone());
         if let Some(sec) = &c.client_secret {
@@ -1535,6 +1674,15 @@ impl Client {
                 "scopes": sorted(c.allowed_o_auth_scopes.clone().unwrap_or_default()),
                 "identity_providers": sorted(c.supported_identity_providers.clone().unwrap_or_default()),
                 "callback_urls": sorted(c.callback_urls.clone().unwrap_or_default()),
+                "logout_urls": sorted(c.logout_urls.clone().unwrap_or_default()),
+                "default_redirect_uri": c.default_redirect_uri.clone().unwrap_or_default(),
+                "auth_flows": sorted(c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect()),
+                "access_token_seconds": validity_seconds(c.access_token_validity, units.and_then(|u| u.access_token.as_ref()), "hours"),
+                "id_token_seconds": validity_seconds(c.id_token_validity, units.and_then(|u| u.id_token.as_ref()), "hours"),
+                "refresh_token_seconds": validity_seconds(Some(c.refresh_token_validity), units.and_then(|u| u.refresh_token.as_ref()), "days"),
+                "prevent_user_existence_errors": c.prevent_user_existence_errors.as_ref().map(|p| p.as_str() == "ENABLED"),
+                "enable_token_revocation": c.enable_token_revocation,
+                "auth_session_validity_minutes": c.auth_session_validity,
             })),
             outputs,
         }
@@ -1569,6 +1717,107 @@ fn flows_of(d: &Props) -> Vec<OAuthFlowType> {
         .collect()
 }
 
+/// A client's settings of `d` over what it has (`cur`, or nothing on
+/// create): Create- and UpdateUserPoolClient take the same fields, and the
+/// update resets every field it is not sent.
+macro_rules! client_settings {
+    ($b:expr, $d:expr, $cur:expr) => {{
+        use aws_sdk_cognitoidentityprovider::types::{
+            ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, TimeUnitsType,
+            TokenValidityUnitsType,
+        };
+        let d: &Props = $d;
+        let cur: Option<&UserPoolClientType> = $cur;
+        let has = |k: &str| d.get(k).is_some_and(|v| !v.is_null());
+        let secs = |k: &str| d.get(k).and_then(|v| v.as_i64());
+        // Lifetimes in minutes (whole minutes of the declared duration).
+        let units = TokenValidityUnitsType::builder()
+            .access_token(TimeUnitsType::Minutes)
+            .id_token(TimeUnitsType::Minutes)
+            .refresh_token(TimeUnitsType::Minutes)
+            .build();
+        let minutes = |k: &str, kept: Option<i64>| secs(k).or(kept).map(|s| (s / 60) as i32);
+        let kept = |v: Option<i32>, unit: Option<&TimeUnitsType>, default: &str| {
+            validity_seconds(v, unit, default)
+        };
+        let cu = cur.and_then(|c| c.token_validity_units.as_ref());
+        let auth_flows: Option<Vec<ExplicitAuthFlowsType>> = if has("auth_flows") {
+            Some(
+                strings(d, "auth_flows")
+                    .iter()
+                    .map(|f| ExplicitAuthFlowsType::from(f.as_str()))
+                    .collect(),
+            )
+        } else {
+            cur.and_then(|c| c.explicit_auth_flows.clone())
+        };
+        let prevent = match d
+            .get("prevent_user_existence_errors")
+            .and_then(|v| v.as_bool())
+        {
+            Some(true) => Some(PreventUserExistenceErrorTypes::Enabled),
+            Some(false) => Some(PreventUserExistenceErrorTypes::Legacy),
+            None => cur.and_then(|c| c.prevent_user_existence_errors.clone()),
+        };
+        let access = minutes(
+            "access_token_seconds",
+            cur.and_then(|c| {
+                kept(
+                    c.access_token_validity,
+                    cu.and_then(|u| u.access_token.as_ref()),
+                    "hours",
+                )
+            }),
+        );
+        let id = minutes(
+            "id_token_seconds",
+            cur.and_then(|c| {
+                kept(
+                    c.id_token_validity,
+                    cu.and_then(|u| u.id_token.as_ref()),
+                    "hours",
+                )
+            }),
+        );
+        let refresh = minutes(
+            "refresh_token_seconds",
+            cur.and_then(|c| {
+                kept(
+                    Some(c.refresh_token_validity),
+                    cu.and_then(|u| u.refresh_token.as_ref()),
+                    "days",
+                )
+            }),
+        );
+        // The unit goes with the values: never minutes for a default in days.
+        let units = (access.is_some() || id.is_some() || refresh.is_some()).then_some(units);
+        $b.client_name(s(d, "name"))
+            .allowed_o_auth_flows_user_pool_client(true)
+            .set_allowed_o_auth_flows(Some(flows_of(d)))
+            .set_allowed_o_auth_scopes(opt_list(strings(d, "scopes")))
+            .set_supported_identity_providers(opt_list(strings(d, "identity_providers")))
+            .set_callback_urls(opt_list(strings(d, "callback_urls")))
+            .set_logout_urls(opt_list(strings(d, "logout_urls")))
+            .set_default_redirect_uri(Some(s(d, "default_redirect_uri")).filter(|u| !u.is_empty()))
+            .set_explicit_auth_flows(auth_flows)
+            .set_token_validity_units(units)
+            .set_access_token_validity(access)
+            .set_id_token_validity(id)
+            .set_refresh_token_validity(refresh)
+            .set_prevent_user_existence_errors(prevent)
+            .set_enable_token_revocation(
+                d.get("enable_token_revocation")
+                    .and_then(|v| v.as_bool())
+                    .or(cur.and_then(|c| c.enable_token_revocation)),
+            )
+            .set_auth_session_validity(
+                secs("auth_session_validity_minutes")
+                    .map(|m| m as i32)
+                    .or(cur.and_then(|c| c.auth_session_validity)),
+            )
+    }};
+}
+
 fn opt_list(v: Vec<String>) -> Option<Vec<String>> {
     if v.is_empty() {
         None
@@ -1586,7 +1835,8 @@ impl Kind for Client {
         deps_of(
             std::iter::once(self.user_pool_id.deps())
                 .chain(self.scopes.iter().map(|s| s.deps()))
-                .chain(self.callback_urls.iter().map(|s| s.deps())),
+                .chain(self.callback_urls.iter().map(|s| s.deps()))
+                .chain(self.logout_urls.iter().map(|s| s.deps())),
         )
     }
     fn parent(&self) -> Option<String> {
@@ -1610,7 +1860,35 @@ impl Kind for Client {
             "scopes": sorted(i.list("scopes", &self.scopes)),
             "identity_providers": sorted(self.identity_providers.clone()),
             "callback_urls": sorted(i.list("callback_urls", &self.callback_urls)),
+            "logout_urls": sorted(i.list("logout_urls", &self.logout_urls)),
+            "default_redirect_uri": self.default_redirect_uri,
         });
+        let mut v = v;
+        // Left unset, these are not managed: Cognito's defaults stand.
+        if !self.auth_flows.is_empty() {
+            let flows: Vec<&str> = self.auth_flows.iter().map(|f| f.as_str()).collect();
+            v["auth_flows"] = json!(sorted(flows.into_iter().map(String::from).collect()));
+        }
+        let t = &self.token_validity;
+        for (k, d) in [
+            ("access_token_seconds", t.access),
+            ("id_token_seconds", t.id),
+            ("refresh_token_seconds", t.refresh),
+        ] {
+            if let Some(d) = d {
+                // Cognito keeps whole minutes.
+                v[k] = json!(d.as_secs() / 60 * 60);
+            }
+        }
+        if let Some(p) = self.prevent_user_existence_errors {
+            v["prevent_user_existence_errors"] = json!(p);
+        }
+        if let Some(r) = self.enable_token_revocation {
+            v["enable_token_revocation"] = json!(r);
+        }
+        if let Some(m) = self.auth_session_validity_minutes {
+            v["auth_session_validity_minutes"] = json!(m);
+        }
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -1644,13 +1922,8 @@ impl Kind for Client {
             .cognito
             .create_user_pool_client()
             .user_pool_id(&pool)
-            .client_name(&self.name)
-            .generate_secret(true)
-            .allowed_o_auth_flows_user_pool_client(true)
-            .set_allowed_o_auth_flows(Some(flows_of(d)))
-            .set_allowed_o_auth_scopes(opt_list(strings(d, "scopes")))
-            .set_supported_identity_providers(opt_list(strings(d, "identity_providers")))
-            .set_callback_urls(opt_list(strings(d, "callback_urls")))
+            .generate_secret(true);
+        let out = client_settings!(out, d, None)
             .send()
             .await
             .map_err(ctx_err(format!("create app client {}", self.name)))?;
@@ -1672,28 +1945,14 @@ impl Kind for Client {
             .update_user_pool_client()
             .user_pool_id(&pool)
             .client_id(&o.id)
-            .client_name(s(d, "name"))
-            .set_refresh_token_validity(Some(cur.refresh_token_validity).filter(|v| *v > 0))
-            .set_access_token_validity(cur.access_token_validity)
-            .set_id_token_validity(cur.id_token_validity)
-            .set_token_validity_units(cur.token_validity_units)
-            .set_read_attributes(cur.read_attributes)
-            .set_write_attributes(cur.write_attributes)
-            .set_explicit_auth_flows(cur.explicit_auth_flows)
-            .set_logout_urls(cur.logout_urls)
-            .set_default_redirect_uri(cur.default_redirect_uri)
-            .set_prevent_user_existence_errors(cur.prevent_user_existence_errors)
-            .set_enable_token_revocation(cur.enable_token_revocation)
+            .set_read_attributes(cur.read_attributes.clone())
+            .set_write_attributes(cur.write_attributes.clone())
             .set_enable_propagate_additional_user_context_data(
                 cur.enable_propagate_additional_user_context_data,
             )
-            .set_auth_session_validity(cur.auth_session_validity)
-            .set_analytics_configuration(cur.analytics_configuration)
-            .allowed_o_auth_flows_user_pool_client(true)
-            .set_allowed_o_auth_flows(Some(flows_of(d)))
-            .set_allowed_o_auth_scopes(opt_list(strings(d, "scopes")))
-            .set_supported_identity_providers(opt_list(strings(d, "identity_providers")))
-            .set_callback_urls(opt_list(strings(d, "callback_urls")))
+            .set_analytics_configuration(cur.analytics_configuration.clone())
+            .set_refresh_token_rotation(cur.refresh_token_rotation.clone());
+        let out = client_settings!(out, d, Some(&cur))
             .send()
             .await
             .map_err(ctx_err(format!("update app client {}", self.name)))?;
@@ -1777,6 +2036,13 @@ pub struct Group {
     pub precedence: Option<i32>,
     /// An IAM role's ARN for its members (`role.arn()`), if any.
     pub role_arn: Option<Input<String>>,
+}
+
+impl Handle<Group> {
+    /// The group's name (a user's `groups`: the user joins after it exists).
+    pub fn name(&self) -> Output<String> {
+        self.id()
+    }
 }
 
 #[async_trait::async_trait]

@@ -435,6 +435,42 @@ pub struct Function {
     pub timeout_seconds: i32,
     /// Its memory in MB (CPU grows with it).
     pub memory_mb: i32,
+    /// Its description (empty: none).
+    pub description: String,
+    /// Its `/tmp` in MB (512 to 10240).
+    pub ephemeral_storage_mb: i32,
+    /// Concurrent executions reserved for it, and its ceiling (`None`:
+    /// none reserved, the account's pool).
+    pub reserved_concurrency: Option<i32>,
+    /// X-Ray tracing of its invocations.
+    pub tracing: Tracing,
+    /// How it logs: the format, levels and log group.
+    pub logging: Logging,
+}
+
+/// A function's X-Ray tracing.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Tracing {
+    /// Traced only when the caller's request is.
+    #[default]
+    PassThrough,
+    /// Every invocation sampled and traced.
+    Active,
+}
+
+/// A function's logging configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Logging {
+    /// JSON lines (with levels) instead of plain text.
+    pub json: bool,
+    /// With `json`: the lowest level of the function's own lines that is
+    /// kept (`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`; empty: all).
+    pub application_level: String,
+    /// With `json`: the lowest level of Lambda's own lines (`DEBUG`,
+    /// `INFO`, `WARN`; empty: all).
+    pub system_level: String,
+    /// The log group (empty: `/aws/lambda/NAME`).
+    pub log_group: String,
 }
 
 /// A function's timeout by default, in seconds.
@@ -464,8 +500,67 @@ impl Function {
             environment: BTreeMap::new(),
             timeout_seconds: TIMEOUT_SECONDS,
             memory_mb: MEMORY_MB,
+            description: String::new(),
+            ephemeral_storage_mb: 512,
+            reserved_concurrency: None,
+            tracing: Tracing::default(),
+            logging: Logging::default(),
         }
     }
+}
+
+/// A function's logging settings as a setting's value (the log group
+/// `/aws/lambda/NAME` when none is named; levels only with JSON).
+fn logging_value(name: &str, json_format: bool, app: &str, system: &str, group: &str) -> Value {
+    let group = if group.is_empty() {
+        format!("/aws/lambda/{name}")
+    } else {
+        group.to_string()
+    };
+    json!({
+        "format": if json_format { "JSON" } else { "Text" },
+        "application_level": if json_format { app.to_ascii_uppercase() } else { String::new() },
+        "system_level": if json_format { system.to_ascii_uppercase() } else { String::new() },
+        "log_group": group,
+    })
+}
+
+/// The SDK's logging configuration from a setting's value.
+fn logging_config(d: &Props) -> aws_sdk_lambda::types::LoggingConfig {
+    use aws_sdk_lambda::types::{ApplicationLogLevel, LogFormat, SystemLogLevel};
+    let l = d.get("logging").cloned().unwrap_or_default();
+    let text = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+    let json_format = text("format") == "JSON";
+    aws_sdk_lambda::types::LoggingConfig::builder()
+        .log_format(LogFormat::from(text("format").as_str()))
+        .set_application_log_level(
+            Some(text("application_level"))
+                .filter(|v| json_format && !v.is_empty())
+                .map(|v| ApplicationLogLevel::from(v.as_str())),
+        )
+        .set_system_log_level(
+            Some(text("system_level"))
+                .filter(|v| json_format && !v.is_empty())
+                .map(|v| SystemLogLevel::from(v.as_str())),
+        )
+        .log_group(text("log_group"))
+        .build()
+}
+
+fn tracing_config(d: &Props) -> aws_sdk_lambda::types::TracingConfig {
+    aws_sdk_lambda::types::TracingConfig::builder()
+        .mode(aws_sdk_lambda::types::TracingMode::from(
+            s(d, "tracing").as_str(),
+        ))
+        .build()
+}
+
+fn ephemeral_storage(d: &Props) -> Option<aws_sdk_lambda::types::EphemeralStorage> {
+    let mb = d.get("ephemeral_storage_mb")?.as_i64()? as i32;
+    aws_sdk_lambda::types::EphemeralStorage::builder()
+        .size(mb)
+        .build()
+        .ok()
 }
 
 impl Handle<Function> {
@@ -518,6 +613,19 @@ impl Function {
         let mut outputs = BTreeMap::new();
         outputs.insert("arn".into(), c.function_arn.clone().unwrap_or_default());
         outputs.insert("id".into(), name.to_string());
+        let lc = c.logging_config.as_ref();
+        let logging = logging_value(
+            name,
+            lc.and_then(|l| l.log_format.as_ref())
+                .is_some_and(|f| f.as_str() == "JSON"),
+            lc.and_then(|l| l.application_log_level.as_ref())
+                .map(|v| v.as_str())
+                .unwrap_or_default(),
+            lc.and_then(|l| l.system_log_level.as_ref())
+                .map(|v| v.as_str())
+                .unwrap_or_default(),
+            lc.and_then(|l| l.log_group.as_deref()).unwrap_or_default(),
+        );
         Ok(Some(Observed {
             id: name.to_string(),
             props: props(json!({
@@ -531,6 +639,11 @@ impl Function {
                 "timeout": c.timeout.unwrap_or_default(),
                 "memory": c.memory_size.unwrap_or_default(),
                 "tags": tags_value(f.tags.unwrap_or_default()),
+                "description": c.description.unwrap_or_default(),
+                "ephemeral_storage_mb": c.ephemeral_storage.map(|e| e.size).unwrap_or(512),
+                "reserved_concurrency": f.concurrency.and_then(|x| x.reserved_concurrent_executions),
+                "tracing": c.tracing_config.and_then(|t| t.mode).map(|m| m.as_str().to_string()).unwrap_or("PassThrough".into()),
+                "logging": logging,
             })),
             outputs,
         }))
@@ -543,6 +656,31 @@ impl Function {
                 self.name, self.code
             ))
         })
+    }
+
+    /// Reserves `n` concurrent executions (PutFunctionConcurrency), or
+    /// none (DeleteFunctionConcurrency).
+    async fn set_concurrency(cx: &Cx, name: &str, n: Option<i32>) -> Result<()> {
+        match n {
+            Some(n) => {
+                let r = cx.aws.lambda.put_function_concurrency().function_name(name);
+                r.reserved_concurrent_executions(n)
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!("reserve concurrency of function {name}")))?;
+            }
+            None => {
+                let r = cx
+                    .aws
+                    .lambda
+                    .delete_function_concurrency()
+                    .function_name(name);
+                r.send().await.map_err(ctx_err(format!(
+                    "release the concurrency of function {name}"
+                )))?;
+            }
+        }
+        Ok(())
     }
 
     async fn wait_updated(cx: &Cx, name: &str) -> Result<()> {
@@ -632,6 +770,20 @@ impl Kind for Function {
             "memory": self.memory_mb,
             "tags": tags_value(ctx.tags.clone()),
             "role_id": i.value("role_id", self.role_id(k)),
+            "description": self.description,
+            "ephemeral_storage_mb": self.ephemeral_storage_mb,
+            "reserved_concurrency": self.reserved_concurrency,
+            "tracing": match self.tracing {
+                Tracing::PassThrough => "PassThrough",
+                Tracing::Active => "Active",
+            },
+            "logging": logging_value(
+                &self.name,
+                self.logging.json,
+                &self.logging.application_level,
+                &self.logging.system_level,
+                &self.logging.log_group,
+            ),
         });
         i.finish(v)
     }
@@ -692,6 +844,10 @@ impl Kind for Function {
                     .environment(env.clone())
                     .timeout(self.timeout_seconds)
                     .memory_size(self.memory_mb)
+                    .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
+                    .set_ephemeral_storage(ephemeral_storage(d))
+                    .tracing_config(tracing_config(d))
+                    .logging_config(logging_config(d))
                     .set_tags(Some(string_map(d, "tags").into_iter().collect()))
                     .send()
             },
@@ -718,6 +874,9 @@ impl Kind for Function {
                 };
                 return Err(Error::aws(format!("create function {name}{hint}"), e));
             }
+        }
+        if let Some(n) = d.get("reserved_concurrency").and_then(|v| v.as_i64()) {
+            Self::set_concurrency(cx, &name, Some(n as i32)).await?;
         }
         crate::aws::note_wait("the function to become Active");
         cx.aws
@@ -750,6 +909,10 @@ impl Kind for Function {
                 "environment",
                 "timeout",
                 "memory",
+                "description",
+                "ephemeral_storage_mb",
+                "tracing",
+                "logging",
             ]
             .contains(&k.as_str())
         });
@@ -804,12 +967,20 @@ impl Kind for Function {
                         .environment(env.clone())
                         .timeout(self.timeout_seconds)
                         .memory_size(self.memory_mb)
+                        .description(s(d, "description"))
+                        .set_ephemeral_storage(ephemeral_storage(d))
+                        .tracing_config(tracing_config(d))
+                        .logging_config(logging_config(d))
                         .send()
                 },
             )
             .await
             .map_err(ctx_err(format!("update configuration of function {name}")))?;
             Self::wait_updated(cx, &name).await?;
+        }
+        if changed.iter().any(|k| k == "reserved_concurrency") {
+            let n = d.get("reserved_concurrency").and_then(|v| v.as_i64());
+            Self::set_concurrency(cx, &name, n.map(|n| n as i32)).await?;
         }
         if changed.iter().any(|k| k == "tags") {
             let arn = o.outputs.get("arn").cloned().unwrap_or_default();

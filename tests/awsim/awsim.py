@@ -56,6 +56,10 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           protection answers InvalidParameterException, as AWS does.
   s3      GetBucketVersioning: moto answers another XML root
           (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
+  lambda  a function's EphemeralStorage and TracingConfig sent to
+          UpdateFunctionConfiguration, and its LoggingConfig (moto ignores
+          the first two on update and drops the third): an overlay that
+          GetFunction(Configuration) answers.
   logs    DeleteLogGroup: moto keeps the deleted group's tags, which a group
           made again under its name then shows; AWS's new group has none.
 
@@ -96,6 +100,7 @@ POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
 AUTHORIZERS = {}  # api id -> set of authorizer ids created through here
 STAGE_TAGS = {}  # (api id, stage name) -> tags
 STAGE_SETTINGS = {}  # (api id, stage name) -> settings UpdateStage changed
+FN_CONFIG = {}  # function name -> configuration moto drops (EphemeralStorage, ...)
 POOL_TAGS = {}  # user pool id -> tags
 ACCOUNT = "123456789012"  # moto's default account
 
@@ -477,7 +482,7 @@ class Handler(BaseHTTPRequestHandler):
                 rheaders = {k: v for k, v in resp.getheaders()}
                 status = resp.status
                 conn.close()
-                rbody = gap_after(service, op, self.command, self.path, status, rbody, subject)
+                rbody = gap_after(service, op, self.command, self.path, status, rbody, subject, body)
         finally:
             if busy:
                 busy.release()
@@ -730,10 +735,30 @@ def replace_after_get(service, method, path, status, headers):
     count("replaced_after_get")
 
 
-def gap_after(service, op, method, path, status, body, subject):
+FN_CONFIG_KEYS = ("EphemeralStorage", "TracingConfig", "LoggingConfig")
+
+
+def gap_after(service, op, method, path, status, body, subject, req=b""):
     """What moto answered, with the gaps' state applied."""
     path_only = path.split("?")[0]
     try:
+        if service == "lambda" and subject:
+            if op in ("CreateFunction", "UpdateFunctionConfiguration") and 200 <= status < 300:
+                sent = json.loads(req or b"{}")
+                with LOCK:
+                    over = FN_CONFIG.setdefault(subject, {})
+                    for k in FN_CONFIG_KEYS:
+                        if k in sent:
+                            over[k] = sent[k]
+            if op == "DeleteFunction" and 200 <= status < 300:
+                with LOCK:
+                    FN_CONFIG.pop(subject, None)
+            if op in ("GetFunction", "GetFunctionConfiguration", "CreateFunction", "UpdateFunctionConfiguration") and status == 200:
+                doc = json.loads(body)
+                conf = doc.get("Configuration", doc) if op == "GetFunction" else doc
+                with LOCK:
+                    conf.update(FN_CONFIG.get(subject, {}))
+                return json.dumps(doc).encode()
         if service == "s3" and method == "GET" and status == 200 and re.search(r"[?&]versioning(=|&|$)", path):
             m = re.search(rb"<Status>([A-Za-z]+)</Status>", body)
             status_xml = b"<Status>" + m.group(1) + b"</Status>" if m else b""

@@ -712,3 +712,13 @@ pub fn handler_copy() -> tempfile::TempDir {
     std::os::unix::fs::symlink(deployer::tools::tools_dir(), dir.path().join(".tools")).unwrap();
     dir
 }
+
+/// A JWT's claims (its payload, not verified: the tests read what was issued).
+#[allow(dead_code)]
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
