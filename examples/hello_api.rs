@@ -34,6 +34,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         Integration {
             api_id: api.id(),
             function_arn: function.arn(),
+            ..Default::default()
         },
     );
     for path in settings.paths.clone().unwrap_or(vec!["/hello".into()]) {

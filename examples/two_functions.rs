@@ -112,7 +112,14 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         };
         s.add("user/ops", ops);
     }
-    let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
+    // The functions' role: sessions up to two hours, bounded by PowerUserAccess.
+    let role = Role {
+        description: "Runs the two functions".into(),
+        max_session_seconds: 7200,
+        permissions_boundary: Some("PowerUserAccess".into()),
+        ..Role::for_lambda(format!("{name}-lambda"))
+    };
+    let role = s.add("role", role);
     let origins = (settings.origins.clone()).unwrap_or(vec!["https://two.example".into()]);
     let cors = Cors {
         allow_origins: origins.clone(),
@@ -182,6 +189,9 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             Integration {
                 api_id: api.id(),
                 function_arn: function.arn(),
+                // `/echo` answers within 10 s or not at all.
+                timeout_ms: (key == "echo").then_some(10_000),
+                description: format!("GET /{key}"),
             },
         );
         let mut route = Route::new(api.id(), format!("GET /{key}"), integration.id());

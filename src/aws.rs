@@ -43,7 +43,7 @@ impl CallStats {
 
 /// True for operations that change something in AWS.
 pub fn is_mutating(operation: &str) -> bool {
-    const READ_PREFIXES: [&str; 5] = ["Get", "List", "Describe", "AdminGet", "Lookup"];
+    const READ_PREFIXES: [&str; 6] = ["Get", "List", "Describe", "AdminGet", "AdminList", "Lookup"];
     !READ_PREFIXES.iter().any(|p| operation.starts_with(p))
 }
 
@@ -612,6 +612,7 @@ mod tests {
             "ListUserPools",
             "DescribeUserPool",
             "AdminGetUser",
+            "AdminListGroupsForUser",
             "GetCallerIdentity",
         ] {
             assert!(!is_mutating(op), "{op}");

@@ -124,6 +124,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
         Integration {
             api_id: api.id(),
             function_arn: function.arn(),
+            ..Default::default()
         },
     );
     s.add(

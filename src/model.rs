@@ -784,10 +784,8 @@ mod tests {
         let role = s.add(
             "role",
             Role {
-                name: "r".into(),
-                service: "lambda.amazonaws.com".into(),
-                // A role that (absurdly) reads the function's ARN.
                 managed_policies: vec![],
+                ..Role::for_lambda("r")
             },
         );
         let _ = role;

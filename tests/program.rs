@@ -513,6 +513,38 @@ fn two_functions_with_code_of_their_own() {
         Some("/aws/lambda/mine-two-echo".to_string()),
     );
     assert_eq!(echo_settings(), echo_declared);
+    // The role's settings.
+    let role_settings = || {
+        rt().block_on(async {
+            let iam = sdk(&moto.direct).await.iam;
+            let r = iam.get_role().role_name("mine-two-lambda").send().await;
+            let r = r.unwrap().role.unwrap();
+            let boundary = r
+                .permissions_boundary
+                .and_then(|b| b.permissions_boundary_arn);
+            (r.path, r.description, r.max_session_duration, boundary)
+        })
+    };
+    let role_declared = (
+        "/".to_string(),
+        Some("Runs the two functions".to_string()),
+        Some(7200),
+        Some("arn:aws:iam::aws:policy/PowerUserAccess".to_string()),
+    );
+    assert_eq!(role_settings(), role_declared);
+    let integration_settings = || {
+        rt().block_on(async {
+            let apigw = sdk(&moto.direct).await.apigw;
+            let i = apigw
+                .get_integration()
+                .api_id(&api)
+                .integration_id(st.id("integration/echo"));
+            let i = i.send().await.unwrap();
+            (i.timeout_in_millis, i.description)
+        })
+    };
+    let integration_declared = (Some(10_000), Some("GET /echo".to_string()));
+    assert_eq!(integration_settings(), integration_declared);
     let pool_declared = (
         "email".to_string(),
         "email".to_string(),
@@ -589,6 +621,19 @@ fn two_functions_with_code_of_their_own() {
             .unwrap();
         let u = l.put_function_concurrency().function_name(echo);
         u.reserved_concurrent_executions(2).send().await.unwrap();
+        // And the echo integration's timeout.
+        let apigw = sdk(&moto.direct).await.apigw;
+        let i = apigw
+            .update_integration()
+            .api_id(&api)
+            .integration_id(st.id("integration/echo"));
+        i.timeout_in_millis(29000).send().await.unwrap();
+        // And the role: its boundary lifted.
+        let iam = sdk(&moto.direct).await.iam;
+        let b = iam
+            .delete_role_permissions_boundary()
+            .role_name("mine-two-lambda");
+        b.send().await.unwrap();
     });
     let plan = run(&st, &["plan"]);
     for line in [
@@ -597,6 +642,8 @@ fn two_functions_with_code_of_their_own() {
         "access_token_seconds: 7200 -> 1800",
         "tracing: PassThrough -> Active",
         "reserved_concurrency: 2 -> 5",
+        "permissions_boundary: (none) -> arn:aws:iam::aws:policy/PowerUserAccess",
+        "timeout_ms: 29000 -> 10000",
     ] {
         assert!(plan.contains(line), "{line}\n{plan}");
     }
@@ -607,10 +654,18 @@ fn two_functions_with_code_of_their_own() {
     changed.sort();
     assert_eq!(
         changed,
-        ["update client", "update function/echo", "update pool"],
+        [
+            "update client",
+            "update function/echo",
+            "update integration/echo",
+            "update pool",
+            "update role"
+        ],
         "{out}"
     );
     assert_eq!(echo_settings(), echo_declared);
+    assert_eq!(role_settings(), role_declared);
+    assert_eq!(integration_settings(), integration_declared);
     assert_eq!(pool_settings(), pool_declared);
     let c = rt().block_on(async { sdk(&moto.direct).await.client(&pool, &client).await });
     assert_eq!(c.access_token_validity, Some(30));

@@ -596,22 +596,44 @@ pub struct Integration {
     pub api_id: Input<String>,
     /// The function's ARN (`function.arn()`).
     pub function_arn: Input<String>,
+    /// How long API Gateway waits for the function, in milliseconds (50
+    /// to 30000; `None`: 30000).
+    pub timeout_ms: Option<i32>,
+    /// Its description (empty: none).
+    pub description: String,
+}
+
+/// What GetIntegration(s) report of an integration.
+struct IntegrationView<'a> {
+    ty: Option<&'a IntegrationType>,
+    uri: Option<&'a str>,
+    pfv: Option<&'a str>,
+    timeout_ms: Option<i32>,
+    description: Option<&'a str>,
+}
+
+macro_rules! integration_view {
+    ($i:expr) => {
+        IntegrationView {
+            ty: $i.integration_type.as_ref(),
+            uri: $i.integration_uri.as_deref(),
+            pfv: $i.payload_format_version.as_deref(),
+            timeout_ms: $i.timeout_in_millis,
+            description: $i.description.as_deref(),
+        }
+    };
 }
 
 impl Integration {
-    fn observe(
-        api: &str,
-        id: &str,
-        ty: Option<&IntegrationType>,
-        uri: Option<&str>,
-        pfv: Option<&str>,
-    ) -> Observed {
+    fn observe(api: &str, id: &str, i: IntegrationView) -> Observed {
         Observed {
             id: id.to_string(),
             props: props(json!({
-                "type": ty.map(|t| t.as_str()).unwrap_or_default(),
-                "uri": uri.unwrap_or_default(),
-                "payload_format_version": pfv.unwrap_or_default(),
+                "type": i.ty.map(|t| t.as_str()).unwrap_or_default(),
+                "uri": i.uri.unwrap_or_default(),
+                "payload_format_version": i.pfv.unwrap_or_default(),
+                "timeout_ms": i.timeout_ms.unwrap_or(30000),
+                "description": i.description.unwrap_or_default(),
             })),
             outputs: child_out(api, id),
         }
@@ -637,7 +659,13 @@ impl Kind for Integration {
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut i = Inputs::new(ctx, k);
-        let v = json!({"type": "AWS_PROXY", "uri": i.get("uri", &self.function_arn), "payload_format_version": "2.0"});
+        let v = json!({
+            "type": "AWS_PROXY",
+            "uri": i.get("uri", &self.function_arn),
+            "payload_format_version": "2.0",
+            "timeout_ms": self.timeout_ms.unwrap_or(30000),
+            "description": self.description,
+        });
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -671,13 +699,7 @@ impl Kind for Integration {
                 .is_none_or(|f| uri.ends_with(f) || uri.contains(&format!("{f}/")));
             if i.integration_type == Some(IntegrationType::AwsProxy) && same_function {
                 if let Some(id) = &i.integration_id {
-                    return Ok(Read::Found(Self::observe(
-                        api,
-                        id,
-                        i.integration_type.as_ref(),
-                        i.integration_uri.as_deref(),
-                        i.payload_format_version.as_deref(),
-                    )));
+                    return Ok(Read::Found(Self::observe(api, id, integration_view!(i))));
                 }
             }
         }
@@ -694,6 +716,12 @@ impl Kind for Integration {
             .integration_method("POST")
             .integration_uri(s(d, "uri"))
             .payload_format_version(s(d, "payload_format_version"))
+            .set_timeout_in_millis(
+                d.get("timeout_ms")
+                    .and_then(|v| v.as_i64())
+                    .map(|v| v as i32),
+            )
+            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
             .send()
             .await
             .map_err(ctx_err("create integration"))?;
@@ -713,6 +741,12 @@ impl Kind for Integration {
             .integration_id(&o.id)
             .integration_uri(s(d, "uri"))
             .payload_format_version(s(d, "payload_format_version"))
+            .set_timeout_in_millis(
+                d.get("timeout_ms")
+                    .and_then(|v| v.as_i64())
+                    .map(|v| v as i32),
+            )
+            .description(s(d, "description"))
             .send()
             .await
             .map_err(ctx_err("update integration"))?;
@@ -747,9 +781,7 @@ impl Provider for IntegrationProvider {
             Ok(i) => Ok(Read::Found(Integration::observe(
                 api,
                 id,
-                i.integration_type.as_ref(),
-                i.integration_uri.as_deref(),
-                i.payload_format_version.as_deref(),
+                integration_view!(i),
             ))),
             Err(e) if not_found!(e) => Ok(Read::Missing),
             Err(e) => Err(Error::aws(format!("get integration {id}"), e)),

@@ -65,6 +65,15 @@ pub struct Role {
     pub service: String,
     /// Managed policy names under `arn:PARTITION:iam::aws:policy/`.
     pub managed_policies: Vec<String>,
+    /// Its path (`/` by default; fixed at creation: a change is a new role).
+    pub path: String,
+    /// Its description (empty: none).
+    pub description: String,
+    /// How long a session of it may last, in seconds (3600 to 43200).
+    pub max_session_seconds: i32,
+    /// A managed policy (a name under `aws:policy/`, or an ARN) that bounds
+    /// what it may ever do, whatever its policies allow.
+    pub permissions_boundary: Option<String>,
 }
 
 impl Role {
@@ -74,7 +83,20 @@ impl Role {
             name: name.into(),
             service: "lambda.amazonaws.com".into(),
             managed_policies: vec![BASIC_EXECUTION.into()],
+            path: "/".into(),
+            description: String::new(),
+            max_session_seconds: 3600,
+            permissions_boundary: None,
         }
+    }
+}
+
+/// A policy's ARN: itself, or a name under `arn:PARTITION:iam::aws:policy/`.
+fn policy_arn(ctx: &Ctx, name_or_arn: &str) -> String {
+    if name_or_arn.starts_with("arn:") {
+        name_or_arn.to_string()
+    } else {
+        managed_policy(ctx, name_or_arn)
     }
 }
 
@@ -156,9 +178,13 @@ impl Role {
         outputs.insert("role_id".into(), role.role_id.clone());
         Ok(Read::Found(Observed {
             id: name.clone(),
-            props: props(
-                json!({"name": name, "trust": trust, "policies": policies, "tags": tags_value(tags)}),
-            ),
+            props: props(json!({
+                "name": name, "trust": trust, "policies": policies, "tags": tags_value(tags),
+                "path": role.path,
+                "description": role.description.clone().unwrap_or_default(),
+                "max_session_seconds": role.max_session_duration.unwrap_or(3600),
+                "permissions_boundary": role.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
+            })),
             outputs,
         }))
     }
@@ -170,7 +196,7 @@ impl Kind for Role {
         Arc::new(RoleProvider)
     }
     fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+        &["name", "path"]
     }
     fn deps(&self) -> Vec<String> {
         vec![]
@@ -186,6 +212,10 @@ impl Kind for Role {
             "trust": trust_policy(&self.service),
             "policies": policies,
             "tags": tags_value(ctx.tags.clone()),
+            "path": if self.path.is_empty() { "/" } else { self.path.as_str() },
+            "description": self.description,
+            "max_session_seconds": self.max_session_seconds,
+            "permissions_boundary": self.permissions_boundary.as_deref().map(|b| policy_arn(ctx, b)),
         }))
         .into()
     }
@@ -211,6 +241,18 @@ impl Kind for Role {
             .role_name(&name)
             .assume_role_policy_document(d["trust"].to_string())
             .set_tags(Some(tags))
+            .path(s(d, "path"))
+            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
+            .set_max_session_duration(
+                d.get("max_session_seconds")
+                    .and_then(|v| v.as_i64())
+                    .map(|v| v as i32),
+            )
+            .set_permissions_boundary(
+                d.get("permissions_boundary")
+                    .and_then(|v| v.as_str())
+                    .map(String::from),
+            )
             .send()
             .await
         {
@@ -258,6 +300,41 @@ impl Kind for Role {
                 .send()
                 .await
                 .map_err(ctx_err("update role trust policy"))?;
+        }
+        if d.get("description") != o.props.get("description")
+            || d.get("max_session_seconds") != o.props.get("max_session_seconds")
+        {
+            let u = cx.aws.iam.update_role().role_name(name);
+            u.description(s(d, "description"))
+                .set_max_session_duration(
+                    d.get("max_session_seconds")
+                        .and_then(|v| v.as_i64())
+                        .map(|v| v as i32),
+                )
+                .send()
+                .await
+                .map_err(ctx_err("update role"))?;
+        }
+        if d.get("permissions_boundary") != o.props.get("permissions_boundary") {
+            match d.get("permissions_boundary").and_then(|v| v.as_str()) {
+                Some(arn) => {
+                    let p = cx.aws.iam.put_role_permissions_boundary().role_name(name);
+                    p.permissions_boundary(arn)
+                        .send()
+                        .await
+                        .map_err(ctx_err("set the role's permissions boundary"))?;
+                }
+                None => {
+                    let p = cx
+                        .aws
+                        .iam
+                        .delete_role_permissions_boundary()
+                        .role_name(name);
+                    p.send()
+                        .await
+                        .map_err(ctx_err("remove the role's permissions boundary"))?;
+                }
+            }
         }
         let want = strings(d, "policies");
         let have = strings(&o.props, "policies");

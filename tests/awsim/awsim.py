@@ -124,7 +124,7 @@ def rng_for(op):
 
 
 def is_mutating(op):
-    return not op.startswith(("Get", "List", "Describe", "AdminGet", "Lookup"))
+    return not op.startswith(("Get", "List", "Describe", "AdminGet", "AdminList", "Lookup"))
 
 
 LAMBDA_ROUTES = [
