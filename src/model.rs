@@ -555,7 +555,7 @@ impl Stack {
     /// # use deployer::model::Stack;
     /// # use deployer::resources::cognito::UserPool;
     /// let mut s = Stack::new();
-    /// let pool = s.add("pool", UserPool::new("accounts".into()));
+    /// let pool = s.add("pool", UserPool::new("accounts"));
     /// s.protect(&pool);
     /// ```
     /// Says that the resource now declared as `to` was declared as `from`
@@ -568,7 +568,7 @@ impl Stack {
     /// # use deployer::model::Stack;
     /// # use deployer::resources::cognito::UserPool;
     /// # let mut s = Stack::new();
-    /// let pool = s.add("accounts", UserPool::new("accounts".into()));
+    /// let pool = s.add("accounts", UserPool::new("accounts"));
     /// s.moved("pool", &pool);
     /// ```
     pub fn moved<K>(&mut self, from: impl Into<String>, to: &Handle<K>) {

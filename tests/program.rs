@@ -437,16 +437,7 @@ fn two_functions_with_code_of_their_own() {
     // policy; optional TOTP; recovery by email; no deletion protection.
     let pool_settings = || {
         rt().block_on(async {
-            let p = sdk(&moto.direct)
-                .await
-                .cognito
-                .describe_user_pool()
-                .user_pool_id(&pool)
-                .send()
-                .await
-                .unwrap()
-                .user_pool
-                .unwrap();
+            let p = sdk(&moto.direct).await.pool(&pool).await;
             let pw = p.policies.clone().unwrap().password_policy.unwrap();
             let names = |v: Vec<String>| v.join(",");
             (

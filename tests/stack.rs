@@ -330,17 +330,7 @@ fn outputs_match_what_the_sdk_reports() {
         let issuer = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}");
         let c = s.client(&pool, st.id("client/example")).await;
         let api = s.apigw.get_api().api_id(st.id("api")).send().await.unwrap();
-        let domain = s
-            .cognito
-            .describe_user_pool()
-            .user_pool_id(&pool)
-            .send()
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap()
-            .domain
-            .unwrap();
+        let domain = s.pool(&pool).await.domain.unwrap();
         let hosted = format!("https://{domain}.auth.eu-west-1.amazoncognito.com");
         assert_eq!(o["oidc_issuer_url"], issuer);
         assert_eq!(

@@ -1592,6 +1592,29 @@ impl AuthFlow {
     }
 }
 
+/// A client's access, ID and refresh token lifetimes in seconds, as it
+/// reports them (each in its own unit).
+fn validities(c: &UserPoolClientType) -> [Option<i64>; 3] {
+    let u = c.token_validity_units.as_ref();
+    [
+        validity_seconds(
+            c.access_token_validity,
+            u.and_then(|u| u.access_token.as_ref()),
+            "hours",
+        ),
+        validity_seconds(
+            c.id_token_validity,
+            u.and_then(|u| u.id_token.as_ref()),
+            "hours",
+        ),
+        validity_seconds(
+            Some(c.refresh_token_validity),
+            u.and_then(|u| u.refresh_token.as_ref()),
+            "days",
+        ),
+    ]
+}
+
 /// A token's lifetime in seconds, from a client's validity and its unit
 /// (Cognito's defaults: hours for access and ID tokens, days for refresh).
 fn validity_seconds(
@@ -1658,7 +1681,7 @@ impl Client {
             .collect();
         flows.sort();
         let id = c.client_id.clone().unwrap_or_default();
-        let units = c.token_validity_units.as_ref();
+        let lifetimes = validities(c);
         let mut outputs = parent_out(pool);
         outputs.insert("id".into(), id.clone());
         if let Some(sec) = &c.client_secret {
@@ -1677,9 +1700,9 @@ impl Client {
                 "logout_urls": sorted(c.logout_urls.clone().unwrap_or_default()),
                 "default_redirect_uri": c.default_redirect_uri.clone().unwrap_or_default(),
                 "auth_flows": sorted(c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect()),
-                "access_token_seconds": validity_seconds(c.access_token_validity, units.and_then(|u| u.access_token.as_ref()), "hours"),
-                "id_token_seconds": validity_seconds(c.id_token_validity, units.and_then(|u| u.id_token.as_ref()), "hours"),
-                "refresh_token_seconds": validity_seconds(Some(c.refresh_token_validity), units.and_then(|u| u.refresh_token.as_ref()), "days"),
+                "access_token_seconds": lifetimes[0],
+                "id_token_seconds": lifetimes[1],
+                "refresh_token_seconds": lifetimes[2],
                 "prevent_user_existence_errors": c.prevent_user_existence_errors.as_ref().map(|p| p.as_str() == "ENABLED"),
                 "enable_token_revocation": c.enable_token_revocation,
                 "auth_session_validity_minutes": c.auth_session_validity,
@@ -1737,10 +1760,6 @@ macro_rules! client_settings {
             .refresh_token(TimeUnitsType::Minutes)
             .build();
         let minutes = |k: &str, kept: Option<i64>| secs(k).or(kept).map(|s| (s / 60) as i32);
-        let kept = |v: Option<i32>, unit: Option<&TimeUnitsType>, default: &str| {
-            validity_seconds(v, unit, default)
-        };
-        let cu = cur.and_then(|c| c.token_validity_units.as_ref());
         let auth_flows: Option<Vec<ExplicitAuthFlowsType>> = if has("auth_flows") {
             Some(
                 strings(d, "auth_flows")
@@ -1759,36 +1778,10 @@ macro_rules! client_settings {
             Some(false) => Some(PreventUserExistenceErrorTypes::Legacy),
             None => cur.and_then(|c| c.prevent_user_existence_errors.clone()),
         };
-        let access = minutes(
-            "access_token_seconds",
-            cur.and_then(|c| {
-                kept(
-                    c.access_token_validity,
-                    cu.and_then(|u| u.access_token.as_ref()),
-                    "hours",
-                )
-            }),
-        );
-        let id = minutes(
-            "id_token_seconds",
-            cur.and_then(|c| {
-                kept(
-                    c.id_token_validity,
-                    cu.and_then(|u| u.id_token.as_ref()),
-                    "hours",
-                )
-            }),
-        );
-        let refresh = minutes(
-            "refresh_token_seconds",
-            cur.and_then(|c| {
-                kept(
-                    Some(c.refresh_token_validity),
-                    cu.and_then(|u| u.refresh_token.as_ref()),
-                    "days",
-                )
-            }),
-        );
+        let kept = cur.map(validities).unwrap_or_default();
+        let access = minutes("access_token_seconds", kept[0]);
+        let id = minutes("id_token_seconds", kept[1]);
+        let refresh = minutes("refresh_token_seconds", kept[2]);
         // The unit goes with the values: never minutes for a default in days.
         let units = (access.is_some() || id.is_some() || refresh.is_some()).then_some(units);
         $b.client_name(s(d, "name"))

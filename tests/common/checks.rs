@@ -335,16 +335,7 @@ pub fn assert_exactly_one(moto: &Moto, st: &Stack) {
             .unwrap()
             .resource_servers;
         assert_eq!(rs.len(), 1, "{prefix}: resource servers");
-        let d = s
-            .cognito
-            .describe_user_pool()
-            .user_pool_id(&pool)
-            .send()
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap()
-            .domain;
+        let d = s.pool(&pool).await.domain;
         assert_eq!(
             d.as_deref(),
             Some(st.id("domain").as_str()),
