@@ -1119,7 +1119,10 @@ pub struct PoolUser {
     pub name: String,
     /// Its password and attributes.
     pub user: User,
-    /// The groups it is a member of (`group.name()`), and no other.
+    /// The groups it is a member of (`group.name()`), and no other. Give
+    /// the group's output, not a plain name: the output orders the user
+    /// after the group (a plain name of a group made in the same run can
+    /// be sent before the group exists).
     pub groups: Vec<Input<String>>,
 }
 
