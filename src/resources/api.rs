@@ -132,7 +132,8 @@ impl Cors {
     /// The SDK's form of a setting's value: every field sent, so that
     /// UpdateApi (which keeps the fields it is not sent) leaves exactly it.
     fn sdk(v: &Value) -> aws_sdk_apigatewayv2::types::Cors {
-        let list = |k: &str| strings(&props(v.clone()), k);
+        let p = props(v.clone());
+        let list = |k: &str| strings(&p, k);
         aws_sdk_apigatewayv2::types::Cors::builder()
             .set_allow_origins(Some(list("allow_origins")))
             .set_allow_methods(Some(list("allow_methods")))
@@ -1355,14 +1356,6 @@ impl Kind for Stage {
         if route.iter().chain(&settings).any(|k| changed(k)) {
             // UpdateStage keeps what it is not sent, stage variables too:
             // a variable is removed by sending it empty (as Terraform does).
-            let want = string_map(d, "variables");
-            let mut variables: std::collections::HashMap<String, String> =
-                string_map(&o.props, "variables")
-                    .into_keys()
-                    .filter(|k| !want.contains_key(k))
-                    .map(|k| (k, String::new()))
-                    .collect();
-            variables.extend(want);
             let mut u = cx
                 .aws
                 .apigw
@@ -1378,6 +1371,14 @@ impl Kind for Stage {
                 u = u.access_log_settings(access_log_settings(d));
             }
             if changed("variables") {
+                let want = string_map(d, "variables");
+                let mut variables: std::collections::HashMap<String, String> =
+                    string_map(&o.props, "variables")
+                        .into_keys()
+                        .filter(|k| !want.contains_key(k))
+                        .map(|k| (k, String::new()))
+                        .collect();
+                variables.extend(want);
                 u = u.set_stage_variables(Some(variables));
             }
             u.send()

@@ -177,7 +177,6 @@ impl UserPool {
 /// The settings of a pool this kind manages, as DescribeUserPool reports them.
 fn pool_props(p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Props {
     let pw = p.policies.as_ref().and_then(|x| x.password_policy.as_ref());
-    let list = |v: Vec<String>| sorted(v);
     let recovery: Option<Vec<Value>> = p.account_recovery_setting.as_ref().map(|r| {
         let mut m: Vec<_> = r.recovery_mechanisms().to_vec();
         m.sort_by_key(|x| x.priority);
@@ -187,9 +186,9 @@ fn pool_props(p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Props
         "name": p.name.clone().unwrap_or_default(),
         "tags": tags_value(p.user_pool_tags.clone().unwrap_or_default()),
         "admin_create_user_only": p.admin_create_user_config.as_ref().map(|c| c.allow_admin_create_user_only).unwrap_or(false),
-        "username_attributes": list(p.username_attributes().iter().map(|a| a.as_str().to_string()).collect()),
+        "username_attributes": sorted(p.username_attributes().iter().map(|a| a.as_str().to_string()).collect()),
         "username_case_sensitive": p.username_configuration.as_ref().map(|c| c.case_sensitive),
-        "auto_verified_attributes": list(p.auto_verified_attributes().iter().map(|a| a.as_str().to_string()).collect()),
+        "auto_verified_attributes": sorted(p.auto_verified_attributes().iter().map(|a| a.as_str().to_string()).collect()),
         "password_policy": {
             "minimum_length": pw.and_then(|x| x.minimum_length).unwrap_or(8),
             "require_lowercase": pw.map(|x| x.require_lowercase).unwrap_or(false),
@@ -1848,7 +1847,7 @@ impl Kind for Client {
         let mut flows: Vec<&str> = self.flows.iter().map(|f| f.as_str()).collect();
         flows.sort();
         let mut i = Inputs::new(ctx, k);
-        let v = json!({
+        let mut v = json!({
             "name": self.name,
             "generate_secret": true,
             "oauth_user_pool_client": true,
@@ -1859,7 +1858,6 @@ impl Kind for Client {
             "logout_urls": sorted(i.list("logout_urls", &self.logout_urls)),
             "default_redirect_uri": self.default_redirect_uri,
         });
-        let mut v = v;
         // Left unset, these are not managed: Cognito's defaults stand.
         if !self.auth_flows.is_empty() {
             let flows: Vec<&str> = self.auth_flows.iter().map(|f| f.as_str()).collect();
