@@ -421,6 +421,11 @@ fn run_build(
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_a_running_crate) {
+            cmd.env_remove(name);
+        }
+    }
     let mut child = cmd
         .current_dir(root)
         .env("CARGO_TARGET_DIR", target_dir)
@@ -488,6 +493,28 @@ fn run_build(
         )));
     }
     Ok(())
+}
+
+/// The variables cargo gives the process it runs (`cargo run`, a test), for
+/// that process's own package. A build started from such a process must not
+/// inherit them: build scripts that watch one (ring's watches
+/// `CARGO_MANIFEST_DIR`) would run again, and ring and the six crates built
+/// on it (rustls ... the handler) compile again, 40 s in release, whenever
+/// deployer is run once by `cargo run` and once as a plain binary. The
+/// builds deployer starts get the same environment either way.
+fn set_by_cargo_for_a_running_crate(name: &str) -> bool {
+    matches!(
+        name,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_MANIFEST_LINKS"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+            | "CARGO_TARGET_TMPDIR"
+            | "OUT_DIR"
+    ) || name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_BIN_EXE_")
 }
 
 /// The process groups of the builds running now (see `stop_builds`).
@@ -762,6 +789,32 @@ mod tests {
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
         let f = z.by_name("bootstrap").unwrap();
         assert_eq!(f.unix_mode().unwrap() & 0o777, 0o755);
+    }
+
+    #[test]
+    fn a_build_drops_only_what_cargo_gives_a_running_crate() {
+        for gone in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_BIN_EXE_deployer",
+            "CARGO_CRATE_NAME",
+            "OUT_DIR",
+        ] {
+            assert!(set_by_cargo_for_a_running_crate(gone), "{gone}");
+        }
+        // The user's and deployer's own build settings stay.
+        for kept in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+            "CARGO_BUILD_JOBS",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_for_a_running_crate(kept), "{kept}");
+        }
     }
 
     #[test]
