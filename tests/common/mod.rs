@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub struct Moto {
-    child: Child,
+    process: MotoProcess,
     pub port: u16,
     /// Where `deployer` is pointed: the AWS-behaviour layer when one is in
     /// front, else moto itself.
@@ -31,9 +31,26 @@ impl Drop for Moto {
             let _ = p.kill();
             let _ = p.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.process {
+            MotoProcess::Started(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            // SAFETY: kill(2) of the moto forked for this test (it also
+            // ends by itself when this process does).
+            MotoProcess::Forked(pid) => unsafe {
+                libc::kill(*pid, libc::SIGKILL);
+            },
+        }
     }
+}
+
+/// A test's moto_server: started by the test, or forked for it by
+/// tests/awsim/moto_fork.py (scripts/test runs one and sets
+/// DEPLOYER_TEST_MOTO_FORK to its port).
+enum MotoProcess {
+    Started(Child),
+    Forked(i32),
 }
 
 /// What the AWS-behaviour layer (tests/awsim/awsim.py) adds in front of moto.
@@ -195,9 +212,12 @@ impl Moto {
     /// moto).
     fn start_moto() -> Moto {
         use std::io::BufRead;
-        let exe = moto_server_path();
         let dir = tempfile::tempdir().unwrap();
         let recording = dir.path().join("recording.jsonl");
+        if let Ok(fork) = std::env::var("DEPLOYER_TEST_MOTO_FORK") {
+            return Moto::forked(&fork, dir, recording);
+        }
+        let exe = moto_server_path();
         let mut cmd = Command::new(&exe);
         deployer::tools::die_with_parent(&mut cmd);
         let mut child = cmd
@@ -226,9 +246,39 @@ impl Moto {
         let port = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("moto_server did not say where it listens");
+        Moto::answering(MotoProcess::Started(child), port, dir, recording)
+    }
+
+    /// A moto forked for this test by tests/awsim/moto_fork.py listening on
+    /// `port`: the same moto, without its 2 s of CPU to start.
+    fn forked(port: &str, dir: tempfile::TempDir, recording: PathBuf) -> Moto {
+        use std::io::{BufRead, Write};
+        let mut conn = std::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .expect("connect to tests/awsim/moto_fork.py (DEPLOYER_TEST_MOTO_FORK)");
+        conn.set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let ask = serde_json::json!({"recording": recording, "owner": std::process::id()});
+        conn.write_all(format!("{ask}\n").as_bytes()).unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(conn)
+            .read_line(&mut line)
+            .expect("moto_fork.py answers");
+        let got: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("moto_fork.py answered {line:?}: {e}"));
+        let (port, pid) = (got["port"].as_u64().unwrap(), got["pid"].as_i64().unwrap());
+        Moto::answering(MotoProcess::Forked(pid as i32), port as u16, dir, recording)
+    }
+
+    /// The moto on `port`, once it answers.
+    fn answering(
+        process: MotoProcess,
+        port: u16,
+        dir: tempfile::TempDir,
+        recording: PathBuf,
+    ) -> Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let m = Moto {
-            child,
+            process,
             port,
             direct: endpoint.clone(),
             endpoint,
