@@ -11,8 +11,8 @@ use deployer::resources::api::{
     AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage, Throttling,
 };
 use deployer::resources::cognito::{
-    Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, PoolUser, Recovery,
-    ResourceServer, TokenValidity, UserPool,
+    AuthFlow, Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, PoolUser, Recovery,
+    RefreshTokenRotation, ResourceServer, TokenValidity, UserPool,
 };
 use deployer::resources::lambda::{Function, Logging, Permission, Role, Tracing};
 use deployer::resources::logs::LogGroup;
@@ -36,6 +36,8 @@ struct Settings {
     operator_password: Option<String>,
     /// The operator's groups (by default `operators`).
     operator_groups: Option<Vec<String>>,
+    /// Layer version ARNs for `/echo`'s function (shared code, in order).
+    echo_layers: Option<Vec<String>>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -77,6 +79,14 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         },
         prevent_user_existence_errors: Some(true),
         enable_token_revocation: Some(true),
+        // What it may read and change of a user; refresh tokens rotate
+        // (which Cognito allows only without REFRESH_TOKEN_AUTH: SRP only).
+        auth_flows: vec![AuthFlow::UserSrp],
+        read_attributes: Some(vec!["email".into(), "email_verified".into()]),
+        write_attributes: Some(vec!["email".into()]),
+        refresh_token_rotation: Some(RefreshTokenRotation::Enabled {
+            retry_grace_period_seconds: 10,
+        }),
         ..Default::default()
     };
     let client = s.add("client", client);
@@ -178,6 +188,8 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
                 application_level: "INFO".into(),
                 ..Default::default()
             };
+            let layers = settings.echo_layers.clone().unwrap_or_default();
+            f.layers = layers.into_iter().map(Into::into).collect();
         }
         f.environment.insert("PUBLIC_URL".into(), api.endpoint());
         let function = s.add(format!("function/{key}"), f);

@@ -360,6 +360,7 @@ fn two_functions_with_code_of_their_own() {
             ),
             (Some(30), Some("minutes".to_string()))
         );
+        assert_eq!(client_access(&c), client_declared());
         assert_eq!(
             c.prevent_user_existence_errors
                 .map(|p| p.as_str().to_string())
@@ -586,10 +587,16 @@ fn two_functions_with_code_of_their_own() {
             .build();
         let u = c.update_user_pool().user_pool_id(&pool).policies(policies);
         u.send().await.unwrap();
-        // And the client's access tokens: two hours.
-        let hours = aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType::builder()
-            .access_token(aws_sdk_cognitoidentityprovider::types::TimeUnitsType::Hours)
+        // And the client's access tokens: two hours; it reads and writes
+        // every attribute; no rotation.
+        use aws_sdk_cognitoidentityprovider::types as cog;
+        let hours = cog::TokenValidityUnitsType::builder()
+            .access_token(cog::TimeUnitsType::Hours)
             .build();
+        let no_rotation = cog::RefreshTokenRotationType::builder()
+            .feature(cog::FeatureType::Disabled)
+            .build()
+            .unwrap();
         let u = c
             .update_user_pool_client()
             .user_pool_id(&pool)
@@ -597,7 +604,12 @@ fn two_functions_with_code_of_their_own() {
         let u = u
             .client_name("service")
             .access_token_validity(2)
-            .token_validity_units(hours);
+            .token_validity_units(hours)
+            .read_attributes("email")
+            .read_attributes("name")
+            .read_attributes("phone_number")
+            .write_attributes("name")
+            .refresh_token_rotation(no_rotation);
         u.send().await.unwrap();
         // And the echo function: untraced, another description, 2 at once.
         let l = sdk(&moto.endpoint).await.lambda;
@@ -631,6 +643,10 @@ fn two_functions_with_code_of_their_own() {
         "password_policy.minimum_length: 6 -> 12",
         "auto_verified_attributes: [] -> [\"email\"]",
         "access_token_seconds: 7200 -> 1800",
+        "read_attributes: [\"email\",\"name\",\"phone_number\"] -> [\"email\",\"email_verified\"]",
+        "write_attributes: [\"name\"] -> [\"email\"]",
+        "refresh_token_rotation: DISABLED -> ENABLED",
+        "refresh_token_grace_seconds: (none) -> 10",
         "tracing: PassThrough -> Active",
         "reserved_concurrency: 2 -> 5",
         "permissions_boundary: (none) -> arn:aws:iam::aws:policy/PowerUserAccess",
@@ -660,6 +676,7 @@ fn two_functions_with_code_of_their_own() {
     assert_eq!(pool_settings(), pool_declared);
     let c = rt().block_on(async { sdk(&moto.direct).await.client(&pool, &client).await });
     assert_eq!(c.access_token_validity, Some(30));
+    assert_eq!(client_access(&c), client_declared());
     assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
     // A setting of the program: the password's length, the rest kept.
     st.extra_config = "min_password_length = 10\n".into();
@@ -670,6 +687,52 @@ fn two_functions_with_code_of_their_own() {
     assert_eq!(pool_settings(), want);
     st.extra_config = String::new();
     run(&st, &["up"]);
+
+    // A layer on `/echo` (published here: moto refuses a layer that does
+    // not exist): a program setting adds it, a change outside deployer
+    // drops it and `up` puts it back, the setting removed removes it.
+    let layer = rt().block_on(async {
+        let content = aws_sdk_lambda::types::LayerVersionContentInput::builder()
+            .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                deployer::package::zip_bootstrap(b"shared code").unwrap(),
+            ))
+            .build();
+        let l = sdk(&moto.direct).await.lambda;
+        let p = l
+            .publish_layer_version()
+            .layer_name("shared")
+            .content(content);
+        p.send().await.unwrap().layer_version_arn.unwrap()
+    });
+    let echo_layers = || {
+        rt().block_on(async {
+            let l = sdk(&moto.direct).await.lambda;
+            let c = l.get_function_configuration().function_name(echo);
+            let c = c.send().await.unwrap();
+            let layers = c.layers.unwrap_or_default().into_iter();
+            layers.filter_map(|l| l.arn).collect::<Vec<_>>()
+        })
+    };
+    st.extra_config = format!("echo_layers = [\"{layer}\"]\n");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update function/echo"], "{out}");
+    assert_eq!(echo_layers(), vec![layer.clone()]);
+    rt().block_on(async {
+        let l = sdk(&moto.direct).await.lambda;
+        let u = l.update_function_configuration().function_name(echo);
+        u.set_layers(Some(vec![])).send().await.unwrap();
+    });
+    assert!(echo_layers().is_empty());
+    let plan = run(&st, &["plan"]);
+    let line = format!("layers: [] -> [\"{layer}\"]");
+    assert!(plan.contains(&line), "{line}\n{plan}");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update function/echo"], "{out}");
+    assert_eq!(echo_layers(), vec![layer.clone()]);
+    st.extra_config = String::new();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update function/echo"], "{out}");
+    assert!(echo_layers().is_empty());
 
     // The stage `v1` (read through awsim: moto has no UpdateStage, awsim
     // keeps what it changes): throttled, logging to its group, a variable.
@@ -1059,4 +1122,33 @@ fn a_kind_written_outside_deployer() {
         s.iam.get_role().role_name("mine-own-kind").send().await
     });
     assert!(role.is_err(), "the role is still in moto");
+}
+
+/// An app client's attribute access and refresh token rotation, as read
+/// back: (read, write, rotation, grace seconds).
+fn client_access(
+    c: &aws_sdk_cognitoidentityprovider::types::UserPoolClientType,
+) -> (Vec<String>, Vec<String>, Option<String>, Option<i32>) {
+    let sorted = |v: Option<Vec<String>>| {
+        let mut v = v.unwrap_or_default();
+        v.sort();
+        v
+    };
+    let rotation = c.refresh_token_rotation.as_ref();
+    (
+        sorted(c.read_attributes.clone()),
+        sorted(c.write_attributes.clone()),
+        rotation.map(|r| r.feature.as_str().to_string()),
+        rotation.and_then(|r| r.retry_grace_period_seconds),
+    )
+}
+
+/// What `examples/two_functions.rs` declares of its client's access.
+fn client_declared() -> (Vec<String>, Vec<String>, Option<String>, Option<i32>) {
+    (
+        vec!["email".into(), "email_verified".into()],
+        vec!["email".into()],
+        Some("ENABLED".into()),
+        Some(10),
+    )
 }

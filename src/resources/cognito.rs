@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AttributeType, MessageActionType, OAuthFlowType,
+    AdminCreateUserConfigType, AttributeType, FeatureType, MessageActionType, OAuthFlowType,
     ResourceServerScopeType, UserPoolClientType,
 };
 use serde_json::json;
@@ -1550,6 +1550,30 @@ pub struct Client {
     /// Minutes a sign-in session stays valid between steps, 3 to 15
     /// (`None`: not managed).
     pub auth_session_validity_minutes: Option<i32>,
+    /// The user attributes it may read (`email`, `custom:tenant`, ...;
+    /// `None`: not managed, Cognito's default is every attribute).
+    pub read_attributes: Option<Vec<String>>,
+    /// The user attributes it may change (`None`: not managed, Cognito's
+    /// default is every writable attribute).
+    pub write_attributes: Option<Vec<String>>,
+    /// Whether a refresh gives a new refresh token too (`None`: not
+    /// managed). With rotation on, Cognito refuses `AuthFlow::RefreshToken`
+    /// among `auth_flows`: a client refreshes with GetTokensFromRefreshToken.
+    pub refresh_token_rotation: Option<RefreshTokenRotation>,
+}
+
+/// Refresh token rotation of an app client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshTokenRotation {
+    /// A refresh token is used until it expires (Cognito's default).
+    Disabled,
+    /// Each refresh returns a new refresh token; the old one still works
+    /// for `retry_grace_period_seconds` (0 to 60) in case the answer was
+    /// lost.
+    Enabled {
+        /// Seconds the previous refresh token keeps working.
+        retry_grace_period_seconds: u8,
+    },
 }
 
 /// How long an app client's tokens are valid; each `None` is not managed.
@@ -1684,6 +1708,7 @@ impl Client {
         flows.sort();
         let id = c.client_id.clone().unwrap_or_default();
         let lifetimes = validities(c);
+        let rotation = c.refresh_token_rotation.as_ref();
         let mut outputs = parent_out(pool);
         outputs.insert("id".into(), id.clone());
         if let Some(sec) = &c.client_secret {
@@ -1708,6 +1733,13 @@ impl Client {
                 "prevent_user_existence_errors": c.prevent_user_existence_errors.as_ref().map(|p| p.as_str() == "ENABLED"),
                 "enable_token_revocation": c.enable_token_revocation,
                 "auth_session_validity_minutes": c.auth_session_validity,
+                "read_attributes": sorted(c.read_attributes.clone().unwrap_or_default()),
+                "write_attributes": sorted(c.write_attributes.clone().unwrap_or_default()),
+                // Never set reads as Cognito's default: disabled.
+                "refresh_token_rotation": rotation.as_ref().map_or("DISABLED", |r| r.feature.as_str()),
+                "refresh_token_grace_seconds": rotation
+                    .filter(|r| r.feature == FeatureType::Enabled)
+                    .map(|r| r.retry_grace_period_seconds.unwrap_or(0)),
             })),
             outputs,
         }
@@ -1748,8 +1780,8 @@ fn flows_of(d: &Props) -> Vec<OAuthFlowType> {
 macro_rules! client_settings {
     ($b:expr, $d:expr, $cur:expr) => {{
         use aws_sdk_cognitoidentityprovider::types::{
-            ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, TimeUnitsType,
-            TokenValidityUnitsType,
+            ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, RefreshTokenRotationType,
+            TimeUnitsType, TokenValidityUnitsType,
         };
         let d: &Props = $d;
         let cur: Option<&UserPoolClientType> = $cur;
@@ -1779,6 +1811,23 @@ macro_rules! client_settings {
             Some(true) => Some(PreventUserExistenceErrorTypes::Enabled),
             Some(false) => Some(PreventUserExistenceErrorTypes::Legacy),
             None => cur.and_then(|c| c.prevent_user_existence_errors.clone()),
+        };
+        let attributes = |k: &str, kept: Option<Vec<String>>| {
+            if has(k) {
+                Some(strings(d, k))
+            } else {
+                kept
+            }
+        };
+        let rotation = match d.get("refresh_token_rotation").and_then(|v| v.as_str()) {
+            Some(feature) => RefreshTokenRotationType::builder()
+                .feature(FeatureType::from(feature))
+                .set_retry_grace_period_seconds(
+                    secs("refresh_token_grace_seconds").map(|s| s as i32),
+                )
+                .build()
+                .ok(),
+            None => cur.and_then(|c| c.refresh_token_rotation.clone()),
         };
         let kept = cur.map(validities).unwrap_or_default();
         let access = minutes("access_token_seconds", kept[0]);
@@ -1810,6 +1859,15 @@ macro_rules! client_settings {
                     .map(|m| m as i32)
                     .or(cur.and_then(|c| c.auth_session_validity)),
             )
+            .set_read_attributes(attributes(
+                "read_attributes",
+                cur.and_then(|c| c.read_attributes.clone()),
+            ))
+            .set_write_attributes(attributes(
+                "write_attributes",
+                cur.and_then(|c| c.write_attributes.clone()),
+            ))
+            .set_refresh_token_rotation(rotation)
     }};
 }
 
@@ -1883,6 +1941,26 @@ impl Kind for Client {
         if let Some(m) = self.auth_session_validity_minutes {
             v["auth_session_validity_minutes"] = json!(m);
         }
+        for (k, attrs) in [
+            ("read_attributes", &self.read_attributes),
+            ("write_attributes", &self.write_attributes),
+        ] {
+            if let Some(a) = attrs {
+                v[k] = json!(sorted(a.clone()));
+            }
+        }
+        match self.refresh_token_rotation {
+            Some(RefreshTokenRotation::Disabled) => {
+                v["refresh_token_rotation"] = json!("DISABLED");
+            }
+            Some(RefreshTokenRotation::Enabled {
+                retry_grace_period_seconds,
+            }) => {
+                v["refresh_token_rotation"] = json!("ENABLED");
+                v["refresh_token_grace_seconds"] = json!(retry_grace_period_seconds);
+            }
+            None => {}
+        }
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -1939,13 +2017,10 @@ impl Kind for Client {
             .update_user_pool_client()
             .user_pool_id(&pool)
             .client_id(&o.id)
-            .set_read_attributes(cur.read_attributes.clone())
-            .set_write_attributes(cur.write_attributes.clone())
             .set_enable_propagate_additional_user_context_data(
                 cur.enable_propagate_additional_user_context_data,
             )
-            .set_analytics_configuration(cur.analytics_configuration.clone())
-            .set_refresh_token_rotation(cur.refresh_token_rotation.clone());
+            .set_analytics_configuration(cur.analytics_configuration.clone());
         let out = client_settings!(out, d, Some(&cur))
             .send()
             .await

@@ -523,6 +523,10 @@ pub struct Function {
     pub tracing: Tracing,
     /// How it logs: the format, levels and log group.
     pub logging: Logging,
+    /// Layer version ARNs (`arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION`),
+    /// at most five, in the order Lambda unpacks them into `/opt` (a later
+    /// one's files over an earlier one's). Empty: none.
+    pub layers: Vec<Input<String>>,
 }
 
 /// A function's X-Ray tracing.
@@ -582,6 +586,7 @@ impl Function {
             reserved_concurrency: None,
             tracing: Tracing::default(),
             logging: Logging::default(),
+            layers: vec![],
         }
     }
 }
@@ -721,6 +726,7 @@ impl Function {
                 "reserved_concurrency": f.concurrency.and_then(|x| x.reserved_concurrent_executions),
                 "tracing": c.tracing_config.and_then(|t| t.mode).map(|m| m.as_str().to_string()).unwrap_or("PassThrough".into()),
                 "logging": logging,
+                "layers": c.layers.unwrap_or_default().into_iter().filter_map(|l| l.arn).collect::<Vec<_>>(),
             })),
             outputs,
         }))
@@ -818,7 +824,9 @@ impl Kind for Function {
     }
     fn deps(&self) -> Vec<String> {
         deps_of(
-            std::iter::once(self.role.deps()).chain(self.environment.values().map(|v| v.deps())),
+            std::iter::once(self.role.deps())
+                .chain(self.environment.values().map(|v| v.deps()))
+                .chain(self.layers.iter().map(|l| l.deps())),
         )
     }
     fn sensitive(&self) -> BTreeSet<String> {
@@ -861,6 +869,8 @@ impl Kind for Function {
                 &self.logging.system_level,
                 &self.logging.log_group,
             ),
+            // In order: the order is how Lambda stacks them.
+            "layers": i.list("layers", &self.layers),
         });
         i.finish(v)
     }
@@ -925,6 +935,7 @@ impl Kind for Function {
                     .set_ephemeral_storage(ephemeral_storage(d))
                     .tracing_config(tracing_config(d))
                     .logging_config(logging_config(d))
+                    .set_layers(Some(strings(d, "layers")).filter(|l| !l.is_empty()))
                     .set_tags(Some(string_map(d, "tags").into_iter().collect()))
                     .send()
             },
@@ -990,6 +1001,7 @@ impl Kind for Function {
                 "ephemeral_storage_mb",
                 "tracing",
                 "logging",
+                "layers",
             ]
             .contains(&k.as_str())
         });
@@ -1048,6 +1060,8 @@ impl Kind for Function {
                         .set_ephemeral_storage(ephemeral_storage(d))
                         .tracing_config(tracing_config(d))
                         .logging_config(logging_config(d))
+                        // All of them, in order (none: an empty list).
+                        .set_layers(Some(strings(d, "layers")))
                         .send()
                 },
             )
