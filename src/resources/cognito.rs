@@ -1736,7 +1736,7 @@ impl Client {
                 "read_attributes": sorted(c.read_attributes.clone().unwrap_or_default()),
                 "write_attributes": sorted(c.write_attributes.clone().unwrap_or_default()),
                 // Never set reads as Cognito's default: disabled.
-                "refresh_token_rotation": rotation.as_ref().map_or("DISABLED", |r| r.feature.as_str()),
+                "refresh_token_rotation": rotation.map_or("DISABLED", |r| r.feature.as_str()),
                 "refresh_token_grace_seconds": rotation
                     .filter(|r| r.feature == FeatureType::Enabled)
                     .map(|r| r.retry_grace_period_seconds.unwrap_or(0)),
