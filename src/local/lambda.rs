@@ -512,7 +512,10 @@ mod tests {
             name: "t".into(),
             arn: "arn:aws:lambda:eu-west-1:123456789012:function:t".into(),
             env: [("GREETING".to_string(), "hi".to_string())].into(),
-            timeout: Duration::from_secs(1),
+            // Ample: a shell bootstrap's first request (sh and curl
+            // starting) took over a second with the test suite's load
+            // beside it. The timeout's own test sets one second.
+            timeout: Duration::from_secs(10),
             memory_mb: 128,
             code_sha256: pkg.sha256_b64.clone(),
             region: "eu-west-1".into(),
@@ -647,7 +650,8 @@ done
 
     #[tokio::test]
     async fn timeout_is_enforced_and_code_must_match() {
-        let (host, cfg, _d) = host_with("#!/bin/sh\nsleep 30\n");
+        let (host, mut cfg, _d) = host_with("#!/bin/sh\nsleep 30\n");
+        cfg.timeout = Duration::from_secs(1);
         let t = std::time::Instant::now();
         assert!(matches!(
             host.invoke(&cfg, json!({})).await,
