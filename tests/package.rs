@@ -19,10 +19,12 @@ fn package(as_cargo_runs_it: bool) -> (serde_json::Value, String) {
         .env(
             "DEPLOYER_LAMBDA_TARGET_DIR",
             common::project_dir().join("target/lambda-release-build"),
-        )
-        .env("CARGO_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR"))
-        .env("CARGO_PKG_NAME", env!("CARGO_PKG_NAME"));
-    if !as_cargo_runs_it {
+        );
+    if as_cargo_runs_it {
+        // Also when this test binary runs without its runner.
+        cmd.env("CARGO_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR"))
+            .env("CARGO_PKG_NAME", env!("CARGO_PKG_NAME"));
+    } else {
         for (k, _) in std::env::vars() {
             if k.starts_with("CARGO_PKG_") || k.starts_with("CARGO_MANIFEST_") {
                 cmd.env_remove(k);
