@@ -1308,6 +1308,14 @@ fn up_watch_redeploys_the_functions_code() {
     let wait_for = |what: &str| {
         let t0 = std::time::Instant::now();
         while !said.lock().unwrap().iter().any(|l| l.contains(what)) {
+            // A failed build is said at once; the watch then waits for a
+            // change that never comes.
+            let failed = said.lock().unwrap().iter().any(|l| l.starts_with("error"));
+            assert!(
+                !failed,
+                "failed before {what:?}: {:?}",
+                said.lock().unwrap()
+            );
             assert!(
                 t0.elapsed() < std::time::Duration::from_secs(900),
                 "never said {what:?}: {:?}",
