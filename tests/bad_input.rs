@@ -1,6 +1,6 @@
 //! Bad input gets a clear error that says what to do, and nothing is lost.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn stderr(o: &std::process::Output) -> String {

@@ -2,7 +2,7 @@
 //! test-only fault knob), then `up` must converge to exactly one of each
 //! resource and `down` must leave nothing. `down` is killed the same way.
 
-mod common;
+use crate::common;
 use common::*;
 use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
 

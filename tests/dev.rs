@@ -3,7 +3,7 @@
 //! Chromium (Debian's, installed by scripts/test), with screenshots kept
 //! under target/screenshots.
 
-mod common;
+use crate::common;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! The handler artifact: built by cargo-lambda for provided.al2023, linked
 //! against glibc 2.34 at most, zipped deterministically.
 
-mod common;
+use crate::common;
 use std::io::Read;
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! create, a no-op with zero writes, a change shown as a value diff, down
 //! leaving nothing.
 
-mod common;
+use crate::common;
 use common::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! up/no-op/down, the lock under two concurrent runs, a killed run's lock and
 //! `unlock`, a foreign write between read and write, push/pull, bad inputs.
 
-mod common;
+use crate::common;
 use common::*;
 use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
 

@@ -9,7 +9,7 @@
 //! `DEPLOYER_SOAK_FIRST_SEED=S` choose others. Every seed is printed, and a
 //! failure names the seed that reproduces it.
 
-mod common;
+use crate::common;
 use common::*;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

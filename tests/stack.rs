@@ -2,7 +2,7 @@
 //! STACK.md read back through the SDK, idempotency counted from moto's own
 //! request recorder, drift repair, outputs.
 
-mod common;
+use crate::common;
 use common::*;
 use std::collections::BTreeMap;
 
