@@ -1,8 +1,10 @@
 //! A small service: functions with code of their own behind one HTTP API
 //! with a Cognito JWT authorizer. `GET /hello` runs the `handler` crate and
 //! is open; `GET /echo` runs the `echo` crate (`functions/echo`) and takes a
-//! bearer token of the service's client with the scope `two/echo`. Both
-//! crates of this workspace build in one cargo-lambda invocation.
+//! bearer token of the service's client with the scope `two/echo`;
+//! `GET /internal` runs `echo` too, for the holder of a key that a Lambda
+//! authorizer (the `gate` crate, `functions/gate`) checks. The three crates
+//! of this workspace build in one cargo-lambda invocation.
 //! `cargo run --example two_functions -- up` (or plan, down, outputs, ...).
 use deployer::config::Config;
 use deployer::model::Stack;
@@ -38,6 +40,9 @@ struct Settings {
     operator_groups: Option<Vec<String>>,
     /// Layer version ARNs for `/echo`'s function (shared code, in order).
     echo_layers: Option<Vec<String>>,
+    /// The key `GET /internal` takes in its `x-api-key` header (without
+    /// it: nobody gets in).
+    internal_key: Option<String>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -144,12 +149,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         ..Api::new(name.clone())
     };
     let api = s.add("api", api);
-    let authorizer = Authorizer {
-        api_id: api.id(),
-        name: "cognito".into(),
-        issuer: pool.issuer(),
-        audience: vec![client.id()],
-    };
+    let authorizer = Authorizer::jwt(api.id(), "cognito", pool.issuer(), vec![client.id()]);
     let authorizer = s.add("authorizer", authorizer);
     // The stage `v1`: throttled, its access log in a group of its own.
     let access = s.add(
@@ -171,6 +171,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         ..Stage::new(api.id())
     };
     let stage = s.add("stage", stage);
+    let mut integrations = std::collections::BTreeMap::new();
     for (key, code) in [
         ("hello", Code::krate("handler")),
         ("echo", Code::krate("echo")),
@@ -206,6 +207,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
                 description: format!("GET /{key}"),
             },
         );
+        integrations.insert(key, integration.id());
         let mut route = Route::new(api.id(), format!("GET /{key}"), integration.id());
         if key == "echo" {
             route.auth = RouteAuth::jwt(authorizer.id(), [rs.scope("echo")]);
@@ -214,6 +216,36 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         let url = deployer::interpolate!("{}/{}", stage.url(&api), key);
         s.export(format!("{key}_url"), url);
     }
+    // `GET /internal`: the echo function again, behind a Lambda authorizer
+    // (the `gate` crate) that lets in the holder of a key. API Gateway keeps
+    // its answer for a minute per key and may invoke it from that
+    // authorizer only.
+    let mut gate = Function::new(format!("{name}-gate"), role.arn());
+    gate.code = Code::krate("gate");
+    gate.description = "Lets in the holder of the internal key".into();
+    if let Some(k) = &settings.internal_key {
+        // A secret: `(sensitive)` in a plan, never in the state.
+        let k = deployer::model::Input::from(k.clone()).secret();
+        gate.environment.insert("API_KEY".into(), k);
+    }
+    let gate = s.add("function/gate", gate);
+    let mut by_key = Authorizer::lambda(api.id(), "key", gate.arn());
+    by_key.identity_sources = vec!["$request.header.x-api-key".into()];
+    if let Some(l) = by_key.lambda.as_mut() {
+        l.result_ttl_seconds = Some(60);
+    }
+    let by_key = s.add("authorizer/key", by_key);
+    let from_authorizer =
+        deployer::interpolate!("{}/authorizers/{}", api.execution_arn(), by_key.id());
+    s.add(
+        "permission/gate",
+        Permission::for_api_gateway(gate.name(), from_authorizer),
+    );
+    let mut internal = Route::new(api.id(), "GET /internal", integrations["echo"].clone());
+    internal.auth = RouteAuth::Lambda {
+        authorizer_id: by_key.id(),
+    };
+    s.add("route/internal", internal);
     s.export("client_id", client.id());
     s.export("issuer", pool.issuer());
     Ok(())

@@ -112,12 +112,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
     );
     let authorizer = s.add(
         "authorizer",
-        Authorizer {
-            api_id: api.id(),
-            name: "cognito".into(),
-            issuer: pool.issuer(),
-            audience: vec![cc.id()],
-        },
+        Authorizer::jwt(api.id(), "cognito", pool.issuer(), vec![cc.id()]),
     );
     let integration = s.add(
         "integration",

@@ -343,9 +343,29 @@ fn two_functions_with_code_of_their_own() {
                     Some("NONE".to_string()),
                     None,
                     vec![]
+                ),
+                (
+                    "GET /internal".to_string(),
+                    Some("CUSTOM".to_string()),
+                    Some(st.id("authorizer/key")),
+                    vec![]
                 )
             ]
         );
+        // `/internal`'s Lambda authorizer: the gate function by its
+        // invocation URI, and the function's policy lets API Gateway invoke
+        // it from that authorizer only.
+        let gate = s.lambda.get_function().function_name("mine-two-gate");
+        let gate = gate.send().await.unwrap().configuration.unwrap();
+        let gate_arn = gate.function_arn.unwrap();
+        assert_eq!(
+            key_authorizer(&s.apigw, &api, &st.id("authorizer/key")).await,
+            key_declared(&gate_arn)
+        );
+        let policy = s.lambda.get_policy().function_name("mine-two-gate");
+        let policy = policy.send().await.unwrap().policy.unwrap();
+        let from = format!("/authorizers/{}\"", st.id("authorizer/key"));
+        assert!(policy.contains(&from), "{from} in {policy}");
         let c = s.client(&pool, &client).await;
         assert_eq!(c.allowed_o_auth_scopes.clone().unwrap(), ["two/echo"]);
         // 30 minutes, in the unit deployer sends.
@@ -637,6 +657,18 @@ fn two_functions_with_code_of_their_own() {
             .delete_role_permissions_boundary()
             .role_name("mine-two-lambda");
         b.send().await.unwrap();
+        // And the Lambda authorizer: no cache, IAM policy answers, the
+        // Authorization header.
+        let a = apigw
+            .update_authorizer()
+            .api_id(&api)
+            .authorizer_id(st.id("authorizer/key"));
+        a.authorizer_result_ttl_in_seconds(0)
+            .enable_simple_responses(false)
+            .identity_source("$request.header.Authorization")
+            .send()
+            .await
+            .unwrap();
     });
     let plan = run(&st, &["plan"]);
     for line in [
@@ -651,6 +683,9 @@ fn two_functions_with_code_of_their_own() {
         "reserved_concurrency: 2 -> 5",
         "permissions_boundary: (none) -> arn:aws:iam::aws:policy/PowerUserAccess",
         "timeout_ms: 29000 -> 10000",
+        "result_ttl_seconds: 0 -> 60",
+        "simple_responses: false -> true",
+        "identity_source: [\"$request.header.Authorization\"] -> [\"$request.header.x-api-key\"]",
     ] {
         assert!(plan.contains(line), "{line}\n{plan}");
     }
@@ -662,6 +697,7 @@ fn two_functions_with_code_of_their_own() {
     assert_eq!(
         changed,
         [
+            "update authorizer/key",
             "update client",
             "update function/echo",
             "update integration/echo",
@@ -670,6 +706,15 @@ fn two_functions_with_code_of_their_own() {
         ],
         "{out}"
     );
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let gate = s.lambda.get_function().function_name("mine-two-gate");
+        let gate = gate.send().await.unwrap().configuration.unwrap();
+        assert_eq!(
+            key_authorizer(&s.apigw, &api, &st.id("authorizer/key")).await,
+            key_declared(&gate.function_arn.unwrap())
+        );
+    });
     assert_eq!(echo_settings(), echo_declared);
     assert_eq!(role_settings(), role_declared);
     assert_eq!(integration_settings(), integration_declared);
@@ -685,6 +730,37 @@ fn two_functions_with_code_of_their_own() {
     let mut want = pool_declared.clone();
     want.2 .0 = Some(10);
     assert_eq!(pool_settings(), want);
+    st.extra_config = String::new();
+    run(&st, &["up"]);
+    // The internal key: a secret of the gate function's environment, sent
+    // to Lambda, shown nowhere and kept out of the state.
+    st.extra_config = "internal_key = \"k3y-of-the-gate\"\n".into();
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("(sensitive)"), "{plan}");
+    let out = run(&st, &["up", "--json"]);
+    let parsed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(changes(&parsed), ["update function/gate"], "{out}");
+    let env = rt().block_on(async {
+        let l = sdk(&moto.direct).await.lambda;
+        let c = l
+            .get_function_configuration()
+            .function_name("mine-two-gate");
+        c.send()
+            .await
+            .unwrap()
+            .environment
+            .unwrap()
+            .variables
+            .unwrap()
+    });
+    assert_eq!(env["API_KEY"], "k3y-of-the-gate");
+    for shown in [&plan, &out] {
+        assert!(!shown.contains("k3y-of-the-gate"), "{shown}");
+    }
+    for f in walk(&st.state_dir()) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(!text.contains("k3y-of-the-gate"), "{}", f.display());
+    }
     st.extra_config = String::new();
     run(&st, &["up"]);
 
@@ -1151,4 +1227,50 @@ fn client_declared() -> (Vec<String>, Vec<String>, Option<String>, Option<i32>) 
         Some("ENABLED".into()),
         Some(10),
     )
+}
+
+/// A Lambda authorizer's settings as API Gateway reports them: type, URI,
+/// payload format, simple responses, cache seconds, identity sources.
+async fn key_authorizer(
+    apigw: &aws_sdk_apigatewayv2::Client,
+    api: &str,
+    id: &str,
+) -> (String, String, String, bool, i32, Vec<String>) {
+    let a = apigw.get_authorizer().api_id(api).authorizer_id(id);
+    let a = a.send().await.unwrap();
+    (
+        a.authorizer_type.unwrap().as_str().to_string(),
+        a.authorizer_uri.unwrap_or_default(),
+        a.authorizer_payload_format_version.unwrap_or_default(),
+        a.enable_simple_responses.unwrap_or(false),
+        a.authorizer_result_ttl_in_seconds.unwrap_or(0),
+        a.identity_source.unwrap_or_default(),
+    )
+}
+
+/// What `examples/two_functions.rs` declares of its Lambda authorizer.
+fn key_declared(gate_arn: &str) -> (String, String, String, bool, i32, Vec<String>) {
+    let uri = format!("path/2015-03-31/functions/{gate_arn}/invocations");
+    (
+        "REQUEST".into(),
+        format!("arn:aws:apigateway:eu-west-1:lambda:{uri}"),
+        "2.0".into(),
+        true,
+        60,
+        vec!["$request.header.x-api-key".into()],
+    )
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -381,20 +381,81 @@ impl Provider for ApiProvider {
 
 // ---------------------------------------------------------------- authorizer
 
-/// A JWT authorizer of an API: tokens from `issuer` for `audience`.
+/// An authorizer of an API: a JWT authorizer (tokens from `issuer` for
+/// `audience`), or with `lambda` set a Lambda (`REQUEST`) authorizer: a
+/// function of the stack that decides from the request.
+///
+/// A Lambda authorizer's function needs a [`Permission`](crate::resources::lambda::Permission)
+/// for `apigateway.amazonaws.com` from
+/// `interpolate!("{}/authorizers/{}", api.execution_arn(), authorizer.id())`;
+/// its routes take [`RouteAuth::Lambda`].
 #[derive(Default)]
 pub struct Authorizer {
     /// The API's ID (`api.id()`).
     pub api_id: Input<String>,
     /// Its name within the API.
     pub name: String,
-    /// The token issuer (`pool.issuer()`).
+    /// A JWT authorizer's token issuer (`pool.issuer()`).
     pub issuer: Input<String>,
-    /// The audiences a token may have (client IDs).
+    /// A JWT authorizer's audiences (client IDs): a token has one of them.
     pub audience: Vec<Input<String>>,
+    /// Where the identity is in a request (`$request.header.Authorization`,
+    /// `$request.querystring.key`, ...); empty: the `Authorization` header.
+    pub identity_sources: Vec<String>,
+    /// `Some`: a Lambda (`REQUEST`) authorizer; `issuer` and `audience` are
+    /// then not used. Changing the type replaces the authorizer.
+    pub lambda: Option<LambdaAuthorizer>,
+}
+
+/// A Lambda authorizer's function and how API Gateway calls it.
+#[derive(Default)]
+pub struct LambdaAuthorizer {
+    /// The function that decides (`function.arn()`).
+    pub function_arn: Input<String>,
+    /// The event it is given: `"2.0"` (empty: `"2.0"`) or `"1.0"`.
+    pub payload_format_version: String,
+    /// It answers `{"isAuthorized": bool, "context": {...}}` (payload 2.0
+    /// only) instead of an IAM policy document.
+    pub simple_responses: bool,
+    /// How long API Gateway keeps an answer for the same identity, 0 to
+    /// 3600 s (0: asked on every request; `None`: 300, AWS's default).
+    pub result_ttl_seconds: Option<i32>,
 }
 
 impl Authorizer {
+    /// A JWT authorizer of `api_id`: tokens from `issuer` for one of `audience`.
+    pub fn jwt(
+        api_id: impl Into<Input<String>>,
+        name: impl Into<String>,
+        issuer: impl Into<Input<String>>,
+        audience: Vec<Input<String>>,
+    ) -> Authorizer {
+        Authorizer {
+            api_id: api_id.into(),
+            name: name.into(),
+            issuer: issuer.into(),
+            audience,
+            ..Default::default()
+        }
+    }
+    /// A Lambda (`REQUEST`) authorizer of `api_id`, answered by `function_arn`
+    /// in the simple format (payload 2.0), its answers kept 300 s.
+    pub fn lambda(
+        api_id: impl Into<Input<String>>,
+        name: impl Into<String>,
+        function_arn: impl Into<Input<String>>,
+    ) -> Authorizer {
+        Authorizer {
+            api_id: api_id.into(),
+            name: name.into(),
+            lambda: Some(LambdaAuthorizer {
+                function_arn: function_arn.into(),
+                simple_responses: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
     fn observe(
         api: &str,
         a: &aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput,
@@ -408,8 +469,42 @@ impl Authorizer {
                 "identity_source": a.identity_source.clone().unwrap_or_default(),
                 "issuer": jwt.and_then(|j| j.issuer.clone()).unwrap_or_default(),
                 "audience": sorted(jwt.and_then(|j| j.audience.clone()).unwrap_or_default()),
+                "uri": a.authorizer_uri.clone().unwrap_or_default(),
+                "payload_format_version": a.authorizer_payload_format_version.clone().unwrap_or_default(),
+                "simple_responses": a.enable_simple_responses.unwrap_or(false),
+                "result_ttl_seconds": a.authorizer_result_ttl_in_seconds.unwrap_or(0),
             })),
             outputs: child_out(api, a.authorizer_id.as_deref().unwrap_or_default()),
+        }
+    }
+    /// The URI API Gateway invokes a function by.
+    fn invocation_uri(ctx: &Ctx, function_arn: &str) -> String {
+        ctx.arn(
+            "apigateway",
+            &ctx.region,
+            "lambda",
+            &format!("path/2015-03-31/functions/{function_arn}/invocations"),
+        )
+    }
+    /// CreateAuthorizer's and UpdateAuthorizer's settings, of either type.
+    fn settings(d: &Props) -> AuthorizerSettings {
+        let request = s(d, "type") == "REQUEST";
+        AuthorizerSettings {
+            identity_source: strings(d, "identity_source"),
+            jwt: (!request).then(|| {
+                JwtConfiguration::builder()
+                    .issuer(s(d, "issuer"))
+                    .set_audience(Some(strings(d, "audience")))
+                    .build()
+            }),
+            uri: request.then(|| s(d, "uri")),
+            payload_format_version: request.then(|| s(d, "payload_format_version")),
+            simple_responses: request.then(|| d["simple_responses"] == json!(true)),
+            result_ttl_seconds: request.then(|| {
+                d.get("result_ttl_seconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0) as i32
+            }),
         }
     }
     async fn get(cx: &Cx, api: &str, id: &str) -> Result<Option<Observed>> {
@@ -429,16 +524,28 @@ impl Authorizer {
     }
 }
 
+/// What an authorizer is created and updated with (`None`: not of its type).
+struct AuthorizerSettings {
+    identity_source: Vec<String>,
+    jwt: Option<JwtConfiguration>,
+    uri: Option<String>,
+    payload_format_version: Option<String>,
+    simple_responses: Option<bool>,
+    result_ttl_seconds: Option<i32>,
+}
+
 #[async_trait::async_trait]
 impl Kind for Authorizer {
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(AuthorizerProvider)
     }
     fn deps(&self) -> Vec<String> {
+        let function = self.lambda.as_ref().map(|l| l.function_arn.deps());
         deps_of(
             [self.api_id.deps(), self.issuer.deps()]
                 .into_iter()
-                .chain(self.audience.iter().map(|a| a.deps())),
+                .chain(self.audience.iter().map(|a| a.deps()))
+                .chain(function),
         )
     }
     fn parent(&self) -> Option<String> {
@@ -452,13 +559,37 @@ impl Kind for Authorizer {
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "name": self.name,
-            "type": "JWT",
-            "identity_source": ["$request.header.Authorization"],
-            "issuer": i.get("issuer", &self.issuer),
-            "audience": sorted(i.list("audience", &self.audience)),
-        });
+        let identity_source = if self.identity_sources.is_empty() {
+            vec!["$request.header.Authorization".to_string()]
+        } else {
+            self.identity_sources.clone()
+        };
+        let v = match &self.lambda {
+            None => json!({
+                "name": self.name,
+                "type": "JWT",
+                "identity_source": identity_source,
+                "issuer": i.get("issuer", &self.issuer),
+                "audience": sorted(i.list("audience", &self.audience)),
+            }),
+            Some(l) => {
+                let arn = l.function_arn.resolve(ctx, k);
+                let uri = arn.map(|a| Self::invocation_uri(ctx, &a));
+                let version = match l.payload_format_version.as_str() {
+                    "" => "2.0",
+                    v => v,
+                };
+                json!({
+                    "name": self.name,
+                    "type": "REQUEST",
+                    "identity_source": identity_source,
+                    "uri": i.value("uri", uri),
+                    "payload_format_version": version,
+                    "simple_responses": l.simple_responses,
+                    "result_ttl_seconds": l.result_ttl_seconds.unwrap_or(300),
+                })
+            }
+        };
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -506,24 +637,24 @@ impl Kind for Authorizer {
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let api = self.api_id.require(&cx.ctx, k)?;
-        let a = cx
+        let a = Self::settings(d);
+        let created = cx
             .aws
             .apigw
             .create_authorizer()
             .api_id(&api)
             .name(&self.name)
-            .authorizer_type(AuthorizerType::Jwt)
-            .set_identity_source(Some(strings(d, "identity_source")))
-            .jwt_configuration(
-                JwtConfiguration::builder()
-                    .issuer(s(d, "issuer"))
-                    .set_audience(Some(strings(d, "audience")))
-                    .build(),
-            )
+            .authorizer_type(AuthorizerType::from(s(d, "type").as_str()))
+            .set_identity_source(Some(a.identity_source))
+            .set_jwt_configuration(a.jwt)
+            .set_authorizer_uri(a.uri)
+            .set_authorizer_payload_format_version(a.payload_format_version)
+            .set_enable_simple_responses(a.simple_responses)
+            .set_authorizer_result_ttl_in_seconds(a.result_ttl_seconds)
             .send()
             .await
             .map_err(ctx_err("create authorizer"))?;
-        let id = a.authorizer_id.unwrap_or_default();
+        let id = created.authorizer_id.unwrap_or_default();
         Ok(Observed {
             id: id.clone(),
             props: d.clone(),
@@ -532,19 +663,19 @@ impl Kind for Authorizer {
     }
     async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
         let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
+        let a = Self::settings(d);
         cx.aws
             .apigw
             .update_authorizer()
             .api_id(&api)
             .authorizer_id(&o.id)
             .name(s(d, "name"))
-            .set_identity_source(Some(strings(d, "identity_source")))
-            .jwt_configuration(
-                JwtConfiguration::builder()
-                    .issuer(s(d, "issuer"))
-                    .set_audience(Some(strings(d, "audience")))
-                    .build(),
-            )
+            .set_identity_source(Some(a.identity_source))
+            .set_jwt_configuration(a.jwt)
+            .set_authorizer_uri(a.uri)
+            .set_authorizer_payload_format_version(a.payload_format_version)
+            .set_enable_simple_responses(a.simple_responses)
+            .set_authorizer_result_ttl_in_seconds(a.result_ttl_seconds)
             .send()
             .await
             .map_err(ctx_err("update authorizer"))?;
@@ -844,6 +975,11 @@ pub enum RouteAuth {
         /// The scopes a token needs (one of them).
         scopes: Vec<Input<String>>,
     },
+    /// Whoever a Lambda authorizer (`authorizer.id()`) lets in (`CUSTOM`).
+    Lambda {
+        /// The authorizer's ID.
+        authorizer_id: Input<String>,
+    },
 }
 
 impl RouteAuth {
@@ -873,8 +1009,14 @@ impl Route {
             auth: RouteAuth::None,
         }
     }
-    fn protected(&self) -> bool {
-        matches!(self.auth, RouteAuth::Jwt { .. })
+    /// The authorizer's ID, when the route has one.
+    fn authorizer(&self) -> Option<&Input<String>> {
+        match &self.auth {
+            RouteAuth::None => None,
+            RouteAuth::Jwt { authorizer_id, .. } | RouteAuth::Lambda { authorizer_id } => {
+                Some(authorizer_id)
+            }
+        }
     }
     #[allow(clippy::too_many_arguments)]
     fn observe(
@@ -907,12 +1049,8 @@ impl Kind for Route {
     }
     fn deps(&self) -> Vec<String> {
         let mut inputs = vec![self.api_id.deps(), self.integration_id.deps()];
-        if let RouteAuth::Jwt {
-            authorizer_id: a,
-            scopes,
-        } = &self.auth
-        {
-            inputs.push(a.deps());
+        inputs.extend(self.authorizer().map(|a| a.deps()));
+        if let RouteAuth::Jwt { scopes, .. } = &self.auth {
             inputs.extend(scopes.iter().map(|s| s.deps()));
         }
         deps_of(inputs)
@@ -926,20 +1064,22 @@ impl Kind for Route {
             "target",
             &self.integration_id.map(|id| format!("integrations/{id}")),
         );
-        let v = if let RouteAuth::Jwt {
-            authorizer_id: authorizer,
-            scopes,
-        } = &self.auth
-        {
-            json!({
+        let v = match &self.auth {
+            RouteAuth::Jwt {
+                authorizer_id: authorizer,
+                scopes,
+            } => json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "JWT",
                 "authorizer_id": i.get("authorizer_id", authorizer), "scopes": sorted(i.list("scopes", scopes)),
-            })
-        } else {
-            json!({
+            }),
+            RouteAuth::Lambda { authorizer_id } => json!({
+                "route_key": self.route_key, "target": target, "authorization_type": "CUSTOM",
+                "authorizer_id": i.get("authorizer_id", authorizer_id), "scopes": [],
+            }),
+            RouteAuth::None => json!({
                 "route_key": self.route_key, "target": target, "authorization_type": "NONE",
                 "authorizer_id": "", "scopes": [],
-            })
+            }),
         };
         i.finish(v)
     }
@@ -987,10 +1127,12 @@ impl Kind for Route {
             .route_key(&self.route_key)
             .target(s(d, "target"))
             .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()));
-        if self.protected() {
-            req = req
-                .authorizer_id(s(d, "authorizer_id"))
-                .set_authorization_scopes(Some(strings(d, "scopes")));
+        if self.authorizer().is_some() {
+            req = req.authorizer_id(s(d, "authorizer_id"));
+        }
+        // AWS takes scopes only with a JWT authorizer.
+        if matches!(self.auth, RouteAuth::Jwt { .. }) {
+            req = req.set_authorization_scopes(Some(strings(d, "scopes")));
         }
         let r = match req.send().await {
             Ok(r) => r.route_id.unwrap_or_default(),
@@ -1025,11 +1167,12 @@ impl Kind for Route {
             .route_id(&o.id)
             .target(s(d, "target"))
             .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()));
+        if self.authorizer().is_some() {
+            req = req.authorizer_id(s(d, "authorizer_id"));
+        }
         // AWS takes scopes only with a JWT authorizer, as at create.
-        if self.protected() {
-            req = req
-                .authorizer_id(s(d, "authorizer_id"))
-                .set_authorization_scopes(Some(strings(d, "scopes")));
+        if matches!(self.auth, RouteAuth::Jwt { .. }) {
+            req = req.set_authorization_scopes(Some(strings(d, "scopes")));
         }
         req.send()
             .await

@@ -731,8 +731,8 @@ pub fn handler_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let ws = ws.replace(
-        "members = [\".\", \"handler\", \"functions/echo\"]",
-        "members = [\"handler\", \"functions/echo\"]",
+        "members = [\".\", \"handler\", \"functions/echo\", \"functions/gate\"]",
+        "members = [\"handler\", \"functions/echo\", \"functions/gate\"]",
     );
     let (a, b) = (
         ws.find("[package]").unwrap(),
@@ -752,11 +752,13 @@ pub fn handler_copy() -> tempfile::TempDir {
         let f = f.unwrap().path();
         std::fs::copy(&f, h.join("src").join(f.file_name().unwrap())).unwrap();
     }
-    // The second function's crate of the multi-function example.
-    let echo = dir.path().join("functions/echo");
-    std::fs::create_dir_all(echo.join("src")).unwrap();
-    for f in ["Cargo.toml", "src/main.rs"] {
-        std::fs::copy(root.join("functions/echo").join(f), echo.join(f)).unwrap();
+    // The other functions' crates of the multi-function example.
+    for krate in ["functions/echo", "functions/gate"] {
+        let to = dir.path().join(krate);
+        std::fs::create_dir_all(to.join("src")).unwrap();
+        for f in ["Cargo.toml", "src/main.rs"] {
+            std::fs::copy(root.join(krate).join(f), to.join(f)).unwrap();
+        }
     }
     // The checkout's tool venv (moto, cargo-lambda), not a new install.
     std::os::unix::fs::symlink(deployer::tools::tools_dir(), dir.path().join(".tools")).unwrap();
