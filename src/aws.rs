@@ -178,6 +178,9 @@ pub struct Target {
     pub endpoint_url: Option<String>,
     /// How long a call may take.
     pub timeouts: Timeouts,
+    /// Fixed credentials for an emulator (which takes any), instead of the
+    /// aws-config chain's: `deployer dev` where none are set.
+    pub emulator_credentials: bool,
 }
 
 /// How long an AWS call may take: a stalled connection fails the call (by
@@ -389,6 +392,16 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
     }
     if let Some(e) = &t.endpoint_url {
         loader = loader.endpoint_url(e);
+    }
+    if t.emulator_credentials {
+        let c = aws_credential_types::Credentials::new(
+            "deployer-dev",
+            "deployer-dev",
+            None,
+            None,
+            "deployer dev",
+        );
+        loader = loader.credentials_provider(c);
     }
     let cfg = loader.load().await;
     if cfg.region().is_none() {

@@ -573,8 +573,6 @@ fn one_process_runs_up_again_on_s3() {
     let moto = Moto::start_plain();
     make_bucket(&moto, "again", true);
     let st = Stack::new(&moto, "again");
-    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     let (dir, cfg, zip) = (st.state_dir(), st.config_path(), handler_zip());
     let args = [
         "deployer",
@@ -595,7 +593,11 @@ fn one_process_runs_up_again_on_s3() {
         "up",
     ];
     for run in 1..=2 {
-        rt().block_on(deployer::cli::run(deployer::cli::Cli::parse_from(args)))
+        // moto's credentials through the configuration: the process's
+        // environment is the other tests' too under `cargo test`.
+        let mut cli = deployer::cli::Cli::parse_from(args);
+        cli.global.emulator_credentials = true;
+        rt().block_on(deployer::cli::run(cli))
             .unwrap_or_else(|e| panic!("run {run}: {e}"));
         assert!(
             object(&moto, "again", "again.lock").is_none(),

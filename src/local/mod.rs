@@ -230,12 +230,6 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         .clone()
         .or_else(|| moto.as_ref().map(|m| m.endpoint.clone()))
         .unwrap_or_default();
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        // An emulator takes any credentials; nothing here reaches AWS.
-        std::env::set_var("AWS_ACCESS_KEY_ID", "deployer-dev");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "deployer-dev");
-    }
-    std::env::remove_var("AWS_PROFILE");
     let api_l = bind(opts.api_port).await?;
     let idp_l = bind(opts.idp_port).await?;
     let api_base = format!(
@@ -252,6 +246,9 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     );
     let mut g2 = g.clone();
     g2.endpoint_url = Some(endpoint.clone());
+    // An emulator takes any credentials; nothing here reaches AWS, and the
+    // user's own (a profile, SSO) are neither needed nor asked for.
+    g2.emulator_credentials = true;
     // The functions' crates run here too: built for this machine.
     g2.local_build = true;
     if built.is_some() {
@@ -270,6 +267,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         profile: None,
         endpoint_url: Some(endpoint.clone()),
         timeouts: g2.timeouts(),
+        emulator_credentials: g2.emulator_credentials,
     })
     .await?;
     // Where the function's code is unpacked and run: private (0700) and

@@ -89,6 +89,10 @@ pub struct Global {
     /// Build the functions' crates for this machine (`deployer dev`).
     #[arg(skip)]
     pub local_build: bool,
+    /// The emulator's credentials (`deployer dev` without AWS credentials
+    /// of its own): given to the SDK, not put in the process environment.
+    #[arg(skip)]
+    pub emulator_credentials: bool,
     /// Print nothing but errors (a `--watch` redeploy).
     #[arg(skip)]
     pub quiet: bool,
@@ -209,6 +213,7 @@ pub async fn sdk_config(g: &Global, cfg: &Config) -> Result<aws_config::SdkConfi
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
         timeouts: g.timeouts(),
+        emulator_credentials: g.emulator_credentials,
     };
     match crate::aws::load_sdk_config(&target).await {
         Err(Error::NoRegion) => {
