@@ -418,7 +418,8 @@ pub struct LambdaAuthorizer {
     /// only) instead of an IAM policy document.
     pub simple_responses: bool,
     /// How long API Gateway keeps an answer for the same identity, 0 to
-    /// 3600 s (0: asked on every request; `None`: 300, AWS's default).
+    /// 3600 s (0: asked on every request; `None`: 300, the console's and
+    /// CDK's default; the API documents none, so deployer always sends it).
     pub result_ttl_seconds: Option<i32>,
 }
 
