@@ -1,4 +1,4 @@
-//! The engine: read what exists, plan a pure diff, apply it as a graph.
+//! The engine: reads what exists, plans a pure diff, applies it as a graph.
 //!
 //! - `read_all` reads every resource concurrently (children of a pool or an
 //!   API whose ID the state does not know wait for it to be found).
