@@ -25,12 +25,7 @@ impl CloudWatchSink {
                 while let Ok(x) = rx.try_recv() {
                     batch.push(x);
                 }
-                let mut by_stream: std::collections::BTreeMap<String, Vec<(i64, String)>> =
-                    Default::default();
-                for (s, t, l) in batch {
-                    by_stream.entry(s).or_default().push((t, l));
-                }
-                for (stream, events) in by_stream {
+                for (stream, events) in by_stream(batch) {
                     if streams.insert(stream.clone()) {
                         let _ = client
                             .create_log_stream()
@@ -69,6 +64,25 @@ impl CloudWatchSink {
     }
 }
 
+/// A batch's lines per stream, each stream's in the order of their
+/// timestamps (stable: lines of the same millisecond keep the order they
+/// came in). CloudWatch Logs refuses a `PutLogEvents` whose events are not
+/// in chronological order, and the whole batch is lost: a function's stdout
+/// and stderr are read by two tasks, and the host's own REPORT line by a
+/// third, so a line stamped earlier can arrive later.
+fn by_stream(
+    batch: Vec<(String, i64, String)>,
+) -> std::collections::BTreeMap<String, Vec<(i64, String)>> {
+    let mut out: std::collections::BTreeMap<String, Vec<(i64, String)>> = Default::default();
+    for (s, t, l) in batch {
+        out.entry(s).or_default().push((t, l));
+    }
+    for events in out.values_mut() {
+        events.sort_by_key(|(t, _)| *t);
+    }
+    out
+}
+
 impl LogSink for CloudWatchSink {
     fn line(&self, stream: &str, request_id: &str, line: &str) {
         if self.echo {
@@ -80,5 +94,36 @@ impl LogSink for CloudWatchSink {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let _ = self.tx.send((stream.to_string(), now, line.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seen in a test run: a handler's line stamped a millisecond before the
+    /// END line arrived after it, and the batch with the cold start's
+    /// `Init Duration` was refused.
+    #[test]
+    fn each_streams_lines_go_in_chronological_order() {
+        let l = |s: &str, t: i64, m: &str| (s.to_string(), t, m.to_string());
+        let got = by_stream(vec![
+            l("a", 10, "START"),
+            l("b", 11, "START b"),
+            l("a", 13, "END"),
+            l("a", 12, "handler: GET / -> 200"),
+            l("a", 13, "REPORT"),
+        ]);
+        let a: Vec<_> = got["a"].iter().map(|(t, m)| (*t, m.as_str())).collect();
+        assert_eq!(
+            a,
+            [
+                (10, "START"),
+                (12, "handler: GET / -> 200"),
+                (13, "END"),
+                (13, "REPORT")
+            ]
+        );
+        assert_eq!(got["b"], [(11, "START b".to_string())]);
     }
 }
