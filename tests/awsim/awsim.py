@@ -63,6 +63,12 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
   logs    DeleteLogGroup: moto keeps the deleted group's tags, which a group
           made again under its name then shows; AWS's new group has none.
 
+distance, for the benchmark (scripts/bench): --latency adds a fixed delay to
+every request (the round trip to a region), --serial answers one request at
+a time (the same calls made one after another: the sequential baseline), and
+--record FILE appends one JSON line per request (start, end, service,
+operation, status) from which the bench counts round trips.
+
 GET /__awsim/stats answers the injected faults by kind (JSON).
 The proxy exits when its parent process goes away (nothing outlives a test).
 """
@@ -85,6 +91,8 @@ from urllib.parse import parse_qs, unquote
 ARGS = None
 LOCK = threading.Lock()
 STATS = {}
+SERIAL = threading.Lock()  # --serial: held over each whole request
+RECORD_LOCK = threading.Lock()
 OCCURRENCE = {}
 # realism state, all guarded by LOCK
 ROLE_CREATED = {}  # role name -> (time, role id)
@@ -410,6 +418,7 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("awsim: " + (fmt % a) + "\n")
 
     def reply(self, status, headers, body):
+        self.status = status
         self.send_response(status)
         for k, v in headers.items():
             if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
@@ -420,6 +429,27 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        if self.path.startswith("/__awsim/") or self.path.startswith("/moto-api"):
+            return self.handle_request()
+        start = time.monotonic()
+        self.status = "lost"
+        if ARGS.serial:
+            SERIAL.acquire()
+        try:
+            if ARGS.latency:
+                time.sleep(ARGS.latency)
+            return self.handle_request()
+        finally:
+            if ARGS.serial:
+                SERIAL.release()
+            if ARGS.record:
+                line = json.dumps({"start": start, "end": time.monotonic(), "service": self.service,
+                                   "op": self.op, "status": self.status})
+                with RECORD_LOCK, open(ARGS.record, "a") as f:
+                    f.write(line + "\n")
+
+    def handle_request(self):
+        self.service, self.op = "?", "?"
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         if self.path.startswith("/__awsim/stats"):
@@ -428,6 +458,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"Content-Type": "application/json"}, data)
         headers = {k: v for k, v in self.headers.items()}
         service, op, subject = classify(self.command, self.path, self.headers, body)
+        self.service, self.op = service, op
         mutating = is_mutating(op.split(" ")[0]) if service not in ("lambda",) else self.command not in ("GET", "HEAD")
         if service == "apigateway":
             mutating = self.command not in ("GET", "HEAD")
@@ -806,6 +837,9 @@ def gap_after(service, op, method, path, status, body, subject, req=b""):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # deployer opens a connection per request in flight: socketserver's
+    # backlog of 5 would leave the rest of a round of reads waiting.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # A client killed mid-request (the crash tests do it on purpose).
@@ -844,6 +878,9 @@ def main():
     p.add_argument("--deny", action="append", default=[], help="answer AccessDenied to every call of this service")
     p.add_argument("--replace-after-get", default=None,
                    help="PATH=FILE: after the first answered GET of this S3 path, write FILE's bytes there (another writer racing a read-then-delete)")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request (the distance to a region)")
+    p.add_argument("--serial", action="store_true", help="one request at a time (the sequential baseline)")
+    p.add_argument("--record", default=None, help="FILE: one JSON line per request (start, end, service, op, status)")
     p.add_argument("--verbose", action="store_true")
     ARGS = p.parse_args()
     m = re.match(r"^http://([^:/]+):(\d+)", ARGS.upstream)
