@@ -1255,9 +1255,15 @@ impl Kind for PoolUser {
         let Some(pool) = &prior.parent_id else {
             return Ok(Read::Missing);
         };
-        let Some(u) = PoolUser::get(cx, pool, &self.name).await? else {
+        // Both at once (one round trip); a missing user's groups are not asked.
+        let (u, groups) = tokio::join!(
+            PoolUser::get(cx, pool, &self.name),
+            Self::groups_of(cx, pool, &self.name)
+        );
+        let Some(u) = u? else {
             return Ok(Read::Missing);
         };
+        let groups = groups?;
         let attrs = u
             .user_attributes
             .unwrap_or_default()
@@ -1284,7 +1290,6 @@ impl Kind for PoolUser {
         if !stored.is_empty() {
             outputs.insert("password_fingerprint".into(), stored);
         }
-        let groups = Self::groups_of(cx, pool, &self.name).await?;
         Ok(Read::Found(Observed {
             id: self.name.clone(),
             props: props(json!({

@@ -52,14 +52,21 @@ impl LogGroup {
     }
 
     async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {
-        let out = cx
-            .aws
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(name)
-            .send()
-            .await
-            .map_err(ctx_err(format!("describe log group {name}")))?;
+        // Both at once (one round trip): the tags are listed by the ARN.
+        let arn = Self::arn(&cx.ctx, name);
+        let (out, tags) = tokio::join!(
+            cx.aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(name)
+                .send(),
+            cx.aws
+                .logs
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+        );
+        let out = out.map_err(ctx_err(format!("describe log group {name}")))?;
         let Some(g) = out
             .log_groups
             .unwrap_or_default()
@@ -68,14 +75,7 @@ impl LogGroup {
         else {
             return Ok(None);
         };
-        let tags = match cx
-            .aws
-            .logs
-            .list_tags_for_resource()
-            .resource_arn(Self::arn(&cx.ctx, name))
-            .send()
-            .await
-        {
+        let tags = match tags {
             Ok(t) => t.tags.unwrap_or_default(),
             Err(e)
                 if e.as_service_error()
