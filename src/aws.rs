@@ -506,7 +506,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<T, E>>,
 {
-    let start = std::time::Instant::now();
+    // tokio's clock: the same as the system's, and a test can pause it.
+    let start = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
         match op().await {
@@ -515,7 +516,17 @@ where
                 let d = delay.mul_f64(jitter);
                 tracing_note(what, d);
                 tokio::time::sleep(d).await;
-                delay = (delay * 2).min(Duration::from_secs(8));
+                // AWS's passing states mostly end within seconds (IAM
+                // propagation, a function Pending): at most a second between
+                // tries for the first 20 s, so that the wait ends close to
+                // when AWS is ready (doubling to 8 s overshot by up to 4 s),
+                // then longer ones, so that a long wait makes few calls.
+                let cap = if start.elapsed() < Duration::from_secs(20) {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_secs(8)
+                };
+                delay = (delay * 2).min(cap);
             }
             other => return other,
         }
@@ -661,5 +672,46 @@ mod tests {
         )
         .await;
         assert_eq!(r, Err("x"));
+    }
+
+    /// A passing state of AWS that ends after 1, 4, 6 or 15 s (IAM
+    /// propagation, a function Pending) is waited out within 1.25 s of its
+    /// end (a try at most every second, jittered, for the first 20 s),
+    /// with a try about every second at most. Tokio's clock is paused: the
+    /// sleeps take no time.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_ends_close_to_when_aws_is_ready() {
+        for ready_s in [1u64, 4, 6, 15] {
+            let t0 = tokio::time::Instant::now();
+            let ready = Duration::from_secs(ready_s);
+            let mut calls = 0u64;
+            let r: std::result::Result<(), &str> = with_backoff(
+                "t",
+                Duration::from_secs(120),
+                |_| true,
+                || {
+                    calls += 1;
+                    let done = t0.elapsed() >= ready;
+                    async move {
+                        if done {
+                            Ok(())
+                        } else {
+                            Err("not yet")
+                        }
+                    }
+                },
+            )
+            .await;
+            assert_eq!(r, Ok(()));
+            let late = t0.elapsed() - ready;
+            assert!(
+                late <= Duration::from_millis(1250),
+                "ready after {ready_s} s, waited {late:?} longer"
+            );
+            assert!(
+                calls <= ready_s + 4,
+                "ready after {ready_s} s: {calls} calls"
+            );
+        }
     }
 }
