@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use crate::package::Package;
-use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture as LArch, Environment, FunctionCode, Runtime};
 use serde_json::json;
@@ -110,7 +110,16 @@ impl Handle<Role> {
 impl Role {
     async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
         let name = name.to_string();
-        let role = match cx.aws.iam.get_role().role_name(&name).send().await {
+        // Both at once (one round trip): the attachments are listed by name.
+        let (role, attached) = tokio::join!(
+            cx.aws.iam.get_role().role_name(&name).send(),
+            cx.aws
+                .iam
+                .list_attached_role_policies()
+                .role_name(&name)
+                .send()
+        );
+        let role = match role {
             Ok(r) => r.role,
             Err(e)
                 if e.as_service_error()
@@ -133,14 +142,7 @@ impl Role {
             })
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or(Value::Null);
-        let attached = match cx
-            .aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-        {
+        let attached = match attached {
             Ok(a) => a.attached_policies.unwrap_or_default(),
             Err(e)
                 if e.as_service_error()
@@ -256,15 +258,34 @@ impl Kind for Role {
             .send()
             .await
         {
-            Ok(_) => {}
+            // Made now, with what was asked and nothing attached: no read
+            // back (a new role is invisible to GetRole for a moment, and the
+            // ARN CreateRole answers is the role's). The attachments follow.
+            Ok(r) => {
+                if let Some(role) = r.role {
+                    let mut created = d.clone();
+                    created.insert("policies".into(), json!([]));
+                    let o = Observed {
+                        id: name.clone(),
+                        props: created,
+                        outputs: [
+                            ("arn".to_string(), role.arn),
+                            ("id".to_string(), name.clone()),
+                            ("role_id".to_string(), role.role_id),
+                        ]
+                        .into(),
+                    };
+                    return self.update(cx, d, &o, k).await;
+                }
+            }
             // Unique name: adopt it (lost state entry, interrupted run).
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_entity_already_exists_exception()) => {}
             Err(e) => return Err(Error::aws(format!("create IAM role {name}"), e)),
         }
-        // A new role is invisible to GetRole for a moment: read it back
-        // until it shows.
+        // Found under its name: read it back (it may be another's, and a
+        // role made a moment ago is invisible to GetRole for a while).
         let found = crate::aws::with_backoff(
             "read back the new IAM role",
             Duration::from_secs(60),
@@ -338,15 +359,42 @@ impl Kind for Role {
         }
         let want = strings(d, "policies");
         let have = strings(&o.props, "policies");
-        for p in want.iter().filter(|p| !have.contains(p)) {
-            cx.aws
-                .iam
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(p)
-                .send()
-                .await
-                .map_err(ctx_err(format!("attach {p}")))?;
+        // A role made a moment ago may not be found yet (IAM is eventually
+        // consistent): retried, as terraform-provider-aws retries IAM's
+        // NoSuchEntity within its propagation timeout.
+        let attach = want.iter().filter(|p| !have.contains(p)).map(|p| {
+            crate::aws::with_backoff(
+                "the new role to be visible to IAM",
+                Duration::from_secs(60),
+                |e: &aws_sdk_iam::error::SdkError<
+                    aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyError,
+                    _,
+                >| {
+                    // The role's absence, not the policy's ("Policy ... does
+                    // not exist or is not attachable": a mistake, said now).
+                    e.as_service_error().is_some_and(|s| {
+                        s.is_no_such_entity_exception()
+                            && s.meta()
+                                .message()
+                                .is_some_and(|m| m.contains("role with name"))
+                    })
+                },
+                move || {
+                    cx.aws
+                        .iam
+                        .attach_role_policy()
+                        .role_name(name)
+                        .policy_arn(p)
+                        .send()
+                },
+            )
+        });
+        for (p, r) in want
+            .iter()
+            .filter(|p| !have.contains(p))
+            .zip(futures::future::join_all(attach).await)
+        {
+            r.map_err(ctx_err(format!("attach {p}")))?;
         }
         for p in have.iter().filter(|p| !want.contains(p)) {
             cx.aws
@@ -404,65 +452,72 @@ impl Provider for RoleProvider {
         Role::read_named(cx, id).await
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
-        let attached = match cx
-            .aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(id)
-            .send()
-            .await
-        {
-            Ok(a) => a.attached_policies.unwrap_or_default(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                return Ok(())
-            }
-            Err(e) => return Err(Error::aws("list attached role policies", e)),
-        };
         // Its inline policies go with it (IAM refuses to delete a role that
         // has any): the stack's own are deleted before as resources of their
-        // own; one put by hand would block the delete forever.
-        let inline = match cx.aws.iam.list_role_policies().role_name(id).send().await {
+        // own; one put by hand would block the delete forever. Both lists at
+        // once, then every detach and delete at once: two round trips.
+        let (attached, inline) = tokio::join!(
+            cx.aws
+                .iam
+                .list_attached_role_policies()
+                .role_name(id)
+                .send(),
+            cx.aws.iam.list_role_policies().role_name(id).send()
+        );
+        let gone =
+            |e: &aws_sdk_iam::Error| matches!(e, aws_sdk_iam::Error::NoSuchEntityException(_));
+        let attached = match attached.map_err(aws_sdk_iam::Error::from) {
+            Ok(a) => a.attached_policies.unwrap_or_default(),
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => return Err(Error::aws("list attached role policies", e)),
+        };
+        let inline = match inline.map_err(aws_sdk_iam::Error::from) {
             Ok(l) => l.policy_names,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                return Ok(())
-            }
+            Err(e) if gone(&e) => return Ok(()),
             Err(e) => return Err(Error::aws("list inline role policies", e)),
         };
-        for name in inline {
+        let deletes = inline.iter().map(|name| async move {
             ok_if_gone(
                 cx.aws
                     .iam
                     .delete_role_policy()
                     .role_name(id)
-                    .policy_name(&name)
+                    .policy_name(name)
                     .send()
                     .await,
                 |s| s.is_no_such_entity_exception(),
                 format!("delete inline policy {name} of role {id}"),
-            )?;
-        }
-        for p in attached.into_iter().filter_map(|p| p.policy_arn) {
-            match cx
-                .aws
-                .iam
-                .detach_role_policy()
-                .role_name(id)
-                .policy_arn(&p)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_no_such_entity_exception()) => {}
-                Err(e) => return Err(Error::aws(format!("detach {p}"), e)),
-            }
+            )
+        });
+        let detaches = attached
+            .into_iter()
+            .filter_map(|p| p.policy_arn)
+            .map(|p| async move {
+                match cx
+                    .aws
+                    .iam
+                    .detach_role_policy()
+                    .role_name(id)
+                    .policy_arn(&p)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(Error::aws(format!("detach {p}"), e)),
+                }
+            });
+        let (deleted, detached) = tokio::join!(
+            futures::future::join_all(deletes),
+            futures::future::join_all(detaches)
+        );
+        for r in deleted.into_iter().chain(detached) {
+            r?;
         }
         // Right after the detach, IAM can still answer DeleteConflict.
         let r = crate::aws::with_backoff(
@@ -667,7 +722,13 @@ impl Function {
     }
 
     async fn get(cx: &Cx, name: &str) -> Result<Option<Observed>> {
-        let f = match cx
+        Ok(Self::get_function(cx, name)
+            .await?
+            .and_then(|f| Self::observed(name, f)))
+    }
+
+    async fn get_function(cx: &Cx, name: &str) -> Result<Option<GetFunctionOutput>> {
+        match cx
             .aws
             .lambda
             .get_function()
@@ -675,18 +736,75 @@ impl Function {
             .send()
             .await
         {
-            Ok(f) => f,
+            Ok(f) => Ok(Some(f)),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                return Ok(None)
+                Ok(None)
             }
-            Err(e) => return Err(Error::aws(format!("get function {name}"), e)),
-        };
-        let Some(c) = f.configuration else {
-            return Ok(None);
-        };
+            Err(e) => Err(Error::aws(format!("get function {name}"), e)),
+        }
+    }
+
+    /// Reads the function until `settled` says its state has settled
+    /// (`Ok(true)`; an error for a failed one), and answers that read: at
+    /// once, then every 0.5 s for 10 s (a new function is Active within
+    /// seconds; the SDK's waiters back off to 2, 4, 8 s and overshot by up
+    /// to 2 s), then every 2 s, within 5 minutes.
+    async fn poll(
+        cx: &Cx,
+        name: &str,
+        what: &str,
+        settled: impl Fn(&aws_sdk_lambda::types::FunctionConfiguration) -> Result<bool>,
+    ) -> Result<Observed> {
+        let start = std::time::Instant::now();
+        loop {
+            let f = Self::get_function(cx, name).await?.ok_or_else(|| {
+                Error::Other(format!("function {name} vanished while waiting for {what}"))
+            })?;
+            if settled(f.configuration.as_ref().ok_or_else(|| {
+                Error::Other(format!(
+                    "function {name}: GetFunction answered no configuration"
+                ))
+            })?)? {
+                return Self::observed(name, f)
+                    .ok_or_else(|| Error::Other(format!("function {name} vanished")));
+            }
+            if start.elapsed() > WAIT {
+                return Err(Error::Other(format!(
+                    "function {name}: still waiting for {what} after {} s; run `deployer up` again",
+                    WAIT.as_secs()
+                )));
+            }
+            crate::aws::note_wait(what);
+            let every = if start.elapsed() < Duration::from_secs(10) {
+                500
+            } else {
+                2000
+            };
+            tokio::time::sleep(Duration::from_millis(every)).await;
+        }
+    }
+
+    /// Waits for a new function to become Active.
+    async fn wait_active(cx: &Cx, name: &str) -> Result<Observed> {
+        use aws_sdk_lambda::types::State;
+        Self::poll(cx, name, "the function to become Active", |c| {
+            match c.state() {
+                Some(State::Active) | None => Ok(true),
+                Some(State::Failed) => Err(Error::Other(format!(
+                    "function {name} failed to become Active: {}",
+                    c.state_reason().unwrap_or("no reason given")
+                ))),
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    fn observed(name: &str, f: GetFunctionOutput) -> Option<Observed> {
+        let c = f.configuration?;
         let env: BTreeMap<String, String> = c
             .environment
             .and_then(|e| e.variables)
@@ -708,7 +826,7 @@ impl Function {
                 .unwrap_or_default(),
             lc.and_then(|l| l.log_group.as_deref()).unwrap_or_default(),
         );
-        Ok(Some(Observed {
+        Some(Observed {
             id: name.to_string(),
             props: props(json!({
                 "name": name,
@@ -729,7 +847,7 @@ impl Function {
                 "layers": c.layers.unwrap_or_default().into_iter().filter_map(|l| l.arn).collect::<Vec<_>>(),
             })),
             outputs,
-        }))
+        })
     }
 
     fn package(&self, cx: &Cx) -> Result<Arc<Package>> {
@@ -766,23 +884,22 @@ impl Function {
         Ok(())
     }
 
-    async fn wait_updated(cx: &Cx, name: &str) -> Result<()> {
-        crate::aws::note_wait("the function update to finish (LastUpdateStatus)");
-        cx.aws
-            .lambda
-            .wait_until_function_updated_v2()
-            .function_name(name)
-            .wait(WAIT)
-            .await
-            .map_err(|e| {
-                Error::aws(
-                    format!(
-                        "wait for function {name} to finish updating (LastUpdateStatus=Successful)"
-                    ),
-                    e,
-                )
-            })?;
-        Ok(())
+    async fn wait_updated(cx: &Cx, name: &str) -> Result<Observed> {
+        use aws_sdk_lambda::types::LastUpdateStatus as L;
+        Self::poll(
+            cx,
+            name,
+            "the function update to finish (LastUpdateStatus)",
+            |c| match c.last_update_status() {
+                Some(L::Successful) | None => Ok(true),
+                Some(L::Failed) => Err(Error::Other(format!(
+                    "function {name}: the update failed (LastUpdateStatus=Failed): {}",
+                    c.last_update_status_reason().unwrap_or("no reason given")
+                ))),
+                _ => Ok(false),
+            },
+        )
+        .await
     }
 }
 
@@ -966,17 +1083,8 @@ impl Kind for Function {
         if let Some(n) = d.get("reserved_concurrency").and_then(|v| v.as_i64()) {
             Self::set_concurrency(cx, &name, Some(n as i32)).await?;
         }
-        crate::aws::note_wait("the function to become Active");
-        cx.aws
-            .lambda
-            .wait_until_function_active_v2()
-            .function_name(&name)
-            .wait(WAIT)
-            .await
-            .map_err(|e| Error::aws(format!("wait for function {name} to become Active"), e))?;
-        let mut o = Self::get(cx, &name)
-            .await?
-            .ok_or_else(|| Error::Other(format!("function {name} vanished after create")))?;
+        // The read that sees it Active is the one recorded.
+        let mut o = Self::wait_active(cx, &name).await?;
         o.props.insert("role_id".into(), json!(s(d, "role_id")));
         o.outputs.insert("role_id".into(), s(d, "role_id"));
         Ok(o)

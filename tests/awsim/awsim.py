@@ -7,7 +7,8 @@ response. Real AWS does all of these. This proxy sits between `deployer` and
 
 realism (--realism), modelled on the AWS API references and on the retry
 predicates of terraform-provider-aws (internal/service/*):
-  iam     a new role is invisible to GetRole for a moment (NoSuchEntity), its
+  iam     a new role is invisible to GetRole, ListAttachedRolePolicies and
+          AttachRolePolicy for a moment (NoSuchEntity), its
           ARN then briefly reads as its unique ID (AROA...); CreateFunction
           with a role created seconds ago answers InvalidParameterValueException
           "The role defined for the function cannot be assumed by Lambda." or,
@@ -261,7 +262,7 @@ def realism_before(service, op, subject, body, now):
         with LOCK:
             created = ROLE_CREATED.get(name)
             detached = ROLE_DETACHED.get(name)
-        if op == "GetRole" and created and now - created[0] < w(ARGS.role_invisible):
+        if op in ("GetRole", "ListAttachedRolePolicies", "AttachRolePolicy") and created and now - created[0] < w(ARGS.role_invisible):
             count("iam_role_not_yet_visible")
             return query_error(404, "NoSuchEntity", f"The role with name {name} cannot be found.")
         if op == "DeleteRole" and detached and now - detached < w(ARGS.delete_conflict):
