@@ -276,6 +276,7 @@ fn debug() -> bool {
 }
 
 /// One resource as the planner sees it.
+#[derive(Clone)]
 pub struct Node {
     pub res: Res,
     pub declared: bool,
@@ -629,6 +630,17 @@ pub struct Engine {
     /// The providers of the run's kinds: what deletes a retired resource
     /// whose key no node has.
     pub providers: crate::kind::Providers,
+    /// Strays listed beside the reads (see [`Engine::sweep_strays`]).
+    pub strays_seen: Mutex<BTreeMap<String, StrayList>>,
+}
+
+/// What a stray listing was made for (the parent's ID, the ID kept) and
+/// what it found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrayList {
+    parent_id: Option<String>,
+    keep: String,
+    strays: Vec<String>,
 }
 
 impl Engine {
@@ -641,7 +653,48 @@ impl Engine {
     }
 
     /// Reads every node: one concurrent round when the state knows the IDs.
+    /// The strays of the resources the state records are listed meanwhile.
     pub async fn read_all(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
+        let (reads, seen) = tokio::join!(self.read_nodes(nodes), self.list_strays(nodes));
+        *self.strays_seen.lock().unwrap() = seen?;
+        reads
+    }
+
+    /// The stray listings for the state as it is now: for each resource of
+    /// a kind whose name AWS does not keep unique, the IDs carrying its name
+    /// and this stack's tag, but another ID than the one kept.
+    async fn list_strays(&self, nodes: &[Node]) -> Result<BTreeMap<String, StrayList>> {
+        let st = self.snapshot();
+        let jobs = nodes
+            .iter()
+            .filter(|n| n.res.non_unique_name())
+            .filter_map(|n| {
+                let key = n.res.key();
+                let keep = st.id(&key).unwrap_or_default().to_string();
+                if n.declared && keep.is_empty() {
+                    return None;
+                }
+                let parent_id = match n.res.parent() {
+                    Some(p) => Some(st.id(&p)?.to_string()),
+                    None => None,
+                };
+                Some((key, n.res.clone(), parent_id, keep))
+            })
+            .map(|(key, res, parent_id, keep)| async move {
+                let strays = res.strays(&self.cx, parent_id.as_deref(), &keep).await?;
+                Ok::<_, Error>((
+                    key,
+                    StrayList {
+                        parent_id,
+                        keep,
+                        strays,
+                    },
+                ))
+            });
+        futures::future::join_all(jobs).await.into_iter().collect()
+    }
+
+    async fn read_nodes(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
         let st = self.snapshot();
         let recorded = Known {
             outputs: st
@@ -866,34 +919,41 @@ impl Engine {
     /// Keeps "exactly one of each": a resource with the name and stack tag of
     /// one this stack tracks, but another ID (a create whose answer was lost
     /// and whose lookup came too early), is deleted. After `down`, when
-    /// nothing is tracked, every such resource goes.
+    /// nothing is tracked, every such resource goes. A listing made beside
+    /// the reads is used again where the run left the resource's ID and its
+    /// parent's as they were (a run makes strays only where it creates);
+    /// the others are listed again now.
     pub async fn sweep_strays(&self, nodes: &[Node]) -> Result<()> {
-        let st = self.snapshot();
-        let jobs = nodes
+        let seen = std::mem::take(&mut *self.strays_seen.lock().unwrap());
+        let now = self.snapshot();
+        let fresh: Vec<Node> = nodes
             .iter()
-            .filter(|n| n.res.non_unique_name())
-            .filter_map(|n| {
+            .filter(|n| {
                 let key = n.res.key();
-                let keep = st.id(&key).unwrap_or_default().to_string();
-                if n.declared && keep.is_empty() {
-                    return None;
-                }
-                let parent_id = match n.res.parent() {
-                    Some(p) => Some(st.id(&p)?.to_string()),
-                    None => None,
-                };
-                Some((key, n.res.clone(), parent_id, keep))
+                let keep = now.id(&key).unwrap_or_default();
+                let parent = n.res.parent().map(|p| now.id(&p).map(String::from));
+                !seen.get(&key).is_some_and(|l| {
+                    l.keep == keep && parent.is_none_or(|p| p.is_some() && p == l.parent_id)
+                })
             })
-            .map(|(key, res, parent_id, keep)| async move {
-                let strays = res.strays(&self.cx, parent_id.as_deref(), &keep).await?;
-                for id in strays {
+            .cloned()
+            .collect();
+        let mut lists = self.list_strays(&fresh).await?;
+        for (k, l) in seen {
+            lists.entry(k).or_insert(l);
+        }
+        let res_of: BTreeMap<String, &Node> = nodes.iter().map(|n| (n.res.key(), n)).collect();
+        let jobs = lists.into_iter().filter_map(|(key, l)| {
+            let res = res_of.get(&key)?.res.clone();
+            Some(async move {
+                for id in l.strays {
                     let t = Instant::now();
                     let label = format!("{key} (stray {id}: same name and stack tag)");
                     (self.sink)(Event::Started {
                         key: label.clone(),
                         action: Action::Delete,
                     });
-                    res.delete(&self.cx, &id, parent_id.as_deref()).await?;
+                    res.delete(&self.cx, &id, l.parent_id.as_deref()).await?;
                     (self.sink)(Event::Finished {
                         key: label,
                         action: Action::Delete,
@@ -902,7 +962,8 @@ impl Engine {
                     });
                 }
                 Ok::<(), Error>(())
-            });
+            })
+        });
         for r in futures::future::join_all(jobs).await {
             r?;
         }

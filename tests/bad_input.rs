@@ -333,3 +333,57 @@ fn govcloud_is_refused_with_the_reason() {
     }
     assert!(!st.state_file().exists(), "nothing was written");
 }
+
+/// Credentials of another account than the one the state's resources are in
+/// change nothing: the identity is asked beside the reads (one round trip
+/// fewer) and checked before the first change. The state says another
+/// account; a drift `up` would restore stays, the pool `down` would delete
+/// stays, and each command names both accounts.
+#[test]
+fn credentials_of_another_account_change_nothing() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "elsewhere");
+    st.ok(&["up"]);
+    let pool = st.id("user_pool");
+    let timeout = |set: Option<i32>| {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            if let Some(t) = set {
+                s.lambda
+                    .update_function_configuration()
+                    .function_name("cognito-example")
+                    .timeout(t)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            s.lambda
+                .get_function_configuration()
+                .function_name("cognito-example")
+                .send()
+                .await
+                .unwrap()
+                .timeout
+        })
+    };
+    assert_eq!(timeout(Some(99)), Some(99), "drifted outside deployer");
+    let mut state = st.state();
+    let ours = state["account"].as_str().unwrap().to_string();
+    state["account"] = "999999999999".into();
+    std::fs::write(st.state_file(), state.to_string()).unwrap();
+    for args in [&["up"][..], &["down", "--yes"][..]] {
+        let o = st.run(args);
+        assert!(
+            !o.status.success(),
+            "{args:?} ran with another account's credentials"
+        );
+        let e = stderr(&o);
+        assert!(
+            e.contains("belongs to AWS account 999999999999")
+                && e.contains(&format!("these credentials are for account {ours}")),
+            "{args:?}: {e}"
+        );
+    }
+    assert_eq!(timeout(None), Some(99), "up changed nothing");
+    assert!(pool_exists(&moto, &pool), "down deleted nothing");
+}

@@ -192,6 +192,8 @@ pub struct Session {
     /// The state had no stack ID: `state.stack_id` is a new one, not yet
     /// saved (a new stack, or one written before stacks had IDs).
     pub new_identity: bool,
+    /// The identity lookup in flight (see [`Session::confirm`]).
+    pub pending: Option<tokio::task::JoinHandle<Result<(String, String)>>>,
 }
 
 impl Global {
@@ -258,41 +260,25 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
             });
         }
     }
-    let who = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            // No answer (a timeout, a refused connection) says nothing of
-            // the credentials.
-            if crate::error::no_response(&e) {
-                return Error::aws("sts GetCallerIdentity", e);
-            }
-            Error::NoCredentials {
-                detail: format!(
-                    "AWS rejected them ({})",
-                    aws_smithy_types::error::display::DisplayErrorContext(e)
-                ),
-            }
-        })?;
-    let account = who.account.unwrap_or_default();
-    let partition = who
-        .arn
-        .as_deref()
-        .and_then(|a| a.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
-        .to_string();
-    refuse_govcloud(&region, Some(&partition))?;
-    if let Some(a) = &state.account {
-        if !state.resources.is_empty() && a != &account {
-            return Err(Error::Other(format!(
-                "state file {} belongs to AWS account {a}, but these credentials are for account {account}; use the right profile or another --stack",
-                store.path.display()
-            )));
+    // The caller's identity: asked beside the reads when the state names
+    // the account its resources are in (one round trip fewer), checked
+    // before anything changes (`Session::confirm`); else asked now.
+    let ask = who_am_i(clients.sts.clone());
+    let assumed = state
+        .account
+        .clone()
+        .filter(|_| !state.resources.is_empty());
+    let (account, partition, pending) = match assumed {
+        Some(a) => {
+            let p = state.partition.clone().unwrap_or_else(|| "aws".into());
+            (a, p, Some(tokio::spawn(ask)))
         }
-    }
+        None => {
+            let (a, p) = ask.await?;
+            check_identity(&state, &store.path, &region, &a, &p)?;
+            (a, p, None)
+        }
+    };
     Ok(Session {
         cfg,
         store: Arc::new(store),
@@ -302,7 +288,83 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
         account,
         partition,
         new_identity,
+        pending,
     })
+}
+
+/// STS GetCallerIdentity: the account and the partition (from the ARN).
+async fn who_am_i(sts: aws_sdk_sts::Client) -> Result<(String, String)> {
+    let who = sts.get_caller_identity().send().await.map_err(|e| {
+        // No answer (a timeout, a refused connection) says nothing of
+        // the credentials.
+        if crate::error::no_response(&e) {
+            return Error::aws("sts GetCallerIdentity", e);
+        }
+        Error::NoCredentials {
+            detail: format!(
+                "AWS rejected them ({})",
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            ),
+        }
+    })?;
+    let account = who.account.unwrap_or_default();
+    let partition = who
+        .arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string();
+    Ok((account, partition))
+}
+
+/// Refuses GovCloud, and credentials of another account than the one the
+/// state's resources are in.
+fn check_identity(
+    state: &State,
+    path: &std::path::Path,
+    region: &str,
+    account: &str,
+    partition: &str,
+) -> Result<()> {
+    refuse_govcloud(region, Some(partition))?;
+    if let Some(a) = &state.account {
+        if !state.resources.is_empty() && a != account {
+            return Err(Error::Other(format!(
+                "state file {} belongs to AWS account {a}, but these credentials are for account {account}; use the right profile or another --stack",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Session {
+    /// Waits for the identity asked beside the reads and checks it: every
+    /// run calls this before its first change.
+    pub async fn confirm(&mut self) -> Result<()> {
+        let Some(h) = self.pending.take() else {
+            return Ok(());
+        };
+        let (account, partition) = h
+            .await
+            .map_err(|e| Error::Other(format!("the identity lookup stopped: {e}")))??;
+        check_identity(
+            &self.state,
+            &self.store.path,
+            &self.region,
+            &account,
+            &partition,
+        )?;
+        if partition != self.partition {
+            return Err(Error::Other(format!(
+                "state file {} records partition {}, but these credentials are for {partition}",
+                self.store.path.display(),
+                self.partition
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The SDK configuration for a `deployer dev` stack's emulator: its endpoint
@@ -709,8 +771,12 @@ async fn up_session(
         state: Arc::new(Mutex::new(state.clone())),
         sink: printer(g.json || g.quiet, reports.clone()),
         providers,
+        strays_seen: Default::default(),
     };
-    let reads = engine.read_all(&nodes).await?;
+    let mut s = s;
+    let (reads, confirmed) = tokio::join!(engine.read_all(&nodes), s.confirm());
+    confirmed?;
+    let reads = reads?;
     let found = foreign(&nodes, &ctx, &state, &reads);
     if !found.is_empty() {
         return Err(foreign_error(&g.stack, &found));
@@ -859,8 +925,11 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         state: Arc::new(Mutex::new(s.state.clone())),
         sink: printer(g.json, reports.clone()),
         providers,
+        strays_seen: Default::default(),
     };
-    let mut reads = engine.read_all(&nodes).await?;
+    let (reads, confirmed) = tokio::join!(engine.read_all(&nodes), s.confirm());
+    confirmed?;
+    let mut reads = reads?;
     // Only what this stack owns is deleted; the rest is left, and said.
     let left = foreign(&nodes, &ctx, &s.state, &reads);
     for f in &left {
@@ -923,6 +992,7 @@ pub async fn import(g: &Global, key: &str, id: &str) -> Result<()> {
 }
 
 async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Result<()> {
+    s.confirm().await?;
     let ctx = Arc::new(make_ctx(&s, g, None, urls_of(&s.state)));
     let nodes = nodes_for(&g.app, &s.cfg, &mut s.state, true)?.nodes;
     let Some(res) = nodes
