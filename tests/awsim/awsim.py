@@ -413,6 +413,10 @@ CLIENT_WRITES = ("CreateUserPoolClient", "UpdateUserPoolClient", "DeleteUserPool
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes: with Nagle's algorithm
+    # the body waited for the client's delayed ACK (40 ms on Linux) after
+    # every answer, which AWS's endpoints do not add.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *a):
         if ARGS.verbose:
