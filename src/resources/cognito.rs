@@ -288,7 +288,10 @@ impl UserPool {
             }
             Err(e) => return Err(Error::aws(format!("describe user pool {id}"), e)),
         };
-        let Some(p) = pool else { return Ok(None) };
+        Ok(pool.map(|p| Self::observed(id, &p)))
+    }
+
+    fn observed(id: &str, p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Observed {
         let mut outputs = BTreeMap::new();
         outputs.insert("id".into(), id.to_string());
         if let Some(a) = &p.arn {
@@ -297,11 +300,11 @@ impl UserPool {
         if let Some(d) = &p.domain {
             outputs.insert("domain".into(), d.clone());
         }
-        Ok(Some(Observed {
+        Observed {
             id: id.to_string(),
-            props: pool_props(&p),
+            props: pool_props(p),
             outputs,
-        }))
+        }
     }
 
     /// UpdateUserPool resets every setting it is not sent: send back what
@@ -538,14 +541,19 @@ impl Kind for UserPool {
             .send()
             .await
             .map_err(ctx_err("create user pool"))?;
-        let id = out
+        let pool = out
             .user_pool
-            .and_then(|p| p.id)
+            .ok_or_else(|| Error::Other("CreateUserPool returned no pool".into()))?;
+        let id = pool
+            .id
+            .clone()
             .ok_or_else(|| Error::Other("CreateUserPool returned no pool ID".into()))?;
-        // MFA after the pool: its factor is turned on by its own call.
-        if s(d, "mfa") != "OFF" {
-            Self::set_mfa(cx, &id, d).await?;
+        // MFA after the pool: its factor is turned on by its own call, and
+        // the pool is read again. Else CreateUserPool's answer is the pool.
+        if s(d, "mfa") == "OFF" {
+            return Ok(Self::observed(&id, &pool));
         }
+        Self::set_mfa(cx, &id, d).await?;
         Self::describe(cx, &id)
             .await?
             .ok_or_else(|| Error::Other(format!("user pool {id} vanished after create")))
