@@ -694,6 +694,38 @@ impl Engine {
         futures::future::join_all(jobs).await.into_iter().collect()
     }
 
+    /// The stray listing of a resource whose step is done, as a task of its
+    /// own; none for a kind whose name AWS keeps unique, or a resource the
+    /// state has no ID for (deleted) or whose parent it has none for.
+    fn stray_listing(
+        &self,
+        res: &Res,
+    ) -> Option<impl std::future::Future<Output = Result<(String, StrayList)>> + Send + 'static>
+    {
+        if !res.non_unique_name() {
+            return None;
+        }
+        let st = self.snapshot();
+        let key = res.key();
+        let keep = st.id(&key).filter(|k| !k.is_empty())?.to_string();
+        let parent_id = match res.parent() {
+            Some(p) => Some(st.id(&p)?.to_string()),
+            None => None,
+        };
+        let (cx, res) = (self.cx.clone(), res.clone());
+        Some(async move {
+            let strays = res.strays(&cx, parent_id.as_deref(), &keep).await?;
+            Ok((
+                key,
+                StrayList {
+                    parent_id,
+                    keep,
+                    strays,
+                },
+            ))
+        })
+    }
+
     async fn read_nodes(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
         let st = self.snapshot();
         let recorded = Known {
@@ -854,6 +886,9 @@ impl Engine {
         }
         let mut todo: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
         let mut running = tokio::task::JoinSet::new();
+        // A resource's strays are listed as soon as its step is done,
+        // beside the steps that follow (off the critical path).
+        let mut listings = tokio::task::JoinSet::new();
         let mut first_error: Option<Error> = None;
         loop {
             if first_error.is_none() {
@@ -892,6 +927,9 @@ impl Engine {
                     if new {
                         created.insert(key.clone());
                     }
+                    if let Some(list) = self.stray_listing(&res_of[&key]) {
+                        listings.spawn(list);
+                    }
                     done.insert(key);
                 }
                 Err(e) => {
@@ -909,6 +947,11 @@ impl Engine {
                 "steps could not run (dependency cycle?): {:?}",
                 todo.iter().map(|s| &s.key).collect::<Vec<_>>()
             )));
+        }
+        while let Some(l) = listings.join_next().await {
+            let (key, list) =
+                l.map_err(|e| Error::Other(format!("a stray listing panicked: {e}")))??;
+            self.strays_seen.lock().unwrap().insert(key, list);
         }
         self.delete_retired(nodes).await?;
         self.sweep_strays(nodes).await?;
