@@ -726,7 +726,9 @@ impl Engine {
         })
     }
 
-    async fn read_nodes(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
+    /// Reads every node, and lists no strays: for `down`, after which
+    /// every ID has changed and the strays are listed then.
+    pub async fn read_nodes(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
         let st = self.snapshot();
         let recorded = Known {
             outputs: st

@@ -927,7 +927,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         providers,
         strays_seen: Default::default(),
     };
-    let (reads, confirmed) = tokio::join!(engine.read_all(&nodes), s.confirm());
+    let (reads, confirmed) = tokio::join!(engine.read_nodes(&nodes), s.confirm());
     confirmed?;
     let mut reads = reads?;
     // Only what this stack owns is deleted; the rest is left, and said.
