@@ -941,9 +941,13 @@ impl Engine {
                 }
             }
         }
+        // What the steps wrote in the background is written before the run
+        // goes on or stops (and before its lock is released).
+        let flushed = self.store.flush(&self.state).await;
         if let Some(e) = first_error {
             return Err(e);
         }
+        flushed?;
         if !todo.is_empty() {
             return Err(Error::Other(format!(
                 "steps could not run (dependency cycle?): {:?}",
@@ -1098,10 +1102,14 @@ impl Job {
             applied: fingerprints(desired),
         };
         let key = self.step.key.clone();
-        self.save(move |st| {
+        // In the background: the step is done, its dependants start now. A
+        // crash before the write loses nothing: the intent written before
+        // the create (or the entry of a resource found) makes the next run
+        // find it again.
+        self.store.update_later(&self.state, move |st| {
             st.resources.insert(key, entry);
-        })
-        .await
+        });
+        Ok(())
     }
 
     async fn create(&self, desired: &Props, known: &Known) -> Result<Observed> {
@@ -1222,11 +1230,12 @@ impl Job {
                 } else if !self.step.with_parent {
                     self.delete(o).await?;
                 }
+                // In the background: a crash before the write leaves an
+                // entry the next run reads as gone.
                 let k = key.clone();
-                self.save(move |st| {
+                self.store.update_later(&self.state, move |st| {
                     st.resources.remove(&k);
-                })
-                .await?;
+                });
                 false
             }
             (Action::Delete, _) => false,

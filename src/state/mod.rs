@@ -175,6 +175,13 @@ pub struct Store {
     /// Orders concurrent steps' writes: a snapshot is taken and written
     /// under it, so that an older snapshot never lands after a newer one.
     order: tokio::sync::Mutex<()>,
+    /// Changes made to the shared state (counted under its mutex) and the
+    /// count the last completed write carried: a change a later write
+    /// already carried is not written again (group commit).
+    changed: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
+    /// A background write's failure, answered by the next write or flush.
+    failed: Mutex<Option<Error>>,
 }
 
 /// Where a stack's state lives: a local directory, or `s3://BUCKET[/PREFIX]`.
@@ -212,6 +219,9 @@ impl Store {
             s3: None,
             serial: Default::default(),
             order: tokio::sync::Mutex::new(()),
+            changed: Default::default(),
+            written: Default::default(),
+            failed: Mutex::new(None),
         }
     }
 
@@ -223,6 +233,9 @@ impl Store {
             s3: Some(s3),
             serial: Default::default(),
             order: tokio::sync::Mutex::new(()),
+            changed: Default::default(),
+            written: Default::default(),
+            failed: Mutex::new(None),
         }
     }
 
@@ -277,16 +290,66 @@ impl Store {
         self.save_exact(&state).await
     }
 
-    /// Changes the shared in-memory state and writes the result, in one
-    /// ordered step (see `order`).
+    /// Changes the shared in-memory state and returns once a write carrying
+    /// the change is done (durable: an intent before a create). Writes are
+    /// ordered (see `order`); changes made while a write is in flight go
+    /// out together in the next one.
     pub async fn update(&self, state: &Mutex<State>, f: impl FnOnce(&mut State)) -> Result<()> {
+        let n = self.change(state, f);
+        self.write_through(state, n).await
+    }
+
+    /// Changes the shared in-memory state and writes it in the background:
+    /// for what a crash can lose because the next run finds it again (a
+    /// record after a create whose intent was written, a deleted resource's
+    /// entry). Off the critical path: a step does not wait for it. Its
+    /// failure is answered by the next write or by [`Store::flush`].
+    pub fn update_later(
+        self: &std::sync::Arc<Self>,
+        state: &std::sync::Arc<Mutex<State>>,
+        f: impl FnOnce(&mut State),
+    ) {
+        let n = self.change(state, f);
+        let (store, state) = (self.clone(), state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = store.write_through(&state, n).await {
+                let mut failed = store.failed.lock().unwrap_or_else(|e| e.into_inner());
+                failed.get_or_insert(e);
+            }
+        });
+    }
+
+    /// Returns once every change made so far is written.
+    pub async fn flush(&self, state: &Mutex<State>) -> Result<()> {
+        let n = self.changed.load(std::sync::atomic::Ordering::SeqCst);
+        self.write_through(state, n).await
+    }
+
+    fn change(&self, state: &Mutex<State>, f: impl FnOnce(&mut State)) -> u64 {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut st);
+        self.changed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
+    }
+
+    /// Writes the state unless a write already carried change `n`.
+    async fn write_through(&self, state: &Mutex<State>, n: u64) -> Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
         let _order = self.order.lock().await;
-        let copy = {
-            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut st);
-            st.clone()
+        if let Some(e) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(e);
+        }
+        if self.written.load(SeqCst) >= n {
+            return Ok(());
+        }
+        let (copy, carried) = {
+            let st = state.lock().unwrap_or_else(|e| e.into_inner());
+            (st.clone(), self.changed.load(SeqCst))
         };
-        self.save(&copy).await
+        self.save(&copy).await?;
+        self.written.store(carried, SeqCst);
+        Ok(())
     }
 
     /// Writes this state as it is (serial and writer included).
