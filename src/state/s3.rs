@@ -190,6 +190,9 @@ pub struct S3Store {
     /// when there is no object.
     current: tokio::sync::Mutex<Option<(String, Vec<u8>)>>,
     versioned: bool,
+    /// This run's first write kept the state as it was before the run in
+    /// `.json.bak` (no versioning): the later writes of the run do not.
+    backed_up: std::sync::atomic::AtomicBool,
     held: Mutex<Option<LockInfo>>,
 }
 
@@ -239,7 +242,7 @@ impl S3Store {
         };
         if !versioned {
             eprintln!(
-                "deployer: s3://{bucket} has no versioning; the previous state is kept as {}.bak. Turning versioning on is recommended: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
+                "deployer: s3://{bucket} has no versioning; the state before each run is kept as {}.bak. Turning versioning on is recommended: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
                 key_of(prefix, &format!("{stack}.json"))
             );
         }
@@ -250,6 +253,7 @@ impl S3Store {
             stack: stack.to_string(),
             current: tokio::sync::Mutex::new(None),
             versioned,
+            backed_up: Default::default(),
             held: Mutex::new(None),
         })
     }
@@ -454,16 +458,20 @@ impl S3Store {
             }
         }
         // Only the writer whose compare-and-swap won keeps a backup: a
-        // losing writer never touches the winner's.
-        if !self.versioned {
+        // losing writer never touches the winner's. Once per run, of the
+        // state as it was before the run: a backup after every write put a
+        // second round trip on every step of the run's critical path.
+        use std::sync::atomic::Ordering::SeqCst;
+        if !self.versioned && !self.backed_up.load(SeqCst) {
             if let Some(prev) = previous.filter(|p| p != &body) {
                 self.write_backup(&key, prev).await?;
+                self.backed_up.store(true, SeqCst);
             }
         }
         Ok(())
     }
 
-    /// `<stack>.json.bak`: the state before the last write (no versioning).
+    /// `<stack>.json.bak`: the state before this run (no versioning).
     async fn write_backup(&self, key: &str, prev: Vec<u8>) -> Result<()> {
         // Unconditional, so sending it again after a lost answer is safe
         // (the SDK does not, for any PutObject).
