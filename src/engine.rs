@@ -886,6 +886,46 @@ impl Engine {
             });
             done.insert(s.key.clone());
         }
+        // Every create's intent in one write before the first call (a crash
+        // after a create is then found by the next run), not one write on
+        // the critical path before each create; a create whose step never
+        // starts has its intent taken back before the run ends.
+        let intents: Vec<(String, String, Option<String>, crate::model::Lifecycle)> = steps
+            .iter()
+            .filter(|s| s.action == Action::Create)
+            .filter(|s| !matches!(reads.get(&s.key), Some(Read::Found(_))))
+            .map(|s| {
+                let r = &res_of[&s.key];
+                (
+                    s.key.clone(),
+                    r.kind_name().to_string(),
+                    r.parent(),
+                    r.lifecycle(),
+                )
+            })
+            .collect();
+        // Key -> whether the run added its entry (else it had one).
+        let mut intended: BTreeMap<String, bool> = BTreeMap::new();
+        if !intents.is_empty() {
+            let added = &mut intended;
+            self.mutate_state(move |st| {
+                for (key, kind, parent, lifecycle) in intents {
+                    let e = st.resources.entry(key.clone());
+                    let new = matches!(e, std::collections::btree_map::Entry::Vacant(_));
+                    let e = e.or_default();
+                    if !e.pending_create {
+                        added.insert(key, new);
+                    }
+                    e.pending_create = true;
+                    e.id = None;
+                    e.kind = Some(kind);
+                    e.parent = parent;
+                    e.lifecycle = lifecycle;
+                }
+            })
+            .await?;
+        }
+        let mut started: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
         let mut running = tokio::task::JoinSet::new();
         // A resource's strays are listed as soon as its step is done,
@@ -899,6 +939,7 @@ impl Engine {
                     .partition(|s| waits[&s.key].iter().all(|w| done.contains(w)));
                 todo = rest;
                 for s in ready {
+                    started.insert(s.key.clone());
                     let r = res_of[&s.key].clone();
                     let parent_new = r.parent().is_some_and(|p| created.contains(&p));
                     let job = Job {
@@ -940,6 +981,23 @@ impl Engine {
                     }
                 }
             }
+        }
+        // The intents of creates that never started (a step before them
+        // failed) are taken back: nothing was sent for them.
+        let unsent: Vec<(String, bool)> = intended
+            .into_iter()
+            .filter(|(k, _)| !started.contains(k))
+            .collect();
+        if !unsent.is_empty() {
+            self.store.update_later(&self.state, move |st| {
+                for (k, added) in unsent {
+                    if added {
+                        st.resources.remove(&k);
+                    } else if let Some(e) = st.resources.get_mut(&k) {
+                        e.pending_create = false;
+                    }
+                }
+            });
         }
         // What the steps wrote in the background is written before the run
         // goes on or stops (and before its lock is released).
@@ -1116,18 +1174,29 @@ impl Job {
         // Intent first: a crash after the call is found on the next run, even
         // by a `down` that comes while the new resource is not yet visible
         // (a new IAM role is invisible to GetRole for a moment).
+        // (Written already when the run wrote every create's intent at its
+        // start, or a run before this one did.)
         let key = self.step.key.clone();
-        let (kind, parent) = (self.res.kind_name(), self.res.parent());
-        let lifecycle = self.res.lifecycle();
-        self.save(move |st| {
-            let e = st.resources.entry(key).or_default();
-            e.pending_create = true;
-            e.id = None;
-            e.kind = Some(kind.to_string());
-            e.parent = parent;
-            e.lifecycle = lifecycle;
-        })
-        .await?;
+        let written = self
+            .state
+            .lock()
+            .unwrap()
+            .resources
+            .get(&key)
+            .is_some_and(|e| e.pending_create && e.id.is_none());
+        if !written {
+            let (kind, parent) = (self.res.kind_name(), self.res.parent());
+            let lifecycle = self.res.lifecycle();
+            self.save(move |st| {
+                let e = st.resources.entry(key).or_default();
+                e.pending_create = true;
+                e.id = None;
+                e.kind = Some(kind.to_string());
+                e.parent = parent;
+                e.lifecycle = lifecycle;
+            })
+            .await?;
+        }
         // A create whose answer was lost may have been applied: look for
         // what it made (by name and stack tag, or inside its parent) before
         // trying again, so that a lost response never makes a duplicate.

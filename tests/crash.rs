@@ -158,3 +158,49 @@ fn down_needs_confirmation_without_a_terminal() {
     assert!(err.contains("--yes"), "{err}");
     assert_exactly_one(&moto, &st);
 }
+
+/// Every create's intent is written at once before the first create; when a
+/// step fails, the creates that never started have theirs taken back
+/// (nothing was sent for them), and the one that was sent keeps its own.
+/// Here CreateFunction is refused: the function's permission, the API's
+/// integration and routes never start. The next run (no refusal) converges.
+#[test]
+fn a_failed_step_leaves_intents_only_for_what_was_sent() {
+    let mut a = Awsim::chaos(1, 0.0, 0.0, 0.0);
+    a.realism = false;
+    a.deny = vec!["CreateFunction"];
+    let moto = Moto::start_with(Some(a));
+    let st = Stack::new(&moto, "refused");
+    let o = st.run(&["up"]);
+    assert!(!o.status.success(), "CreateFunction was refused");
+    let state = st.state();
+    let r = state["resources"].as_object().unwrap();
+    let pending: Vec<&String> = r
+        .iter()
+        .filter(|(_, e)| e["pending_create"].as_bool() == Some(true))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(pending, ["function"], "{state:#}");
+    for never in ["permission", "integration"] {
+        assert!(r.get(never).is_none(), "{never} was never sent: {state:#}");
+    }
+    assert!(
+        r["user_pool"]["id"].is_string(),
+        "what was made is recorded"
+    );
+    // Straight to moto, past the refusal.
+    let o = st
+        .cmd(&["up", "--json"])
+        .env("AWS_ENDPOINT_URL", &moto.direct)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        st.state()["resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|e| e["pending_create"].as_bool() != Some(true)),
+        "converged"
+    );
+}

@@ -833,8 +833,9 @@ async fn up_session(
         }
         (*st != before).then(|| st.clone())
     };
-    if let Some(st) = adopted {
-        s.store.save(&st).await?;
+    // In the background: what a crash loses here, the next run reads again.
+    if adopted.is_some() {
+        s.store.update_later(&engine.state, |_| {});
     }
     let known = engine.apply(&nodes, &steps, &reads).await?;
     let rep = Report::of(&s.clients, &reports, t0, build_seconds);

@@ -472,7 +472,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.forward(body, headers, service, op, subject, mutating, chaos=True)
 
     def forward(self, body, headers, service, op, subject, mutating, chaos):
-        if service in ARGS.deny:
+        if service in ARGS.deny or op in ARGS.deny:
             count(f"access_denied:{service}")
             if service == "s3":
                 return self.reply(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
@@ -880,7 +880,7 @@ def main():
     p.add_argument("--domain-creating", type=float, default=2.0)
     p.add_argument("--domain-deleting", type=float, default=1.5)
     p.add_argument("--write-latency", type=float, default=0.08)
-    p.add_argument("--deny", action="append", default=[], help="answer AccessDenied to every call of this service")
+    p.add_argument("--deny", action="append", default=[], help="answer AccessDenied to every call of this service, or to this operation (CreateFunction)")
     p.add_argument("--replace-after-get", default=None,
                    help="PATH=FILE: after the first answered GET of this S3 path, write FILE's bytes there (another writer racing a read-then-delete)")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request (the distance to a region)")

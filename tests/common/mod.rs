@@ -61,7 +61,8 @@ pub struct Awsim {
     pub throttle: f64,
     pub error5xx: f64,
     pub lost: f64,
-    /// Services whose every call is answered AccessDenied.
+    /// Services (`s3`) or operations (`CreateFunction`) whose every call is
+    /// answered AccessDenied.
     pub deny: Vec<&'static str>,
     /// Multiplies every realism window (1.0: the defaults of awsim.py).
     pub scale: f64,
