@@ -193,7 +193,9 @@ pub struct S3Store {
     /// This run's first write kept the state as it was before the run in
     /// `.json.bak` (no versioning): the later writes of the run do not.
     backed_up: std::sync::atomic::AtomicBool,
-    held: Mutex<Option<LockInfo>>,
+    /// The lock this run holds, and its ETag when known (its PutObject's
+    /// answer, or the lock read back after a lost one).
+    held: Mutex<Option<(LockInfo, Option<String>)>>,
 }
 
 fn is_status<E>(
@@ -329,8 +331,8 @@ impl S3Store {
             .body(ByteStream::from(body))
             .send()
             .await;
-        match r {
-            Ok(_) => {}
+        let etag = match r {
+            Ok(o) => o.e_tag().map(String::from),
             Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
                 return Err(match self.lock_holder().await? {
                     Some((etag, h)) => self.locked(&etag, &h),
@@ -350,7 +352,7 @@ impl S3Store {
                 }
                 // No answer: the lock is ours only if it holds our ID.
                 match self.lock_holder().await? {
-                    Some((_, Holder::Known(h))) if h.id == me.id => {}
+                    Some((etag, Holder::Known(h))) if h.id == me.id => Some(etag),
                     Some((etag, h)) => return Err(self.locked(&etag, &h)),
                     None => {
                         return Err(s3_error(
@@ -361,24 +363,48 @@ impl S3Store {
                     }
                 }
             }
-        }
+        };
         HELD.lock().unwrap_or_else(|e| e.into_inner()).push(Held {
             client: self.client.clone(),
             bucket: self.bucket.clone(),
             key: key.clone(),
             id: me.id.clone(),
         });
-        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(me);
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some((me, etag));
         Ok(())
     }
 
     /// Deletes the lock if it is still ours (and still the same object).
     pub async fn release(&self) -> Result<()> {
         let mine = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(mine) = mine else { return Ok(()) };
+        let Some((mine, etag)) = mine else {
+            return Ok(());
+        };
         HELD.lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|h| h.id != mine.id);
+        // One call: deleted only if it is still the object this run wrote
+        // (a lock someone else took after an `unlock` is another object).
+        if let Some(etag) = etag {
+            let key = self.key(".lock");
+            let r = self
+                .client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .if_match(&etag)
+                .send()
+                .await;
+            return match r {
+                Ok(_) => Ok(()),
+                Err(e) if is_status(&e, 404) || is_status(&e, 412) => Ok(()),
+                Err(e) => Err(s3_error(
+                    &format!("delete s3://{}/{key}", self.bucket),
+                    &self.bucket,
+                    e,
+                )),
+            };
+        }
         match self.lock_holder().await? {
             Some((etag, Holder::Known(h))) if h.id == mine.id => {
                 delete_if_match(&self.client, &self.bucket, &self.key(".lock"), &etag).await
@@ -462,10 +488,12 @@ impl S3Store {
         // state as it was before the run: a backup after every write put a
         // second round trip on every step of the run's critical path.
         use std::sync::atomic::Ordering::SeqCst;
-        if !self.versioned && !self.backed_up.load(SeqCst) {
+        if !self.versioned && !self.backed_up.swap(true, SeqCst) {
             if let Some(prev) = previous.filter(|p| p != &body) {
-                self.write_backup(&key, prev).await?;
-                self.backed_up.store(true, SeqCst);
+                if let Err(e) = self.write_backup(&key, prev).await {
+                    self.backed_up.store(false, SeqCst);
+                    return Err(e);
+                }
             }
         }
         Ok(())
