@@ -660,59 +660,40 @@ impl Engine {
         reads
     }
 
-    /// The stray listings for the state as it is now: for each resource of
-    /// a kind whose name AWS does not keep unique, the IDs carrying its name
-    /// and this stack's tag, but another ID than the one kept.
+    /// The stray listings for the state as it is now.
     async fn list_strays(&self, nodes: &[Node]) -> Result<BTreeMap<String, StrayList>> {
         let st = self.snapshot();
-        let jobs = nodes
+        let jobs: Vec<_> = nodes
             .iter()
-            .filter(|n| n.res.non_unique_name())
-            .filter_map(|n| {
-                let key = n.res.key();
-                let keep = st.id(&key).unwrap_or_default().to_string();
-                if n.declared && keep.is_empty() {
-                    return None;
-                }
-                let parent_id = match n.res.parent() {
-                    Some(p) => Some(st.id(&p)?.to_string()),
-                    None => None,
-                };
-                Some((key, n.res.clone(), parent_id, keep))
-            })
-            .map(|(key, res, parent_id, keep)| async move {
-                let strays = res.strays(&self.cx, parent_id.as_deref(), &keep).await?;
-                Ok::<_, Error>((
-                    key,
-                    StrayList {
-                        parent_id,
-                        keep,
-                        strays,
-                    },
-                ))
-            });
+            .filter_map(|n| self.stray_listing(&st, n))
+            .collect();
         futures::future::join_all(jobs).await.into_iter().collect()
     }
 
-    /// The stray listing of a resource whose step is done, as a task of its
-    /// own; none for a kind whose name AWS keeps unique, or a resource the
-    /// state has no ID for (deleted) or whose parent it has none for.
+    /// A resource's stray listing, as a task of its own: for a kind whose
+    /// name AWS does not keep unique, the IDs carrying its name and this
+    /// stack's tag but another ID than the one `st` keeps. None for a kind
+    /// whose names are unique, a declared resource `st` has no ID for (not
+    /// made yet), or a child whose parent it has no ID for.
     fn stray_listing(
         &self,
-        res: &Res,
+        st: &State,
+        n: &Node,
     ) -> Option<impl std::future::Future<Output = Result<(String, StrayList)>> + Send + 'static>
     {
-        if !res.non_unique_name() {
+        if !n.res.non_unique_name() {
             return None;
         }
-        let st = self.snapshot();
-        let key = res.key();
-        let keep = st.id(&key).filter(|k| !k.is_empty())?.to_string();
-        let parent_id = match res.parent() {
+        let key = n.res.key();
+        let keep = st.id(&key).unwrap_or_default().to_string();
+        if n.declared && keep.is_empty() {
+            return None;
+        }
+        let parent_id = match n.res.parent() {
             Some(p) => Some(st.id(&p)?.to_string()),
             None => None,
         };
-        let (cx, res) = (self.cx.clone(), res.clone());
+        let (cx, res) = (self.cx.clone(), n.res.clone());
         Some(async move {
             let strays = res.strays(&cx, parent_id.as_deref(), &keep).await?;
             Ok((
@@ -970,8 +951,13 @@ impl Engine {
                     if new {
                         created.insert(key.clone());
                     }
-                    if let Some(list) = self.stray_listing(&res_of[&key]) {
-                        listings.spawn(list);
+                    // (Not for a resource it deleted: listed at the end.)
+                    let st = self.snapshot();
+                    if st.id(&key).is_some() {
+                        let node = nodes.iter().find(|n| n.res.key() == key);
+                        if let Some(list) = node.and_then(|n| self.stray_listing(&st, n)) {
+                            listings.spawn(list);
+                        }
                     }
                     done.insert(key);
                 }

@@ -493,24 +493,17 @@ impl Provider for RoleProvider {
             .into_iter()
             .filter_map(|p| p.policy_arn)
             .map(|p| async move {
-                match cx
-                    .aws
-                    .iam
-                    .detach_role_policy()
-                    .role_name(id)
-                    .policy_arn(&p)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_no_such_entity_exception()) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(Error::aws(format!("detach {p}"), e)),
-                }
+                ok_if_gone(
+                    cx.aws
+                        .iam
+                        .detach_role_policy()
+                        .role_name(id)
+                        .policy_arn(&p)
+                        .send()
+                        .await,
+                    |s| s.is_no_such_entity_exception(),
+                    format!("detach {p}"),
+                )
             });
         let (deleted, detached) = tokio::join!(
             futures::future::join_all(deletes),

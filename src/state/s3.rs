@@ -98,7 +98,8 @@ pub async fn release_all() {
         if l.id != h.id {
             continue;
         }
-        if let Err(e) = delete_if_match(&h.client, &h.bucket, &h.key, &etag).await {
+        if let Err(e) = delete_if_match(&h.client, &h.bucket, &h.key, &etag, Replaced::Error).await
+        {
             eprintln!(
                 "deployer: could not release the lock s3://{}/{} ({e}); remove it with `deployer unlock {}`",
                 h.bucket, h.key, h.id
@@ -158,11 +159,23 @@ async fn read_lock(
 
 /// Deletes `key` only if it is still the object with `etag`: a lock taken
 /// by someone else in between is never removed. Gone already is fine.
+/// What a conditional delete does when the object is no longer the one
+/// its ETag names (412).
+#[derive(PartialEq)]
+enum Replaced {
+    /// Says so: the caller meant that very object (`unlock`).
+    Error,
+    /// Leaves it quietly: the lock this run held was replaced by another
+    /// run's after an `unlock` (releasing a lock).
+    LeaveIt,
+}
+
 async fn delete_if_match(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     etag: &str,
+    replaced: Replaced,
 ) -> Result<()> {
     match client
         .delete_object()
@@ -174,6 +187,7 @@ async fn delete_if_match(
     {
         Ok(_) => Ok(()),
         Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) if is_status(&e, 412) && replaced == Replaced::LeaveIt => Ok(()),
         Err(e) if is_status(&e, 412) => Err(Error::Other(format!(
             "s3://{bucket}/{key} was replaced by someone else meanwhile; it was left in place"
         ))),
@@ -387,27 +401,19 @@ impl S3Store {
         // (a lock someone else took after an `unlock` is another object).
         if let Some(etag) = etag {
             let key = self.key(".lock");
-            let r = self
-                .client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .if_match(&etag)
-                .send()
+            return delete_if_match(&self.client, &self.bucket, &key, &etag, Replaced::LeaveIt)
                 .await;
-            return match r {
-                Ok(_) => Ok(()),
-                Err(e) if is_status(&e, 404) || is_status(&e, 412) => Ok(()),
-                Err(e) => Err(s3_error(
-                    &format!("delete s3://{}/{key}", self.bucket),
-                    &self.bucket,
-                    e,
-                )),
-            };
         }
         match self.lock_holder().await? {
             Some((etag, Holder::Known(h))) if h.id == mine.id => {
-                delete_if_match(&self.client, &self.bucket, &self.key(".lock"), &etag).await
+                delete_if_match(
+                    &self.client,
+                    &self.bucket,
+                    &self.key(".lock"),
+                    &etag,
+                    Replaced::Error,
+                )
+                .await
             }
             _ => Ok(()),
         }
@@ -419,7 +425,14 @@ impl S3Store {
     pub async fn unlock(&self, id: &str) -> Result<String> {
         match self.lock_holder().await? {
             Some((etag, h)) if h.id(&etag) == id => {
-                delete_if_match(&self.client, &self.bucket, &self.key(".lock"), &etag).await?;
+                delete_if_match(
+                    &self.client,
+                    &self.bucket,
+                    &self.key(".lock"),
+                    &etag,
+                    Replaced::Error,
+                )
+                .await?;
                 Ok(h.describe())
             }
             Some((etag, h)) => Err(Error::Other(format!(
@@ -542,9 +555,11 @@ impl S3Store {
         let cur = self.current.lock().await;
         let key = self.key(".json");
         match cur.as_ref() {
-            Some((etag, _)) => delete_if_match(&self.client, &self.bucket, &key, etag)
-                .await
-                .map_err(|_| self.conflict()),
+            Some((etag, _)) => {
+                delete_if_match(&self.client, &self.bucket, &key, etag, Replaced::Error)
+                    .await
+                    .map_err(|_| self.conflict())
+            }
             None => Ok(()),
         }
     }
