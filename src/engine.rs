@@ -652,7 +652,8 @@ impl Engine {
         self.store.update(&self.state, f).await
     }
 
-    /// Reads every node: one concurrent round when the state knows the IDs.
+    /// Reads every node: one concurrent round when the state knows the IDs
+    /// (a child whose parent the state does not know is read in a second).
     /// The strays of the resources the state records are listed meanwhile.
     pub async fn read_all(&self, nodes: &[Node]) -> Result<BTreeMap<String, Read>> {
         let (reads, seen) = tokio::join!(self.read_nodes(nodes), self.list_strays(nodes));
