@@ -400,23 +400,20 @@ impl S3Store {
         // One call: deleted only if it is still the object this run wrote
         // (a lock someone else took after an `unlock` is another object).
         if let Some(etag) = etag {
-            let key = self.key(".lock");
-            return delete_if_match(&self.client, &self.bucket, &key, &etag, Replaced::LeaveIt)
-                .await;
+            return self.delete_lock(&etag, Replaced::LeaveIt).await;
         }
         match self.lock_holder().await? {
             Some((etag, Holder::Known(h))) if h.id == mine.id => {
-                delete_if_match(
-                    &self.client,
-                    &self.bucket,
-                    &self.key(".lock"),
-                    &etag,
-                    Replaced::Error,
-                )
-                .await
+                self.delete_lock(&etag, Replaced::Error).await
             }
             _ => Ok(()),
         }
+    }
+
+    /// Deletes the lock object if it is still the one with this ETag.
+    async fn delete_lock(&self, etag: &str, replaced: Replaced) -> Result<()> {
+        let key = self.key(".lock");
+        delete_if_match(&self.client, &self.bucket, &key, etag, replaced).await
     }
 
     /// `deployer unlock ID`: removes the lock only if it has this ID (an
@@ -425,14 +422,7 @@ impl S3Store {
     pub async fn unlock(&self, id: &str) -> Result<String> {
         match self.lock_holder().await? {
             Some((etag, h)) if h.id(&etag) == id => {
-                delete_if_match(
-                    &self.client,
-                    &self.bucket,
-                    &self.key(".lock"),
-                    &etag,
-                    Replaced::Error,
-                )
-                .await?;
+                self.delete_lock(&etag, Replaced::Error).await?;
                 Ok(h.describe())
             }
             Some((etag, h)) => Err(Error::Other(format!(
