@@ -379,6 +379,17 @@ pub fn defaults() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
 }
 
+/// What `deployer dev` gives an emulator, which takes any credentials.
+pub fn emulator_credentials() -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        "deployer-dev",
+        "deployer-dev",
+        None,
+        None,
+        "deployer dev",
+    )
+}
+
 /// The SDK configuration of `t`: the aws-config chain, deployer's retry policy and timeouts.
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
     let mut loader = defaults()
@@ -394,14 +405,7 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
         loader = loader.endpoint_url(e);
     }
     if t.emulator_credentials {
-        let c = aws_credential_types::Credentials::new(
-            "deployer-dev",
-            "deployer-dev",
-            None,
-            None,
-            "deployer dev",
-        );
-        loader = loader.credentials_provider(c);
+        loader = loader.credentials_provider(emulator_credentials());
     }
     let cfg = loader.load().await;
     if cfg.region().is_none() {

@@ -373,8 +373,7 @@ pub async fn local_sdk_config(
     state: &crate::state::State,
     endpoint: &str,
 ) -> aws_config::SdkConfig {
-    let creds =
-        aws_credential_types::Credentials::new("local", "local", None, None, "deployer-dev");
+    let creds = crate::aws::emulator_credentials();
     crate::aws::defaults()
         .region(aws_config::Region::new(
             state
@@ -709,7 +708,7 @@ async fn up_session(
     dry_run: bool,
     urls: Option<Urls>,
     endpoint: Option<&str>,
-    s: Session,
+    mut s: Session,
     t0: Instant,
 ) -> Result<(Report, Known, Ctx)> {
     let mut state = s.state.clone();
@@ -773,7 +772,6 @@ async fn up_session(
         providers,
         strays_seen: Default::default(),
     };
-    let mut s = s;
     let (reads, confirmed) = tokio::join!(engine.read_all(&nodes), s.confirm());
     confirmed?;
     let reads = reads?;

@@ -1263,7 +1263,8 @@ impl Kind for PoolUser {
         let Some(pool) = &prior.parent_id else {
             return Ok(Read::Missing);
         };
-        // Both at once (one round trip); a missing user's groups are not asked.
+        // Both at once (one round trip); for a missing user, the groups'
+        // answer (an error) is not looked at.
         let (u, groups) = tokio::join!(
             PoolUser::get(cx, pool, &self.name),
             Self::groups_of(cx, pool, &self.name)

@@ -212,25 +212,19 @@ impl Backend {
 
 impl Store {
     pub fn new(dir: &Path, stack: &str) -> Store {
-        Store {
-            path: dir.join(format!("{stack}.json")),
-            lock: None,
-            write: Mutex::new(()),
-            s3: None,
-            serial: Default::default(),
-            order: tokio::sync::Mutex::new(()),
-            changed: Default::default(),
-            written: Default::default(),
-            failed: Mutex::new(None),
-        }
+        Store::at(dir.join(format!("{stack}.json")), None)
     }
 
     pub fn with_s3(s3: s3::S3Store) -> Store {
+        Store::at(PathBuf::from(s3.url()), Some(s3))
+    }
+
+    fn at(path: PathBuf, s3: Option<s3::S3Store>) -> Store {
         Store {
-            path: PathBuf::from(s3.url()),
+            path,
             lock: None,
             write: Mutex::new(()),
-            s3: Some(s3),
+            s3,
             serial: Default::default(),
             order: tokio::sync::Mutex::new(()),
             changed: Default::default(),
