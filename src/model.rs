@@ -123,6 +123,23 @@ impl<T: Clone + Send + Sync + 'static> Output<T> {
 }
 
 impl Output<String> {
+    /// The stack's AWS account ID (known before any change: the run asks
+    /// STS first).
+    pub fn account() -> Self {
+        Output {
+            deps: vec![],
+            secret: false,
+            eval: Arc::new(|ctx, _| Some(ctx.account.clone())),
+        }
+    }
+    /// The stack's region.
+    pub fn region() -> Self {
+        Output {
+            deps: vec![],
+            secret: false,
+            eval: Arc::new(|ctx, _| Some(ctx.region.clone())),
+        }
+    }
     /// The output `name` of the resource `key` (see [`Handle::output`]).
     pub fn of(key: &str, name: &str) -> Self {
         let (k, n) = (key.to_string(), name.to_string());

@@ -1274,3 +1274,273 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `examples/claims.rs`: a pre token generation trigger and a pool's
+/// further settings, read back from moto; a no-op with no write; each
+/// drifted (an UpdateUserPool that resets what it is not sent) and put back;
+/// the trigger dropped by the program; `down` leaving nothing.
+#[test]
+fn a_cognito_trigger_and_a_pools_settings() {
+    let copy = handler_copy();
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "claims").with_prefix("mine");
+    st.exe = example("claims");
+    let run = |st: &Stack, args: &[&str]| {
+        let o = builds_in(&mut st.cmd(args), &copy)
+            .env("DEPLOYER_DEV_BUILD", "true")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let name = "mine-claims";
+    run(&st, &["up"]);
+    let pool_id = st.id("pool");
+    let pool = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let p = s.cognito.describe_user_pool().user_pool_id(&pool_id);
+            p.send().await.unwrap().user_pool.unwrap()
+        })
+    };
+    let trigger_of = |p: &aws_sdk_cognitoidentityprovider::types::UserPoolType| {
+        p.lambda_config
+            .as_ref()
+            .and_then(|l| l.pre_token_generation_config.as_ref())
+            .map(|c| (c.lambda_arn.clone(), c.lambda_version.as_str().to_string()))
+    };
+    let settings_of = |p: &aws_sdk_cognitoidentityprovider::types::UserPoolType| {
+        let tenant = p
+            .schema_attributes()
+            .iter()
+            .find(|a| a.name.as_deref() == Some("custom:tenant"))
+            .map(|a| {
+                let c = a.string_attribute_constraints.as_ref();
+                (
+                    a.attribute_data_type
+                        .as_ref()
+                        .map(|t| t.as_str().to_string()),
+                    a.mutable,
+                    c.and_then(|c| c.max_length.clone()),
+                )
+            });
+        let verification = p
+            .verification_message_template
+            .as_ref()
+            .and_then(|t| t.email_subject.clone());
+        let invitation = p
+            .admin_create_user_config
+            .as_ref()
+            .and_then(|c| c.invite_message_template.as_ref())
+            .and_then(|t| t.email_subject.clone());
+        let tier = p.user_pool_tier.as_ref().map(|t| t.as_str().to_string());
+        (tenant, verification, invitation, tier)
+    };
+    let declared = (
+        Some((
+            Some("String".to_string()),
+            Some(true),
+            Some("64".to_string()),
+        )),
+        Some("Your claims code".to_string()),
+        Some("Welcome to claims".to_string()),
+        Some("ESSENTIALS".to_string()),
+    );
+    let fn_arn = rt().block_on(async { sdk(&moto.direct).await.function(name).await.function_arn });
+    let fn_arn = fn_arn.unwrap();
+    let p = pool();
+    assert_eq!(trigger_of(&p), Some((fn_arn.clone(), "V3_0".to_string())));
+    assert_eq!(settings_of(&p), declared);
+    let pool_arn = p.arn.clone().unwrap();
+    // Cognito may invoke the trigger, for this pool, from this account.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let policy = s.lambda.get_policy().function_name(name).send().await;
+        let policy: serde_json::Value =
+            serde_json::from_str(&policy.unwrap().policy.unwrap()).unwrap();
+        let st = &policy["Statement"][0];
+        assert_eq!(
+            st["Principal"]["Service"], "cognito-idp.amazonaws.com",
+            "{policy}"
+        );
+        assert_eq!(
+            st["Condition"]["ArnLike"]["AWS:SourceArn"],
+            pool_arn.as_str()
+        );
+        let account = pool_arn.split(':').nth(4).unwrap();
+        assert_eq!(
+            st["Condition"]["StringEquals"]["AWS:SourceAccount"],
+            account
+        );
+        let ada = s
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username("ada")
+            .send()
+            .await
+            .unwrap();
+        let tenant = ada
+            .user_attributes()
+            .iter()
+            .find(|a| a.name == "custom:tenant")
+            .and_then(|a| a.value.clone());
+        assert_eq!(tenant.as_deref(), Some("acme"));
+    });
+
+    // A no-op: reads only.
+    moto.reset_recording();
+    run(&st, &["up"]);
+    let writes = moto.writes();
+    assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
+
+    // Drift: an UpdateUserPool sent by hand resets what it is not sent (the
+    // trigger, the templates, the tier). The plan names each; `up` puts
+    // them back.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.cognito
+            .update_user_pool()
+            .user_pool_id(&pool_id)
+            .send()
+            .await
+            .unwrap();
+    });
+    assert_eq!(trigger_of(&pool()), None);
+    let o = builds_in(&mut st.cmd(&["plan", "--detailed-exitcode"]), &copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    for setting in ["triggers", "verification_messages", "invitation", "tier"] {
+        assert!(text.contains(setting), "{setting} in {text}");
+    }
+    assert!(text.contains("Your claims code"), "{text}");
+    run(&st, &["up"]);
+    let p = pool();
+    assert_eq!(trigger_of(&p), Some((fn_arn.clone(), "V3_0".to_string())));
+    assert_eq!(settings_of(&p), declared);
+
+    // Federation: an OpenID Connect provider in the pool, offered by the
+    // web client (which comes after it); its secret in no plan, output or
+    // state file. Drifted (a mapping and the identifiers changed by hand),
+    // planned and put back.
+    st.extra_config = "corp_secret = \"idp-s3cret-value\"\n".into();
+    let out = run(&st, &["up"]);
+    assert!(!out.contains("idp-s3cret-value"), "{out}");
+    assert!(!std::fs::read_to_string(st.state_file())
+        .unwrap()
+        .contains("idp-s3cret-value"));
+    let idp = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let d = s
+                .cognito
+                .describe_identity_provider()
+                .user_pool_id(&pool_id)
+                .provider_name("corp");
+            let p = d.send().await.unwrap().identity_provider.unwrap();
+            let details = p.provider_details.unwrap_or_default();
+            let mut mapping: Vec<_> = p
+                .attribute_mapping
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            mapping.sort();
+            (
+                p.provider_type.map(|t| t.as_str().to_string()),
+                details.get("oidc_issuer").cloned(),
+                details.get("client_secret").cloned(),
+                details.get("authorize_scopes").cloned(),
+                mapping,
+                p.idp_identifiers.unwrap_or_default(),
+            )
+        })
+    };
+    let idp_declared = (
+        Some("OIDC".to_string()),
+        Some("https://login.corp.example".to_string()),
+        Some("idp-s3cret-value".to_string()),
+        Some("openid email".to_string()),
+        vec![
+            ("email".to_string(), "email".to_string()),
+            ("username".to_string(), "sub".to_string()),
+        ],
+        vec!["corp.example".to_string()],
+    );
+    assert_eq!(idp(), idp_declared);
+    let web = rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let mut providers = s
+            .client(&pool_id, &st.id("client/web"))
+            .await
+            .supported_identity_providers
+            .unwrap();
+        providers.sort();
+        providers
+    });
+    assert_eq!(web, ["COGNITO", "corp"]);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        s.cognito
+            .update_identity_provider()
+            .user_pool_id(&pool_id)
+            .provider_name("corp")
+            .attribute_mapping("email", "upn")
+            .idp_identifiers("other.example")
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = builds_in(&mut st.cmd(&["plan", "--detailed-exitcode"]), &copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("attribute_mapping") && text.contains("identifiers"),
+        "{text}"
+    );
+    assert!(!text.contains("idp-s3cret-value"), "{text}");
+    run(&st, &["up"]);
+    assert_eq!(idp(), idp_declared);
+
+    // The program drops its trigger: the pool is updated in place.
+    st.extra_config = "no_trigger = true\n".into();
+    let out = run(&st, &["up"]);
+    assert!(out.contains("1 updated") || out.contains("update"), "{out}");
+    let p = pool();
+    assert_eq!(trigger_of(&p), None);
+    assert_eq!(p.id.as_deref(), Some(pool_id.as_str()), "not replaced");
+    // ... and the identity provider with its setting gone.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let d = s
+            .cognito
+            .describe_identity_provider()
+            .user_pool_id(&pool_id)
+            .provider_name("corp");
+        assert!(d.send().await.is_err(), "the provider is deleted");
+    });
+
+    run(&st, &["down", "--yes"]);
+    assert!(!st.state_file().exists());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert!(s.pools_named(name).await.is_empty());
+        assert!(s
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_err());
+    });
+}

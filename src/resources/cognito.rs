@@ -6,13 +6,21 @@ use crate::error::Result;
 use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Inputs, Output};
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AttributeType, FeatureType, MessageActionType, OAuthFlowType,
-    ResourceServerScopeType, UserPoolClientType,
+    AdminCreateUserConfigType, AttributeType as SdkAttribute, FeatureType, MessageActionType,
+    OAuthFlowType, ResourceServerScopeType, UserPoolClientType,
 };
 use serde_json::json;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+mod federation;
+mod pool;
+pub use federation::{Federation, IdentityProvider, IdentityProviderProvider, Social};
+pub use pool::{
+    AttributeType, CustomAttribute, Email, EmailSettings, Invitation, PreTokenVersion,
+    ThreatProtection, Tier, Triggers, VerificationMessages,
+};
 
 fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
     [("parent_id".to_string(), parent_id.to_string())].into()
@@ -60,6 +68,29 @@ pub struct UserPool {
     /// True to make Cognito refuse to delete the pool (`down` then fails
     /// until it is set false and applied).
     pub deletion_protection: bool,
+    /// Custom attributes (`custom:NAME`): added in place; Cognito cannot
+    /// change or remove one, so a program that does is refused.
+    pub custom_attributes: Vec<CustomAttribute>,
+    /// Standard attributes every user must have (`email`, `name`, ...).
+    /// Fixed at creation: a change is a new pool.
+    pub required_attributes: Vec<String>,
+    /// Who sends its email (`None`: not managed).
+    pub email: Option<EmailSettings>,
+    /// The verification messages (`None`: not managed).
+    pub verification_messages: Option<VerificationMessages>,
+    /// The invitation to administrator-created users (`None`: not managed).
+    pub invitation: Option<Invitation>,
+    /// Functions Cognito calls (`None`: not managed; `Some(Triggers::default())`:
+    /// none).
+    pub triggers: Option<Triggers>,
+    /// Its feature plan (`None`: not managed; Cognito's default for a new
+    /// pool is Essentials).
+    pub tier: Option<Tier>,
+    /// Threat protection (`None`: not managed; the Plus tier).
+    pub threat_protection: Option<ThreatProtection>,
+    /// Contact attributes whose change takes effect only once the new value
+    /// is verified (`None`: not managed).
+    pub verify_before_update: Option<Vec<ContactAttribute>>,
 }
 
 /// An attribute a user signs in with or has verified.
@@ -182,7 +213,7 @@ fn pool_props(p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Props
         m.sort_by_key(|x| x.priority);
         m.iter().map(|x| json!(x.name.as_str())).collect()
     });
-    props(json!({
+    let mut v = json!({
         "name": p.name.clone().unwrap_or_default(),
         "tags": tags_value(p.user_pool_tags.clone().unwrap_or_default()),
         "admin_create_user_only": p.admin_create_user_config.as_ref().map(|c| c.allow_admin_create_user_only).unwrap_or(false),
@@ -201,7 +232,11 @@ fn pool_props(p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Props
         "mfa": p.mfa_configuration.as_ref().map(|m| m.as_str()).unwrap_or("OFF"),
         "account_recovery": recovery,
         "deletion_protection": p.deletion_protection.as_ref().is_some_and(|d| d.as_str() == "ACTIVE"),
-    }))
+    });
+    if let Value::Object(m) = &mut v {
+        pool::read_into(p, m);
+    }
+    props(v)
 }
 
 /// The SDK's password policy from a setting's value.
@@ -252,6 +287,60 @@ fn deletion_protection(
     } else {
         aws_sdk_cognitoidentityprovider::types::DeletionProtectionType::Inactive
     }
+}
+
+/// Which contact attributes are verified before a change takes effect.
+fn user_attribute_update_settings(
+    d: &Props,
+) -> aws_sdk_cognitoidentityprovider::types::UserAttributeUpdateSettingsType {
+    use aws_sdk_cognitoidentityprovider::types::VerifiedAttributeType;
+    aws_sdk_cognitoidentityprovider::types::UserAttributeUpdateSettingsType::builder()
+        .set_attributes_require_verification_before_update(Some(
+            strings(d, "verify_before_update")
+                .iter()
+                .map(|a| VerifiedAttributeType::from(a.as_str()))
+                .collect(),
+        ))
+        .build()
+}
+
+/// The custom attributes to add to a pool that has `observed`; an error if
+/// the program changes or drops one (Cognito cannot).
+fn custom_attributes_to_add(id: &str, d: &Props, observed: &Props) -> Result<Vec<Value>> {
+    let list = |p: &Props| -> Vec<Value> {
+        p.get("custom_attributes")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    let (want, have) = (list(d), list(observed));
+    let named = |l: &[Value], n: &Value| l.iter().find(|a| a["name"] == *n).cloned();
+    let mut refused = vec![];
+    for h in &have {
+        match named(&want, &h["name"]) {
+            None => refused.push(format!("custom:{} is dropped", s_of(&h["name"]))),
+            Some(w) if w != *h => refused.push(format!(
+                "custom:{} changes ({} -> {})",
+                s_of(&h["name"]),
+                h,
+                w
+            )),
+            Some(_) => {}
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Other(format!(
+            "user pool {id}: {}; Cognito cannot change or delete a custom attribute. Declare it as the pool has it, or declare a pool under a new name (a new pool: its users are not moved)",
+            refused.join(", ")
+        )));
+    }
+    Ok(want
+        .into_iter()
+        .filter(|w| named(&have, &w["name"]).is_none())
+        .collect())
+}
+
+fn s_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
 }
 
 fn mfa_of(d: &Props) -> aws_sdk_cognitoidentityprovider::types::UserPoolMfaType {
@@ -328,11 +417,13 @@ impl UserPool {
             .build();
         let admin = AdminCreateUserConfigType::builder()
             .allow_admin_create_user_only(d.get("admin_create_user_only") == Some(&json!(true)))
-            .set_invite_message_template(
-                p.admin_create_user_config
+            .set_invite_message_template(match d.get("invitation") {
+                Some(v) => Some(pool::invitation_sdk(v)),
+                None => p
+                    .admin_create_user_config
                     .as_ref()
                     .and_then(|c| c.invite_message_template.clone()),
-            )
+            })
             .build();
         let verified: Vec<VerifiedAttributeType> = strings(d, "auto_verified_attributes")
             .iter()
@@ -340,32 +431,51 @@ impl UserPool {
             .collect();
         // The template carries the verification messages; the older
         // separate fields only when a pool has no template.
-        let template = p.verification_message_template.clone();
+        let template = match d.get("verification_messages") {
+            Some(v) => Some(pool::verification_sdk(v)),
+            None => p.verification_message_template.clone(),
+        };
         let legacy = template.is_none();
+        let user_attribute_update = match d.get("verify_before_update") {
+            Some(_) => Some(user_attribute_update_settings(d)),
+            None => p.user_attribute_update_settings.clone(),
+        };
         cx.aws
             .cognito
             .update_user_pool()
             .user_pool_id(id)
             .policies(policies)
             .deletion_protection(deletion_protection(d))
-            .set_lambda_config(p.lambda_config.clone())
+            .set_lambda_config(match d.get("triggers") {
+                Some(t) => Some(pool::triggers_sdk(t, p.lambda_config.as_ref())),
+                None => p.lambda_config.clone(),
+            })
             .set_auto_verified_attributes(Some(verified))
             .set_sms_verification_message(p.sms_verification_message.clone().filter(|_| legacy))
             .set_email_verification_message(p.email_verification_message.clone().filter(|_| legacy))
             .set_email_verification_subject(p.email_verification_subject.clone().filter(|_| legacy))
             .set_verification_message_template(template)
             .set_sms_authentication_message(p.sms_authentication_message.clone())
-            .set_user_attribute_update_settings(p.user_attribute_update_settings.clone())
+            .set_user_attribute_update_settings(user_attribute_update)
             .mfa_configuration(mfa_of(d))
             .set_device_configuration(p.device_configuration.clone())
-            .set_email_configuration(p.email_configuration.clone())
+            .set_email_configuration(match d.get("email") {
+                Some(e) => Some(pool::email_sdk(e)),
+                None => p.email_configuration.clone(),
+            })
             .set_sms_configuration(p.sms_configuration.clone())
             .admin_create_user_config(admin)
-            .set_user_pool_add_ons(p.user_pool_add_ons.clone())
+            .set_user_pool_add_ons(match d.get("threat_protection") {
+                Some(t) => pool::threat_sdk(t),
+                None => p.user_pool_add_ons.clone(),
+            })
             .set_account_recovery_setting(
                 account_recovery(d).or(p.account_recovery_setting.clone()),
             )
-            .set_user_pool_tier(p.user_pool_tier.clone())
+            .set_user_pool_tier(match d.get("tier") {
+                Some(t) => pool::tier_sdk(t),
+                None => p.user_pool_tier.clone(),
+            })
             .send()
             .await
             .map_err(ctx_err(format!("update user pool {id}")))?;
@@ -433,15 +543,20 @@ impl Kind for UserPool {
         Arc::new(UserPoolProvider)
     }
     fn deps(&self) -> Vec<String> {
-        vec![]
+        self.triggers.as_ref().map(|t| t.deps()).unwrap_or_default()
     }
     fn replace_on(&self) -> &'static [&'static str] {
-        &["name", "username_attributes", "username_case_sensitive"]
+        &[
+            "name",
+            "username_attributes",
+            "username_case_sensitive",
+            "required_attributes",
+        ]
     }
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let pw = &self.password_policy;
         let mut v = json!({
             "name": self.name,
@@ -472,7 +587,31 @@ impl Kind for UserPool {
                 .map(|r| r.as_str())
                 .collect::<Vec<_>>());
         }
-        props(v).into()
+        v["custom_attributes"] = pool::custom_attributes_value(&self.custom_attributes);
+        v["required_attributes"] = json!(sorted(self.required_attributes.clone()));
+        if let Some(e) = &self.email {
+            v["email"] = pool::email_value(e);
+        }
+        if let Some(m) = &self.verification_messages {
+            v["verification_messages"] = pool::verification_value(m);
+        }
+        if let Some(m) = &self.invitation {
+            v["invitation"] = pool::invitation_value(m);
+        }
+        if let Some(t) = &self.tier {
+            v["tier"] = pool::tier_value(t);
+        }
+        if let Some(t) = &self.threat_protection {
+            v["threat_protection"] = pool::threat_value(t);
+        }
+        if let Some(a) = &self.verify_before_update {
+            v["verify_before_update"] = json!(contact_list(a));
+        }
+        let mut i = Inputs::new(ctx, k);
+        if let Some(t) = &self.triggers {
+            v["triggers"] = t.value(&mut i);
+        }
+        i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         if let Some(id) = &prior.id {
@@ -501,6 +640,7 @@ impl Kind for UserPool {
         };
         let admin = AdminCreateUserConfigType::builder()
             .allow_admin_create_user_only(d.get("admin_create_user_only") == Some(&json!(true)))
+            .set_invite_message_template(d.get("invitation").map(pool::invitation_sdk))
             .build();
         let out = cx
             .aws
@@ -538,6 +678,33 @@ impl Kind for UserPool {
             ))
             .set_account_recovery_setting(account_recovery(d))
             .deletion_protection(deletion_protection(d))
+            .set_schema(
+                Some(
+                    d.get("custom_attributes")
+                        .and_then(|v| v.as_array())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(pool::schema_of)
+                        .chain(
+                            strings(d, "required_attributes")
+                                .iter()
+                                .map(|n| pool::required_schema(n)),
+                        )
+                        .collect(),
+                )
+                .filter(|v: &Vec<_>| !v.is_empty()),
+            )
+            .set_email_configuration(d.get("email").map(pool::email_sdk))
+            .set_verification_message_template(
+                d.get("verification_messages").map(pool::verification_sdk),
+            )
+            .set_lambda_config(d.get("triggers").map(|t| pool::triggers_sdk(t, None)))
+            .set_user_pool_tier(d.get("tier").and_then(pool::tier_sdk))
+            .set_user_pool_add_ons(d.get("threat_protection").and_then(pool::threat_sdk))
+            .set_user_attribute_update_settings(
+                d.get("verify_before_update")
+                    .map(|_| user_attribute_update_settings(d)),
+            )
             .send()
             .await
             .map_err(ctx_err("create user pool"))?;
@@ -590,6 +757,22 @@ impl Kind for UserPool {
                 .map_err(ctx_err(format!("tag user pool {}", o.id)))?;
         }
         let changed = |k: &str| d.get(k).is_some() && d.get(k) != o.props.get(k);
+        if changed("custom_attributes") {
+            let add = custom_attributes_to_add(&o.id, d, &o.props)?;
+            if !add.is_empty() {
+                cx.aws
+                    .cognito
+                    .add_custom_attributes()
+                    .user_pool_id(&o.id)
+                    .set_custom_attributes(Some(add.iter().filter_map(pool::schema_of).collect()))
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!(
+                        "add custom attributes to user pool {}",
+                        o.id
+                    )))?;
+            }
+        }
         let settings = [
             "admin_create_user_only",
             "auto_verified_attributes",
@@ -597,6 +780,13 @@ impl Kind for UserPool {
             "mfa",
             "account_recovery",
             "deletion_protection",
+            "email",
+            "verification_messages",
+            "invitation",
+            "triggers",
+            "tier",
+            "threat_protection",
+            "verify_before_update",
         ];
         if settings.iter().any(|k| changed(k)) {
             Self::update_settings(cx, &o.id, d).await?;
@@ -1482,10 +1672,10 @@ impl Provider for PoolUserProvider {
     }
 }
 
-fn attribute_list(m: &BTreeMap<String, String>) -> Result<Vec<AttributeType>> {
+fn attribute_list(m: &BTreeMap<String, String>) -> Result<Vec<SdkAttribute>> {
     m.iter()
         .map(|(k, v)| {
-            AttributeType::builder()
+            SdkAttribute::builder()
                 .name(k)
                 .value(v)
                 .build()
@@ -1543,8 +1733,9 @@ pub struct Client {
     pub flows: Vec<OAuthFlow>,
     /// The OAuth scopes it may ask for (`rs.scope("read")`, `openid`, ...).
     pub scopes: Vec<Input<String>>,
-    /// The identity providers its users sign in with (`COGNITO`, a federated one's name).
-    pub identity_providers: Vec<String>,
+    /// The identity providers its users sign in with (`"COGNITO".into()`,
+    /// a federated one's `idp.name()`: the client comes after it).
+    pub identity_providers: Vec<Input<String>>,
     /// Where the hosted login may send a user back to.
     pub callback_urls: Vec<Input<String>>,
     /// Where the hosted login may send a user after signing out.
@@ -1902,6 +2093,7 @@ impl Kind for Client {
         deps_of(
             std::iter::once(self.user_pool_id.deps())
                 .chain(self.scopes.iter().map(|s| s.deps()))
+                .chain(self.identity_providers.iter().map(|s| s.deps()))
                 .chain(self.callback_urls.iter().map(|s| s.deps()))
                 .chain(self.logout_urls.iter().map(|s| s.deps())),
         )
@@ -1925,7 +2117,7 @@ impl Kind for Client {
             "oauth_user_pool_client": true,
             "flows": flows,
             "scopes": sorted(i.list("scopes", &self.scopes)),
-            "identity_providers": sorted(self.identity_providers.clone()),
+            "identity_providers": sorted(i.list("identity_providers", &self.identity_providers)),
             "callback_urls": sorted(i.list("callback_urls", &self.callback_urls)),
             "logout_urls": sorted(i.list("logout_urls", &self.logout_urls)),
             "default_redirect_uri": self.default_redirect_uri,

@@ -1254,11 +1254,26 @@ pub struct Permission {
     pub statement_id: String,
     /// Who may invoke it (`apigateway.amazonaws.com`).
     pub principal: String,
-    /// From where (`arn:...:execute-api:...`).
+    /// From where (`arn:...:execute-api:...`, a user pool's ARN).
     pub source_arn: Input<String>,
+    /// The account the call must come from (`Some(Output::account())`: the
+    /// stack's own); `None`: any, as `source_arn` allows.
+    pub source_account: Option<Input<String>>,
 }
 
 impl Permission {
+    /// Cognito may invoke the function as a trigger of the pool
+    /// (`pool.arn()`), from the stack's own account.
+    pub fn for_cognito(function: Input<String>, pool_arn: Input<String>) -> Self {
+        Permission {
+            function,
+            statement_id: "cognito-trigger".into(),
+            principal: "cognito-idp.amazonaws.com".into(),
+            source_arn: pool_arn,
+            source_account: Some(Output::account()),
+        }
+    }
+
     /// API Gateway may invoke the function from the given execution ARN
     /// pattern (`api.execution_arn()` + `/*/*`).
     pub fn for_api_gateway(function: Input<String>, source_arn: Input<String>) -> Self {
@@ -1267,6 +1282,7 @@ impl Permission {
             statement_id: "apigateway-invoke".into(),
             principal: "apigateway.amazonaws.com".into(),
             source_arn,
+            source_account: None,
         }
     }
 }
@@ -1277,17 +1293,25 @@ impl Kind for Permission {
         Arc::new(PermissionProvider)
     }
     fn deps(&self) -> Vec<String> {
-        deps_of([self.function.deps(), self.source_arn.deps()])
+        deps_of(
+            [self.function.deps(), self.source_arn.deps()]
+                .into_iter()
+                .chain(self.source_account.iter().map(|a| a.deps())),
+        )
     }
     fn parent(&self) -> Option<String> {
         self.function.deps().first().cloned()
     }
     fn replace_on(&self) -> &'static [&'static str] {
-        &["action", "principal", "source_arn"]
+        &["action", "principal", "source_arn", "source_account"]
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut i = Inputs::new(ctx, k);
-        let v = json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": i.get("source_arn", &self.source_arn)});
+        let account = self
+            .source_account
+            .as_ref()
+            .map(|a| i.get("source_account", a));
+        let v = json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": i.get("source_arn", &self.source_arn), "source_account": account});
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -1312,6 +1336,11 @@ impl Kind for Permission {
                     .action(s(d, "action"))
                     .principal(s(d, "principal"))
                     .source_arn(s(d, "source_arn"))
+                    .set_source_account(
+                        d.get("source_account")
+                            .and_then(|a| a.as_str())
+                            .map(String::from),
+                    )
                     .send()
             },
         )
@@ -1324,7 +1353,12 @@ impl Kind for Permission {
             };
             match self.read(cx, &prior).await? {
                 Read::Found(o) if diff(d, &o.props).is_empty() => return Ok(o),
-                _ => return Err(Error::aws("add permission for API Gateway", e)),
+                _ => {
+                    return Err(Error::aws(
+                        format!("add permission for {}", s(d, "principal")),
+                        e,
+                    ))
+                }
             }
         }
         let mut outputs = BTreeMap::new();
@@ -1381,13 +1415,14 @@ impl Provider for PermissionProvider {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let account = st["Condition"]["StringEquals"]["AWS:SourceAccount"].as_str();
         let mut outputs = BTreeMap::new();
         outputs.insert("parent_id".into(), func.clone());
         outputs.insert("id".into(), sid.clone());
         Ok(Read::Found(Observed {
             id: sid,
             props: props(
-                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source}),
+                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source, "source_account": account}),
             ),
             outputs,
         }))

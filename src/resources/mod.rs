@@ -15,7 +15,7 @@ pub mod logs;
 /// The providers of deployer's own kinds.
 pub fn providers() -> Providers {
     let mut p = Providers::default();
-    let all: [Arc<dyn Provider>; 16] = [
+    let all: [Arc<dyn Provider>; 17] = [
         Arc::new(lambda::RoleProvider),
         Arc::new(logs::LogGroupProvider),
         Arc::new(lambda::FunctionProvider),
@@ -26,6 +26,7 @@ pub fn providers() -> Providers {
         Arc::new(cognito::PoolUserProvider),
         Arc::new(cognito::ClientProvider),
         Arc::new(cognito::GroupProvider),
+        Arc::new(cognito::IdentityProviderProvider),
         Arc::new(api::ApiProvider),
         Arc::new(api::AuthorizerProvider),
         Arc::new(api::IntegrationProvider),

@@ -732,8 +732,8 @@ pub fn handler_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let ws = ws.replace(
-        "members = [\".\", \"handler\", \"functions/echo\", \"functions/gate\"]",
-        "members = [\"handler\", \"functions/echo\", \"functions/gate\"]",
+        "members = [\".\", \"handler\", \"functions/echo\", \"functions/gate\", \"functions/claims\"]",
+        "members = [\"handler\", \"functions/echo\", \"functions/gate\", \"functions/claims\"]",
     );
     let (a, b) = (
         ws.find("[package]").unwrap(),
@@ -754,7 +754,7 @@ pub fn handler_copy() -> tempfile::TempDir {
         std::fs::copy(&f, h.join("src").join(f.file_name().unwrap())).unwrap();
     }
     // The other functions' crates of the multi-function example.
-    for krate in ["functions/echo", "functions/gate"] {
+    for krate in ["functions/echo", "functions/gate", "functions/claims"] {
         let to = dir.path().join(krate);
         std::fs::create_dir_all(to.join("src")).unwrap();
         for f in ["Cargo.toml", "src/main.rs"] {

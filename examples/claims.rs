@@ -1,0 +1,142 @@
+//! A Cognito trigger: a pre token generation function (the `claims` crate,
+//! `functions/claims`) adds the caller's `plan` and the user's `tenant` (a
+//! custom attribute) to every token the pool issues, client-credentials
+//! tokens included (event version 3). The pool also shows the settings a
+//! real one carries: a custom attribute, its verification and invitation
+//! messages, the Essentials tier.
+//! `cargo run --example claims -- up` (or plan, down, dev, ...).
+use deployer::config::{Config, User};
+use deployer::model::Input;
+use deployer::model::Stack;
+use deployer::package::Code;
+use deployer::resources::cognito::{
+    AttributeType, Client, CustomAttribute, Domain, DomainPrefix, Federation, IdentityProvider,
+    Invitation, OAuthFlow, PoolUser, PreTokenVersion, ResourceServer, Tier, Triggers, UserPool,
+    VerificationMessages,
+};
+use deployer::resources::lambda::{Function, Permission, Role};
+use deployer::resources::logs::LogGroup;
+
+/// The example's settings (`--config` file).
+#[derive(serde::Deserialize)]
+struct Settings {
+    /// The plan the trigger puts in every token (default `free`).
+    plan: Option<String>,
+    /// The tenant of the user `ada` (default `acme`).
+    tenant: Option<String>,
+    /// Without a trigger (the pool then has none).
+    no_trigger: Option<bool>,
+    /// The company IdP's client secret: with it, people may also sign in
+    /// through that OpenID Connect provider (federation).
+    corp_secret: Option<String>,
+}
+
+fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
+    let name = format!("{}-claims", cfg.name_prefix);
+    let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
+    let logs = s.add("logs", LogGroup::for_function(&name, Some(7)));
+    let mut f = Function::new(name.clone(), role.arn());
+    f.code = Code::krate("claims");
+    let plan = settings.plan.clone().unwrap_or("free".into());
+    f.environment.insert("PLAN".into(), plan.into());
+    let trigger = s.add_after("function", f, &[logs.key()]);
+    let triggers = match settings.no_trigger {
+        Some(true) => Triggers::default(),
+        _ => Triggers {
+            pre_token_generation: Some(trigger.arn()),
+            pre_token_generation_version: PreTokenVersion::V3,
+            ..Default::default()
+        },
+    };
+    let pool = UserPool {
+        custom_attributes: vec![CustomAttribute {
+            max_length: Some(64),
+            ..CustomAttribute::new("tenant", AttributeType::String)
+        }],
+        verification_messages: Some(VerificationMessages {
+            email_subject: "Your claims code".into(),
+            ..Default::default()
+        }),
+        invitation: Some(Invitation {
+            email_subject: "Welcome to claims".into(),
+            ..Default::default()
+        }),
+        tier: Some(Tier::Essentials),
+        triggers: Some(triggers),
+        ..UserPool::new(name.clone())
+    };
+    let pool = s.add("pool", pool);
+    // Cognito may invoke the trigger for this pool only.
+    let cognito = Permission::for_cognito(trigger.name(), pool.arn());
+    s.add("permission", cognito);
+    let prefix = DomainPrefix::Unique(name.clone());
+    let domain = s.add(
+        "domain",
+        Domain {
+            prefix,
+            user_pool_id: pool.id(),
+        },
+    );
+    let scopes = vec![("read".into(), "Read orders".into())];
+    let rs = ResourceServer {
+        user_pool_id: pool.id(),
+        identifier: "orders".into(),
+        name: name.clone(),
+        scopes,
+    };
+    let rs = s.add("scopes", rs);
+    let client = Client {
+        user_pool_id: pool.id(),
+        name: "service".into(),
+        flows: vec![OAuthFlow::ClientCredentials],
+        scopes: vec![rs.scope("read")],
+        ..Default::default()
+    };
+    let client = s.add("client", client);
+    // People of a company sign in through its own OpenID Connect provider;
+    // its email becomes theirs in the pool.
+    let mut providers: Vec<Input<String>> = vec!["COGNITO".into()];
+    if let Some(secret) = &settings.corp_secret {
+        let corp = Federation::Oidc {
+            issuer: "https://login.corp.example".into(),
+            client_id: "claims".into(),
+            client_secret: Input::from(secret.clone()).secret(),
+            scopes: vec!["openid".into(), "email".into()],
+        };
+        let corp = IdentityProvider {
+            attribute_mapping: [("email".to_string(), "email".to_string())].into(),
+            identifiers: vec!["corp.example".into()],
+            ..IdentityProvider::new(pool.id(), "corp", corp)
+        };
+        providers.push(s.add("idp/corp", corp).name());
+    }
+    let web = Client {
+        user_pool_id: pool.id(),
+        name: "web".into(),
+        flows: vec![OAuthFlow::Code],
+        scopes: vec!["openid".into()],
+        identity_providers: providers,
+        callback_urls: vec!["http://localhost:8080/callback".into()],
+        ..Default::default()
+    };
+    s.add("client/web", web);
+    let tenant = settings.tenant.clone().unwrap_or("acme".into());
+    let ada = User {
+        name: "ada".into(),
+        password: "Tr1gger-Ex4mple!".into(),
+        attributes: [("custom:tenant".to_string(), tenant)].into(),
+    };
+    s.add("user/ada", PoolUser::new(pool.id(), ada));
+    s.export("client_id", client.id());
+    s.export("client_secret", client.secret());
+    s.export("issuer", pool.issuer());
+    s.export(
+        "token_url",
+        deployer::interpolate!("{}/oauth2/token", domain.url()),
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    deployer::App::with_settings(program).main()
+}

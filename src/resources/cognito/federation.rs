@@ -1,0 +1,442 @@
+//! A pool's identity provider (Terraform's `aws_cognito_identity_provider`):
+//! users sign in through another IdP (OIDC, SAML, Google, ...) and Cognito
+//! issues its own tokens.
+
+use super::parent_out;
+use crate::error::{Error, Result};
+use crate::kind::*;
+use crate::model::{deps_of, Handle, Input, Inputs, Output};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Users of a pool sign in through another identity provider; a client
+/// lists its name in `identity_providers` to offer it.
+///
+/// ```
+/// use deployer::model::Handle;
+/// use deployer::resources::cognito::{Federation, IdentityProvider, UserPool};
+/// let pool = Handle::<UserPool>::new("pool");
+/// let corp = IdentityProvider {
+///     attribute_mapping: [("email".to_string(), "email".to_string())].into(),
+///     ..IdentityProvider::new(pool.id(), "corp", Federation::Oidc {
+///         issuer: "https://login.corp.example".into(),
+///         client_id: "deployer".into(),
+///         client_secret: "from-your-settings".into(),
+///         scopes: vec!["openid".into(), "email".into()],
+///     })
+/// };
+/// # let _ = corp;
+/// ```
+pub struct IdentityProvider {
+    /// The pool's ID (`pool.id()`).
+    pub user_pool_id: Input<String>,
+    /// Its name in the pool (what clients list); a new name replaces it.
+    pub name: String,
+    /// Which provider and how to reach it; a change of type replaces it.
+    pub federation: Federation,
+    /// The pool's attribute from the provider's (`"email" -> "email"`);
+    /// `username` is `sub` unless given.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// Other names for it (an email domain users type to be sent there).
+    pub identifiers: Vec<String>,
+}
+
+/// An identity provider and its details. Secrets (`client_secret`,
+/// `private_key`) take an `Input`: mark one `.secret()` and it is never
+/// shown in a plan nor kept in the state.
+pub enum Federation {
+    /// An OpenID Connect provider.
+    Oidc {
+        /// Its issuer URL (its discovery document is read by Cognito).
+        issuer: String,
+        /// The client ID Cognito uses there.
+        client_id: String,
+        /// The client's secret.
+        client_secret: Input<String>,
+        /// The scopes asked for (`openid` first).
+        scopes: Vec<String>,
+    },
+    /// A SAML 2.0 provider.
+    Saml {
+        /// The URL of its metadata document.
+        metadata_url: String,
+        /// True to sign users out of the provider too.
+        sign_out: bool,
+    },
+    /// Google, Facebook or Login with Amazon.
+    Social {
+        /// Which one.
+        provider: Social,
+        /// Your app's client ID there.
+        client_id: String,
+        /// Your app's secret there.
+        client_secret: Input<String>,
+        /// The scopes asked for.
+        scopes: Vec<String>,
+    },
+    /// Sign in with Apple.
+    Apple {
+        /// The services ID.
+        client_id: String,
+        /// Your team ID.
+        team_id: String,
+        /// The key's ID.
+        key_id: String,
+        /// The key itself (PEM).
+        private_key: Input<String>,
+        /// The scopes asked for (`email`, `name`).
+        scopes: Vec<String>,
+    },
+}
+
+/// A social identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Social {
+    /// Google.
+    Google,
+    /// Facebook.
+    Facebook,
+    /// Login with Amazon.
+    Amazon,
+}
+
+impl IdentityProvider {
+    /// A provider of this name in the pool, `username` from `sub`.
+    pub fn new(
+        user_pool_id: Input<String>,
+        name: impl Into<String>,
+        federation: Federation,
+    ) -> Self {
+        IdentityProvider {
+            user_pool_id,
+            name: name.into(),
+            federation,
+            attribute_mapping: BTreeMap::new(),
+            identifiers: vec![],
+        }
+    }
+
+    /// Cognito's type name and the details as Cognito's keys; the secret
+    /// one, if any, as an input.
+    #[allow(clippy::type_complexity)]
+    fn details(
+        &self,
+    ) -> (
+        &'static str,
+        BTreeMap<&'static str, String>,
+        Option<(&'static str, &Input<String>)>,
+    ) {
+        let scopes = |s: &[String], sep: &str| s.join(sep);
+        match &self.federation {
+            Federation::Oidc {
+                issuer,
+                client_id,
+                client_secret,
+                scopes: sc,
+            } => (
+                "OIDC",
+                [
+                    ("oidc_issuer", issuer.clone()),
+                    ("client_id", client_id.clone()),
+                    ("authorize_scopes", scopes(sc, " ")),
+                    ("attributes_request_method", "GET".to_string()),
+                ]
+                .into(),
+                Some(("client_secret", client_secret)),
+            ),
+            Federation::Saml {
+                metadata_url,
+                sign_out,
+            } => (
+                "SAML",
+                [
+                    ("MetadataURL", metadata_url.clone()),
+                    ("IDPSignout", sign_out.to_string()),
+                ]
+                .into(),
+                None,
+            ),
+            Federation::Social {
+                provider,
+                client_id,
+                client_secret,
+                scopes: sc,
+            } => (
+                match provider {
+                    Social::Google => "Google",
+                    Social::Facebook => "Facebook",
+                    Social::Amazon => "LoginWithAmazon",
+                },
+                [
+                    ("client_id", client_id.clone()),
+                    (
+                        "authorize_scopes",
+                        scopes(
+                            sc,
+                            if *provider == Social::Facebook {
+                                ","
+                            } else {
+                                " "
+                            },
+                        ),
+                    ),
+                ]
+                .into(),
+                Some(("client_secret", client_secret)),
+            ),
+            Federation::Apple {
+                client_id,
+                team_id,
+                key_id,
+                private_key,
+                scopes: sc,
+            } => (
+                "SignInWithApple",
+                [
+                    ("client_id", client_id.clone()),
+                    ("team_id", team_id.clone()),
+                    ("key_id", key_id.clone()),
+                    ("authorize_scopes", scopes(sc, " ")),
+                ]
+                .into(),
+                Some(("private_key", private_key)),
+            ),
+        }
+    }
+
+    fn secret_input(&self) -> Option<&Input<String>> {
+        self.details().2.map(|(_, i)| i)
+    }
+}
+
+impl Handle<IdentityProvider> {
+    /// Its name (what a client's `identity_providers` lists): the client
+    /// then comes after it.
+    pub fn name(&self) -> Output<String> {
+        self.id()
+    }
+}
+
+fn mapping_with_username(m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut m = m.clone();
+    m.entry("username".into()).or_insert_with(|| "sub".into());
+    m
+}
+
+#[async_trait::async_trait]
+impl Kind for IdentityProvider {
+    fn provider(&self) -> Arc<dyn Provider> {
+        Arc::new(IdentityProviderProvider)
+    }
+    fn deps(&self) -> Vec<String> {
+        deps_of(
+            std::iter::once(self.user_pool_id.deps()).chain(self.secret_input().map(|i| i.deps())),
+        )
+    }
+    fn parent(&self) -> Option<String> {
+        self.user_pool_id.deps().first().cloned()
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["name", "type"]
+    }
+    fn sensitive(&self) -> BTreeSet<String> {
+        match self.details().2 {
+            Some((k, i)) if i.is_secret() => [format!("details.{k}")].into(),
+            _ => BTreeSet::new(),
+        }
+    }
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, k);
+        let (kind, details, secret) = self.details();
+        let mut details: BTreeMap<String, String> = details
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        if let Some((name, input)) = secret {
+            details.insert(name.into(), i.get(&format!("details.{name}"), input));
+        }
+        let v = json!({
+            "name": self.name,
+            "type": kind,
+            "details": details,
+            "attribute_mapping": mapping_with_username(&self.attribute_mapping),
+            "identifiers": sorted(self.identifiers.clone()),
+        });
+        i.finish(v)
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        let name = prior.id_or(&self.name);
+        let r = IdentityProviderProvider
+            .read(cx, &name, prior.parent_id.as_deref())
+            .await?;
+        // Cognito adds details of its own (the endpoints it discovered, the
+        // certificates): only the declared ones are compared. A secret it
+        // does not report back is taken as declared.
+        let Read::Found(mut o) = r else { return Ok(r) };
+        let (_, declared, secret) = self.details();
+        if let Some(Value::Object(d)) = o.props.get_mut("details") {
+            let keep: BTreeSet<&str> = declared
+                .keys()
+                .copied()
+                .chain(secret.map(|(k, _)| k))
+                .collect();
+            d.retain(|k, _| keep.contains(k.as_str()));
+            if let Some((k, input)) = secret {
+                if !d.contains_key(k) {
+                    if let Some(v) = input.resolve(&cx.ctx, &prior.known) {
+                        d.insert(k.to_string(), json!(v));
+                    }
+                }
+            }
+        }
+        Ok(Read::Found(o))
+    }
+    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
+        let r = cx
+            .aws
+            .cognito
+            .create_identity_provider()
+            .user_pool_id(&pool)
+            .provider_name(&self.name)
+            .provider_type(
+                aws_sdk_cognitoidentityprovider::types::IdentityProviderTypeType::from(
+                    s(d, "type").as_str(),
+                ),
+            )
+            .set_provider_details(Some(string_map(d, "details").into_iter().collect()))
+            .set_attribute_mapping(Some(
+                string_map(d, "attribute_mapping").into_iter().collect(),
+            ))
+            .set_idp_identifiers(Some(strings(d, "identifiers")))
+            .send()
+            .await;
+        match r {
+            Ok(_) => {}
+            // Unique in this stack's pool: a create whose answer was lost.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_duplicate_provider_exception()) =>
+            {
+                let o = Observed {
+                    id: self.name.clone(),
+                    props: Props::new(),
+                    outputs: BTreeMap::new(),
+                };
+                return self.update(cx, d, &o, k).await;
+            }
+            Err(e) => {
+                return Err(Error::aws(
+                    format!("create identity provider {}", self.name),
+                    e,
+                ))
+            }
+        }
+        self.read_back(cx, &pool, d).await
+    }
+    async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, k: &Known) -> Result<Observed> {
+        let pool = self.user_pool_id.require(&cx.ctx, k)?;
+        cx.aws
+            .cognito
+            .update_identity_provider()
+            .user_pool_id(&pool)
+            .provider_name(&self.name)
+            .set_provider_details(Some(string_map(d, "details").into_iter().collect()))
+            .set_attribute_mapping(Some(
+                string_map(d, "attribute_mapping").into_iter().collect(),
+            ))
+            .set_idp_identifiers(Some(strings(d, "identifiers")))
+            .send()
+            .await
+            .map_err(ctx_err(format!("update identity provider {}", self.name)))?;
+        self.read_back(cx, &pool, d).await
+    }
+}
+
+impl IdentityProvider {
+    /// What the provider is now, its details as sent (Cognito's own
+    /// additions and a secret it may not report are not compared).
+    async fn read_back(&self, cx: &Cx, pool: &str, d: &Props) -> Result<Observed> {
+        match IdentityProviderProvider
+            .read(cx, &self.name, Some(pool))
+            .await?
+        {
+            Read::Found(mut o) => {
+                o.props.insert("details".into(), d["details"].clone());
+                Ok(o)
+            }
+            Read::Missing => Err(Error::Other(format!(
+                "identity provider {} vanished after it was written",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// Reads and deletes [`IdentityProvider`]s by name, in their pool.
+pub struct IdentityProviderProvider;
+
+#[async_trait::async_trait]
+impl Provider for IdentityProviderProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:IdentityProvider"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(pool) = parent else {
+            return Ok(Read::Missing);
+        };
+        let p = match cx
+            .aws
+            .cognito
+            .describe_identity_provider()
+            .user_pool_id(pool)
+            .provider_name(id)
+            .send()
+            .await
+        {
+            Ok(o) => o.identity_provider,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => return Err(Error::aws(format!("describe identity provider {id}"), e)),
+        };
+        let Some(p) = p else {
+            return Ok(Read::Missing);
+        };
+        let mut outputs = parent_out(pool);
+        outputs.insert("id".into(), id.to_string());
+        let map =
+            |m: Option<std::collections::HashMap<String, String>>| -> BTreeMap<String, String> {
+                m.unwrap_or_default().into_iter().collect()
+            };
+        Ok(Read::Found(Observed {
+            id: id.to_string(),
+            props: props(json!({
+                "name": id,
+                "type": p.provider_type.as_ref().map(|t| t.as_str()),
+                "details": map(p.provider_details),
+                "attribute_mapping": map(p.attribute_mapping),
+                "identifiers": sorted(p.idp_identifiers.unwrap_or_default()),
+            })),
+            outputs,
+        }))
+    }
+    async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
+        let Some(pool) = parent else { return Ok(()) };
+        ok_if_gone(
+            cx.aws
+                .cognito
+                .delete_identity_provider()
+                .user_pool_id(pool)
+                .provider_name(id)
+                .send()
+                .await,
+            |s| s.is_resource_not_found_exception(),
+            format!("delete identity provider {id}"),
+        )
+    }
+}

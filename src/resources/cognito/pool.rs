@@ -1,0 +1,728 @@
+//! A user pool's further settings: custom attributes, email, message
+//! templates, triggers, tier, threat protection, what changes need
+//! verifying. Each is one value in the pool's settings (`Props`), read from
+//! DescribeUserPool in the same shape it is declared, and turned into the
+//! SDK's type for CreateUserPool and UpdateUserPool.
+
+use crate::model::{Inputs, Output};
+use aws_sdk_cognitoidentityprovider::types::{
+    AdvancedSecurityModeType, AttributeDataType, DefaultEmailOptionType, EmailConfigurationType,
+    EmailSendingAccountType, LambdaConfigType, MessageTemplateType, NumberAttributeConstraintsType,
+    PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
+    StringAttributeConstraintsType, UserPoolAddOnsType, UserPoolTierType, UserPoolType,
+    VerificationMessageTemplateType,
+};
+use serde_json::{json, Value};
+
+/// A custom attribute of the pool's users (`custom:NAME`). Cognito can add
+/// one to a pool but never change or remove it: a program that changes or
+/// drops one is refused, saying so (a new pool is the only way).
+///
+/// ```
+/// use deployer::resources::cognito::{CustomAttribute, AttributeType};
+/// let tenant = CustomAttribute { max_length: Some(64), ..CustomAttribute::new("tenant", AttributeType::String) };
+/// # let _ = tenant;
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomAttribute {
+    /// Its name without `custom:`.
+    pub name: String,
+    /// Its type.
+    pub data_type: AttributeType,
+    /// True if a user's value may change after sign-up (Cognito's default).
+    pub mutable: bool,
+    /// True if only administrators (developer credentials) read and write it
+    /// (`dev:custom:NAME`).
+    pub developer_only: bool,
+    /// A string's least length (Cognito's default 0).
+    pub min_length: Option<u32>,
+    /// A string's greatest length (Cognito's default 2048).
+    pub max_length: Option<u32>,
+    /// A number's least value.
+    pub min_value: Option<i64>,
+    /// A number's greatest value.
+    pub max_value: Option<i64>,
+}
+
+impl CustomAttribute {
+    /// A mutable attribute of this name and type, Cognito's defaults else.
+    pub fn new(name: impl Into<String>, data_type: AttributeType) -> Self {
+        CustomAttribute {
+            name: name.into(),
+            data_type,
+            mutable: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// A custom attribute's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttributeType {
+    /// Text.
+    #[default]
+    String,
+    /// An integer.
+    Number,
+    /// A date and time.
+    DateTime,
+    /// True or false.
+    Boolean,
+}
+
+impl AttributeType {
+    fn as_str(&self) -> &'static str {
+        match self {
+            AttributeType::String => "String",
+            AttributeType::Number => "Number",
+            AttributeType::DateTime => "DateTime",
+            AttributeType::Boolean => "Boolean",
+        }
+    }
+}
+
+/// Who sends the pool's email.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Email {
+    /// Cognito (a low daily quota; for trying things).
+    #[default]
+    Cognito,
+    /// Amazon SES, from a verified identity of yours.
+    Ses {
+        /// The SES identity's ARN (`arn:aws:ses:REGION:ACCOUNT:identity/EMAIL_OR_DOMAIN`).
+        source_arn: String,
+        /// The sender (`Name <no-reply@example.com>`); the identity when `None`.
+        from: Option<String>,
+        /// An SES configuration set.
+        configuration_set: Option<String>,
+    },
+}
+
+/// A pool's email settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EmailSettings {
+    /// Who sends it.
+    pub sender: Email,
+    /// Where replies go.
+    pub reply_to: Option<String>,
+}
+
+/// The messages that verify an email address or phone number. `Default` is
+/// Cognito's own text; a code message must contain `{####}`, a link message
+/// `{##Verify Email##}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerificationMessages {
+    /// True to send a link to click, false a code to type.
+    pub by_link: bool,
+    /// The email's subject with a code.
+    pub email_subject: String,
+    /// The email's text with a code.
+    pub email_message: String,
+    /// The email's subject with a link.
+    pub email_subject_by_link: String,
+    /// The email's text with a link.
+    pub email_message_by_link: String,
+    /// The text message.
+    pub sms_message: String,
+}
+
+impl Default for VerificationMessages {
+    fn default() -> Self {
+        VerificationMessages {
+            by_link: false,
+            email_subject: "Your verification code".into(),
+            email_message: "Your verification code is {####}. ".into(),
+            email_subject_by_link: "Your verification link".into(),
+            email_message_by_link:
+                "Please click the link below to verify your email address. {##Verify Email##} "
+                    .into(),
+            sms_message: "Your verification code is {####}. ".into(),
+        }
+    }
+}
+
+/// The invitation an administrator-created user gets; `Default` is
+/// Cognito's. The messages must contain `{username}` and `{####}` (the
+/// temporary password).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    /// The email's subject.
+    pub email_subject: String,
+    /// The email's text.
+    pub email_message: String,
+    /// The text message.
+    pub sms_message: String,
+}
+
+impl Default for Invitation {
+    fn default() -> Self {
+        Invitation {
+            email_subject: "Your temporary password".into(),
+            email_message: "Your username is {username} and temporary password is {####}. ".into(),
+            sms_message: "Your username is {username} and temporary password is {####}. ".into(),
+        }
+    }
+}
+
+/// Functions of the stack that Cognito calls (`function.arn()`); each needs
+/// a [`Permission::for_cognito`](crate::resources::lambda::Permission::for_cognito).
+/// `None`: no such trigger.
+#[derive(Debug, Clone, Default)]
+pub struct Triggers {
+    /// Before a sign-up: may refuse it, confirm or verify the user.
+    pub pre_sign_up: Option<Output<String>>,
+    /// Writes the pool's messages (verification, invitation, ...).
+    pub custom_message: Option<Output<String>>,
+    /// After a user confirms their account.
+    pub post_confirmation: Option<Output<String>>,
+    /// Before a sign-in: may refuse it.
+    pub pre_authentication: Option<Output<String>>,
+    /// After a sign-in.
+    pub post_authentication: Option<Output<String>>,
+    /// Custom authentication: which challenge comes next.
+    pub define_auth_challenge: Option<Output<String>>,
+    /// Custom authentication: makes a challenge.
+    pub create_auth_challenge: Option<Output<String>>,
+    /// Custom authentication: checks an answer.
+    pub verify_auth_challenge_response: Option<Output<String>>,
+    /// Before tokens are issued: adds, changes or removes claims and scopes.
+    pub pre_token_generation: Option<Output<String>>,
+    /// The event version `pre_token_generation` receives.
+    pub pre_token_generation_version: PreTokenVersion,
+    /// Signs in a user unknown to the pool against your old user store.
+    pub user_migration: Option<Output<String>>,
+}
+
+/// The pre token generation event's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreTokenVersion {
+    /// V1: the ID token's claims and groups (every tier).
+    #[default]
+    V1,
+    /// V2: the ID and access tokens' claims and scopes (Essentials, Plus).
+    V2,
+    /// V3: V2, and machine-to-machine (client credentials) tokens too.
+    V3,
+}
+
+impl PreTokenVersion {
+    fn as_str(&self) -> &'static str {
+        match self {
+            PreTokenVersion::V1 => "V1_0",
+            PreTokenVersion::V2 => "V2_0",
+            PreTokenVersion::V3 => "V3_0",
+        }
+    }
+}
+
+/// The triggers' names as Cognito's `LambdaConfig` has them, in order.
+const TRIGGERS: [&str; 10] = [
+    "pre_sign_up",
+    "custom_message",
+    "post_confirmation",
+    "pre_authentication",
+    "post_authentication",
+    "define_auth_challenge",
+    "create_auth_challenge",
+    "verify_auth_challenge_response",
+    "pre_token_generation",
+    "user_migration",
+];
+
+impl Triggers {
+    fn each(&self) -> [&Option<Output<String>>; 10] {
+        [
+            &self.pre_sign_up,
+            &self.custom_message,
+            &self.post_confirmation,
+            &self.pre_authentication,
+            &self.post_authentication,
+            &self.define_auth_challenge,
+            &self.create_auth_challenge,
+            &self.verify_auth_challenge_response,
+            &self.pre_token_generation,
+            &self.user_migration,
+        ]
+    }
+    /// The keys of the functions they read.
+    pub fn deps(&self) -> Vec<String> {
+        crate::model::deps_of(self.each().into_iter().flatten().map(|o| o.deps()))
+    }
+    /// The setting's value: each trigger's function ARN (null: none) and
+    /// the pre token generation event's version.
+    pub(crate) fn value(&self, i: &mut Inputs) -> Value {
+        let mut v = serde_json::Map::new();
+        for (name, arn) in TRIGGERS.iter().zip(self.each()) {
+            let arn = arn
+                .as_ref()
+                .map(|a| json!(i.get(&format!("triggers.{name}"), a)));
+            v.insert(name.to_string(), arn.unwrap_or(Value::Null));
+        }
+        v.insert(
+            "pre_token_generation_version".into(),
+            match self.pre_token_generation {
+                Some(_) => json!(self.pre_token_generation_version.as_str()),
+                None => Value::Null,
+            },
+        );
+        Value::Object(v)
+    }
+}
+
+/// Which sign-in features a pool has: Lite, Essentials (Cognito's default
+/// for a new pool), Plus (threat protection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The lowest price, the fewest features.
+    Lite,
+    /// Managed login, passwordless, access-token customisation.
+    Essentials,
+    /// Essentials and threat protection.
+    Plus,
+}
+
+/// Threat protection (advanced security; the Plus tier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreatProtection {
+    /// Off.
+    Off,
+    /// Risks are scored and logged, nothing is blocked.
+    Audit,
+    /// Risky sign-ins are blocked or challenged.
+    Enforced,
+}
+
+impl ThreatProtection {
+    fn as_str(&self) -> &'static str {
+        match self {
+            ThreatProtection::Off => "OFF",
+            ThreatProtection::Audit => "AUDIT",
+            ThreatProtection::Enforced => "ENFORCED",
+        }
+    }
+}
+
+impl Tier {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Tier::Lite => "LITE",
+            Tier::Essentials => "ESSENTIALS",
+            Tier::Plus => "PLUS",
+        }
+    }
+}
+
+// ------------------------------------------------- settings as values
+
+/// The custom attributes' value (sorted by name, Cognito's default string
+/// lengths filled in so that a pool that reports them and one that does not
+/// compare alike).
+pub(crate) fn custom_attributes_value(v: &[CustomAttribute]) -> Value {
+    let mut out: Vec<Value> = v
+        .iter()
+        .map(|a| {
+            attribute_value(
+                &a.name,
+                a.data_type.as_str(),
+                a.mutable,
+                a.developer_only,
+                [
+                    a.min_length.map(i64::from),
+                    a.max_length.map(i64::from),
+                    a.min_value,
+                    a.max_value,
+                ],
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Value::Array(out)
+}
+
+fn attribute_value(
+    name: &str,
+    data_type: &str,
+    mutable: bool,
+    developer_only: bool,
+    [min_length, max_length, min_value, max_value]: [Option<i64>; 4],
+) -> Value {
+    let string = data_type == "String";
+    let number = data_type == "Number";
+    json!({
+        "name": name,
+        "type": data_type,
+        "mutable": mutable,
+        "developer_only": developer_only,
+        "min_length": if string { Some(min_length.unwrap_or(0)) } else { None },
+        "max_length": if string { Some(max_length.unwrap_or(2048)) } else { None },
+        "min_value": if number { min_value } else { None },
+        "max_value": if number { max_value } else { None },
+    })
+}
+
+/// The custom attributes DescribeUserPool reports, as the value above.
+fn custom_attributes_of(p: &UserPoolType) -> Value {
+    let mut out: Vec<Value> = p
+        .schema_attributes()
+        .iter()
+        .filter_map(|a| {
+            let full = a.name.as_deref()?;
+            let name = full
+                .strip_prefix("dev:")
+                .unwrap_or(full)
+                .strip_prefix("custom:")?;
+            let num = |s: Option<&String>| s.and_then(|x| x.parse::<i64>().ok());
+            let sc = a.string_attribute_constraints.as_ref();
+            let nc = a.number_attribute_constraints.as_ref();
+            Some(attribute_value(
+                name,
+                a.attribute_data_type
+                    .as_ref()
+                    .map(|t| t.as_str())
+                    .unwrap_or("String"),
+                a.mutable.unwrap_or(true),
+                a.developer_only_attribute.unwrap_or(false) || full.starts_with("dev:"),
+                [
+                    num(sc.and_then(|c| c.min_length.as_ref())),
+                    num(sc.and_then(|c| c.max_length.as_ref())),
+                    num(nc.and_then(|c| c.min_value.as_ref())),
+                    num(nc.and_then(|c| c.max_value.as_ref())),
+                ],
+            ))
+        })
+        .collect();
+    out.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Value::Array(out)
+}
+
+/// The standard attributes every user must have, sorted.
+fn required_of(p: &UserPoolType) -> Value {
+    let mut v: Vec<String> = p
+        .schema_attributes()
+        .iter()
+        .filter(|a| a.required == Some(true))
+        .filter_map(|a| a.name.clone())
+        .filter(|n| !n.contains("custom:"))
+        .collect();
+    v.sort();
+    json!(v)
+}
+
+/// A custom attribute's schema entry for CreateUserPool / AddCustomAttributes.
+pub(crate) fn schema_of(a: &Value) -> Option<SchemaAttributeType> {
+    let t = a["type"].as_str()?;
+    let n = |k: &str| a[k].as_i64().map(|x| x.to_string());
+    let mut b = SchemaAttributeType::builder()
+        .name(a["name"].as_str()?)
+        .attribute_data_type(AttributeDataType::from(t))
+        .mutable(a["mutable"].as_bool().unwrap_or(true))
+        .developer_only_attribute(a["developer_only"].as_bool().unwrap_or(false));
+    if t == "String" {
+        b = b.string_attribute_constraints(
+            StringAttributeConstraintsType::builder()
+                .set_min_length(n("min_length"))
+                .set_max_length(n("max_length"))
+                .build(),
+        );
+    }
+    if t == "Number" && (n("min_value").is_some() || n("max_value").is_some()) {
+        b = b.number_attribute_constraints(
+            NumberAttributeConstraintsType::builder()
+                .set_min_value(n("min_value"))
+                .set_max_value(n("max_value"))
+                .build(),
+        );
+    }
+    Some(b.build())
+}
+
+/// A required standard attribute's schema entry (CreateUserPool).
+pub(crate) fn required_schema(name: &str) -> SchemaAttributeType {
+    SchemaAttributeType::builder()
+        .name(name)
+        .attribute_data_type(AttributeDataType::String)
+        .mutable(true)
+        .required(true)
+        .build()
+}
+
+pub(crate) fn email_value(e: &EmailSettings) -> Value {
+    let (account, source_arn, from, set) = match &e.sender {
+        Email::Cognito => ("COGNITO_DEFAULT", None, None, None),
+        Email::Ses {
+            source_arn,
+            from,
+            configuration_set,
+        } => (
+            "DEVELOPER",
+            Some(source_arn.clone()),
+            from.clone(),
+            configuration_set.clone(),
+        ),
+    };
+    json!({"account": account, "source_arn": source_arn, "from": from, "configuration_set": set, "reply_to": e.reply_to})
+}
+
+fn email_of(p: &UserPoolType) -> Value {
+    let e = p.email_configuration.as_ref();
+    json!({
+        "account": e.and_then(|e| e.email_sending_account.as_ref()).map(|a| a.as_str()).unwrap_or("COGNITO_DEFAULT"),
+        "source_arn": e.and_then(|e| e.source_arn.clone()),
+        "from": e.and_then(|e| e.from.clone()),
+        "configuration_set": e.and_then(|e| e.configuration_set.clone()),
+        "reply_to": e.and_then(|e| e.reply_to_email_address.clone()),
+    })
+}
+
+pub(crate) fn email_sdk(v: &Value) -> EmailConfigurationType {
+    let s = |k: &str| v[k].as_str().map(String::from);
+    EmailConfigurationType::builder()
+        .email_sending_account(EmailSendingAccountType::from(
+            v["account"].as_str().unwrap_or("COGNITO_DEFAULT"),
+        ))
+        .set_source_arn(s("source_arn"))
+        .set_from(s("from"))
+        .set_configuration_set(s("configuration_set"))
+        .set_reply_to_email_address(s("reply_to"))
+        .build()
+}
+
+pub(crate) fn verification_value(m: &VerificationMessages) -> Value {
+    json!({
+        "default_email_option": if m.by_link { "CONFIRM_WITH_LINK" } else { "CONFIRM_WITH_CODE" },
+        "email_subject": m.email_subject,
+        "email_message": m.email_message,
+        "email_subject_by_link": m.email_subject_by_link,
+        "email_message_by_link": m.email_message_by_link,
+        "sms_message": m.sms_message,
+    })
+}
+
+fn verification_of(p: &UserPoolType) -> Value {
+    let t = p.verification_message_template.as_ref();
+    let d = VerificationMessages::default();
+    let or = |v: Option<&String>, d: &str| v.cloned().unwrap_or_else(|| d.to_string());
+    json!({
+        "default_email_option": t.and_then(|t| t.default_email_option.as_ref()).map(|o| o.as_str()).unwrap_or("CONFIRM_WITH_CODE"),
+        "email_subject": or(t.and_then(|t| t.email_subject.as_ref()), &d.email_subject),
+        "email_message": or(t.and_then(|t| t.email_message.as_ref()), &d.email_message),
+        "email_subject_by_link": or(t.and_then(|t| t.email_subject_by_link.as_ref()), &d.email_subject_by_link),
+        "email_message_by_link": or(t.and_then(|t| t.email_message_by_link.as_ref()), &d.email_message_by_link),
+        "sms_message": or(t.and_then(|t| t.sms_message.as_ref()), &d.sms_message),
+    })
+}
+
+pub(crate) fn verification_sdk(v: &Value) -> VerificationMessageTemplateType {
+    let s = |k: &str| v[k].as_str().map(String::from);
+    VerificationMessageTemplateType::builder()
+        .default_email_option(DefaultEmailOptionType::from(
+            v["default_email_option"]
+                .as_str()
+                .unwrap_or("CONFIRM_WITH_CODE"),
+        ))
+        .set_email_subject(s("email_subject"))
+        .set_email_message(s("email_message"))
+        .set_email_subject_by_link(s("email_subject_by_link"))
+        .set_email_message_by_link(s("email_message_by_link"))
+        .set_sms_message(s("sms_message"))
+        .build()
+}
+
+pub(crate) fn invitation_value(m: &Invitation) -> Value {
+    json!({"email_subject": m.email_subject, "email_message": m.email_message, "sms_message": m.sms_message})
+}
+
+fn invitation_of(p: &UserPoolType) -> Value {
+    let t = p
+        .admin_create_user_config
+        .as_ref()
+        .and_then(|c| c.invite_message_template.as_ref());
+    let d = Invitation::default();
+    let or = |v: Option<&String>, d: &str| v.cloned().unwrap_or_else(|| d.to_string());
+    json!({
+        "email_subject": or(t.and_then(|t| t.email_subject.as_ref()), &d.email_subject),
+        "email_message": or(t.and_then(|t| t.email_message.as_ref()), &d.email_message),
+        "sms_message": or(t.and_then(|t| t.sms_message.as_ref()), &d.sms_message),
+    })
+}
+
+pub(crate) fn invitation_sdk(v: &Value) -> MessageTemplateType {
+    let s = |k: &str| v[k].as_str().map(String::from);
+    MessageTemplateType::builder()
+        .set_email_subject(s("email_subject"))
+        .set_email_message(s("email_message"))
+        .set_sms_message(s("sms_message"))
+        .build()
+}
+
+fn triggers_of(p: &UserPoolType) -> Value {
+    let l = p.lambda_config.as_ref();
+    let get = |f: fn(&LambdaConfigType) -> Option<&String>| json!(l.and_then(f));
+    let (pre_token, version) = match l.and_then(|l| l.pre_token_generation_config.as_ref()) {
+        Some(c) => (
+            Some(c.lambda_arn.clone()),
+            Some(c.lambda_version.as_str().to_string()),
+        ),
+        None => match l.and_then(|l| l.pre_token_generation.clone()) {
+            Some(arn) => (Some(arn), Some("V1_0".to_string())),
+            None => (None, None),
+        },
+    };
+    json!({
+        "pre_sign_up": get(|l| l.pre_sign_up.as_ref()),
+        "custom_message": get(|l| l.custom_message.as_ref()),
+        "post_confirmation": get(|l| l.post_confirmation.as_ref()),
+        "pre_authentication": get(|l| l.pre_authentication.as_ref()),
+        "post_authentication": get(|l| l.post_authentication.as_ref()),
+        "define_auth_challenge": get(|l| l.define_auth_challenge.as_ref()),
+        "create_auth_challenge": get(|l| l.create_auth_challenge.as_ref()),
+        "verify_auth_challenge_response": get(|l| l.verify_auth_challenge_response.as_ref()),
+        "pre_token_generation": pre_token,
+        "pre_token_generation_version": version,
+        "user_migration": get(|l| l.user_migration.as_ref()),
+    })
+}
+
+/// The triggers for CreateUserPool / UpdateUserPool; `keep` is what the pool
+/// has (the custom senders, which this kind does not manage, are kept).
+pub(crate) fn triggers_sdk(v: &Value, keep: Option<&LambdaConfigType>) -> LambdaConfigType {
+    let s = |k: &str| v[k].as_str().map(String::from);
+    let pre_token = s("pre_token_generation").and_then(|arn| {
+        PreTokenGenerationVersionConfigType::builder()
+            .lambda_arn(arn)
+            .lambda_version(PreTokenGenerationLambdaVersionType::from(
+                v["pre_token_generation_version"].as_str().unwrap_or("V1_0"),
+            ))
+            .build()
+            .ok()
+    });
+    LambdaConfigType::builder()
+        .set_pre_sign_up(s("pre_sign_up"))
+        .set_custom_message(s("custom_message"))
+        .set_post_confirmation(s("post_confirmation"))
+        .set_pre_authentication(s("pre_authentication"))
+        .set_post_authentication(s("post_authentication"))
+        .set_define_auth_challenge(s("define_auth_challenge"))
+        .set_create_auth_challenge(s("create_auth_challenge"))
+        .set_verify_auth_challenge_response(s("verify_auth_challenge_response"))
+        .set_pre_token_generation(s("pre_token_generation"))
+        .set_pre_token_generation_config(pre_token)
+        .set_user_migration(s("user_migration"))
+        .set_custom_sms_sender(keep.and_then(|k| k.custom_sms_sender.clone()))
+        .set_custom_email_sender(keep.and_then(|k| k.custom_email_sender.clone()))
+        .set_kms_key_id(keep.and_then(|k| k.kms_key_id.clone()))
+        .build()
+}
+
+pub(crate) fn tier_value(t: &Tier) -> Value {
+    json!(t.as_str())
+}
+
+pub(crate) fn tier_sdk(v: &Value) -> Option<UserPoolTierType> {
+    v.as_str().map(UserPoolTierType::from)
+}
+
+pub(crate) fn threat_value(t: &ThreatProtection) -> Value {
+    json!(t.as_str())
+}
+
+pub(crate) fn threat_sdk(v: &Value) -> Option<UserPoolAddOnsType> {
+    UserPoolAddOnsType::builder()
+        .advanced_security_mode(AdvancedSecurityModeType::from(v.as_str()?))
+        .build()
+        .ok()
+}
+
+/// These settings as DescribeUserPool reports them, each under its name.
+pub(crate) fn read_into(p: &UserPoolType, v: &mut serde_json::Map<String, Value>) {
+    v.insert("custom_attributes".into(), custom_attributes_of(p));
+    v.insert("required_attributes".into(), required_of(p));
+    v.insert("email".into(), email_of(p));
+    v.insert("verification_messages".into(), verification_of(p));
+    v.insert("invitation".into(), invitation_of(p));
+    v.insert("triggers".into(), triggers_of(p));
+    v.insert(
+        "tier".into(),
+        json!(p.user_pool_tier.as_ref().map(|t| t.as_str())),
+    );
+    v.insert(
+        "threat_protection".into(),
+        json!(p
+            .user_pool_add_ons
+            .as_ref()
+            .map(|a| a.advanced_security_mode.as_str())),
+    );
+    let mut verify: Vec<String> = p
+        .user_attribute_update_settings
+        .as_ref()
+        .map(|u| {
+            u.attributes_require_verification_before_update()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    verify.sort();
+    v.insert("verify_before_update".into(), json!(verify));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a program declares and what DescribeUserPool reports compare
+    /// alike, Cognito's defaults filled in on both sides.
+    #[test]
+    fn declared_and_read_settings_compare_alike() {
+        let declared = custom_attributes_value(&[
+            CustomAttribute {
+                max_length: Some(64),
+                ..CustomAttribute::new("tenant", AttributeType::String)
+            },
+            CustomAttribute {
+                min_value: Some(1),
+                ..CustomAttribute::new("level", AttributeType::Number)
+            },
+        ]);
+        let pool = UserPoolType::builder()
+            .schema_attributes(schema_of(&declared[0]).unwrap())
+            .schema_attributes(
+                SchemaAttributeType::builder()
+                    .name("custom:tenant")
+                    .attribute_data_type(AttributeDataType::String)
+                    .mutable(true)
+                    .developer_only_attribute(false)
+                    .string_attribute_constraints(
+                        StringAttributeConstraintsType::builder()
+                            .max_length("64")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .schema_attributes(required_schema("email"))
+            .build();
+        // The first entry was sent as "level" (no prefix): not a custom one
+        // as Cognito reports it.
+        let read = custom_attributes_of(&pool);
+        assert_eq!(read, json!([declared[1].clone()]));
+        assert_eq!(required_of(&pool), json!(["email"]));
+        let none = UserPoolType::builder().build();
+        assert_eq!(
+            verification_of(&none),
+            verification_value(&VerificationMessages::default())
+        );
+        assert_eq!(
+            invitation_of(&none),
+            invitation_value(&Invitation::default())
+        );
+        assert_eq!(email_of(&none), email_value(&EmailSettings::default()));
+        let t = triggers_sdk(
+            &json!({"pre_token_generation": "arn:f", "pre_token_generation_version": "V2_0"}),
+            None,
+        );
+        let p = UserPoolType::builder().lambda_config(t).build();
+        assert_eq!(triggers_of(&p)["pre_token_generation"], "arn:f");
+        assert_eq!(triggers_of(&p)["pre_token_generation_version"], "V2_0");
+        assert_eq!(triggers_of(&p)["pre_sign_up"], Value::Null);
+    }
+}
