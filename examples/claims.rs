@@ -119,7 +119,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         callback_urls: vec!["http://localhost:8080/callback".into()],
         ..Default::default()
     };
-    s.add("client/web", web);
+    let web = s.add("client/web", web);
     let tenant = settings.tenant.clone().unwrap_or("acme".into());
     let ada = User {
         name: "ada".into(),
@@ -129,7 +129,13 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     s.add("user/ada", PoolUser::new(pool.id(), ada));
     s.export("client_id", client.id());
     s.export("client_secret", client.secret());
+    s.export("web_client_id", web.id());
+    s.export("web_client_secret", web.secret());
     s.export("issuer", pool.issuer());
+    s.export(
+        "authorize_url",
+        deployer::interpolate!("{}/oauth2/authorize", domain.url()),
+    );
     s.export(
         "token_url",
         deployer::interpolate!("{}/oauth2/token", domain.url()),

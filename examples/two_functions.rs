@@ -193,6 +193,19 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             f.layers = layers.into_iter().map(Into::into).collect();
         }
         f.environment.insert("PUBLIC_URL".into(), api.endpoint());
+        if key == "hello" {
+            // The `handler` crate's configuration: it validates the
+            // service's tokens itself too (its client's secret a secret).
+            let url = deployer::interpolate!("{}/hello", stage.url(&api));
+            f.environment
+                .insert("EXAMPLE_OIDC_REDIRECT_URL".into(), url);
+            f.environment
+                .insert("EXAMPLE_OIDC_ISSUER_URL".into(), pool.issuer());
+            f.environment
+                .insert("EXAMPLE_OIDC_CLIENT_ID".into(), client.id());
+            f.environment
+                .insert("EXAMPLE_OIDC_CLIENT_SECRET".into(), client.secret());
+        }
         let function = s.add(format!("function/{key}"), f);
         let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
         let permission = Permission::for_api_gateway(function.name(), from_api);

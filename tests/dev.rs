@@ -690,3 +690,172 @@ fn watch_reloads_the_handler_without_dropping_a_request() {
         dev.said.lock().unwrap()
     );
 }
+
+/// A program's own stack served offline (`cargo run --example NAME -- dev`):
+/// its pool by whatever key it declares it under, its pre token generation
+/// trigger run by the local Lambda host for a client-credentials token and
+/// for a user's login (the user's custom attribute in the claim), and a
+/// Lambda (`REQUEST`) authorizer deciding a route. Each program's own crates
+/// are built for this machine.
+#[test]
+fn programs_are_served_offline_with_their_triggers_and_authorizers() {
+    let copy = common::handler_copy();
+    let example = |name: &str| {
+        let exe = std::path::PathBuf::from(common::bin())
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join(name);
+        if !exe.is_file() {
+            let st = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--example", name])
+                .current_dir(common::project_dir())
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        exe
+    };
+    let start = |name: &str, config: Option<&std::path::Path>| {
+        let exe = example(name);
+        let mut c = Command::new(&exe);
+        common::builds_in(&mut c, &copy).env("DEPLOYER_HANDLER_ZIP", common::handler_zip());
+        if let Some(f) = config {
+            c.arg("--config").arg(f);
+        }
+        let dev = Dev::start_with(c, &[], 600);
+        // The program's outputs, from another terminal.
+        let o = Command::new(&exe)
+            .arg("--state-dir")
+            .arg(dev.dir.path())
+            .args(["--stack", "dev", "outputs", "--json", "--show-secrets"])
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let outputs: Value = serde_json::from_slice(&o.stdout).unwrap();
+        (dev, outputs)
+    };
+
+    // The trigger: `plan` in a service's token (event version 3), `plan`
+    // and the user's `tenant` in a user's.
+    let (dev, o) = start("claims", None);
+    let s = |k: &str| {
+        o[k].as_str()
+            .unwrap_or_else(|| panic!("{k} in {o}"))
+            .to_string()
+    };
+    let r = http()
+        .post(s("token_url"))
+        .basic_auth(s("client_id"), Some(s("client_secret")))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let access = r.json::<Value>().unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let claims = common::jwt_claims(&access);
+    assert_eq!(claims["plan"], "free", "{claims}");
+    assert_eq!(claims["scope"], "orders/read");
+    assert_eq!(
+        claims["iss"],
+        s("issuer").as_str(),
+        "a trigger cannot change iss"
+    );
+    // ada logs in through the hosted login of the web client.
+    let callback = "http://localhost:8080/callback";
+    let r = http()
+        .get(s("authorize_url"))
+        .query(&[
+            ("client_id", s("web_client_id").as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", callback),
+            ("state", "st"),
+        ])
+        .send()
+        .unwrap();
+    let page = r.text().unwrap();
+    assert!(page.contains("password"), "{page}");
+    let idp = format!("http://127.0.0.1:{}", dev.idp);
+    let r = http()
+        .post(format!("{idp}/login"))
+        .form(&[
+            ("client_id", s("web_client_id").as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", callback),
+            ("state", "st"),
+            ("username", "ada"),
+            ("password", "Tr1gger-Ex4mple!"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 302, "{:?}", r.text());
+    let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code");
+    let r = http()
+        .post(s("token_url"))
+        .basic_auth(s("web_client_id"), Some(s("web_client_secret")))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", callback),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tokens = r.json::<Value>().unwrap();
+    let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
+    let access = common::jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        (&id["plan"], &id["tenant"]),
+        (&json!("free"), &json!("acme")),
+        "{id}"
+    );
+    assert_eq!(
+        (&access["plan"], &access["tenant"]),
+        (&json!("free"), &json!("acme")),
+        "{access}"
+    );
+    assert_eq!(id["cognito:username"], "ada");
+    drop(dev);
+
+    // The Lambda authorizer of `GET /v1/internal`: the gate function
+    // decides from the x-api-key header.
+    let config = copy.path().join("two.toml");
+    std::fs::write(&config, "internal_key = \"k3y-of-the-house\"\n").unwrap();
+    let (dev, o) = start("two_functions", Some(&config));
+    let internal = o["internal_url"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}/v1/internal", dev.api));
+    let get = |key: Option<&str>| {
+        let mut r = http().get(&internal);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.send().unwrap()
+    };
+    assert_eq!(get(None).status(), 401, "no identity source: not invoked");
+    assert_eq!(get(Some("wrong")).status(), 403);
+    let r = get(Some("k3y-of-the-house"));
+    assert_eq!(r.status(), 200);
+    let echoed: Value = r.json().unwrap();
+    assert_eq!(
+        echoed["caller"], "key holder",
+        "the authorizer's context reaches the function: {echoed}"
+    );
+    // `/v1/hello` runs the `handler` crate, configured by the program.
+    let hello = o["hello_url"].as_str().unwrap();
+    let r = http().get(hello).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["redirectURL"], hello);
+}

@@ -117,6 +117,131 @@ fn pick_stage<'a>(
         .map(|s| (s, path.to_string()))
 }
 
+/// A Lambda (`REQUEST`) authorizer's decision, as API Gateway makes it: no
+/// identity source in the request is a 401 without invoking it; its answer
+/// (simple: `isAuthorized`; else an IAM policy whose statement allows
+/// `execute-api:Invoke`) lets the request through with its `context` (the
+/// integration's `requestContext.authorizer.lambda`), else a 403. A failed
+/// invocation is a 500 (`Forbidden` with the reason, logged). Answers are not
+/// cached locally (`result_ttl_seconds` is stored, not applied).
+async fn lambda_authorize(
+    p: &Plane,
+    a: &aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput,
+    request: &Value,
+    route_arn: &str,
+) -> Result<Value, Denied> {
+    // `$request.header.x`, `$request.querystring.x`, `$context.x`, `$stageVariables.x`.
+    let mut identity = vec![];
+    for source in a.identity_source.clone().unwrap_or_default() {
+        let value = if let Some(h) = source.strip_prefix("$request.header.") {
+            request["headers"][h.to_ascii_lowercase()]
+                .as_str()
+                .map(String::from)
+        } else if let Some(q) = source.strip_prefix("$request.querystring.") {
+            request["queryStringParameters"][q]
+                .as_str()
+                .map(String::from)
+        } else if let Some(v) = source.strip_prefix("$stageVariables.") {
+            request["stageVariables"][v].as_str().map(String::from)
+        } else if let Some(c) = source.strip_prefix("$context.") {
+            request["requestContext"][c].as_str().map(String::from)
+        } else {
+            None
+        };
+        match value.filter(|v| !v.is_empty()) {
+            Some(v) => identity.push(v),
+            None => return Err(Denied::Unauthorized("no identity source".into())),
+        }
+    }
+    let uri = a.authorizer_uri.clone().unwrap_or_default();
+    // arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations
+    let function = uri
+        .split("/functions/")
+        .nth(1)
+        .and_then(|f| f.strip_suffix("/invocations"))
+        .unwrap_or_default()
+        .to_string();
+    let cfg = function_config(p, &function).await.map_err(|e| {
+        Denied::Forbidden(format!(
+            "authorizer {}: {e}",
+            a.name.clone().unwrap_or_default()
+        ))
+    })?;
+    let v1 = a.authorizer_payload_format_version.as_deref() == Some("1.0");
+    let mut event = request.clone();
+    if let Value::Object(m) = &mut event {
+        m.remove("body");
+        m.remove("isBase64Encoded");
+        m.insert("type".into(), json!("REQUEST"));
+        m.insert("routeArn".into(), json!(route_arn));
+        m.insert("identitySource".into(), json!(identity));
+        if v1 {
+            m.insert("methodArn".into(), json!(route_arn));
+        }
+    }
+    let out = p
+        .lambda
+        .invoke(&cfg, event)
+        .await
+        .map_err(|e| Denied::Forbidden(format!("authorizer {}: {e:?}", cfg.name)))?;
+    let allowed = if a.enable_simple_responses == Some(true) {
+        out["isAuthorized"] == json!(true)
+    } else {
+        let statements = match &out["policyDocument"]["Statement"] {
+            Value::Array(a) => a.clone(),
+            s @ Value::Object(_) => vec![s.clone()],
+            _ => vec![],
+        };
+        let allows = |s: &Value| s["Effect"].as_str() == Some("Allow");
+        let denies = statements
+            .iter()
+            .any(|s| s["Effect"].as_str() == Some("Deny"));
+        statements.iter().any(allows) && !denies
+    };
+    if !allowed {
+        return Err(Denied::Forbidden(String::new()));
+    }
+    Ok(json!({"lambda": out.get("context").cloned().unwrap_or(json!({}))}))
+}
+
+/// A function's configuration as the control plane has it (read within
+/// `READ_TTL`), by name or ARN: what the local Lambda host runs.
+pub async fn function_config(p: &Plane, function: &str) -> Result<FunctionConfig, String> {
+    let f = p
+        .reads
+        .get(
+            format!("GetFunction {function}"),
+            p.aws.lambda.get_function().function_name(function).send(),
+        )
+        .await
+        .map_err(|e| format!("GetFunction {function}: {e}"))?;
+    let reserved = f
+        .concurrency
+        .as_ref()
+        .and_then(|c| c.reserved_concurrent_executions)
+        .filter(|n| *n > 0);
+    let c = f
+        .configuration
+        .clone()
+        .ok_or_else(|| format!("the function {function} has no configuration"))?;
+    Ok(FunctionConfig {
+        name: c.function_name.clone().unwrap_or_default(),
+        arn: c.function_arn.clone().unwrap_or_default(),
+        env: c
+            .environment
+            .and_then(|e| e.variables)
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default(),
+        timeout: Duration::from_secs(c.timeout.unwrap_or(3).max(1) as u64),
+        memory_mb: c.memory_size.unwrap_or(128),
+        code_sha256: c.code_sha256.unwrap_or_default(),
+        region: p.region.clone(),
+        concurrency: reserved
+            .map(|n| n as usize)
+            .unwrap_or(crate::local::lambda::DEFAULT_CONCURRENCY),
+    })
+}
+
 async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Response> {
     let internal = |e: String| {
         eprintln!("deployer dev: {e}");
@@ -271,43 +396,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         ));
     }
     let function_arn = integration.integration_uri.clone().unwrap_or_default();
-    let f = p
-        .reads
-        .get(
-            format!("GetFunction {function_arn}"),
-            p.aws
-                .lambda
-                .get_function()
-                .function_name(&function_arn)
-                .send(),
-        )
-        .await
-        .map_err(|e| internal(format!("GetFunction {function_arn}: {e}")))?;
-    let reserved = f
-        .concurrency
-        .as_ref()
-        .and_then(|c| c.reserved_concurrent_executions)
-        .filter(|n| *n > 0);
-    let c = f
-        .configuration
-        .clone()
-        .ok_or_else(|| internal("the function has no configuration".into()))?;
-    let cfg = FunctionConfig {
-        name: c.function_name.clone().unwrap_or_default(),
-        arn: c.function_arn.clone().unwrap_or_default(),
-        env: c
-            .environment
-            .and_then(|e| e.variables)
-            .map(|v| v.into_iter().collect())
-            .unwrap_or_default(),
-        timeout: Duration::from_secs(c.timeout.unwrap_or(3).max(1) as u64),
-        memory_mb: c.memory_size.unwrap_or(128),
-        code_sha256: c.code_sha256.unwrap_or_default(),
-        region: p.region.clone(),
-        concurrency: reserved
-            .map(|n| n as usize)
-            .unwrap_or(crate::local::lambda::DEFAULT_CONCURRENCY),
-    };
+    let cfg = function_config(p, &function_arn).await.map_err(internal)?;
 
     // The payload 2.0 event.
     let now_ms = std::time::SystemTime::now()
@@ -364,6 +453,42 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     }
     if !body.is_empty() {
         event["body"] = body_v;
+    }
+    // A Lambda (REQUEST) authorizer: its function decides from the request.
+    if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("CUSTOM") {
+        let id = route.authorizer_id.clone().unwrap_or_default();
+        let a = p
+            .reads
+            .get(
+                format!("GetAuthorizer {id}"),
+                p.aws
+                    .apigw
+                    .get_authorizer()
+                    .api_id(&p.api_id)
+                    .authorizer_id(&id)
+                    .send(),
+            )
+            .await
+            .map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
+        let stage_name = stage.stage_name.clone().unwrap_or_default();
+        let route_arn = format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            p.region,
+            p.account,
+            api.api_id.clone().unwrap_or_default(),
+            stage_name,
+            method,
+            route_path
+        );
+        authorizer = lambda_authorize(p, &a, &event, &route_arn)
+            .await
+            .map_err(|d| match d {
+                Denied::Unauthorized(_) => message(StatusCode::UNAUTHORIZED, "Unauthorized"),
+                Denied::Forbidden(why) if why.is_empty() => {
+                    message(StatusCode::FORBIDDEN, "Forbidden")
+                }
+                Denied::Forbidden(why) => internal(why),
+            })?;
     }
     if !authorizer.is_null() {
         event["requestContext"]["authorizer"] = authorizer;

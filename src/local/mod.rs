@@ -285,8 +285,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
         account: ctx.account.clone(),
-        pool_id: known.get("user_pool", "id").unwrap_or_default(),
-        api_id: known.get("api", "id").unwrap_or_default(),
+        pool_id: first_of_kind(&g2, &known, "aws:cognito:UserPool").unwrap_or_default(),
+        api_id: first_of_kind(&g2, &known, "aws:apigatewayv2:Api").unwrap_or_default(),
         idp_base: idp_base.clone(),
         api_base: api_base.clone(),
         keys: tokens::Keys::generate(),
@@ -447,18 +447,23 @@ pub async fn stop_signal() -> &'static str {
     }
 }
 
-/// The log group the program declares (the function's), by kind: the
-/// local function's logs go there as Lambda's would.
-fn function_log_group(g: &Global, known: &Known) -> String {
+/// The ID of the first resource of `kind` the program declares: the pool
+/// and the API `deployer dev` serves, whatever their keys.
+fn first_of_kind(g: &Global, known: &Known, kind: &str) -> Option<String> {
     crate::config::Config::load(g.config.as_deref())
         .and_then(|cfg| g.app.declare(&cfg))
         .ok()
         .and_then(|(res, _)| {
             res.iter()
-                .find(|r| r.kind_name() == "aws:logs:LogGroup")
-                .and_then(|r| known.get(&r.key(), "id"))
+                .filter(|r| r.kind_name() == kind)
+                .find_map(|r| known.get(&r.key(), "id"))
         })
-        .unwrap_or_else(|| "/aws/lambda/local".into())
+}
+
+/// The log group the program declares (the function's), by kind: the
+/// local function's logs go there as Lambda's would.
+fn function_log_group(g: &Global, known: &Known) -> String {
+    first_of_kind(g, known, "aws:logs:LogGroup").unwrap_or_else(|| "/aws/lambda/local".into())
 }
 
 fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::kind::Ctx, api: &str) {
@@ -468,7 +473,22 @@ fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::kind::Ctx, api: &st
         .unwrap_or_default();
     // The walk-through is the example's; another program has its outputs.
     if !outs.iter().any(|v| v.name == "oidc_token_url") {
-        println!("\nThe stack runs locally (moto control plane + local data plane).");
+        println!("\nThe stack runs locally (moto control plane + local data plane). Its outputs:");
+        for v in &outs {
+            let shown = match (&v.value, v.secret) {
+                (Some(_), true) => "(secret: outputs --show-secrets)".to_string(),
+                (Some(x), false) => x.clone(),
+                (None, _) => "(unknown)".to_string(),
+            };
+            println!("  {} = {shown}", v.name);
+        }
+        let me = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "deployer".into());
+        println!(
+            "  # from another terminal:\n  {me} --stack {} outputs --json",
+            g.stack
+        );
         return;
     }
     let get = |k: &str| {

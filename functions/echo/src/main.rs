@@ -1,6 +1,7 @@
 //! A Lambda behind API Gateway (payload 2.0) that answers with the request's
 //! method, path and query string: the multi-function example's second
-//! function (`examples/two_functions.rs`), a crate of its own.
+//! function (`examples/two_functions.rs`), a crate of its own. Behind a
+//! Lambda authorizer, the `caller` its context names.
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
@@ -12,6 +13,7 @@ async fn main() -> Result<(), Error> {
             "method": p["requestContext"]["http"]["method"],
             "path": p["rawPath"],
             "query": p["rawQueryString"],
+            "caller": p["requestContext"]["authorizer"]["lambda"]["caller"],
         });
         Ok::<Value, Error>(json!({
             "statusCode": 200,

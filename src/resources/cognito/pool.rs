@@ -402,7 +402,8 @@ fn required_of(p: &UserPoolType) -> Value {
         .iter()
         .filter(|a| a.required == Some(true))
         .filter_map(|a| a.name.clone())
-        .filter(|n| !n.contains("custom:"))
+        // `sub` is required in every pool (Cognito's own).
+        .filter(|n| !n.contains("custom:") && n != "sub")
         .collect();
     v.sort();
     json!(v)
@@ -700,6 +701,7 @@ mod tests {
                     .build(),
             )
             .schema_attributes(required_schema("email"))
+            .schema_attributes(required_schema("sub"))
             .build();
         // The first entry was sent as "level" (no prefix): not a custom one
         // as Cognito reports it.
