@@ -1,8 +1,10 @@
-//! Your own stack on deployer: a Rust Lambda behind an HTTP API, no Cognito.
+//! Your own stack on deployer: a Rust Lambda (the `echo` crate of this
+//! workspace, `functions/echo`) behind an HTTP API, no Cognito.
 //! `cargo run --example hello_api -- up` (or plan, down, outputs, ...); its
 //! own setting `greeting = "..."` in the `--config` file, next to deployer's.
 use deployer::config::Config;
 use deployer::model::Stack;
+use deployer::package::Code;
 use deployer::resources::api::{Api, Integration, Route, Stage};
 use deployer::resources::lambda::{Function, Permission, Role};
 use deployer::resources::logs::LogGroup;
@@ -23,6 +25,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     let logs = s.add("logs", LogGroup::for_function(&name, Some(7)));
     let api = s.add("api", Api::new(name.clone()));
     let mut f = Function::new(name.clone(), role.arn());
+    f.code = Code::krate("echo");
     f.environment.insert("GREETING".into(), greeting.into());
     f.environment.insert("PUBLIC_URL".into(), api.endpoint());
     let function = s.add_after("function", f, &[logs.key()]);

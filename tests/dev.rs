@@ -738,6 +738,17 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         (dev, outputs)
     };
 
+    // `examples/hello_api.rs`: the echo crate with the program's greeting.
+    let (dev, o) = start("hello_api", None);
+    let r = http().get(o["url"].as_str().unwrap()).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    assert_eq!(
+        (&body["greeting"], &body["path"]),
+        (&json!("hello"), &json!("/hello"))
+    );
+    drop(dev);
+
     // The trigger: `plan` in a service's token (event version 3), `plan`
     // and the user's `tenant` in a user's.
     let (dev, o) = start("claims", None);

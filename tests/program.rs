@@ -45,6 +45,8 @@ fn hello_api_program_create_noop_change_down() {
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "hello").with_prefix("mine");
     st.exe = hello_api();
+    // Its function is the `echo` crate, built with the dev loop's profile.
+    st.env = vec![("DEPLOYER_DEV_BUILD".into(), "true".into())];
     let name = "mine-hello";
 
     // Create: exactly what the program declares, in AWS (moto).

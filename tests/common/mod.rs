@@ -398,6 +398,8 @@ pub struct Stack<'a> {
     pub extra_config: String,
     /// The program binary: `deployer` (the example) or a user's own.
     pub exe: PathBuf,
+    /// More environment for every command.
+    pub env: Vec<(String, String)>,
 }
 
 impl<'a> Stack<'a> {
@@ -409,6 +411,7 @@ impl<'a> Stack<'a> {
             prefix: "cognito-example".into(),
             extra_config: String::new(),
             exe: PathBuf::from(bin()),
+            env: vec![],
         }
     }
 
@@ -451,6 +454,7 @@ impl<'a> Stack<'a> {
             .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
             .env("DEPLOYER_HANDLER_ZIP", handler_zip())
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
     }
