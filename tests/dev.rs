@@ -700,24 +700,8 @@ fn watch_reloads_the_handler_without_dropping_a_request() {
 #[test]
 fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     let copy = common::handler_copy();
-    let example = |name: &str| {
-        let exe = std::path::PathBuf::from(common::bin())
-            .parent()
-            .unwrap()
-            .join("examples")
-            .join(name);
-        if !exe.is_file() {
-            let st = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--example", name])
-                .current_dir(common::project_dir())
-                .status()
-                .unwrap();
-            assert!(st.success());
-        }
-        exe
-    };
     let start = |name: &str, config: Option<&std::path::Path>| {
-        let exe = example(name);
+        let exe = common::example(name);
         let mut c = Command::new(&exe);
         common::builds_in(&mut c, &copy).env("DEPLOYER_HANDLER_ZIP", common::handler_zip());
         if let Some(f) = config {

@@ -8,25 +8,21 @@ use crate::common;
 use common::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
-/// An example's binary (`cargo test` builds examples; a filtered run may
-/// not have, so build it then).
-fn example(name: &str) -> PathBuf {
-    let exe = PathBuf::from(bin())
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    if !exe.is_file() {
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", name])
-            .current_dir(project_dir())
-            .status()
-            .unwrap();
-        assert!(st.success(), "cargo build --example {name} failed");
-    }
-    exe
+/// A program's command that builds its functions' crates in `copy` (dev
+/// profile): its stdout; it must succeed.
+fn run_built(st: &Stack, copy: &tempfile::TempDir, args: &[&str]) -> String {
+    let o = builds_in(&mut st.cmd(args), copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
 }
 
 fn hello_api() -> PathBuf {
@@ -274,19 +270,7 @@ fn two_functions_with_code_of_their_own() {
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "two").with_prefix("mine");
     st.exe = example("two_functions");
-    let run = |st: &Stack, args: &[&str]| {
-        let o = builds_in(&mut st.cmd(args), &copy)
-            .env("DEPLOYER_DEV_BUILD", "true")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).to_string()
-    };
+    let run = |st: &Stack, args: &[&str]| run_built(st, &copy, args);
     let code = |f: &str| {
         rt().block_on(async { sdk(&moto.direct).await.function(f).await.code_sha256 })
             .unwrap()
@@ -1287,19 +1271,7 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "claims").with_prefix("mine");
     st.exe = example("claims");
-    let run = |st: &Stack, args: &[&str]| {
-        let o = builds_in(&mut st.cmd(args), &copy)
-            .env("DEPLOYER_DEV_BUILD", "true")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).to_string()
-    };
+    let run = |st: &Stack, args: &[&str]| run_built(st, &copy, args);
     let name = "mine-claims";
     run(&st, &["up"]);
     let pool_id = st.id("pool");

@@ -204,6 +204,25 @@ async fn lambda_authorize(
     Ok(json!({"lambda": out.get("context").cloned().unwrap_or(json!({}))}))
 }
 
+/// A route's authorizer as the control plane has it (read within `READ_TTL`).
+async fn get_authorizer(
+    p: &Plane,
+    id: &str,
+) -> Result<Arc<aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput>, String> {
+    p.reads
+        .get(
+            format!("GetAuthorizer {id}"),
+            p.aws
+                .apigw
+                .get_authorizer()
+                .api_id(&p.api_id)
+                .authorizer_id(id)
+                .send(),
+        )
+        .await
+        .map_err(|e| format!("GetAuthorizer: {e}"))
+}
+
 /// A function's configuration as the control plane has it (read within
 /// `READ_TTL`), by name or ARN: what the local Lambda host runs.
 pub async fn function_config(p: &Plane, function: &str) -> Result<FunctionConfig, String> {
@@ -317,19 +336,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let mut authorizer = Value::Null;
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("JWT") {
         let id = route.authorizer_id.clone().unwrap_or_default();
-        let a = p
-            .reads
-            .get(
-                format!("GetAuthorizer {id}"),
-                p.aws
-                    .apigw
-                    .get_authorizer()
-                    .api_id(&p.api_id)
-                    .authorizer_id(&id)
-                    .send(),
-            )
-            .await
-            .map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
+        let a = get_authorizer(p, &id).await.map_err(internal)?;
         let jwt = a
             .jwt_configuration
             .clone()
@@ -457,19 +464,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     // A Lambda (REQUEST) authorizer: its function decides from the request.
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("CUSTOM") {
         let id = route.authorizer_id.clone().unwrap_or_default();
-        let a = p
-            .reads
-            .get(
-                format!("GetAuthorizer {id}"),
-                p.aws
-                    .apigw
-                    .get_authorizer()
-                    .api_id(&p.api_id)
-                    .authorizer_id(&id)
-                    .send(),
-            )
-            .await
-            .map_err(|e| internal(format!("GetAuthorizer: {e}")))?;
+        let a = get_authorizer(p, &id).await.map_err(internal)?;
         let stage_name = stage.stage_name.clone().unwrap_or_default();
         let route_arn = format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",

@@ -779,3 +779,23 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// An example's binary (`cargo test` builds examples; a filtered run may
+/// not have, so build it then).
+#[allow(dead_code)]
+pub fn example(name: &str) -> PathBuf {
+    let exe = PathBuf::from(bin())
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    if !exe.is_file() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", name])
+            .current_dir(project_dir())
+            .status()
+            .unwrap();
+        assert!(st.success(), "cargo build --example {name} failed");
+    }
+    exe
+}
