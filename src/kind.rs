@@ -632,6 +632,23 @@ where
     }
 }
 
+/// A read's result: the answer, or `None` when the resource is not found.
+pub fn found_or_none<T, E, R>(
+    r: std::result::Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    gone: impl FnOnce(&E) -> bool,
+    what: impl Into<String>,
+) -> Result<Option<T>>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.as_service_error().is_some_and(gone) => Ok(None),
+        Err(e) => Err(crate::error::Error::aws(what, e)),
+    }
+}
+
 /// Wraps an SDK error with what was being done.
 pub fn ctx_err<E: std::error::Error>(
     what: impl Into<String>,

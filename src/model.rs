@@ -126,18 +126,18 @@ impl Output<String> {
     /// The stack's AWS account ID (known before any change: the run asks
     /// STS first).
     pub fn account() -> Self {
-        Output {
-            deps: vec![],
-            secret: false,
-            eval: Arc::new(|ctx, _| Some(ctx.account.clone())),
-        }
+        Self::of_target(|ctx| ctx.account.clone())
     }
     /// The stack's region.
     pub fn region() -> Self {
+        Self::of_target(|ctx| ctx.region.clone())
+    }
+    /// A value of the target, known before any resource is.
+    fn of_target(f: fn(&Ctx) -> String) -> Self {
         Output {
             deps: vec![],
             secret: false,
-            eval: Arc::new(|ctx, _| Some(ctx.region.clone())),
+            eval: Arc::new(move |ctx, _| Some(f(ctx))),
         }
     }
     /// The output `name` of the resource `key` (see [`Handle::output`]).

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 struct Dev {
     child: Child,
+    /// The program `deployer dev` runs (`deployer`, or an example).
+    exe: std::path::PathBuf,
     dir: tempfile::TempDir,
     api: u16,
     idp: u16,
@@ -51,6 +53,7 @@ impl Dev {
 
     /// `deployer dev` with more arguments and environment (in `c`).
     fn start_with(mut c: Command, args: &[&str], wait_secs: u64) -> Dev {
+        let exe = std::path::PathBuf::from(c.get_program());
         let dir = tempfile::tempdir().unwrap();
         let (api, idp) = (common::free_port(), common::free_port());
         let mut child = c
@@ -93,6 +96,7 @@ impl Dev {
             .expect("deployer dev did not start serving");
         Dev {
             child,
+            exe,
             dir,
             api,
             idp,
@@ -121,7 +125,7 @@ impl Dev {
     /// `outputs --show-secrets` from another terminal, with no AWS
     /// credentials anywhere (the seed's way to get the client secret).
     fn outputs_run(&self) -> std::process::Output {
-        Command::new(common::bin())
+        Command::new(&self.exe)
             .arg("--state-dir")
             .arg(self.dir.path())
             .args(["--stack", "dev", "outputs", "--json", "--show-secrets"])
@@ -709,16 +713,7 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         }
         let dev = Dev::start_with(c, &[], 600);
         // The program's outputs, from another terminal.
-        let o = Command::new(&exe)
-            .arg("--state-dir")
-            .arg(dev.dir.path())
-            .args(["--stack", "dev", "outputs", "--json", "--show-secrets"])
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let outputs: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let outputs = dev.outputs();
         (dev, outputs)
     };
 

@@ -162,13 +162,7 @@ fn hello_api_program_create_noop_change_down() {
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         assert!(s.apis_named(name).await.is_empty());
-        assert!(s
-            .lambda
-            .get_function()
-            .function_name(name)
-            .send()
-            .await
-            .is_err());
+        assert!(!s.function_exists(name).await);
         assert!(s
             .iam
             .get_role()
@@ -348,8 +342,7 @@ fn two_functions_with_code_of_their_own() {
             key_authorizer(&s.apigw, &api, &st.id("authorizer/key")).await,
             key_declared(&gate_arn)
         );
-        let policy = s.lambda.get_policy().function_name("mine-two-gate");
-        let policy = policy.send().await.unwrap().policy.unwrap();
+        let policy = s.policy("mine-two-gate").await;
         let from = format!("/authorizers/{}\"", st.id("authorizer/key"));
         assert!(policy.contains(&from), "{from} in {policy}");
         let c = s.client(&pool, &client).await;
@@ -988,13 +981,7 @@ fn two_functions_with_code_of_their_own() {
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         for f in [hello, echo] {
-            assert!(s
-                .lambda
-                .get_function()
-                .function_name(f)
-                .send()
-                .await
-                .is_err());
+            assert!(!s.function_exists(f).await);
         }
         assert!(s.apis_named("mine-two").await.is_empty());
         assert!(s.pools_named("mine-two").await.is_empty());
@@ -1278,8 +1265,7 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let pool = || {
         rt().block_on(async {
             let s = sdk(&moto.direct).await;
-            let p = s.cognito.describe_user_pool().user_pool_id(&pool_id);
-            p.send().await.unwrap().user_pool.unwrap()
+            s.pool(&pool_id).await
         })
     };
     let trigger_of = |p: &aws_sdk_cognitoidentityprovider::types::UserPoolType| {
@@ -1334,9 +1320,7 @@ fn a_cognito_trigger_and_a_pools_settings() {
     // Cognito may invoke the trigger, for this pool, from this account.
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
-        let policy = s.lambda.get_policy().function_name(name).send().await;
-        let policy: serde_json::Value =
-            serde_json::from_str(&policy.unwrap().policy.unwrap()).unwrap();
+        let policy: serde_json::Value = serde_json::from_str(&s.policy(name).await).unwrap();
         let st = &policy["Statement"][0];
         assert_eq!(
             st["Principal"]["Service"], "cognito-idp.amazonaws.com",
@@ -1509,12 +1493,6 @@ fn a_cognito_trigger_and_a_pools_settings() {
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         assert!(s.pools_named(name).await.is_empty());
-        assert!(s
-            .lambda
-            .get_function()
-            .function_name(name)
-            .send()
-            .await
-            .is_err());
+        assert!(!s.function_exists(name).await);
     });
 }

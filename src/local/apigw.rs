@@ -2,7 +2,7 @@
 //! integration (payload 2.0), all read from the control plane per request,
 //! so that a wrong deployment fails here as it would on AWS.
 
-use super::lambda::{FunctionConfig, InvokeError};
+use super::lambda::InvokeError;
 use super::tokens::{authorize, stringify_claims, uuid, Denied};
 use super::Plane;
 use axum::body::{to_bytes, Body};
@@ -15,7 +15,6 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn message(status: StatusCode, m: &str) -> Response {
     (
@@ -117,19 +116,29 @@ fn pick_stage<'a>(
         .map(|s| (s, path.to_string()))
 }
 
+/// Why a Lambda authorizer let a request not through.
+enum Refused {
+    /// No identity source in the request (401; the function is not invoked).
+    Unauthorized,
+    /// The function said no (403).
+    Forbidden,
+    /// The function could not be run or failed (500, the reason logged).
+    Failed(String),
+}
+
 /// A Lambda (`REQUEST`) authorizer's decision, as API Gateway makes it: no
 /// identity source in the request is a 401 without invoking it; its answer
-/// (simple: `isAuthorized`; else an IAM policy whose statement allows
-/// `execute-api:Invoke`) lets the request through with its `context` (the
+/// (simple: `isAuthorized`; else an IAM policy with an `Allow` statement and
+/// no `Deny`) lets the request through with its `context` (the
 /// integration's `requestContext.authorizer.lambda`), else a 403. A failed
-/// invocation is a 500 (`Forbidden` with the reason, logged). Answers are not
-/// cached locally (`result_ttl_seconds` is stored, not applied).
+/// invocation is a 500. Answers are not cached locally
+/// (`result_ttl_seconds` is stored, not applied).
 async fn lambda_authorize(
     p: &Plane,
     a: &aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput,
     request: &Value,
     route_arn: &str,
-) -> Result<Value, Denied> {
+) -> Result<Value, Refused> {
     // `$request.header.x`, `$request.querystring.x`, `$context.x`, `$stageVariables.x`.
     let mut identity = vec![];
     for source in a.identity_source.clone().unwrap_or_default() {
@@ -150,7 +159,7 @@ async fn lambda_authorize(
         };
         match value.filter(|v| !v.is_empty()) {
             Some(v) => identity.push(v),
-            None => return Err(Denied::Unauthorized("no identity source".into())),
+            None => return Err(Refused::Unauthorized),
         }
     }
     let uri = a.authorizer_uri.clone().unwrap_or_default();
@@ -161,8 +170,8 @@ async fn lambda_authorize(
         .and_then(|f| f.strip_suffix("/invocations"))
         .unwrap_or_default()
         .to_string();
-    let cfg = function_config(p, &function).await.map_err(|e| {
-        Denied::Forbidden(format!(
+    let cfg = p.function_config(&function).await.map_err(|e| {
+        Refused::Failed(format!(
             "authorizer {}: {e}",
             a.name.clone().unwrap_or_default()
         ))
@@ -183,7 +192,7 @@ async fn lambda_authorize(
         .lambda
         .invoke(&cfg, event)
         .await
-        .map_err(|e| Denied::Forbidden(format!("authorizer {}: {e:?}", cfg.name)))?;
+        .map_err(|e| Refused::Failed(format!("authorizer {}: {e:?}", cfg.name)))?;
     let allowed = if a.enable_simple_responses == Some(true) {
         out["isAuthorized"] == json!(true)
     } else {
@@ -199,7 +208,7 @@ async fn lambda_authorize(
         statements.iter().any(allows) && !denies
     };
     if !allowed {
-        return Err(Denied::Forbidden(String::new()));
+        return Err(Refused::Forbidden);
     }
     Ok(json!({"lambda": out.get("context").cloned().unwrap_or(json!({}))}))
 }
@@ -221,44 +230,6 @@ async fn get_authorizer(
         )
         .await
         .map_err(|e| format!("GetAuthorizer: {e}"))
-}
-
-/// A function's configuration as the control plane has it (read within
-/// `READ_TTL`), by name or ARN: what the local Lambda host runs.
-pub async fn function_config(p: &Plane, function: &str) -> Result<FunctionConfig, String> {
-    let f = p
-        .reads
-        .get(
-            format!("GetFunction {function}"),
-            p.aws.lambda.get_function().function_name(function).send(),
-        )
-        .await
-        .map_err(|e| format!("GetFunction {function}: {e}"))?;
-    let reserved = f
-        .concurrency
-        .as_ref()
-        .and_then(|c| c.reserved_concurrent_executions)
-        .filter(|n| *n > 0);
-    let c = f
-        .configuration
-        .clone()
-        .ok_or_else(|| format!("the function {function} has no configuration"))?;
-    Ok(FunctionConfig {
-        name: c.function_name.clone().unwrap_or_default(),
-        arn: c.function_arn.clone().unwrap_or_default(),
-        env: c
-            .environment
-            .and_then(|e| e.variables)
-            .map(|v| v.into_iter().collect())
-            .unwrap_or_default(),
-        timeout: Duration::from_secs(c.timeout.unwrap_or(3).max(1) as u64),
-        memory_mb: c.memory_size.unwrap_or(128),
-        code_sha256: c.code_sha256.unwrap_or_default(),
-        region: p.region.clone(),
-        concurrency: reserved
-            .map(|n| n as usize)
-            .unwrap_or(crate::local::lambda::DEFAULT_CONCURRENCY),
-    })
 }
 
 async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Response> {
@@ -403,7 +374,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         ));
     }
     let function_arn = integration.integration_uri.clone().unwrap_or_default();
-    let cfg = function_config(p, &function_arn).await.map_err(internal)?;
+    let cfg = p.function_config(&function_arn).await.map_err(internal)?;
 
     // The payload 2.0 event.
     let now_ms = std::time::SystemTime::now()
@@ -477,12 +448,10 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
         );
         authorizer = lambda_authorize(p, &a, &event, &route_arn)
             .await
-            .map_err(|d| match d {
-                Denied::Unauthorized(_) => message(StatusCode::UNAUTHORIZED, "Unauthorized"),
-                Denied::Forbidden(why) if why.is_empty() => {
-                    message(StatusCode::FORBIDDEN, "Forbidden")
-                }
-                Denied::Forbidden(why) => internal(why),
+            .map_err(|r| match r {
+                Refused::Unauthorized => message(StatusCode::UNAUTHORIZED, "Unauthorized"),
+                Refused::Forbidden => message(StatusCode::FORBIDDEN, "Forbidden"),
+                Refused::Failed(why) => internal(why),
             })?;
     }
     if !authorizer.is_null() {

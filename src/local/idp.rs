@@ -624,7 +624,8 @@ async fn pre_token_generation(
         "request": request,
         "response": {},
     });
-    let cfg = super::apigw::function_config(p, &arn)
+    let cfg = p
+        .function_config(&arn)
         .await
         .map_err(|e| format!("PreTokenGeneration failed: {e}"))?;
     let out = p

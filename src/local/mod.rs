@@ -15,6 +15,7 @@ pub mod tokens;
 use crate::aws::{Clients, Target};
 use crate::error::{Error, Result};
 use crate::kind::{Known, Urls};
+use crate::local::lambda::FunctionConfig;
 use crate::ops::Global;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -100,6 +101,48 @@ impl Reads {
 impl Plane {
     pub fn issuer(&self) -> String {
         format!("{}/{}", self.idp_base, self.pool_id)
+    }
+
+    /// A function's configuration as the control plane has it (read within
+    /// `READ_TTL`), by name or ARN: what the local Lambda host runs.
+    pub async fn function_config(&self, function: &str) -> Result<FunctionConfig, String> {
+        let f = self
+            .reads
+            .get(
+                format!("GetFunction {function}"),
+                self.aws
+                    .lambda
+                    .get_function()
+                    .function_name(function)
+                    .send(),
+            )
+            .await
+            .map_err(|e| format!("GetFunction {function}: {e}"))?;
+        let reserved = f
+            .concurrency
+            .as_ref()
+            .and_then(|c| c.reserved_concurrent_executions)
+            .filter(|n| *n > 0);
+        let c = f
+            .configuration
+            .clone()
+            .ok_or_else(|| format!("the function {function} has no configuration"))?;
+        Ok(FunctionConfig {
+            name: c.function_name.clone().unwrap_or_default(),
+            arn: c.function_arn.clone().unwrap_or_default(),
+            env: c
+                .environment
+                .and_then(|e| e.variables)
+                .map(|v| v.into_iter().collect())
+                .unwrap_or_default(),
+            timeout: Duration::from_secs(c.timeout.unwrap_or(3).max(1) as u64),
+            memory_mb: c.memory_size.unwrap_or(128),
+            code_sha256: c.code_sha256.unwrap_or_default(),
+            region: self.region.clone(),
+            concurrency: reserved
+                .map(|n| n as usize)
+                .unwrap_or(crate::local::lambda::DEFAULT_CONCURRENCY),
+        })
     }
 }
 
@@ -281,12 +324,16 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         .chain(ctx.packages.values())
         .cloned()
         .collect();
+    // The program, declared once more for what is served and printed.
+    let declared = crate::config::Config::load(g2.config.as_deref())
+        .and_then(|cfg| g2.app.declare(&cfg))
+        .ok();
     let plane = Arc::new(Plane {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
         account: ctx.account.clone(),
-        pool_id: first_of_kind(&g2, &known, "aws:cognito:UserPool").unwrap_or_default(),
-        api_id: first_of_kind(&g2, &known, "aws:apigatewayv2:Api").unwrap_or_default(),
+        pool_id: first_of_kind(&declared, &known, "aws:cognito:UserPool").unwrap_or_default(),
+        api_id: first_of_kind(&declared, &known, "aws:apigatewayv2:Api").unwrap_or_default(),
         idp_base: idp_base.clone(),
         api_base: api_base.clone(),
         keys: tokens::Keys::generate(),
@@ -295,7 +342,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         lambda: lambda::LambdaHost::new(packages, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                function_log_group(&g2, &known),
+                first_of_kind(&declared, &known, "aws:logs:LogGroup")
+                    .unwrap_or_else(|| "/aws/lambda/local".into()),
                 true,
             ),
         )),
@@ -306,7 +354,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         jwks_cache: Mutex::new(HashMap::new()),
         reads: Reads::default(),
     });
-    print_walkthrough(&g2, &known, &ctx, &api_base);
+    print_walkthrough(&g2, &declared, &known, &ctx, &api_base);
     if opts.no_serve {
         return Ok(());
     }
@@ -447,29 +495,29 @@ pub async fn stop_signal() -> &'static str {
     }
 }
 
-/// The ID of the first resource of `kind` the program declares: the pool
-/// and the API `deployer dev` serves, whatever their keys.
-fn first_of_kind(g: &Global, known: &Known, kind: &str) -> Option<String> {
-    crate::config::Config::load(g.config.as_deref())
-        .and_then(|cfg| g.app.declare(&cfg))
-        .ok()
-        .and_then(|(res, _)| {
-            res.iter()
-                .filter(|r| r.kind_name() == kind)
-                .find_map(|r| known.get(&r.key(), "id"))
-        })
+/// The ID of the first resource of `kind` the program declares: the pool,
+/// the API and the log group `deployer dev` serves, whatever their keys.
+fn first_of_kind(declared: &Option<Program>, known: &Known, kind: &str) -> Option<String> {
+    declared.as_ref().and_then(|(res, _)| {
+        res.iter()
+            .filter(|r| r.kind_name() == kind)
+            .find_map(|r| known.get(&r.key(), "id"))
+    })
 }
 
-/// The log group the program declares (the function's), by kind: the
-/// local function's logs go there as Lambda's would.
-fn function_log_group(g: &Global, known: &Known) -> String {
-    first_of_kind(g, known, "aws:logs:LogGroup").unwrap_or_else(|| "/aws/lambda/local".into())
-}
+/// What a program declares: its resources and exports.
+type Program = (Vec<crate::model::Res>, crate::model::Exports);
 
-fn print_walkthrough(g: &Global, known: &Known, ctx: &crate::kind::Ctx, api: &str) {
-    let outs = crate::config::Config::load(g.config.as_deref())
-        .and_then(|cfg| g.app.declare(&cfg))
-        .map(|(_, exports)| crate::outputs::compute(&exports, ctx, known))
+fn print_walkthrough(
+    g: &Global,
+    declared: &Option<Program>,
+    known: &Known,
+    ctx: &crate::kind::Ctx,
+    api: &str,
+) {
+    let outs = declared
+        .as_ref()
+        .map(|(_, exports)| crate::outputs::compute(exports, ctx, known))
         .unwrap_or_default();
     // The walk-through is the example's; another program has its outputs.
     if !outs.iter().any(|v| v.name == "oidc_token_url") {

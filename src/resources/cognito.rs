@@ -289,60 +289,6 @@ fn deletion_protection(
     }
 }
 
-/// Which contact attributes are verified before a change takes effect.
-fn user_attribute_update_settings(
-    d: &Props,
-) -> aws_sdk_cognitoidentityprovider::types::UserAttributeUpdateSettingsType {
-    use aws_sdk_cognitoidentityprovider::types::VerifiedAttributeType;
-    aws_sdk_cognitoidentityprovider::types::UserAttributeUpdateSettingsType::builder()
-        .set_attributes_require_verification_before_update(Some(
-            strings(d, "verify_before_update")
-                .iter()
-                .map(|a| VerifiedAttributeType::from(a.as_str()))
-                .collect(),
-        ))
-        .build()
-}
-
-/// The custom attributes to add to a pool that has `observed`; an error if
-/// the program changes or drops one (Cognito cannot).
-fn custom_attributes_to_add(id: &str, d: &Props, observed: &Props) -> Result<Vec<Value>> {
-    let list = |p: &Props| -> Vec<Value> {
-        p.get("custom_attributes")
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default()
-    };
-    let (want, have) = (list(d), list(observed));
-    let named = |l: &[Value], n: &Value| l.iter().find(|a| a["name"] == *n).cloned();
-    let mut refused = vec![];
-    for h in &have {
-        match named(&want, &h["name"]) {
-            None => refused.push(format!("custom:{} is dropped", s_of(&h["name"]))),
-            Some(w) if w != *h => refused.push(format!(
-                "custom:{} changes ({} -> {})",
-                s_of(&h["name"]),
-                h,
-                w
-            )),
-            Some(_) => {}
-        }
-    }
-    if !refused.is_empty() {
-        return Err(Error::Other(format!(
-            "user pool {id}: {}; Cognito cannot change or delete a custom attribute. Declare it as the pool has it, or declare a pool under a new name (a new pool: its users are not moved)",
-            refused.join(", ")
-        )));
-    }
-    Ok(want
-        .into_iter()
-        .filter(|w| named(&have, &w["name"]).is_none())
-        .collect())
-}
-
-fn s_of(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 fn mfa_of(d: &Props) -> aws_sdk_cognitoidentityprovider::types::UserPoolMfaType {
     aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::from(s(d, "mfa").as_str())
 }
@@ -360,24 +306,17 @@ impl Handle<UserPool> {
 
 impl UserPool {
     async fn describe(cx: &Cx, id: &str) -> Result<Option<Observed>> {
-        let r = cx
-            .aws
-            .cognito
-            .describe_user_pool()
-            .user_pool_id(id)
-            .send()
-            .await;
-        let pool = match r {
-            Ok(o) => o.user_pool,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(Error::aws(format!("describe user pool {id}"), e)),
-        };
-        Ok(pool.map(|p| Self::observed(id, &p)))
+        let r = found_or_none(
+            cx.aws
+                .cognito
+                .describe_user_pool()
+                .user_pool_id(id)
+                .send()
+                .await,
+            |s| s.is_resource_not_found_exception(),
+            format!("describe user pool {id}"),
+        )?;
+        Ok(r.and_then(|o| o.user_pool).map(|p| Self::observed(id, &p)))
     }
 
     fn observed(id: &str, p: &aws_sdk_cognitoidentityprovider::types::UserPoolType) -> Observed {
@@ -417,13 +356,13 @@ impl UserPool {
             .build();
         let admin = AdminCreateUserConfigType::builder()
             .allow_admin_create_user_only(d.get("admin_create_user_only") == Some(&json!(true)))
-            .set_invite_message_template(match d.get("invitation") {
-                Some(v) => Some(pool::invitation_sdk(v)),
-                None => p
-                    .admin_create_user_config
-                    .as_ref()
-                    .and_then(|c| c.invite_message_template.clone()),
-            })
+            .set_invite_message_template(d.get("invitation").map(pool::invitation_sdk).or_else(
+                || {
+                    p.admin_create_user_config
+                        .as_ref()
+                        .and_then(|c| c.invite_message_template.clone())
+                },
+            ))
             .build();
         let verified: Vec<VerifiedAttributeType> = strings(d, "auto_verified_attributes")
             .iter()
@@ -431,51 +370,47 @@ impl UserPool {
             .collect();
         // The template carries the verification messages; the older
         // separate fields only when a pool has no template.
-        let template = match d.get("verification_messages") {
-            Some(v) => Some(pool::verification_sdk(v)),
-            None => p.verification_message_template.clone(),
-        };
+        let template = (d.get("verification_messages").map(pool::verification_sdk))
+            .or(p.verification_message_template.clone());
         let legacy = template.is_none();
-        let user_attribute_update = match d.get("verify_before_update") {
-            Some(_) => Some(user_attribute_update_settings(d)),
-            None => p.user_attribute_update_settings.clone(),
-        };
         cx.aws
             .cognito
             .update_user_pool()
             .user_pool_id(id)
             .policies(policies)
             .deletion_protection(deletion_protection(d))
-            .set_lambda_config(match d.get("triggers") {
-                Some(t) => Some(pool::triggers_sdk(t, p.lambda_config.as_ref())),
-                None => p.lambda_config.clone(),
-            })
+            .set_lambda_config(
+                (d.get("triggers")
+                    .map(|t| pool::triggers_sdk(t, p.lambda_config.as_ref())))
+                .or(p.lambda_config.clone()),
+            )
             .set_auto_verified_attributes(Some(verified))
             .set_sms_verification_message(p.sms_verification_message.clone().filter(|_| legacy))
             .set_email_verification_message(p.email_verification_message.clone().filter(|_| legacy))
             .set_email_verification_subject(p.email_verification_subject.clone().filter(|_| legacy))
             .set_verification_message_template(template)
             .set_sms_authentication_message(p.sms_authentication_message.clone())
-            .set_user_attribute_update_settings(user_attribute_update)
+            .set_user_attribute_update_settings(
+                (d.get("verify_before_update").map(pool::verify_sdk))
+                    .or(p.user_attribute_update_settings.clone()),
+            )
             .mfa_configuration(mfa_of(d))
             .set_device_configuration(p.device_configuration.clone())
-            .set_email_configuration(match d.get("email") {
-                Some(e) => Some(pool::email_sdk(e)),
-                None => p.email_configuration.clone(),
-            })
+            .set_email_configuration(
+                (d.get("email").map(pool::email_sdk)).or(p.email_configuration.clone()),
+            )
             .set_sms_configuration(p.sms_configuration.clone())
             .admin_create_user_config(admin)
-            .set_user_pool_add_ons(match d.get("threat_protection") {
-                Some(t) => pool::threat_sdk(t),
-                None => p.user_pool_add_ons.clone(),
-            })
+            .set_user_pool_add_ons(
+                (d.get("threat_protection").and_then(pool::threat_sdk))
+                    .or(p.user_pool_add_ons.clone()),
+            )
             .set_account_recovery_setting(
                 account_recovery(d).or(p.account_recovery_setting.clone()),
             )
-            .set_user_pool_tier(match d.get("tier") {
-                Some(t) => pool::tier_sdk(t),
-                None => p.user_pool_tier.clone(),
-            })
+            .set_user_pool_tier(
+                (d.get("tier").and_then(pool::tier_sdk)).or(p.user_pool_tier.clone()),
+            )
             .send()
             .await
             .map_err(ctx_err(format!("update user pool {id}")))?;
@@ -587,30 +522,8 @@ impl Kind for UserPool {
                 .map(|r| r.as_str())
                 .collect::<Vec<_>>());
         }
-        v["custom_attributes"] = pool::custom_attributes_value(&self.custom_attributes);
-        v["required_attributes"] = json!(sorted(self.required_attributes.clone()));
-        if let Some(e) = &self.email {
-            v["email"] = pool::email_value(e);
-        }
-        if let Some(m) = &self.verification_messages {
-            v["verification_messages"] = pool::verification_value(m);
-        }
-        if let Some(m) = &self.invitation {
-            v["invitation"] = pool::invitation_value(m);
-        }
-        if let Some(t) = &self.tier {
-            v["tier"] = pool::tier_value(t);
-        }
-        if let Some(t) = &self.threat_protection {
-            v["threat_protection"] = pool::threat_value(t);
-        }
-        if let Some(a) = &self.verify_before_update {
-            v["verify_before_update"] = json!(contact_list(a));
-        }
         let mut i = Inputs::new(ctx, k);
-        if let Some(t) = &self.triggers {
-            v["triggers"] = t.value(&mut i);
-        }
+        pool::declared_into(self, &mut i, &mut v);
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -678,22 +591,7 @@ impl Kind for UserPool {
             ))
             .set_account_recovery_setting(account_recovery(d))
             .deletion_protection(deletion_protection(d))
-            .set_schema(
-                Some(
-                    d.get("custom_attributes")
-                        .and_then(|v| v.as_array())
-                        .into_iter()
-                        .flatten()
-                        .filter_map(pool::schema_of)
-                        .chain(
-                            strings(d, "required_attributes")
-                                .iter()
-                                .map(|n| pool::required_schema(n)),
-                        )
-                        .collect(),
-                )
-                .filter(|v: &Vec<_>| !v.is_empty()),
-            )
+            .set_schema(pool::schema(d))
             .set_email_configuration(d.get("email").map(pool::email_sdk))
             .set_verification_message_template(
                 d.get("verification_messages").map(pool::verification_sdk),
@@ -701,10 +599,7 @@ impl Kind for UserPool {
             .set_lambda_config(d.get("triggers").map(|t| pool::triggers_sdk(t, None)))
             .set_user_pool_tier(d.get("tier").and_then(pool::tier_sdk))
             .set_user_pool_add_ons(d.get("threat_protection").and_then(pool::threat_sdk))
-            .set_user_attribute_update_settings(
-                d.get("verify_before_update")
-                    .map(|_| user_attribute_update_settings(d)),
-            )
+            .set_user_attribute_update_settings(d.get("verify_before_update").map(pool::verify_sdk))
             .send()
             .await
             .map_err(ctx_err("create user pool"))?;
@@ -758,13 +653,13 @@ impl Kind for UserPool {
         }
         let changed = |k: &str| d.get(k).is_some() && d.get(k) != o.props.get(k);
         if changed("custom_attributes") {
-            let add = custom_attributes_to_add(&o.id, d, &o.props)?;
+            let add = pool::custom_attributes_to_add(&o.id, d, &o.props)?;
             if !add.is_empty() {
                 cx.aws
                     .cognito
                     .add_custom_attributes()
                     .user_pool_id(&o.id)
-                    .set_custom_attributes(Some(add.iter().filter_map(pool::schema_of).collect()))
+                    .set_custom_attributes(Some(add))
                     .send()
                     .await
                     .map_err(ctx_err(format!(
@@ -2428,25 +2323,18 @@ impl Provider for GroupProvider {
         let Some(pool) = parent else {
             return Ok(Read::Missing);
         };
-        let g = match cx
-            .aws
-            .cognito
-            .get_group()
-            .user_pool_id(pool)
-            .group_name(id)
-            .send()
-            .await
-        {
-            Ok(g) => g.group,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(Error::aws(format!("get group {id}"), e)),
-        };
-        let Some(g) = g else {
+        let g = found_or_none(
+            cx.aws
+                .cognito
+                .get_group()
+                .user_pool_id(pool)
+                .group_name(id)
+                .send()
+                .await,
+            |s| s.is_resource_not_found_exception(),
+            format!("get group {id}"),
+        )?;
+        let Some(g) = g.and_then(|g| g.group) else {
             return Ok(Read::Missing);
         };
         let mut outputs = parent_out(pool);

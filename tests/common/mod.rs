@@ -604,6 +604,16 @@ impl Sdk {
             .unwrap()
     }
 
+    /// True if Lambda knows a function of this name.
+    pub async fn function_exists(&self, name: &str) -> bool {
+        self.lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
     /// IDs of the HTTP APIs with this name.
     pub async fn apis_named(&self, name: &str) -> Vec<String> {
         let apis = self.apigw.get_apis().send().await.unwrap().items.unwrap();

@@ -117,18 +117,10 @@ impl IdentityProvider {
         }
     }
 
-    /// Cognito's type name and the details as Cognito's keys; the secret
-    /// one, if any, as an input.
-    #[allow(clippy::type_complexity)]
-    fn details(
-        &self,
-    ) -> (
-        &'static str,
-        BTreeMap<&'static str, String>,
-        Option<(&'static str, &Input<String>)>,
-    ) {
+    /// Cognito's type name and the details as Cognito's keys.
+    fn details(&self) -> Details<'_> {
         let scopes = |s: &[String], sep: &str| s.join(sep);
-        match &self.federation {
+        let (kind, plain, secret) = match &self.federation {
             Federation::Oidc {
                 issuer,
                 client_id,
@@ -202,11 +194,34 @@ impl IdentityProvider {
                 .into(),
                 Some(("private_key", private_key)),
             ),
+        };
+        Details {
+            kind,
+            plain,
+            secret,
         }
     }
+}
 
-    fn secret_input(&self) -> Option<&Input<String>> {
-        self.details().2.map(|(_, i)| i)
+/// A provider's details: its type, the plain ones, and the secret one (if
+/// any) as an input.
+struct Details<'a> {
+    kind: &'static str,
+    plain: BTreeMap<&'static str, String>,
+    secret: Option<(&'static str, &'a Input<String>)>,
+}
+
+impl Details<'_> {
+    /// `details` as Cognito reports them, reduced to what is declared (it
+    /// adds the endpoints it discovered, the certificates); a secret it does
+    /// not report back is taken as `secret`.
+    fn project(&self, details: &mut Value, secret: Option<String>) {
+        let Value::Object(d) = details else { return };
+        let name = self.secret.map(|(k, _)| k);
+        d.retain(|k, _| self.plain.contains_key(k.as_str()) || Some(k.as_str()) == name);
+        if let (Some(k), Some(v)) = (name, secret) {
+            d.entry(k).or_insert(json!(v));
+        }
     }
 }
 
@@ -231,7 +246,8 @@ impl Kind for IdentityProvider {
     }
     fn deps(&self) -> Vec<String> {
         deps_of(
-            std::iter::once(self.user_pool_id.deps()).chain(self.secret_input().map(|i| i.deps())),
+            std::iter::once(self.user_pool_id.deps())
+                .chain(self.details().secret.map(|(_, i)| i.deps())),
         )
     }
     fn parent(&self) -> Option<String> {
@@ -241,18 +257,20 @@ impl Kind for IdentityProvider {
         &["name", "type"]
     }
     fn sensitive(&self) -> BTreeSet<String> {
-        match self.details().2 {
+        match self.details().secret {
             Some((k, i)) if i.is_secret() => [format!("details.{k}")].into(),
             _ => BTreeSet::new(),
         }
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut i = Inputs::new(ctx, k);
-        let (kind, details, secret) = self.details();
-        let mut details: BTreeMap<String, String> = details
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let Details {
+            kind,
+            plain,
+            secret,
+        } = self.details();
+        let mut details: BTreeMap<String, String> =
+            plain.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         if let Some((name, input)) = secret {
             details.insert(name.into(), i.get(&format!("details.{name}"), input));
         }
@@ -270,25 +288,13 @@ impl Kind for IdentityProvider {
         let r = IdentityProviderProvider
             .read(cx, &name, prior.parent_id.as_deref())
             .await?;
-        // Cognito adds details of its own (the endpoints it discovered, the
-        // certificates): only the declared ones are compared. A secret it
-        // does not report back is taken as declared.
         let Read::Found(mut o) = r else { return Ok(r) };
-        let (_, declared, secret) = self.details();
-        if let Some(Value::Object(d)) = o.props.get_mut("details") {
-            let keep: BTreeSet<&str> = declared
-                .keys()
-                .copied()
-                .chain(secret.map(|(k, _)| k))
-                .collect();
-            d.retain(|k, _| keep.contains(k.as_str()));
-            if let Some((k, input)) = secret {
-                if !d.contains_key(k) {
-                    if let Some(v) = input.resolve(&cx.ctx, &prior.known) {
-                        d.insert(k.to_string(), json!(v));
-                    }
-                }
-            }
+        let details = self.details();
+        let secret = details
+            .secret
+            .and_then(|(_, input)| input.resolve(&cx.ctx, &prior.known));
+        if let Some(d) = o.props.get_mut("details") {
+            details.project(d, secret);
         }
         Ok(Read::Found(o))
     }
@@ -355,15 +361,21 @@ impl Kind for IdentityProvider {
 }
 
 impl IdentityProvider {
-    /// What the provider is now, its details as sent (Cognito's own
-    /// additions and a secret it may not report are not compared).
+    /// What the provider is now, its details reduced to the declared ones
+    /// (the secret as sent, if Cognito does not report it).
     async fn read_back(&self, cx: &Cx, pool: &str, d: &Props) -> Result<Observed> {
         match IdentityProviderProvider
             .read(cx, &self.name, Some(pool))
             .await?
         {
             Read::Found(mut o) => {
-                o.props.insert("details".into(), d["details"].clone());
+                let details = self.details();
+                let sent = details
+                    .secret
+                    .and_then(|(k, _)| d["details"][k].as_str().map(String::from));
+                if let Some(observed) = o.props.get_mut("details") {
+                    details.project(observed, sent);
+                }
                 Ok(o)
             }
             Read::Missing => Err(Error::Other(format!(
@@ -386,25 +398,18 @@ impl Provider for IdentityProviderProvider {
         let Some(pool) = parent else {
             return Ok(Read::Missing);
         };
-        let p = match cx
-            .aws
-            .cognito
-            .describe_identity_provider()
-            .user_pool_id(pool)
-            .provider_name(id)
-            .send()
-            .await
-        {
-            Ok(o) => o.identity_provider,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                None
-            }
-            Err(e) => return Err(Error::aws(format!("describe identity provider {id}"), e)),
-        };
-        let Some(p) = p else {
+        let p = found_or_none(
+            cx.aws
+                .cognito
+                .describe_identity_provider()
+                .user_pool_id(pool)
+                .provider_name(id)
+                .send()
+                .await,
+            |s| s.is_resource_not_found_exception(),
+            format!("describe identity provider {id}"),
+        )?;
+        let Some(p) = p.and_then(|o| o.identity_provider) else {
             return Ok(Read::Missing);
         };
         let mut outputs = parent_out(pool);

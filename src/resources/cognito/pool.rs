@@ -4,13 +4,16 @@
 //! DescribeUserPool in the same shape it is declared, and turned into the
 //! SDK's type for CreateUserPool and UpdateUserPool.
 
+use super::UserPool;
+use crate::error::{Error, Result};
+use crate::kind::{strings, Props};
 use crate::model::{Inputs, Output};
 use aws_sdk_cognitoidentityprovider::types::{
     AdvancedSecurityModeType, AttributeDataType, DefaultEmailOptionType, EmailConfigurationType,
     EmailSendingAccountType, LambdaConfigType, MessageTemplateType, NumberAttributeConstraintsType,
     PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
-    StringAttributeConstraintsType, UserPoolAddOnsType, UserPoolTierType, UserPoolType,
-    VerificationMessageTemplateType,
+    StringAttributeConstraintsType, UserAttributeUpdateSettingsType, UserPoolAddOnsType,
+    UserPoolTierType, UserPoolType, VerificationMessageTemplateType, VerifiedAttributeType,
 };
 use serde_json::{json, Value};
 
@@ -250,7 +253,7 @@ impl Triggers {
     }
     /// The setting's value: each trigger's function ARN (null: none) and
     /// the pre token generation event's version.
-    pub(crate) fn value(&self, i: &mut Inputs) -> Value {
+    fn value(&self, i: &mut Inputs) -> Value {
         let mut v = serde_json::Map::new();
         for (name, arn) in TRIGGERS.iter().zip(self.each()) {
             let arn = arn
@@ -317,7 +320,7 @@ impl Tier {
 /// The custom attributes' value (sorted by name, Cognito's default string
 /// lengths filled in so that a pool that reports them and one that does not
 /// compare alike).
-pub(crate) fn custom_attributes_value(v: &[CustomAttribute]) -> Value {
+fn custom_attributes_value(v: &[CustomAttribute]) -> Value {
     let mut out: Vec<Value> = v
         .iter()
         .map(|a| {
@@ -410,7 +413,7 @@ fn required_of(p: &UserPoolType) -> Value {
 }
 
 /// A custom attribute's schema entry for CreateUserPool / AddCustomAttributes.
-pub(crate) fn schema_of(a: &Value) -> Option<SchemaAttributeType> {
+fn schema_of(a: &Value) -> Option<SchemaAttributeType> {
     let t = a["type"].as_str()?;
     let n = |k: &str| a[k].as_i64().map(|x| x.to_string());
     let mut b = SchemaAttributeType::builder()
@@ -438,7 +441,7 @@ pub(crate) fn schema_of(a: &Value) -> Option<SchemaAttributeType> {
 }
 
 /// A required standard attribute's schema entry (CreateUserPool).
-pub(crate) fn required_schema(name: &str) -> SchemaAttributeType {
+fn required_schema(name: &str) -> SchemaAttributeType {
     SchemaAttributeType::builder()
         .name(name)
         .attribute_data_type(AttributeDataType::String)
@@ -447,7 +450,7 @@ pub(crate) fn required_schema(name: &str) -> SchemaAttributeType {
         .build()
 }
 
-pub(crate) fn email_value(e: &EmailSettings) -> Value {
+fn email_value(e: &EmailSettings) -> Value {
     let (account, source_arn, from, set) = match &e.sender {
         Email::Cognito => ("COGNITO_DEFAULT", None, None, None),
         Email::Ses {
@@ -488,7 +491,7 @@ pub(crate) fn email_sdk(v: &Value) -> EmailConfigurationType {
         .build()
 }
 
-pub(crate) fn verification_value(m: &VerificationMessages) -> Value {
+fn verification_value(m: &VerificationMessages) -> Value {
     json!({
         "default_email_option": if m.by_link { "CONFIRM_WITH_LINK" } else { "CONFIRM_WITH_CODE" },
         "email_subject": m.email_subject,
@@ -529,7 +532,7 @@ pub(crate) fn verification_sdk(v: &Value) -> VerificationMessageTemplateType {
         .build()
 }
 
-pub(crate) fn invitation_value(m: &Invitation) -> Value {
+fn invitation_value(m: &Invitation) -> Value {
     json!({"email_subject": m.email_subject, "email_message": m.email_message, "sms_message": m.sms_message})
 }
 
@@ -615,16 +618,8 @@ pub(crate) fn triggers_sdk(v: &Value, keep: Option<&LambdaConfigType>) -> Lambda
         .build()
 }
 
-pub(crate) fn tier_value(t: &Tier) -> Value {
-    json!(t.as_str())
-}
-
 pub(crate) fn tier_sdk(v: &Value) -> Option<UserPoolTierType> {
     v.as_str().map(UserPoolTierType::from)
-}
-
-pub(crate) fn threat_value(t: &ThreatProtection) -> Value {
-    json!(t.as_str())
 }
 
 pub(crate) fn threat_sdk(v: &Value) -> Option<UserPoolAddOnsType> {
@@ -632,6 +627,104 @@ pub(crate) fn threat_sdk(v: &Value) -> Option<UserPoolAddOnsType> {
         .advanced_security_mode(AdvancedSecurityModeType::from(v.as_str()?))
         .build()
         .ok()
+}
+
+/// These settings as the program declares them, each under its name (a
+/// setting left `None` is absent: not managed).
+pub(crate) fn declared_into(pool: &UserPool, i: &mut Inputs, v: &mut Value) {
+    v["custom_attributes"] = custom_attributes_value(&pool.custom_attributes);
+    let mut required = pool.required_attributes.clone();
+    required.sort();
+    v["required_attributes"] = json!(required);
+    if let Some(e) = &pool.email {
+        v["email"] = email_value(e);
+    }
+    if let Some(m) = &pool.verification_messages {
+        v["verification_messages"] = verification_value(m);
+    }
+    if let Some(m) = &pool.invitation {
+        v["invitation"] = invitation_value(m);
+    }
+    if let Some(t) = &pool.tier {
+        v["tier"] = json!(t.as_str());
+    }
+    if let Some(t) = &pool.threat_protection {
+        v["threat_protection"] = json!(t.as_str());
+    }
+    if let Some(a) = &pool.verify_before_update {
+        let mut names: Vec<&str> = a.iter().map(|c| c.as_str()).collect();
+        names.sort();
+        v["verify_before_update"] = json!(names);
+    }
+    if let Some(t) = &pool.triggers {
+        v["triggers"] = t.value(i);
+    }
+}
+
+/// The schema CreateUserPool is sent: the custom attributes and the
+/// required standard ones (`None` when there are neither).
+pub(crate) fn schema(d: &Props) -> Option<Vec<SchemaAttributeType>> {
+    let custom = d
+        .get("custom_attributes")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(schema_of);
+    let required = strings(d, "required_attributes");
+    let all: Vec<_> = custom
+        .chain(required.iter().map(|n| required_schema(n)))
+        .collect();
+    (!all.is_empty()).then_some(all)
+}
+
+/// Which contact attributes are verified before a change takes effect.
+pub(crate) fn verify_sdk(v: &Value) -> UserAttributeUpdateSettingsType {
+    UserAttributeUpdateSettingsType::builder()
+        .set_attributes_require_verification_before_update(Some(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(VerifiedAttributeType::from)
+                .collect(),
+        ))
+        .build()
+}
+
+/// The custom attributes to add to a pool that has `observed`; an error if
+/// the program changes or drops one (Cognito cannot).
+pub(crate) fn custom_attributes_to_add(
+    id: &str,
+    d: &Props,
+    observed: &Props,
+) -> Result<Vec<SchemaAttributeType>> {
+    let list = |p: &Props| -> Vec<Value> {
+        p.get("custom_attributes")
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    let (want, have) = (list(d), list(observed));
+    let named = |l: &[Value], n: &Value| l.iter().find(|a| a["name"] == *n).cloned();
+    let name = |a: &Value| a["name"].as_str().unwrap_or_default().to_string();
+    let mut refused = vec![];
+    for h in &have {
+        match named(&want, &h["name"]) {
+            None => refused.push(format!("custom:{} is dropped", name(h))),
+            Some(w) if w != *h => refused.push(format!("custom:{} changes ({h} -> {w})", name(h))),
+            Some(_) => {}
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Other(format!(
+            "user pool {id}: {}; Cognito cannot change or delete a custom attribute. Declare it as the pool has it, or declare a pool under a new name (a new pool: its users are not moved)",
+            refused.join(", ")
+        )));
+    }
+    Ok(want
+        .iter()
+        .filter(|w| named(&have, &w["name"]).is_none())
+        .filter_map(schema_of)
+        .collect())
 }
 
 /// These settings as DescribeUserPool reports them, each under its name.
