@@ -3,15 +3,18 @@
 //! custom attribute) to every token the pool issues, client-credentials
 //! tokens included (event version 3). The pool also shows the settings a
 //! real one carries: a custom attribute, its verification and invitation
-//! messages, the Essentials tier.
+//! messages, sign-in by email as an alias, the Plus tier with threat
+//! protection in audit mode, a public client; `ada_disabled = true` keeps
+//! its user from signing in.
 //! `cargo run --example claims -- up` (or plan, down, dev, ...).
 use deployer::config::{Config, User};
 use deployer::model::Input;
 use deployer::model::Stack;
 use deployer::package::Code;
 use deployer::resources::cognito::{
-    AttributeType, Client, CustomAttribute, Domain, DomainPrefix, Federation, IdentityProvider,
-    Invitation, OAuthFlow, PoolUser, PreTokenVersion, ResourceServer, Tier, Triggers, UserPool,
+    AliasAttribute, AttributeType, AuthFactor, Client, ContactAttribute, CustomAttribute, Domain,
+    DomainPrefix, Email, EmailSettings, Federation, IdentityProvider, Invitation, OAuthFlow,
+    PoolUser, PreTokenVersion, ResourceServer, ThreatProtection, Tier, Triggers, UserPool,
     VerificationMessages,
 };
 use deployer::resources::lambda::{Function, Permission, Role};
@@ -29,6 +32,11 @@ struct Settings {
     /// The company IdP's client secret: with it, people may also sign in
     /// through that OpenID Connect provider (federation).
     corp_secret: Option<String>,
+    /// An SES identity's ARN: the pool's email is sent through it, and a
+    /// user may start signing in with a code by email.
+    ses_identity: Option<String>,
+    /// ada may not sign in.
+    ada_disabled: Option<bool>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -48,7 +56,37 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             ..Default::default()
         },
     };
+    // Email through SES when the program is given an identity, else
+    // Cognito's own with a reply-to address.
+    let (email, factors) = match &settings.ses_identity {
+        Some(arn) => {
+            let sender = Email::Ses {
+                source_arn: arn.clone(),
+                from: None,
+                configuration_set: None,
+            };
+            (
+                sender,
+                Some(vec![AuthFactor::Password, AuthFactor::EmailOtp]),
+            )
+        }
+        None => (Email::Cognito, None),
+    };
+    let email = EmailSettings {
+        sender: email,
+        reply_to: Some("support@claims.example".into()),
+    };
     let pool = UserPool {
+        // Sign-in by user name or email address; every user has an email
+        // address, verified before a change of it takes effect.
+        alias_attributes: vec![AliasAttribute::Email],
+        required_attributes: vec!["email".into()],
+        auto_verified_attributes: vec![ContactAttribute::Email],
+        verify_before_update: Some(vec![ContactAttribute::Email]),
+        email: Some(email),
+        first_auth_factors: factors,
+        tier: Some(Tier::Plus),
+        threat_protection: Some(ThreatProtection::Audit),
         custom_attributes: vec![CustomAttribute {
             max_length: Some(64),
             ..CustomAttribute::new("tenant", AttributeType::String)
@@ -61,7 +99,6 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             email_subject: "Welcome to claims".into(),
             ..Default::default()
         }),
-        tier: Some(Tier::Essentials),
         triggers: Some(triggers),
         ..UserPool::new(name.clone())
     };
@@ -120,13 +157,35 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         ..Default::default()
     };
     let web = s.add("client/web", web);
+    // A single-page app: a public client (no secret), the code flow with PKCE.
+    let spa = Client {
+        user_pool_id: pool.id(),
+        name: "spa".into(),
+        public: true,
+        flows: vec![OAuthFlow::Code],
+        scopes: vec!["openid".into()],
+        callback_urls: vec!["http://localhost:5173/".into()],
+        ..Default::default()
+    };
+    s.add("client/spa", spa);
     let tenant = settings.tenant.clone().unwrap_or("acme".into());
     let ada = User {
         name: "ada".into(),
         password: "Tr1gger-Ex4mple!".into(),
-        attributes: [("custom:tenant".to_string(), tenant)].into(),
+        attributes: [
+            ("custom:tenant".to_string(), tenant),
+            ("email".to_string(), "ada@claims.example".to_string()),
+        ]
+        .into(),
     };
-    s.add("user/ada", PoolUser::new(pool.id(), ada));
+    let enabled = !settings.ada_disabled.unwrap_or(false);
+    s.add(
+        "user/ada",
+        PoolUser {
+            enabled,
+            ..PoolUser::new(pool.id(), ada)
+        },
+    );
     s.export("client_id", client.id());
     s.export("client_secret", client.secret());
     s.export("web_client_id", web.id());

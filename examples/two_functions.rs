@@ -218,6 +218,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
                 // `/echo` answers within 10 s or not at all.
                 timeout_ms: (key == "echo").then_some(10_000),
                 description: format!("GET /{key}"),
+                ..Default::default()
             },
         );
         integrations.insert(key, integration.id());

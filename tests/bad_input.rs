@@ -45,7 +45,8 @@ fn corrupt_state_is_refused_and_nothing_is_deleted() {
     assert!(pool_exists(&moto, &pool), "nothing was deleted");
     // The backup is good: restoring it brings the stack back under control.
     std::fs::copy(st.state_dir().join("corrupt.json.bak"), st.state_file()).unwrap();
-    assert!(st.ok(&["plan"]).contains("No changes"));
+    let p = st.ok(&["plan"]);
+    assert!(p.contains("No changes"), "{p}");
 }
 
 #[test]

@@ -531,10 +531,14 @@ fn two_functions_with_code_of_their_own() {
                 .api_id(&api)
                 .integration_id(st.id("integration/echo"));
             let i = i.send().await.unwrap();
-            (i.timeout_in_millis, i.description)
+            (i.timeout_in_millis, i.description, i.payload_format_version)
         })
     };
-    let integration_declared = (Some(10_000), Some("GET /echo".to_string()));
+    let integration_declared = (
+        Some(10_000),
+        Some("GET /echo".to_string()),
+        Some("2.0".to_string()),
+    );
     assert_eq!(integration_settings(), integration_declared);
     let pool_declared = (
         "email".to_string(),
@@ -629,7 +633,11 @@ fn two_functions_with_code_of_their_own() {
             .update_integration()
             .api_id(&api)
             .integration_id(st.id("integration/echo"));
-        i.timeout_in_millis(29000).send().await.unwrap();
+        i.timeout_in_millis(29000)
+            .payload_format_version("1.0")
+            .send()
+            .await
+            .unwrap();
         // And the role: its boundary lifted.
         let iam = sdk(&moto.direct).await.iam;
         let b = iam
@@ -662,6 +670,7 @@ fn two_functions_with_code_of_their_own() {
         "reserved_concurrency: 2 -> 5",
         "permissions_boundary: (none) -> arn:aws:iam::aws:policy/PowerUserAccess",
         "timeout_ms: 29000 -> 10000",
+        "payload_format_version: 1.0 -> 2.0",
         "result_ttl_seconds: 0 -> 60",
         "simple_responses: false -> true",
         "identity_source: [\"$request.header.Authorization\"] -> [\"$request.header.x-api-key\"]",
@@ -1299,17 +1308,79 @@ fn a_cognito_trigger_and_a_pools_settings() {
             .and_then(|c| c.invite_message_template.as_ref())
             .and_then(|t| t.email_subject.clone());
         let tier = p.user_pool_tier.as_ref().map(|t| t.as_str().to_string());
-        (tenant, verification, invitation, tier)
+        let threat = p
+            .user_pool_add_ons
+            .as_ref()
+            .map(|a| a.advanced_security_mode.as_str().to_string());
+        let email = p.email_configuration.as_ref().map(|e| {
+            (
+                e.email_sending_account
+                    .as_ref()
+                    .map(|a| a.as_str().to_string()),
+                e.source_arn.clone(),
+                e.reply_to_email_address.clone(),
+            )
+        });
+        let verify: Vec<String> = p
+            .user_attribute_update_settings
+            .as_ref()
+            .map(|u| {
+                let a = u.attributes_require_verification_before_update();
+                a.iter().map(|a| a.as_str().to_string()).collect()
+            })
+            .unwrap_or_default();
+        let aliases: Vec<String> = p
+            .alias_attributes()
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect();
+        let required: Vec<String> = p
+            .schema_attributes()
+            .iter()
+            .filter(|a| a.required == Some(true))
+            .filter_map(|a| a.name.clone())
+            .filter(|n| n != "sub")
+            .collect();
+        let factors: Vec<String> = p
+            .policies
+            .as_ref()
+            .and_then(|x| x.sign_in_policy.as_ref())
+            .map(|s| {
+                s.allowed_first_auth_factors()
+                    .iter()
+                    .map(|f| f.as_str().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            (tenant, verification, invitation, tier, threat),
+            (email, verify, aliases, required, factors),
+        )
     };
-    let declared = (
-        Some((
-            Some("String".to_string()),
-            Some(true),
-            Some("64".to_string()),
-        )),
-        Some("Your claims code".to_string()),
-        Some("Welcome to claims".to_string()),
-        Some("ESSENTIALS".to_string()),
+    let cognito_email = (
+        Some("COGNITO_DEFAULT".to_string()),
+        None,
+        Some("support@claims.example".to_string()),
+    );
+    let mut declared = (
+        (
+            Some((
+                Some("String".to_string()),
+                Some(true),
+                Some("64".to_string()),
+            )),
+            Some("Your claims code".to_string()),
+            Some("Welcome to claims".to_string()),
+            Some("PLUS".to_string()),
+            Some("AUDIT".to_string()),
+        ),
+        (
+            Some(cognito_email),
+            vec!["email".to_string()],
+            vec!["email".to_string()],
+            vec!["email".to_string()],
+            vec![],
+        ),
     );
     let fn_arn = rt().block_on(async { sdk(&moto.direct).await.function(name).await.function_arn });
     let fn_arn = fn_arn.unwrap();
@@ -1321,18 +1392,18 @@ fn a_cognito_trigger_and_a_pools_settings() {
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         let policy: serde_json::Value = serde_json::from_str(&s.policy(name).await).unwrap();
-        let st = &policy["Statement"][0];
+        let stmt = &policy["Statement"][0];
         assert_eq!(
-            st["Principal"]["Service"], "cognito-idp.amazonaws.com",
+            stmt["Principal"]["Service"], "cognito-idp.amazonaws.com",
             "{policy}"
         );
         assert_eq!(
-            st["Condition"]["ArnLike"]["AWS:SourceArn"],
+            stmt["Condition"]["ArnLike"]["AWS:SourceArn"],
             pool_arn.as_str()
         );
         let account = pool_arn.split(':').nth(4).unwrap();
         assert_eq!(
-            st["Condition"]["StringEquals"]["AWS:SourceAccount"],
+            stmt["Condition"]["StringEquals"]["AWS:SourceAccount"],
             account
         );
         let ada = s
@@ -1349,6 +1420,11 @@ fn a_cognito_trigger_and_a_pools_settings() {
             .find(|a| a.name == "custom:tenant")
             .and_then(|a| a.value.clone());
         assert_eq!(tenant.as_deref(), Some("acme"));
+        assert!(ada.enabled);
+        // The single-page app's client has no secret.
+        let spa = s.client(&pool_id, &st.id("client/spa")).await;
+        assert_eq!(spa.client_secret, None);
+        assert_eq!(spa.allowed_o_auth_flows()[0].as_str(), "code");
     });
 
     // A no-op: reads only.
@@ -1357,11 +1433,12 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let writes = moto.writes();
     assert!(writes.is_empty(), "a no-op made writes: {writes:?}");
 
-    // Drift: an UpdateUserPool sent by hand resets what it is not sent (the
-    // trigger, the templates, the tier). The plan names each; `up` puts
-    // them back.
+    // Drift: an UpdateUserPool sent by hand (through awsim, which keeps
+    // what AWS keeps: the aliases, the tags) resets what it is not sent
+    // (the trigger, the templates, the tier, email, threat protection,
+    // verification before update). The plan names each; `up` puts them back.
     rt().block_on(async {
-        let s = sdk(&moto.direct).await;
+        let s = sdk(&moto.endpoint).await;
         s.cognito
             .update_user_pool()
             .user_pool_id(&pool_id)
@@ -1376,7 +1453,15 @@ fn a_cognito_trigger_and_a_pools_settings() {
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{text}");
-    for setting in ["triggers", "verification_messages", "invitation", "tier"] {
+    for setting in [
+        "triggers",
+        "verification_messages",
+        "invitation",
+        "tier",
+        "email",
+        "threat_protection",
+        "verify_before_update",
+    ] {
         assert!(text.contains(setting), "{setting} in {text}");
     }
     assert!(text.contains("Your claims code"), "{text}");
@@ -1470,6 +1555,49 @@ fn a_cognito_trigger_and_a_pools_settings() {
     run(&st, &["up"]);
     assert_eq!(idp(), idp_declared);
 
+    // Email through SES with a code by email as a first factor, and ada
+    // disabled: each updated in place; ada enabled by hand is planned and
+    // disabled again.
+    let ses = "arn:aws:ses:eu-west-1:123456789012:identity/claims.example";
+    st.extra_config = format!(
+        "corp_secret = \"idp-s3cret-value\"\nses_identity = \"{ses}\"\nada_disabled = true\n"
+    );
+    run(&st, &["up"]);
+    declared.1 .0 = Some((
+        Some("DEVELOPER".to_string()),
+        Some(ses.to_string()),
+        Some("support@claims.example".to_string()),
+    ));
+    declared.1 .4 = vec!["EMAIL_OTP".to_string(), "PASSWORD".to_string()];
+    let p = pool();
+    assert_eq!(p.id.as_deref(), Some(pool_id.as_str()), "not replaced");
+    assert_eq!(settings_of(&p), declared);
+    let ada_enabled = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let u = s
+                .cognito
+                .admin_get_user()
+                .user_pool_id(&pool_id)
+                .username("ada");
+            u.send().await.unwrap().enabled
+        })
+    };
+    assert!(!ada_enabled());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let u = s
+            .cognito
+            .admin_enable_user()
+            .user_pool_id(&pool_id)
+            .username("ada");
+        u.send().await.unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("enabled: true -> false"), "{plan}");
+    run(&st, &["up"]);
+    assert!(!ada_enabled());
+
     // The program drops its trigger: the pool is updated in place.
     st.extra_config = "no_trigger = true\n".into();
     let out = run(&st, &["up"]);
@@ -1477,6 +1605,7 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let p = pool();
     assert_eq!(trigger_of(&p), None);
     assert_eq!(p.id.as_deref(), Some(pool_id.as_str()), "not replaced");
+    assert!(ada_enabled(), "enabled again with the setting gone");
     // ... and the identity provider with its setting gone.
     rt().block_on(async {
         let s = sdk(&moto.direct).await;

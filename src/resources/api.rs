@@ -734,6 +734,29 @@ pub struct Integration {
     pub timeout_ms: Option<i32>,
     /// Its description (empty: none).
     pub description: String,
+    /// The event the function gets: payload format 2.0 (the default) or
+    /// 1.0 (REST-API-like; `deployer dev` serves 2.0 only).
+    pub payload_format: PayloadFormat,
+}
+
+/// An HTTP API's Lambda event format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// `2.0`.
+    #[default]
+    V2,
+    /// `1.0`.
+    V1,
+}
+
+impl PayloadFormat {
+    /// API Gateway's name for it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PayloadFormat::V2 => "2.0",
+            PayloadFormat::V1 => "1.0",
+        }
+    }
 }
 
 /// What GetIntegration(s) report of an integration.
@@ -795,7 +818,7 @@ impl Kind for Integration {
         let v = json!({
             "type": "AWS_PROXY",
             "uri": i.get("uri", &self.function_arn),
-            "payload_format_version": "2.0",
+            "payload_format_version": self.payload_format.as_str(),
             "timeout_ms": self.timeout_ms.unwrap_or(30000),
             "description": self.description,
         });

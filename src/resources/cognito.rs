@@ -18,8 +18,8 @@ mod federation;
 mod pool;
 pub use federation::{Federation, IdentityProvider, IdentityProviderProvider, Social};
 pub use pool::{
-    AttributeType, CustomAttribute, Email, EmailSettings, Invitation, PreTokenVersion,
-    ThreatProtection, Tier, Triggers, VerificationMessages,
+    AliasAttribute, AttributeType, AuthFactor, CustomAttribute, Email, EmailSettings, Invitation,
+    PreTokenVersion, ThreatProtection, Tier, Triggers, VerificationMessages,
 };
 
 fn parent_out(parent_id: &str) -> BTreeMap<String, String> {
@@ -50,6 +50,10 @@ pub struct UserPool {
     /// What users sign in with instead of a user name (email, phone
     /// number). Fixed at creation: a change is a new pool.
     pub username_attributes: Vec<ContactAttribute>,
+    /// What users may sign in with besides their user name (email, phone
+    /// number, preferred user name); not with `username_attributes`. Fixed
+    /// at creation: a change is a new pool.
+    pub alias_attributes: Vec<AliasAttribute>,
     /// Whether user names are case sensitive (`None`: not managed, AWS's
     /// default). Fixed at creation.
     pub username_case_sensitive: Option<bool>,
@@ -91,6 +95,9 @@ pub struct UserPool {
     /// Contact attributes whose change takes effect only once the new value
     /// is verified (`None`: not managed).
     pub verify_before_update: Option<Vec<ContactAttribute>>,
+    /// How a user may start signing in (choice-based sign-in; `None`: not
+    /// managed, a password only; the Essentials or Plus tier).
+    pub first_auth_factors: Option<Vec<AuthFactor>>,
 }
 
 /// An attribute a user signs in with or has verified.
@@ -352,7 +359,10 @@ impl UserPool {
         use aws_sdk_cognitoidentityprovider::types::{UserPoolPolicyType, VerifiedAttributeType};
         let policies = UserPoolPolicyType::builder()
             .password_policy(password_policy(d))
-            .set_sign_in_policy(p.policies.as_ref().and_then(|x| x.sign_in_policy.clone()))
+            .set_sign_in_policy(
+                (d.get("first_auth_factors").map(pool::sign_in_sdk))
+                    .or_else(|| p.policies.as_ref().and_then(|x| x.sign_in_policy.clone())),
+            )
             .build();
         let admin = AdminCreateUserConfigType::builder()
             .allow_admin_create_user_only(d.get("admin_create_user_only") == Some(&json!(true)))
@@ -484,6 +494,7 @@ impl Kind for UserPool {
         &[
             "name",
             "username_attributes",
+            "alias_attributes",
             "username_case_sensitive",
             "required_attributes",
         ]
@@ -565,6 +576,7 @@ impl Kind for UserPool {
             .policies(
                 UserPoolPolicyType::builder()
                     .password_policy(password_policy(d))
+                    .set_sign_in_policy(d.get("first_auth_factors").map(pool::sign_in_sdk))
                     .build(),
             )
             .set_username_attributes(Some(
@@ -573,6 +585,7 @@ impl Kind for UserPool {
                     .map(|a| UsernameAttributeType::from(a.as_str()))
                     .collect(),
             ))
+            .set_alias_attributes(pool::aliases_sdk(d))
             .set_username_configuration(
                 d.get("username_case_sensitive")
                     .and_then(|v| v.as_bool())
@@ -682,6 +695,7 @@ impl Kind for UserPool {
             "tier",
             "threat_protection",
             "verify_before_update",
+            "first_auth_factors",
         ];
         if settings.iter().any(|k| changed(k)) {
             Self::update_settings(cx, &o.id, d).await?;
@@ -1216,16 +1230,20 @@ pub struct PoolUser {
     /// after the group (a plain name of a group made in the same run can
     /// be sent before the group exists).
     pub groups: Vec<Input<String>>,
+    /// False to keep the user from signing in (`AdminDisableUser`).
+    pub enabled: bool,
 }
 
 impl PoolUser {
-    /// The user `user` (its name and password) in the pool, in no group.
+    /// The user `user` (its name and password) in the pool, enabled, in no
+    /// group.
     pub fn new(user_pool_id: Input<String>, user: User) -> PoolUser {
         PoolUser {
             user_pool_id,
             name: user.name.clone(),
             user,
             groups: vec![],
+            enabled: true,
         }
     }
 
@@ -1339,7 +1357,7 @@ impl Kind for PoolUser {
             "attributes": tags_value(self.user.attributes.clone()),
             "password": PASSWORD_MATCHES,
             "status": "CONFIRMED",
-            "enabled": true,
+            "enabled": self.enabled,
             "groups": sorted(i.list("groups", &self.groups)),
         });
         i.finish(v)
@@ -1447,15 +1465,26 @@ impl Kind for PoolUser {
                 .await
                 .map_err(ctx_err(format!("update attributes of user {}", self.name)))?;
         }
-        if o.props.get("enabled") != Some(&Value::Bool(true)) {
-            cx.aws
-                .cognito
-                .admin_enable_user()
-                .user_pool_id(&pool)
-                .username(&self.name)
-                .send()
-                .await
-                .map_err(ctx_err(format!("enable user {}", self.name)))?;
+        if d.get("enabled") != o.props.get("enabled") {
+            if d.get("enabled") == Some(&Value::Bool(false)) {
+                cx.aws
+                    .cognito
+                    .admin_disable_user()
+                    .user_pool_id(&pool)
+                    .username(&self.name)
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!("disable user {}", self.name)))?;
+            } else {
+                cx.aws
+                    .cognito
+                    .admin_enable_user()
+                    .user_pool_id(&pool)
+                    .username(&self.name)
+                    .send()
+                    .await
+                    .map_err(ctx_err(format!("enable user {}", self.name)))?;
+            }
         }
         // Membership: added to the declared groups, removed from the others.
         let (want, have) = (strings(d, "groups"), strings(&o.props, "groups"));
@@ -1660,6 +1689,9 @@ pub struct Client {
     /// managed). With rotation on, Cognito refuses `AuthFlow::RefreshToken`
     /// among `auth_flows`: a client refreshes with GetTokensFromRefreshToken.
     pub refresh_token_rotation: Option<RefreshTokenRotation>,
+    /// True for a client without a secret (a browser or mobile app, with
+    /// PKCE); fixed at creation: a change is a new client.
+    pub public: bool,
 }
 
 /// Refresh token rotation of an app client.
@@ -2008,7 +2040,7 @@ impl Kind for Client {
         let mut i = Inputs::new(ctx, k);
         let mut v = json!({
             "name": self.name,
-            "generate_secret": true,
+            "generate_secret": !self.public,
             "oauth_user_pool_client": true,
             "flows": flows,
             "scopes": sorted(i.list("scopes", &self.scopes)),
@@ -2095,7 +2127,7 @@ impl Kind for Client {
             .cognito
             .create_user_pool_client()
             .user_pool_id(&pool)
-            .generate_secret(true);
+            .generate_secret(d.get("generate_secret") == Some(&json!(true)));
         let out = client_settings!(out, d, None)
             .send()
             .await

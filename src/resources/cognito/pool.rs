@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::kind::{strings, Props};
 use crate::model::{Inputs, Output};
 use aws_sdk_cognitoidentityprovider::types::{
-    AdvancedSecurityModeType, AttributeDataType, DefaultEmailOptionType, EmailConfigurationType,
-    EmailSendingAccountType, LambdaConfigType, MessageTemplateType, NumberAttributeConstraintsType,
-    PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
+    AdvancedSecurityModeType, AliasAttributeType, AttributeDataType, AuthFactorType,
+    DefaultEmailOptionType, EmailConfigurationType, EmailSendingAccountType, LambdaConfigType,
+    MessageTemplateType, NumberAttributeConstraintsType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, SignInPolicyType,
     StringAttributeConstraintsType, UserAttributeUpdateSettingsType, UserPoolAddOnsType,
     UserPoolTierType, UserPoolType, VerificationMessageTemplateType, VerifiedAttributeType,
 };
@@ -313,6 +314,57 @@ impl Tier {
             Tier::Plus => "PLUS",
         }
     }
+}
+
+/// What a user may sign in with besides their user name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasAttribute {
+    /// `email`.
+    Email,
+    /// `phone_number`.
+    PhoneNumber,
+    /// `preferred_username`.
+    PreferredUsername,
+}
+
+impl AliasAttribute {
+    fn as_str(&self) -> &'static str {
+        match self {
+            AliasAttribute::Email => "email",
+            AliasAttribute::PhoneNumber => "phone_number",
+            AliasAttribute::PreferredUsername => "preferred_username",
+        }
+    }
+}
+
+/// A way to start signing in (choice-based sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFactor {
+    /// A password.
+    Password,
+    /// A one-time code by email.
+    EmailOtp,
+    /// A one-time code by text message.
+    SmsOtp,
+    /// A passkey.
+    WebAuthn,
+}
+
+impl AuthFactor {
+    fn as_str(&self) -> &'static str {
+        match self {
+            AuthFactor::Password => "PASSWORD",
+            AuthFactor::EmailOtp => "EMAIL_OTP",
+            AuthFactor::SmsOtp => "SMS_OTP",
+            AuthFactor::WebAuthn => "WEB_AUTHN",
+        }
+    }
+}
+
+fn sorted_names<T>(v: &[T], name: fn(&T) -> &'static str) -> Value {
+    let mut names: Vec<&str> = v.iter().map(name).collect();
+    names.sort();
+    json!(names)
 }
 
 // ------------------------------------------------- settings as values
@@ -652,9 +704,11 @@ pub(crate) fn declared_into(pool: &UserPool, i: &mut Inputs, v: &mut Value) {
         v["threat_protection"] = json!(t.as_str());
     }
     if let Some(a) = &pool.verify_before_update {
-        let mut names: Vec<&str> = a.iter().map(|c| c.as_str()).collect();
-        names.sort();
-        v["verify_before_update"] = json!(names);
+        v["verify_before_update"] = sorted_names(a, |c| c.as_str());
+    }
+    v["alias_attributes"] = sorted_names(&pool.alias_attributes, |a| a.as_str());
+    if let Some(f) = &pool.first_auth_factors {
+        v["first_auth_factors"] = sorted_names(f, |a| a.as_str());
     }
     if let Some(t) = &pool.triggers {
         v["triggers"] = t.value(i);
@@ -675,6 +729,30 @@ pub(crate) fn schema(d: &Props) -> Option<Vec<SchemaAttributeType>> {
         .chain(required.iter().map(|n| required_schema(n)))
         .collect();
     (!all.is_empty()).then_some(all)
+}
+
+/// The alias attributes for CreateUserPool (`None` when there are none).
+pub(crate) fn aliases_sdk(d: &Props) -> Option<Vec<AliasAttributeType>> {
+    let a = strings(d, "alias_attributes");
+    (!a.is_empty()).then(|| {
+        a.iter()
+            .map(|n| AliasAttributeType::from(n.as_str()))
+            .collect()
+    })
+}
+
+/// The sign-in policy: the first factors a user may choose from.
+pub(crate) fn sign_in_sdk(v: &Value) -> SignInPolicyType {
+    SignInPolicyType::builder()
+        .set_allowed_first_auth_factors(Some(
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(AuthFactorType::from)
+                .collect(),
+        ))
+        .build()
 }
 
 /// Which contact attributes are verified before a change takes effect.
@@ -746,6 +824,22 @@ pub(crate) fn read_into(p: &UserPoolType, v: &mut serde_json::Map<String, Value>
             .as_ref()
             .map(|a| a.advanced_security_mode.as_str())),
     );
+    let mut aliases: Vec<&str> = p.alias_attributes().iter().map(|a| a.as_str()).collect();
+    aliases.sort();
+    v.insert("alias_attributes".into(), json!(aliases));
+    let mut factors: Vec<&str> = p
+        .policies
+        .as_ref()
+        .and_then(|x| x.sign_in_policy.as_ref())
+        .map(|s| {
+            s.allowed_first_auth_factors()
+                .iter()
+                .map(|f| f.as_str())
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["PASSWORD"]);
+    factors.sort();
+    v.insert("first_auth_factors".into(), json!(factors));
     let mut verify: Vec<String> = p
         .user_attribute_update_settings
         .as_ref()
