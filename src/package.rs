@@ -203,6 +203,60 @@ pub fn build(arch: Architecture) -> Result<(PathBuf, Package)> {
     build_with(arch, Profile::Release)
 }
 
+/// The directory of each code's crate (what `--watch` watches): the
+/// handler crate's for `Code::Handler`, a workspace member's (from `cargo
+/// metadata`) for `Code::Crate`; a zip has none.
+pub fn code_dirs(codes: &[Code]) -> Result<Vec<(Code, PathBuf)>> {
+    let root = crate::tools::project_dir();
+    let mut members = std::collections::BTreeMap::new();
+    if codes.iter().any(|c| matches!(c, Code::Crate { .. })) {
+        let o = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--manifest-path",
+            ])
+            .arg(root.join("Cargo.toml"))
+            .output()
+            .map_err(|e| Error::Other(format!("cargo metadata: {e}")))?;
+        if !o.status.success() {
+            return Err(Error::Other(format!(
+                "cargo metadata in {}: {}",
+                root.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            )));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .map_err(|e| Error::Other(format!("cargo metadata: {e}")))?;
+        for p in v["packages"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(manifest)) = (p["name"].as_str(), p["manifest_path"].as_str())
+            {
+                let dir = Path::new(manifest).parent().map(Path::to_path_buf);
+                members.insert(name.to_string(), dir.unwrap_or_default());
+            }
+        }
+    }
+    let mut out = vec![];
+    for c in codes {
+        match c {
+            Code::Handler => out.push((c.clone(), handler_dir())),
+            Code::Crate { package, .. } => match members.get(package) {
+                Some(d) => out.push((c.clone(), d.clone())),
+                None => {
+                    return Err(Error::Other(format!(
+                        "no crate `{package}` in the workspace at {}",
+                        root.display()
+                    )))
+                }
+            },
+            Code::Zip(_) => {}
+        }
+    }
+    Ok(out)
+}
+
 /// The handler crate's directory (what `--watch` watches).
 pub fn handler_dir() -> PathBuf {
     crate::tools::project_dir().join("handler")

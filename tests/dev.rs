@@ -849,3 +849,49 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().unwrap()["redirectURL"], hello);
 }
+
+/// `--watch` for a program's own crates: `examples/hello_api.rs` runs the
+/// `echo` crate; an edit to it rebuilds that crate alone (not the handler),
+/// and the new code serves.
+#[test]
+fn watch_rebuilds_only_the_crate_that_changed() {
+    let copy = common::handler_copy();
+    let mut c = Command::new(common::example("hello_api"));
+    common::builds_in(&mut c, &copy).env("DEPLOYER_HANDLER_ZIP", common::handler_zip());
+    let dev = Dev::start_with(c, &["--watch"], 600);
+    let url = dev.outputs()["url"].as_str().unwrap().to_string();
+    let get = || http().get(&url).send().unwrap().json::<Value>().unwrap();
+    assert_eq!(get()["edited"], Value::Null);
+    let said = |what: &str| dev.said.lock().unwrap().iter().any(|l| l.contains(what));
+    let t0 = Instant::now();
+    while !said("watching") {
+        assert!(t0.elapsed() < Duration::from_secs(60), "not watching");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let main = copy.path().join("functions/echo/src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap();
+    let line = "\"greeting\": greeting,";
+    assert!(src.contains(line));
+    std::fs::write(
+        &main,
+        src.replace(line, &format!("{line} \"edited\": true,")),
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    while !(said("reloaded in") && get()["edited"] == json!(true)) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no reload: {:?}",
+            dev.said.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        said("echo changed: rebuilding echo"),
+        "{:?}",
+        dev.said.lock().unwrap()
+    );
+    assert!(!said("handler changed"), "{:?}", dev.said.lock().unwrap());
+    // The greeting (the function's configuration) is unchanged.
+    assert_eq!(get()["greeting"], "hello");
+}

@@ -221,15 +221,20 @@ async fn bind(port: u16) -> Result<tokio::net::TcpListener> {
 }
 
 pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
-    if opts.watch && g.handler_zip.is_some() {
-        return Err(Error::Other(
-            "--watch rebuilds the handler crate: drop --handler-zip (DEPLOYER_HANDLER_ZIP)".into(),
-        ));
-    }
     // The handler runs on this machine: plain cargo's build for it
     // (unoptimised, incremental; what --watch rebuilds), made while moto
     // starts; no cargo-lambda, no zig.
     let cfg = crate::config::Config::load(g.config.as_deref())?;
+    // What --watch watches: the crates the functions are built from.
+    let watched = match opts.watch {
+        true => crate::ops::watch::watched(g, &cfg)?,
+        false => vec![],
+    };
+    if opts.watch && watched.is_empty() {
+        return Err(Error::Other(
+            "--watch rebuilds the functions' crates: none of the program's functions is built from one here (a zip, or --handler-zip)".into(),
+        ));
+    }
     let new_tools = !crate::tools::installed("moto_server");
     let new_build = g.handler_zip.is_none()
         && !crate::package::built_before(cfg.architecture, crate::package::Profile::Local);
@@ -379,7 +384,10 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
             endpoint.clone(),
             api_base.clone(),
         );
-        tokio::spawn(async move { reload_loop(plane, g2, urls, endpoint, api_base).await })
+        let built = ctx.packages.clone();
+        tokio::spawn(async move {
+            reload_loop(plane, g2, urls, endpoint, api_base, watched, built).await
+        })
     });
     wait_for_stop().await;
     if let Some(r) = reloads {
@@ -399,42 +407,65 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     Ok(())
 }
 
-/// `deployer dev --watch`: each change to the handler crate rebuilds it,
-/// makes the new build runnable, then deploys its code to the control plane;
-/// requests meanwhile are served by the old code, whose instances retire
-/// once the control plane reports the new CodeSha256.
-async fn reload_loop(plane: Arc<Plane>, g: Global, urls: Urls, endpoint: String, api_base: String) {
+/// `deployer dev --watch`: each change to one of the functions' crates
+/// rebuilds that crate only, makes the new build runnable, then deploys its
+/// code to the control plane; requests meanwhile are served by the old
+/// code, whose instances retire once the control plane reports the new
+/// CodeSha256.
+async fn reload_loop(
+    plane: Arc<Plane>,
+    mut g: Global,
+    urls: Urls,
+    endpoint: String,
+    api_base: String,
+    watched: Vec<(crate::package::Code, std::path::PathBuf)>,
+    mut built: crate::package::Packages,
+) {
+    use crate::ops::watch::{names, rebuild_changed, Changes};
     let arch = match crate::config::Config::load(g.config.as_deref()) {
         Ok(c) => c.architecture,
         Err(e) => return eprintln!("deployer dev: --watch stopped: {e}"),
     };
-    let dir = crate::package::handler_dir();
-    let mut changes = match crate::ops::watch::Changes::watch(&dir) {
+    let mut changes = match Changes::watch(&watched) {
         Ok(c) => c,
         Err(e) => return eprintln!("deployer dev: --watch stopped: {e}"),
     };
-    eprintln!("deployer dev: watching {} for changes", dir.display());
+    let shown: Vec<String> = watched
+        .iter()
+        .map(|(_, d)| d.display().to_string())
+        .collect();
+    eprintln!("deployer dev: watching {} for changes", shown.join(", "));
     let http = reqwest::Client::new();
-    while changes.next().await.is_some() {
-        eprintln!("deployer dev: the handler changed: rebuilding");
-        let (zip, pkg, build) =
-            match crate::ops::watch::rebuild(arch, crate::package::Profile::Local).await {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!(
-                        "deployer dev: the build failed; the previous code keeps serving:\n{e}"
-                    );
-                    continue;
-                }
-            };
-        let sha = pkg.sha256_b64.clone();
-        plane.lambda.add_package(Arc::new(pkg));
+    while let Some(changed) = changes.next().await {
+        let which = names(&changed);
+        eprintln!("deployer dev: {which} changed: rebuilding {which}");
+        let r = match rebuild_changed(arch, crate::package::Profile::Local, changed).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("deployer dev: the build failed; the previous code keeps serving:\n{e}");
+                continue;
+            }
+        };
+        // The new builds are runnable before the control plane names them.
+        let mut new: Vec<Arc<crate::package::Package>> = r.crates.values().cloned().collect();
+        if let Some((zip, pkg)) = r.handler {
+            g.handler_zip = Some(zip);
+            new.push(Arc::new(pkg));
+        }
+        built.extend(r.crates);
         let ahead = {
             let plane = plane.clone();
-            tokio::task::spawn_blocking(move || plane.lambda.unpack_ahead(&sha))
+            let shas: Vec<String> = new.iter().map(|p| p.sha256_b64.clone()).collect();
+            for p in new {
+                plane.lambda.add_package(p);
+            }
+            tokio::task::spawn_blocking(move || {
+                shas.iter()
+                    .try_for_each(|sha| plane.lambda.unpack_ahead(sha))
+            })
         };
         let mut g3 = g.clone();
-        g3.handler_zip = Some(zip);
+        g3.prebuilt = Some(Arc::new(built.clone()));
         g3.quiet = true;
         let t = std::time::Instant::now();
         let deployed = crate::ops::up_local(&g3, urls.clone(), &endpoint).await;
@@ -457,8 +488,8 @@ async fn reload_loop(plane: Arc<Plane>, g: Global, urls: Urls, endpoint: String,
         let took = t.elapsed();
         eprintln!(
             "deployer dev: reloaded in {:.1} s (build {:.1} s, deploy {:.2} s, first response {:.2} s{})",
-            build.as_secs_f64() + deploy.as_secs_f64() + took.as_secs_f64(),
-            build.as_secs_f64(),
+            r.took.as_secs_f64() + deploy.as_secs_f64() + took.as_secs_f64(),
+            r.took.as_secs_f64(),
             deploy.as_secs_f64(),
             took.as_secs_f64(),
             match first {

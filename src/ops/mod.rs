@@ -96,6 +96,10 @@ pub struct Global {
     /// Print nothing but errors (a `--watch` redeploy).
     #[arg(skip)]
     pub quiet: bool,
+    /// Crates built already (a `--watch` redeploy rebuilds only the
+    /// changed ones): used instead of building them again.
+    #[arg(skip)]
+    pub prebuilt: Option<Arc<crate::package::Packages>>,
     /// The program this run deploys (`App::main` sets it; the example by
     /// default).
     #[arg(skip)]
@@ -139,7 +143,14 @@ pub fn build_for_run(
     } else {
         None
     };
-    let packages = crate::package::build_codes(cfg.architecture, g.profile(), codes)?;
+    let prebuilt = g.prebuilt.as_deref().cloned().unwrap_or_default();
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|c| !prebuilt.contains_key(c))
+        .cloned()
+        .collect();
+    let mut packages = crate::package::build_codes(cfg.architecture, g.profile(), &missing)?;
+    packages.extend(prebuilt.into_iter().filter(|(c, _)| codes.contains(c)));
     Ok((package, packages))
 }
 
