@@ -52,6 +52,8 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         Some(true) => Triggers::default(),
         _ => Triggers {
             pre_token_generation: Some(trigger.arn()),
+            // The same function refuses a suspended tenant's sign-in.
+            pre_authentication: Some(trigger.arn()),
             pre_token_generation_version: PreTokenVersion::V3,
             ..Default::default()
         },
@@ -186,6 +188,17 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             ..PoolUser::new(pool.id(), ada)
         },
     );
+    // A user of a suspended tenant: the pre authentication trigger refuses her.
+    let mallory = User {
+        name: "mallory".into(),
+        password: "Tr1gger-Ex4mple!".into(),
+        attributes: [
+            ("custom:tenant".to_string(), "blocked".to_string()),
+            ("email".to_string(), "mallory@claims.example".to_string()),
+        ]
+        .into(),
+    };
+    s.add("user/mallory", PoolUser::new(pool.id(), mallory));
     s.export("client_id", client.id());
     s.export("client_secret", client.secret());
     s.export("web_client_id", web.id());

@@ -816,6 +816,27 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         "{access}"
     );
     assert_eq!(id["cognito:username"], "ada");
+    // mallory's tenant is suspended: the pre authentication trigger refuses
+    // her sign-in, and the login page says why, as Cognito's does.
+    let r = http()
+        .post(format!("{idp}/login"))
+        .form(&[
+            ("client_id", s("web_client_id").as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", callback),
+            ("state", "st"),
+            ("username", "mallory"),
+            ("password", "Tr1gger-Ex4mple!"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("PreAuthentication failed with error the tenant blocked is suspended."),
+        "{page}"
+    );
     drop(dev);
 
     // The Lambda authorizer of `GET /v1/internal`: the gate function

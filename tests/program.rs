@@ -1386,6 +1386,12 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let fn_arn = fn_arn.unwrap();
     let p = pool();
     assert_eq!(trigger_of(&p), Some((fn_arn.clone(), "V3_0".to_string())));
+    let pre_authentication = |p: &aws_sdk_cognitoidentityprovider::types::UserPoolType| {
+        p.lambda_config
+            .as_ref()
+            .and_then(|l| l.pre_authentication.clone())
+    };
+    assert_eq!(pre_authentication(&p), Some(fn_arn.clone()));
     assert_eq!(settings_of(&p), declared);
     let pool_arn = p.arn.clone().unwrap();
     // Cognito may invoke the trigger, for this pool, from this account.
@@ -1604,6 +1610,7 @@ fn a_cognito_trigger_and_a_pools_settings() {
     assert!(out.contains("1 updated") || out.contains("update"), "{out}");
     let p = pool();
     assert_eq!(trigger_of(&p), None);
+    assert_eq!(pre_authentication(&p), None);
     assert_eq!(p.id.as_deref(), Some(pool_id.as_str()), "not replaced");
     assert!(ada_enabled(), "enabled again with the setting gone");
     // ... and the identity provider with its setting gone.

@@ -236,6 +236,25 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
         .await
         .and_then(|c| c.client_secret)
         .unwrap_or_default();
+    // The pool's authentication triggers, as Cognito runs them around the
+    // password check (a known user only).
+    let pool_triggers = triggers(&p).await;
+    let pre = pool_triggers
+        .as_ref()
+        .and_then(|t| t.pre_authentication.clone());
+    let post = pool_triggers
+        .as_ref()
+        .and_then(|t| t.post_authentication.clone());
+    let known = user_attributes(&p, &user).await.is_some();
+    if let (Some(arn), true) = (&pre, known) {
+        let source = "PreAuthentication_Authentication";
+        if let Err(e) = authentication_trigger(&p, arn, source, &user, &client_id).await {
+            return login_page(
+                &f,
+                Some(&format!("PreAuthentication failed with error {e}.")),
+            );
+        }
+    }
     let mut req = p
         .aws
         .cognito
@@ -251,6 +270,15 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     match req.send().await {
         Ok(r) if r.authentication_result.is_some() => {}
         _ => return login_page(&f, Some("Incorrect username or password.")),
+    }
+    if let Some(arn) = &post {
+        let source = "PostAuthentication_Authentication";
+        if let Err(e) = authentication_trigger(&p, arn, source, &user, &client_id).await {
+            return login_page(
+                &f,
+                Some(&format!("PostAuthentication failed with error {e}.")),
+            );
+        }
     }
     let code = uuid();
     let grant = Grant {
@@ -530,6 +558,20 @@ struct TokenUser<'a> {
 /// The pool's pre token generation trigger: its function's ARN and the
 /// event's version (`"1"`, `"2"`, `"3"`), if it has one.
 async fn pre_token_trigger(p: &Plane) -> Option<(String, String)> {
+    let l = triggers(p).await?;
+    if let Some(c) = &l.pre_token_generation_config {
+        let v = match c.lambda_version.as_str() {
+            "V2_0" => "2",
+            "V3_0" => "3",
+            _ => "1",
+        };
+        return Some((c.lambda_arn.clone(), v.to_string()));
+    }
+    l.pre_token_generation.clone().map(|a| (a, "1".to_string()))
+}
+
+/// The pool's triggers (its `LambdaConfig`), as the control plane has them.
+async fn triggers(p: &Plane) -> Option<aws_sdk_cognitoidentityprovider::types::LambdaConfigType> {
     let pool = p
         .reads
         .get(
@@ -542,16 +584,50 @@ async fn pre_token_trigger(p: &Plane) -> Option<(String, String)> {
         )
         .await
         .ok()?;
-    let l = pool.user_pool.as_ref()?.lambda_config.as_ref()?;
-    if let Some(c) = &l.pre_token_generation_config {
-        let v = match c.lambda_version.as_str() {
-            "V2_0" => "2",
-            "V3_0" => "3",
-            _ => "1",
-        };
-        return Some((c.lambda_arn.clone(), v.to_string()));
+    pool.user_pool.as_ref()?.lambda_config.clone()
+}
+
+/// Runs a pre or post authentication trigger for `user` (Cognito's event,
+/// version 1): an error is the function's, which fails the sign-in.
+async fn authentication_trigger(
+    p: &Plane,
+    arn: &str,
+    source: &str,
+    user: &str,
+    client_id: &str,
+) -> Result<(), String> {
+    let attributes = user_attributes(p, user).await.unwrap_or_default();
+    let mut request = json!({"userAttributes": attributes});
+    if source.starts_with("Pre") {
+        request["validationData"] = json!({});
+    } else {
+        request["newDeviceUsed"] = json!(false);
     }
-    l.pre_token_generation.clone().map(|a| (a, "1".to_string()))
+    let event = json!({
+        "version": "1",
+        "triggerSource": source,
+        "region": p.region,
+        "userPoolId": p.pool_id,
+        "userName": user,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client_id},
+        "request": request,
+        "response": {},
+    });
+    let cfg = p.function_config(arn).await?;
+    match p.lambda.invoke(&cfg, event).await {
+        Ok(_) => Ok(()),
+        Err(super::lambda::InvokeError::Failed(e)) => Err(function_error(&e)),
+        Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+/// The `errorMessage` of a function's error (the raw text otherwise).
+fn function_error(e: &str) -> String {
+    let json = e.find('{').map(|i| &e[i..]).unwrap_or(e);
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|v| v["errorMessage"].as_str().map(String::from))
+        .unwrap_or_else(|| e.to_string())
 }
 
 /// Claims a trigger may not add, change or remove (Cognito ignores them).

@@ -2,7 +2,8 @@
 //! `plan` (the function's `PLAN`, else `free`) and `tenant` (the user's
 //! `custom:tenant`, when set) to the tokens Cognito issues. Event version 1
 //! changes the ID token; versions 2 and 3 the ID and access tokens (3: also
-//! the client-credentials tokens, which have no user).
+//! the client-credentials tokens, which have no user). As the pool's pre
+//! authentication trigger too, it refuses a user of the tenant `blocked`.
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Map, Value};
 
@@ -13,10 +14,22 @@ async fn main() -> Result<(), Error> {
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "free".into());
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| {
-        let answer = respond(&plan, e.payload);
-        async move { Ok::<Value, Error>(answer) }
+        let answer = match e.payload["triggerSource"].as_str() {
+            Some(s) if s.starts_with("PreAuthentication") => admit(e.payload),
+            _ => Ok(respond(&plan, e.payload)),
+        };
+        async move { answer.map_err(Error::from) }
     }))
     .await
+}
+
+/// A pre authentication event: the event back (sign-in goes on), or an
+/// error Cognito shows the user (sign-in refused).
+fn admit(event: Value) -> Result<Value, String> {
+    match event["request"]["userAttributes"]["custom:tenant"].as_str() {
+        Some("blocked") => Err("the tenant blocked is suspended".into()),
+        _ => Ok(event),
+    }
 }
 
 /// The event with its `response` filled in, as Cognito wants it back.
@@ -60,6 +73,13 @@ mod tests {
             v1["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"],
             json!({"plan": "free"})
         );
+        // Pre authentication: a blocked tenant is refused.
+        let sign_in = |t: &str| {
+            json!({"triggerSource": "PreAuthentication_Authentication",
+            "request": {"userAttributes": {"custom:tenant": t}}, "response": {}})
+        };
+        assert!(admit(sign_in("acme")).is_ok());
+        assert!(admit(sign_in("blocked")).unwrap_err().contains("suspended"));
         // A machine-to-machine token (version 3) has no user attributes.
         let m2m = respond("free", json!({"version": "3", "request": {}}));
         let id = &m2m["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"];
