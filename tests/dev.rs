@@ -771,19 +771,23 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     let page = r.text().unwrap();
     assert!(page.contains("password"), "{page}");
     let idp = format!("http://127.0.0.1:{}", dev.idp);
-    let r = http()
-        .post(format!("{idp}/login"))
-        .form(&[
-            ("client_id", s("web_client_id").as_str()),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("redirect_uri", callback),
-            ("state", "st"),
-            ("username", "ada"),
-            ("password", "Tr1gger-Ex4mple!"),
-        ])
-        .send()
-        .unwrap();
+    // The login form posted as a browser would, for one of the users.
+    let sign_in = |user: &str| {
+        http()
+            .post(format!("{idp}/login"))
+            .form(&[
+                ("client_id", s("web_client_id").as_str()),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("redirect_uri", callback),
+                ("state", "st"),
+                ("username", user),
+                ("password", "Tr1gger-Ex4mple!"),
+            ])
+            .send()
+            .unwrap()
+    };
+    let r = sign_in("ada");
     assert_eq!(r.status(), 302, "{:?}", r.text());
     let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
     let code = back
@@ -818,19 +822,7 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     assert_eq!(id["cognito:username"], "ada");
     // mallory's tenant is suspended: the pre authentication trigger refuses
     // her sign-in, and the login page says why, as Cognito's does.
-    let r = http()
-        .post(format!("{idp}/login"))
-        .form(&[
-            ("client_id", s("web_client_id").as_str()),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("redirect_uri", callback),
-            ("state", "st"),
-            ("username", "mallory"),
-            ("password", "Tr1gger-Ex4mple!"),
-        ])
-        .send()
-        .unwrap();
+    let r = sign_in("mallory");
     assert_eq!(r.status(), 400);
     let page = r.text().unwrap();
     assert!(
