@@ -126,7 +126,7 @@ fn drift_is_repaired() {
         s.lambda
             .remove_permission()
             .function_name("cognito-example")
-            .statement_id("apigateway-invoke")
+            .statement_id(st.id("permission"))
             .send()
             .await
             .unwrap();

@@ -1250,7 +1250,10 @@ impl Provider for FunctionProvider {
 pub struct Permission {
     /// The function's name (`function.name()`): the parent.
     pub function: Input<String>,
-    /// The statement's ID (unique in the function's policy).
+    /// The statement's ID (unique in the function's policy). Empty (the
+    /// constructors'): derived from the principal and the source
+    /// (`apigateway-1f2e3d4c`), so that one function may be invoked from
+    /// several APIs or pools, each a statement of its own.
     pub statement_id: String,
     /// Who may invoke it (`apigateway.amazonaws.com`).
     pub principal: String,
@@ -1262,12 +1265,34 @@ pub struct Permission {
 }
 
 impl Permission {
+    /// The statement's ID: the declared one, else `<service>-<8 hex>` from
+    /// the principal, source ARN and account (`d`, resolved): a statement ID
+    /// is fixed at creation, and every setting here replaces it.
+    fn sid(&self, d: &Props) -> String {
+        if !self.statement_id.is_empty() {
+            return self.statement_id.clone();
+        }
+        use sha2::{Digest, Sha256};
+        let principal = s(d, "principal");
+        let service = principal.split('.').next().unwrap_or("invoke");
+        let what = format!(
+            "{principal} {} {}",
+            s(d, "source_arn"),
+            d.get("source_account")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+        );
+        let h = Sha256::digest(what.as_bytes());
+        let hex: String = h[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{service}-{hex}")
+    }
+
     /// Cognito may invoke the function as a trigger of the pool
     /// (`pool.arn()`), from the stack's own account.
     pub fn for_cognito(function: Input<String>, pool_arn: Input<String>) -> Self {
         Permission {
             function,
-            statement_id: "cognito-trigger".into(),
+            statement_id: String::new(),
             principal: "cognito-idp.amazonaws.com".into(),
             source_arn: pool_arn,
             source_account: Some(Output::account()),
@@ -1279,7 +1304,7 @@ impl Permission {
     pub fn for_api_gateway(function: Input<String>, source_arn: Input<String>) -> Self {
         Permission {
             function,
-            statement_id: "apigateway-invoke".into(),
+            statement_id: String::new(),
             principal: "apigateway.amazonaws.com".into(),
             source_arn,
             source_account: None,
@@ -1322,7 +1347,8 @@ impl Kind for Permission {
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let func = self.function.require(&cx.ctx, k)?;
-        let sid = self.statement_id.as_str();
+        let sid = self.sid(d);
+        let sid = sid.as_str();
         let r = crate::aws::with_backoff(
             "add permission",
             Duration::from_secs(60),
@@ -1348,6 +1374,7 @@ impl Kind for Permission {
         if let Err(e) = r {
             // The statement ID is unique per function: adopt a matching one.
             let prior = Prior {
+                id: Some(sid.to_string()),
                 parent_id: Some(func.clone()),
                 ..Default::default()
             };
