@@ -97,8 +97,10 @@ pub enum Urls {
     Local {
         /// The local identity provider's base URL.
         idp: String,
-        /// The local API's base URL.
+        /// The local base URL of the program's first API.
         api: String,
+        /// Each API's local base URL, by its resource key.
+        apis: BTreeMap<String, String>,
     },
 }
 
@@ -188,11 +190,12 @@ impl Ctx {
             Urls::Local { idp, .. } => idp.clone(),
         }
     }
-    /// An API's public base URL (its endpoint on AWS, the local API under `dev`).
-    pub fn api_url(&self, api_endpoint: &str) -> String {
+    /// The public base URL of the API `key` (its endpoint on AWS, its
+    /// local listener under `dev`).
+    pub fn api_url(&self, key: &str, api_endpoint: &str) -> String {
         match &self.urls {
             Urls::Aws => api_endpoint.to_string(),
-            Urls::Local { api, .. } => api.clone(),
+            Urls::Local { api, apis, .. } => apis.get(key).unwrap_or(api).clone(),
         }
     }
     /// The partition's DNS suffix for service endpoints.

@@ -56,16 +56,24 @@ impl Dev {
         let exe = std::path::PathBuf::from(c.get_program());
         let dir = tempfile::tempdir().unwrap();
         let (api, idp) = (common::free_port(), common::free_port());
-        let mut child = c
-            .args(["--state-dir"])
-            .arg(dir.path())
-            .args([
-                "dev",
+        // Free ports unless the test picks them (`--api-port 0`: each API
+        // of a program on a port of its own).
+        let ports = match args.contains(&"--api-port") {
+            true => vec!["--idp-port".to_string(), idp.to_string()],
+            false => [
                 "--api-port",
                 &api.to_string(),
                 "--idp-port",
                 &idp.to_string(),
-            ])
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        let mut child = c
+            .args(["--state-dir"])
+            .arg(dir.path())
+            .arg("dev")
+            .args(ports)
             .args(args)
             // dev's private work directory lands in the test's, removed with
             // it even after a SIGKILL (the test of a killed dev).
@@ -85,7 +93,8 @@ impl Dev {
             for line in err.lines().map_while(Result::ok) {
                 eprintln!("[dev] {line}");
                 said2.lock().unwrap().push(line.clone());
-                if line.contains("serving on") {
+                // The last of dev's servers to start.
+                if line.contains("serving Cognito") {
                     let _ = tx.send(());
                 }
             }
@@ -907,4 +916,78 @@ fn watch_rebuilds_only_the_crate_that_changed() {
     assert!(!said("handler changed"), "{:?}", dev.said.lock().unwrap());
     // The greeting (the function's configuration) is unchanged.
     assert_eq!(get()["greeting"], "hello");
+}
+
+/// A program with two APIs and two user pools (`examples/two_apis.rs`):
+/// each API served on a listener of its own, each pool under its own
+/// issuer, one local hosted domain for both (a client ID names its pool);
+/// a token of one pool opens its own API only (401 on the other, as API
+/// Gateway's JWT authorizer answers a token of another issuer).
+#[test]
+fn every_api_and_pool_of_a_program_is_served() {
+    let copy = common::handler_copy();
+    let mut c = Command::new(common::example("two_apis"));
+    common::builds_in(&mut c, &copy).env("DEPLOYER_HANDLER_ZIP", common::handler_zip());
+    let dev = Dev::start_with(c, &["--api-port", "0"], 600);
+    let said = dev.said.lock().unwrap().join("\n");
+    assert!(
+        said.contains("serving the API shop/api on")
+            && said.contains("serving the API admin/api on"),
+        "{said}"
+    );
+    let o = dev.outputs();
+    let s = |k: &str| {
+        o[k].as_str()
+            .unwrap_or_else(|| panic!("{k} in {o}"))
+            .to_string()
+    };
+    let port = |k: &str| url::Url::parse(&s(k)).unwrap().port();
+    assert_ne!(port("shop_url"), port("admin_url"), "one listener per API");
+    assert_ne!(s("shop_issuer"), s("admin_issuer"));
+    let doors = ["shop", "admin"];
+    for door in doors {
+        let issuer = s(&format!("{door}_issuer"));
+        let d: Value = http()
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(d["issuer"], issuer.as_str());
+    }
+    let idp = url::Url::parse(&s("shop_issuer")).unwrap();
+    let nowhere = idp.join("/eu-west-1_nopool/.well-known/jwks.json").unwrap();
+    assert_eq!(http().get(nowhere).send().unwrap().status(), 404);
+    for door in doors {
+        let k = |what: &str| s(&format!("{door}_{what}"));
+        let r = http()
+            .post(k("token_url"))
+            .basic_auth(k("client_id"), Some(k("client_secret")))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{door}");
+        let token = r.json::<Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let claims = common::jwt_claims(&token);
+        assert_eq!(claims["iss"], k("issuer").as_str(), "{claims}");
+        assert_eq!(claims["scope"], format!("{door}/use").as_str());
+        for other in doors {
+            let r = http()
+                .get(s(&format!("{other}_url")))
+                .bearer_auth(&token)
+                .send()
+                .unwrap();
+            if other == door {
+                assert_eq!(r.status(), 200, "{door}'s token on {other}'s API");
+                let body: Value = r.json().unwrap();
+                assert_eq!(body["issuer"], k("issuer").as_str(), "{body}");
+                assert_eq!(body["path"], "/whoami");
+            } else {
+                assert_eq!(r.status(), 401, "{door}'s token on {other}'s API");
+            }
+        }
+    }
 }

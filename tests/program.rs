@@ -175,6 +175,93 @@ fn hello_api_program_create_noop_change_down() {
     });
 }
 
+/// `examples/two_apis.rs`: two APIs, each behind a JWT authorizer on a
+/// pool of its own, one function behind both. Create (each authorizer's
+/// issuer its own pool's, each output URL its own API's endpoint), a no-op
+/// with zero writes, a change, down leaving nothing.
+#[test]
+fn two_apis_program_create_noop_change_down() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "doors").with_prefix("mine");
+    st.exe = example("two_apis");
+    st.env = vec![("DEPLOYER_DEV_BUILD".into(), "true".into())];
+    let name = "mine-doors";
+    let out = st.json(&["up"]);
+    assert_eq!(
+        out["report"]["steps"].as_array().unwrap().len(),
+        23,
+        "{out}"
+    );
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        for door in ["shop", "admin"] {
+            let (api, pool) = (
+                st.id(&format!("{door}/api")),
+                st.id(&format!("{door}/pool")),
+            );
+            assert_eq!(
+                s.apis_named(&format!("{name}-{door}")).await,
+                vec![api.clone()]
+            );
+            assert_eq!(
+                s.pools_named(&format!("{name}-{door}")).await,
+                vec![pool.clone()]
+            );
+            let url = out["outputs"][format!("{door}_url")].as_str().unwrap();
+            assert!(url.contains(&api) && url.ends_with("/whoami"), "{url}");
+            let a = s
+                .apigw
+                .get_authorizer()
+                .api_id(&api)
+                .authorizer_id(st.id(&format!("{door}/authorizer")))
+                .send()
+                .await
+                .unwrap();
+            let jwt = a.jwt_configuration.unwrap();
+            assert!(jwt.issuer.unwrap().ends_with(&format!("/{pool}")));
+            let client = st.id(&format!("{door}/client"));
+            assert_eq!(jwt.audience.unwrap(), [client]);
+            let routes = s.routes(&api).await;
+            assert_eq!(routes.len(), 1);
+            assert_eq!(
+                routes[0].authorization_scopes.clone().unwrap(),
+                [format!("{door}/use")]
+            );
+        }
+    });
+    moto.reset_recording();
+    let out = st.ok(&["up"]);
+    assert!(
+        moto.writes().is_empty(),
+        "a no-op made writes: {:?}",
+        moto.writes()
+    );
+    assert!(out.contains("23 unchanged"), "{out}");
+    st.extra_config = "greeting = \"bonjour\"\n".into();
+    let rep = st.json(&["up"]);
+    assert_eq!(changes(&rep), ["update function"]);
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        let env = s
+            .function(name)
+            .await
+            .environment
+            .unwrap()
+            .variables
+            .unwrap();
+        assert_eq!(env["GREETING"], "bonjour");
+    });
+    assert!(st.run(&["down", "--yes"]).status.success());
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        for door in ["shop", "admin"] {
+            assert!(s.apis_named(&format!("{name}-{door}")).await.is_empty());
+            assert!(s.pools_named(&format!("{name}-{door}")).await.is_empty());
+        }
+        assert!(!s.function_exists(name).await);
+    });
+}
+
 fn log_group_tags_of(moto: &Moto, name: &str) -> Option<BTreeMap<String, String>> {
     rt().block_on(log_group_tags(&moto.direct, name))
 }

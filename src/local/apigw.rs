@@ -82,12 +82,23 @@ async fn issuer_jwks(p: &Plane, issuer: &str) -> Option<Value> {
     Some(jwks)
 }
 
+/// One API as `deployer dev` serves it: each API of a program has its own
+/// listener (its own base URL), as each has its own endpoint on AWS.
+#[derive(Clone)]
+pub struct Served {
+    pub plane: Arc<Plane>,
+    /// The API's ID in the control plane.
+    pub api_id: String,
+    /// The listener's base URL (`http://127.0.0.1:PORT`).
+    pub base: String,
+}
+
 pub async fn handle(
-    State(p): State<Arc<Plane>>,
+    State(s): State<Served>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    match serve(&p, peer, req).await {
+    match serve(&s, peer, req).await {
         Ok(r) => r,
         Err(r) => r,
     }
@@ -216,15 +227,16 @@ async fn lambda_authorize(
 /// A route's authorizer as the control plane has it (read within `READ_TTL`).
 async fn get_authorizer(
     p: &Plane,
+    api_id: &str,
     id: &str,
 ) -> Result<Arc<aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput>, String> {
     p.reads
         .get(
-            format!("GetAuthorizer {id}"),
+            format!("GetAuthorizer {api_id} {id}"),
             p.aws
                 .apigw
                 .get_authorizer()
-                .api_id(&p.api_id)
+                .api_id(api_id)
                 .authorizer_id(id)
                 .send(),
         )
@@ -232,7 +244,8 @@ async fn get_authorizer(
         .map_err(|e| format!("GetAuthorizer: {e}"))
 }
 
-async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Response> {
+async fn serve(s: &Served, peer: SocketAddr, req: Request) -> Result<Response, Response> {
+    let (p, api_id) = (&*s.plane, s.api_id.as_str());
     let internal = |e: String| {
         eprintln!("deployer dev: {e}");
         message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
@@ -249,16 +262,16 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let api = p
         .reads
         .get(
-            "GetApi".into(),
-            p.aws.apigw.get_api().api_id(&p.api_id).send(),
+            format!("GetApi {api_id}"),
+            p.aws.apigw.get_api().api_id(api_id).send(),
         )
         .await
         .map_err(|e| internal(format!("GetApi: {e}")))?;
     let routes = p
         .reads
         .get(
-            "GetRoutes".into(),
-            p.aws.apigw.get_routes().api_id(&p.api_id).send(),
+            format!("GetRoutes {api_id}"),
+            p.aws.apigw.get_routes().api_id(api_id).send(),
         )
         .await
         .map_err(|e| internal(format!("GetRoutes: {e}")))?;
@@ -266,8 +279,8 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let stages = p
         .reads
         .get(
-            "GetStages".into(),
-            p.aws.apigw.get_stages().api_id(&p.api_id).send(),
+            format!("GetStages {api_id}"),
+            p.aws.apigw.get_stages().api_id(api_id).send(),
         )
         .await
         .map_err(|e| internal(format!("GetStages: {e}")))?;
@@ -307,7 +320,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let mut authorizer = Value::Null;
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("JWT") {
         let id = route.authorizer_id.clone().unwrap_or_default();
-        let a = get_authorizer(p, &id).await.map_err(internal)?;
+        let a = get_authorizer(p, api_id, &id).await.map_err(internal)?;
         let jwt = a
             .jwt_configuration
             .clone()
@@ -356,11 +369,11 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let integration = p
         .reads
         .get(
-            format!("GetIntegration {integration_id}"),
+            format!("GetIntegration {api_id} {integration_id}"),
             p.aws
                 .apigw
                 .get_integration()
-                .api_id(&p.api_id)
+                .api_id(api_id)
                 .integration_id(integration_id)
                 .send(),
         )
@@ -384,7 +397,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     let host = headers
         .get("host")
         .cloned()
-        .unwrap_or_else(|| p.api_base.trim_start_matches("http://").to_string());
+        .unwrap_or_else(|| s.base.trim_start_matches("http://").to_string());
     let mut qsp: Map<String, Value> = Map::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         let e = qsp.entry(k.to_string()).or_insert(json!(""));
@@ -435,7 +448,7 @@ async fn serve(p: &Plane, peer: SocketAddr, req: Request) -> Result<Response, Re
     // A Lambda (REQUEST) authorizer: its function decides from the request.
     if route.authorization_type.as_ref().map(|a| a.as_str()) == Some("CUSTOM") {
         let id = route.authorizer_id.clone().unwrap_or_default();
-        let a = get_authorizer(p, &id).await.map_err(internal)?;
+        let a = get_authorizer(p, api_id, &id).await.map_err(internal)?;
         let stage_name = stage.stage_name.clone().unwrap_or_default();
         let route_arn = format!(
             "arn:aws:execute-api:{}:{}:{}/{}/{}{}",

@@ -26,6 +26,8 @@ pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
 /// What an authorization code or refresh token stands for.
 #[derive(Debug, Clone)]
 pub struct Grant {
+    /// The pool the client and the user are in.
+    pub pool_id: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub scope: String,
@@ -65,21 +67,27 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
+/// A 404 for an issuer path that is not one of the program's pools.
+fn pool_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": "User pool not found"})),
+    )
+        .into_response()
+}
+
 async fn discovery(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
-    if pool != p.pool_id {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "User pool not found"})),
-        )
-            .into_response();
+    if !p.pools.contains(&pool) {
+        return pool_not_found();
     }
+    let issuer = p.issuer(&pool);
     let b = &p.idp_base;
     Json(json!({
-        "issuer": p.issuer(),
+        "issuer": issuer,
         "authorization_endpoint": format!("{b}/oauth2/authorize"),
         "token_endpoint": format!("{b}/oauth2/token"),
         "userinfo_endpoint": format!("{b}/oauth2/userInfo"),
-        "jwks_uri": format!("{}/.well-known/jwks.json", p.issuer()),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "response_types_supported": ["code", "token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -91,26 +99,32 @@ async fn discovery(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Res
 }
 
 async fn jwks(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response {
-    if pool != p.pool_id {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({"message": "User pool not found"})),
-        )
-            .into_response();
+    if !p.pools.contains(&pool) {
+        return pool_not_found();
     }
     Json(p.keys.jwks()).into_response()
 }
 
-async fn client(p: &Plane, id: &str) -> Option<UserPoolClientType> {
-    p.aws
-        .cognito
-        .describe_user_pool_client()
-        .user_pool_id(&p.pool_id)
-        .client_id(id)
-        .send()
-        .await
-        .ok()
-        .and_then(|c| c.user_pool_client)
+/// A client of one of the program's pools, and its pool: the local hosted
+/// domain serves every pool at one address, and a client ID names its pool
+/// (on AWS each pool's domain does).
+async fn client(p: &Plane, id: &str) -> Option<(String, UserPoolClientType)> {
+    for pool in &p.pools {
+        let c = p
+            .aws
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(pool)
+            .client_id(id)
+            .send()
+            .await
+            .ok()
+            .and_then(|c| c.user_pool_client);
+        if let Some(c) = c {
+            return Some((pool.clone(), c));
+        }
+    }
+    None
 }
 
 fn has_flow(c: &UserPoolClientType, flow: &str) -> bool {
@@ -135,14 +149,15 @@ async fn authorize(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     match check_request(&p, &q).await {
-        Ok(()) => login_page(&q, None),
+        Ok(_) => login_page(&q, None),
         Err(r) => r,
     }
 }
 
-async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Response> {
+/// Checks an authorization request; its client's pool if it is valid.
+async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<String, Response> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
-    let Some(c) = client(p, get("client_id")).await else {
+    let Some((pool, c)) = client(p, get("client_id")).await else {
         return Err(error_page(
             StatusCode::BAD_REQUEST,
             "invalid_request: unknown client_id",
@@ -175,7 +190,7 @@ async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<(), Re
     if q.contains_key("code_challenge") && get("code_challenge_method") != "S256" {
         return Err(back("invalid_request"));
     }
-    Ok(())
+    Ok(pool)
 }
 
 const CARRIED: [&str; 8] = [
@@ -227,28 +242,29 @@ fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
 /// Checks the password against the control plane; on success redirects back
 /// with `code` and `state`, otherwise shows the form again with the error.
 async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, String>>) -> Response {
-    if let Err(r) = check_request(&p, &f).await {
-        return r;
-    }
+    let pool = match check_request(&p, &f).await {
+        Ok(pool) => pool,
+        Err(r) => return r,
+    };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id) = (get("username"), get("client_id"));
     let secret = client(&p, &client_id)
         .await
-        .and_then(|c| c.client_secret)
+        .and_then(|(_, c)| c.client_secret)
         .unwrap_or_default();
     // The pool's authentication triggers, as Cognito runs them around the
     // password check (a known user only).
-    let pool_triggers = triggers(&p).await;
+    let pool_triggers = triggers(&p, &pool).await;
     let pre = pool_triggers
         .as_ref()
         .and_then(|t| t.pre_authentication.clone());
     let post = pool_triggers
         .as_ref()
         .and_then(|t| t.post_authentication.clone());
-    let known = user_attributes(&p, &user).await.is_some();
+    let known = user_attributes(&p, &pool, &user).await.is_some();
     if let (Some(arn), true) = (&pre, known) {
         let source = "PreAuthentication_Authentication";
-        if let Err(e) = authentication_trigger(&p, arn, source, &user, &client_id).await {
+        if let Err(e) = authentication_trigger(&p, &pool, arn, source, &user, &client_id).await {
             return login_page(
                 &f,
                 Some(&format!("PreAuthentication failed with error {e}.")),
@@ -259,7 +275,7 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
         .aws
         .cognito
         .admin_initiate_auth()
-        .user_pool_id(&p.pool_id)
+        .user_pool_id(&pool)
         .client_id(&client_id)
         .auth_flow(AuthFlowType::AdminUserPasswordAuth)
         .auth_parameters("USERNAME", &user)
@@ -273,7 +289,7 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     }
     if let Some(arn) = &post {
         let source = "PostAuthentication_Authentication";
-        if let Err(e) = authentication_trigger(&p, arn, source, &user, &client_id).await {
+        if let Err(e) = authentication_trigger(&p, &pool, arn, source, &user, &client_id).await {
             return login_page(
                 &f,
                 Some(&format!("PostAuthentication failed with error {e}.")),
@@ -282,6 +298,7 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     }
     let code = uuid();
     let grant = Grant {
+        pool_id: pool,
         client_id,
         redirect_uri: get("redirect_uri"),
         scope: get("scope"),
@@ -328,12 +345,12 @@ fn client_credentials(
 
 /// The groups a user is a member of, as the pool has them (none when the
 /// read fails: a token without the claim, as for a user in no group).
-async fn user_groups(p: &Plane, username: &str) -> Vec<String> {
+async fn user_groups(p: &Plane, pool: &str, username: &str) -> Vec<String> {
     let r = p
         .aws
         .cognito
         .admin_list_groups_for_user()
-        .user_pool_id(&p.pool_id)
+        .user_pool_id(pool)
         .username(username)
         .send()
         .await;
@@ -351,12 +368,12 @@ async fn user_groups(p: &Plane, username: &str) -> Vec<String> {
     }
 }
 
-async fn user_attributes(p: &Plane, username: &str) -> Option<Map<String, Value>> {
+async fn user_attributes(p: &Plane, pool: &str, username: &str) -> Option<Map<String, Value>> {
     let u = p
         .aws
         .cognito
         .admin_get_user()
-        .user_pool_id(&p.pool_id)
+        .user_pool_id(pool)
         .username(username)
         .send()
         .await
@@ -382,7 +399,7 @@ async fn token(
             "client authentication failed",
         );
     };
-    let Some(c) = client(&p, &client_id).await else {
+    let Some((pool, c)) = client(&p, &client_id).await else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client");
     };
     if c.client_secret.as_deref().unwrap_or_default() != secret {
@@ -418,10 +435,12 @@ async fn token(
                 None => allowed.join(" "),
             };
             let t = now();
-            let mut access = json!({"sub": client_id, "token_use": "access", "scope": scope, "auth_time": t, "iss": p.issuer(),
+            let mut access = json!({"sub": client_id, "token_use": "access", "scope": scope, "auth_time": t, "iss": p.issuer(&pool),
                 "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "version": 2, "jti": uuid(), "client_id": client_id});
             // A machine-to-machine token passes the trigger from version 3.
-            if let Err(e) = pre_token_generation(&p, &client_id, None, &mut access, None).await {
+            if let Err(e) =
+                pre_token_generation(&p, &pool, &client_id, None, &mut access, None).await
+            {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e);
             }
             let access = p.keys.sign(&access);
@@ -484,7 +503,8 @@ async fn token(
 }
 
 async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response {
-    let Some(attrs) = user_attributes(p, &g.username).await else {
+    let pool = &g.pool_id;
+    let Some(attrs) = user_attributes(p, pool, &g.username).await else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -497,14 +517,14 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
         .map(String::from)
         .unwrap_or_else(|| g.username.clone());
     let t = now();
-    let mut access = json!({"sub": sub, "iss": p.issuer(), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
+    let mut access = json!({"sub": sub, "iss": p.issuer(pool), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
         "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username});
     // Cognito puts the user's groups in both tokens.
-    let groups = user_groups(p, &g.username).await;
+    let groups = user_groups(p, pool, &g.username).await;
     if !groups.is_empty() {
         access["cognito:groups"] = json!(groups);
     }
-    let mut id = json!({"sub": sub, "iss": p.issuer(), "cognito:username": g.username, "origin_jti": g.origin_jti,
+    let mut id = json!({"sub": sub, "iss": p.issuer(pool), "cognito:username": g.username, "origin_jti": g.origin_jti,
         "aud": g.client_id, "token_use": "id", "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid()});
     if !groups.is_empty() {
         id["cognito:groups"] = json!(groups);
@@ -532,8 +552,15 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
         attributes: &attrs,
         groups: &groups,
     };
-    if let Err(e) =
-        pre_token_generation(p, &g.client_id, Some(user), &mut access, Some(&mut id)).await
+    if let Err(e) = pre_token_generation(
+        p,
+        pool,
+        &g.client_id,
+        Some(user),
+        &mut access,
+        Some(&mut id),
+    )
+    .await
     {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e);
     }
@@ -557,8 +584,8 @@ struct TokenUser<'a> {
 
 /// The pool's pre token generation trigger: its function's ARN and the
 /// event's version (`"1"`, `"2"`, `"3"`), if it has one.
-async fn pre_token_trigger(p: &Plane) -> Option<(String, String)> {
-    let l = triggers(p).await?;
+async fn pre_token_trigger(p: &Plane, pool: &str) -> Option<(String, String)> {
+    let l = triggers(p, pool).await?;
     if let Some(c) = &l.pre_token_generation_config {
         let v = match c.lambda_version.as_str() {
             "V2_0" => "2",
@@ -571,32 +598,32 @@ async fn pre_token_trigger(p: &Plane) -> Option<(String, String)> {
 }
 
 /// The pool's triggers (its `LambdaConfig`), as the control plane has them.
-async fn triggers(p: &Plane) -> Option<aws_sdk_cognitoidentityprovider::types::LambdaConfigType> {
-    let pool = p
+async fn triggers(
+    p: &Plane,
+    pool: &str,
+) -> Option<aws_sdk_cognitoidentityprovider::types::LambdaConfigType> {
+    let described = p
         .reads
         .get(
-            format!("DescribeUserPool {}", p.pool_id),
-            p.aws
-                .cognito
-                .describe_user_pool()
-                .user_pool_id(&p.pool_id)
-                .send(),
+            format!("DescribeUserPool {pool}"),
+            p.aws.cognito.describe_user_pool().user_pool_id(pool).send(),
         )
         .await
         .ok()?;
-    pool.user_pool.as_ref()?.lambda_config.clone()
+    described.user_pool.as_ref()?.lambda_config.clone()
 }
 
 /// Runs a pre or post authentication trigger for `user` (Cognito's event,
 /// version 1): an error is the function's, which fails the sign-in.
 async fn authentication_trigger(
     p: &Plane,
+    pool: &str,
     arn: &str,
     source: &str,
     user: &str,
     client_id: &str,
 ) -> Result<(), String> {
-    let attributes = user_attributes(p, user).await.unwrap_or_default();
+    let attributes = user_attributes(p, pool, user).await.unwrap_or_default();
     let mut request = json!({"userAttributes": attributes});
     if source.starts_with("Pre") {
         request["validationData"] = json!({});
@@ -607,7 +634,7 @@ async fn authentication_trigger(
         "version": "1",
         "triggerSource": source,
         "region": p.region,
-        "userPoolId": p.pool_id,
+        "userPoolId": pool,
         "userName": user,
         "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client_id},
         "request": request,
@@ -660,12 +687,13 @@ const RESERVED_CLAIMS: [&str; 19] = [
 /// error names the trigger's failure, as Cognito's token endpoint does.
 async fn pre_token_generation(
     p: &Plane,
+    pool: &str,
     client_id: &str,
     user: Option<TokenUser<'_>>,
     access: &mut Value,
     mut id: Option<&mut Value>,
 ) -> Result<(), String> {
-    let Some((arn, version)) = pre_token_trigger(p).await else {
+    let Some((arn, version)) = pre_token_trigger(p, pool).await else {
         return Ok(());
     };
     if user.is_none() && version != "3" {
@@ -694,7 +722,7 @@ async fn pre_token_generation(
         "version": version,
         "triggerSource": source,
         "region": p.region,
-        "userPoolId": p.pool_id,
+        "userPoolId": pool,
         "userName": user.as_ref().map(|u| u.name),
         "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client_id},
         "request": request,
@@ -785,8 +813,12 @@ async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let claims = super::tokens::verify(token, &p.keys.jwks(), &p.issuer());
-    let Some(claims) = claims else {
+    // The token's pool: the one whose issuer it verifies against.
+    let jwks = p.keys.jwks();
+    let verified = p.pools.iter().find_map(|pool| {
+        super::tokens::verify(token, &jwks, &p.issuer(pool)).map(|c| (pool.clone(), c))
+    });
+    let Some((pool, claims)) = verified else {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
@@ -812,7 +844,7 @@ async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
         .get("username")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match user_attributes(&p, username).await {
+    match user_attributes(&p, &pool, username).await {
         Some(mut a) => {
             a.insert("username".into(), json!(username));
             Json(Value::Object(a)).into_response()

@@ -28,10 +28,10 @@ pub struct Plane {
     pub aws: Clients,
     pub region: String,
     pub account: String,
-    pub pool_id: String,
-    pub api_id: String,
+    /// The program's user pools: one local issuer each, one hosted login
+    /// for all (a client ID names its pool).
+    pub pools: Vec<String>,
     pub idp_base: String,
-    pub api_base: String,
     pub keys: tokens::Keys,
     pub codes: Mutex<HashMap<String, idp::Grant>>,
     pub refresh: Mutex<HashMap<String, idp::Grant>>,
@@ -99,8 +99,9 @@ impl Reads {
 }
 
 impl Plane {
-    pub fn issuer(&self) -> String {
-        format!("{}/{}", self.idp_base, self.pool_id)
+    /// A pool's local issuer URL.
+    pub fn issuer(&self, pool: &str) -> String {
+        format!("{}/{pool}", self.idp_base)
     }
 
     /// A function's configuration as the control plane has it (read within
@@ -278,14 +279,45 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         .clone()
         .or_else(|| moto.as_ref().map(|m| m.endpoint.clone()))
         .unwrap_or_default();
-    let api_l = bind(opts.api_port).await?;
+    // The program, declared once: what is served and printed.
+    let declared = g.app.declare(&cfg).ok();
+    // Every API the program declares gets its own listener (its base URL),
+    // as each has its own endpoint on AWS: the first on --api-port, the
+    // next ones on the ports after it (or free ones).
+    let api_keys: Vec<String> = declared
+        .as_ref()
+        .map(|(res, _)| {
+            res.iter()
+                .filter(|r| r.kind_name() == API_KIND)
+                .map(|r| r.key())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut api_ls = vec![];
+    for i in 0..api_keys.len() {
+        let port = match opts.api_port {
+            0 => 0,
+            p => p.checked_add(i as u16).ok_or_else(|| {
+                Error::Other(format!(
+                    "--api-port {p}: the program has {} APIs, one port each from it",
+                    api_keys.len()
+                ))
+            })?,
+        };
+        let l = bind(port).await?;
+        let base = format!(
+            "http://{}",
+            l.local_addr().map_err(|e| Error::Other(e.to_string()))?
+        );
+        api_ls.push((l, base));
+    }
+    let apis: std::collections::BTreeMap<String, String> = api_keys
+        .iter()
+        .cloned()
+        .zip(api_ls.iter().map(|(_, b)| b.clone()))
+        .collect();
+    let api_base = api_ls.first().map(|(_, b)| b.clone()).unwrap_or_default();
     let idp_l = bind(opts.idp_port).await?;
-    let api_base = format!(
-        "http://{}",
-        api_l
-            .local_addr()
-            .map_err(|e| Error::Other(e.to_string()))?
-    );
     let idp_base = format!(
         "http://{}",
         idp_l
@@ -308,6 +340,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let urls = Urls::Local {
         idp: idp_base.clone(),
         api: api_base.clone(),
+        apis: apis.clone(),
     };
     let (_report, known, ctx) = crate::ops::up_local(&g2, urls.clone(), &endpoint).await?;
     let sdk = crate::aws::load_sdk_config(&Target {
@@ -329,25 +362,21 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         .chain(ctx.packages.values())
         .cloned()
         .collect();
-    // The program, declared once more for what is served and printed.
-    let declared = crate::config::Config::load(g2.config.as_deref())
-        .and_then(|cfg| g2.app.declare(&cfg))
-        .ok();
     let plane = Arc::new(Plane {
         aws: Clients::new(&sdk),
         region: ctx.region.clone(),
         account: ctx.account.clone(),
-        pool_id: first_of_kind(&declared, &known, "aws:cognito:UserPool").unwrap_or_default(),
-        api_id: first_of_kind(&declared, &known, "aws:apigatewayv2:Api").unwrap_or_default(),
+        pools: ids_of_kind(&declared, &known, "aws:cognito:UserPool"),
         idp_base: idp_base.clone(),
-        api_base: api_base.clone(),
         keys: tokens::Keys::generate(),
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
         lambda: lambda::LambdaHost::new(packages, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                first_of_kind(&declared, &known, "aws:logs:LogGroup")
+                ids_of_kind(&declared, &known, "aws:logs:LogGroup")
+                    .into_iter()
+                    .next()
                     .unwrap_or_else(|| "/aws/lambda/local".into()),
                 true,
             ),
@@ -363,19 +392,26 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     if opts.no_serve {
         return Ok(());
     }
-    let api_app = axum::Router::new()
-        .fallback(apigw::handle)
-        .with_state(plane.clone());
+    let mut servers = vec![];
+    for (key, (l, base)) in api_keys.iter().zip(api_ls) {
+        let served = apigw::Served {
+            plane: plane.clone(),
+            api_id: known.get(key, "id").unwrap_or_default(),
+            base: base.clone(),
+        };
+        let app = axum::Router::new()
+            .fallback(apigw::handle)
+            .with_state(served);
+        servers.push(tokio::spawn(async move {
+            axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        }));
+        eprintln!("deployer dev: serving the API {key} on {base}");
+    }
     let idp_app = idp::router(plane.clone());
-    let api_srv = tokio::spawn(async move {
-        axum::serve(
-            api_l,
-            api_app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let idp_srv = tokio::spawn(async move { axum::serve(idp_l, idp_app).await });
-    eprintln!("deployer dev: serving on {api_base} (API) and {idp_base} (Cognito); Ctrl-C stops everything");
+    servers.push(tokio::spawn(
+        async move { axum::serve(idp_l, idp_app).await },
+    ));
+    eprintln!("deployer dev: serving Cognito (issuers, hosted login) on {idp_base}; Ctrl-C stops everything");
     let reloads = opts.watch.then(|| {
         let (plane, g2, urls, endpoint, api_base) = (
             plane.clone(),
@@ -394,8 +430,9 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         r.abort();
     }
     eprintln!("deployer dev: stopping");
-    api_srv.abort();
-    idp_srv.abort();
+    for s in servers {
+        s.abort();
+    }
     plane.lambda.stop().await;
     drop(moto);
     drop(work_dir);
@@ -479,12 +516,17 @@ async fn reload_loop(
         }
         let deploy = t.elapsed();
         let t = std::time::Instant::now();
-        let first = http
-            .get(format!("{api_base}/"))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map(|r| r.status().as_u16());
+        // The first API's root, if the program has an API.
+        let first = match api_base.is_empty() {
+            true => None,
+            false => Some(
+                http.get(format!("{api_base}/"))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16()),
+            ),
+        };
         let took = t.elapsed();
         eprintln!(
             "deployer dev: reloaded in {:.1} s (build {:.1} s, deploy {:.2} s, first response {:.2} s{})",
@@ -493,8 +535,9 @@ async fn reload_loop(
             deploy.as_secs_f64(),
             took.as_secs_f64(),
             match first {
-                Ok(code) => format!(", HTTP {code}"),
-                Err(e) => format!(", no answer: {e}"),
+                Some(Ok(code)) => format!(", HTTP {code}"),
+                Some(Err(e)) => format!(", no answer: {e}"),
+                None => String::new(),
             }
         );
     }
@@ -526,14 +569,18 @@ pub async fn stop_signal() -> &'static str {
     }
 }
 
-/// The ID of the first resource of `kind` the program declares: the pool,
-/// the API and the log group `deployer dev` serves, whatever their keys.
-fn first_of_kind(declared: &Option<Program>, known: &Known, kind: &str) -> Option<String> {
-    declared.as_ref().and_then(|(res, _)| {
-        res.iter()
-            .filter(|r| r.kind_name() == kind)
-            .find_map(|r| known.get(&r.key(), "id"))
-    })
+/// The kind of the APIs `deployer dev` serves, one listener each.
+const API_KIND: &str = "aws:apigatewayv2:Api";
+
+/// The IDs of the resources of `kind` the program declares, in order: the
+/// pools and the log group `deployer dev` serves, whatever their keys.
+fn ids_of_kind(declared: &Option<Program>, known: &Known, kind: &str) -> Vec<String> {
+    declared
+        .iter()
+        .flat_map(|(res, _)| res.iter())
+        .filter(|r| r.kind_name() == kind)
+        .filter_map(|r| known.get(&r.key(), "id"))
+        .collect()
 }
 
 /// What a program declares: its resources and exports.

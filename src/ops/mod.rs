@@ -467,6 +467,7 @@ pub fn urls_of(state: &State) -> Urls {
         Some(l) => Urls::Local {
             idp: l.idp.clone(),
             api: l.api.clone(),
+            apis: l.apis.clone(),
         },
         None => Urls::Aws,
     }
@@ -766,9 +767,10 @@ async fn up_session(
     state.name_prefix = Some(s.cfg.name_prefix.clone());
     state.local = match &urls {
         Urls::Aws => None,
-        Urls::Local { idp, api } => Some(crate::state::LocalUrls {
+        Urls::Local { idp, api, apis } => Some(crate::state::LocalUrls {
             idp: idp.clone(),
             api: api.clone(),
+            apis: apis.clone(),
             endpoint: endpoint.unwrap_or_default().to_string(),
         }),
     };

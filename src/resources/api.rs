@@ -148,7 +148,8 @@ impl Cors {
 impl Handle<Api> {
     /// The API's public URL (AWS's endpoint, or the local data plane's).
     pub fn endpoint(&self) -> Output<String> {
-        Output::of_with(self.key(), "endpoint", |ctx, e| ctx.api_url(e))
+        let key = self.key().to_string();
+        Output::of_with(self.key(), "endpoint", move |ctx, e| ctx.api_url(&key, e))
     }
     /// `arn:PARTITION:execute-api:REGION:ACCOUNT:API_ID`, for permissions.
     pub fn execution_arn(&self) -> Output<String> {

@@ -129,6 +129,9 @@ pub struct Retired {
 pub struct LocalUrls {
     pub idp: String,
     pub api: String,
+    /// Each API's local base URL, by its resource key.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub apis: std::collections::BTreeMap<String, String>,
     /// The emulator's endpoint (the control plane of this local stack).
     #[serde(default)]
     pub endpoint: String,
