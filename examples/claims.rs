@@ -29,6 +29,9 @@ struct Settings {
     tenant: Option<String>,
     /// Without a trigger (the pool then has none).
     no_trigger: Option<bool>,
+    /// Every one of the pool's ten triggers runs the function (which passes
+    /// back unchanged the events it has nothing to say about).
+    every_trigger: Option<bool>,
     /// The company IdP's client secret: with it, people may also sign in
     /// through that OpenID Connect provider (federation).
     corp_secret: Option<String>,
@@ -48,8 +51,22 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     let plan = settings.plan.clone().unwrap_or("free".into());
     f.environment.insert("PLAN".into(), plan.into());
     let trigger = s.add_after("function", f, &[logs.key()]);
-    let triggers = match settings.no_trigger {
-        Some(true) => Triggers::default(),
+    let every = |arn: &deployer::model::Output<String>| Triggers {
+        pre_sign_up: Some(arn.clone()),
+        custom_message: Some(arn.clone()),
+        post_confirmation: Some(arn.clone()),
+        pre_authentication: Some(arn.clone()),
+        post_authentication: Some(arn.clone()),
+        define_auth_challenge: Some(arn.clone()),
+        create_auth_challenge: Some(arn.clone()),
+        verify_auth_challenge_response: Some(arn.clone()),
+        pre_token_generation: Some(arn.clone()),
+        pre_token_generation_version: PreTokenVersion::V3,
+        user_migration: Some(arn.clone()),
+    };
+    let triggers = match (settings.no_trigger, settings.every_trigger) {
+        (Some(true), _) => Triggers::default(),
+        (_, Some(true)) => every(&trigger.arn()),
         _ => Triggers {
             pre_token_generation: Some(trigger.arn()),
             // The same function refuses a suspended tenant's sign-in.

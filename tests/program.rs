@@ -1563,6 +1563,89 @@ fn a_cognito_trigger_and_a_pools_settings() {
     assert_eq!(trigger_of(&p), Some((fn_arn.clone(), "V3_0".to_string())));
     assert_eq!(settings_of(&p), declared);
 
+    // Every trigger: each of Cognito's ten set to the function and read
+    // back; drifted (an UpdateUserPool by hand with one of them only) and
+    // each put back by `up`.
+    let all_triggers = |p: &aws_sdk_cognitoidentityprovider::types::UserPoolType| {
+        let l = p.lambda_config.clone().unwrap_or_else(|| {
+            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder().build()
+        });
+        let version = l
+            .pre_token_generation_config
+            .as_ref()
+            .map(|c| c.lambda_version.as_str().to_string());
+        let arns = vec![
+            l.pre_sign_up,
+            l.custom_message,
+            l.post_confirmation,
+            l.pre_authentication,
+            l.post_authentication,
+            l.define_auth_challenge,
+            l.create_auth_challenge,
+            l.verify_auth_challenge_response,
+            l.pre_token_generation_config.map(|c| c.lambda_arn),
+            l.user_migration,
+        ];
+        (arns, version)
+    };
+    let every = (vec![Some(fn_arn.clone()); 10], Some("V3_0".to_string()));
+    st.extra_config = "every_trigger = true\n".into();
+    run(&st, &["up"]);
+    assert_eq!(all_triggers(&pool()), every);
+    rt().block_on(async {
+        let s = sdk(&moto.endpoint).await;
+        let only = aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
+            .pre_sign_up(&fn_arn)
+            .build();
+        let u = s.cognito.update_user_pool().user_pool_id(&pool_id);
+        u.lambda_config(only).send().await.unwrap();
+    });
+    let drifted = all_triggers(&pool());
+    assert_eq!(drifted.0.iter().flatten().count(), 1, "{drifted:?}");
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("triggers"), "{plan}");
+    run(&st, &["up"]);
+    assert_eq!(all_triggers(&pool()), every);
+    assert_eq!(settings_of(&pool()), declared);
+
+    // The permission's source account drifted (its statement replaced by
+    // hand with another account's): planned, and the stack's put back.
+    let sid = st.id("permission");
+    let account = pool_arn.split(':').nth(4).unwrap().to_string();
+    let statement_account = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let policy: serde_json::Value = serde_json::from_str(&s.policy(name).await).unwrap();
+            let stmts = policy["Statement"].as_array().cloned().unwrap_or_default();
+            let st = stmts.iter().find(|x| x["Sid"] == sid.as_str());
+            st.map(|x| x["Condition"]["StringEquals"]["AWS:SourceAccount"].clone())
+        })
+    };
+    assert_eq!(statement_account(), Some(serde_json::json!(account)));
+    rt().block_on(async {
+        let s = sdk(&moto.endpoint).await;
+        let rm = s.lambda.remove_permission().function_name(name);
+        rm.statement_id(&sid).send().await.unwrap();
+        s.lambda
+            .add_permission()
+            .function_name(name)
+            .statement_id(&sid)
+            .action("lambda:InvokeFunction")
+            .principal("cognito-idp.amazonaws.com")
+            .source_arn(&pool_arn)
+            .source_account("210987654321")
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan = run(&st, &["plan"]);
+    assert!(
+        plan.contains("source_account") && plan.contains("210987654321"),
+        "{plan}"
+    );
+    run(&st, &["up"]);
+    assert_eq!(statement_account(), Some(serde_json::json!(account)));
+
     // Federation: an OpenID Connect provider in the pool, offered by the
     // web client (which comes after it); its secret in no plan, output or
     // state file. Drifted (a mapping and the identifiers changed by hand),
@@ -1665,6 +1748,26 @@ fn a_cognito_trigger_and_a_pools_settings() {
     let p = pool();
     assert_eq!(p.id.as_deref(), Some(pool_id.as_str()), "not replaced");
     assert_eq!(settings_of(&p), declared);
+    // The first factors drifted (password only, by hand): planned, put back.
+    rt().block_on(async {
+        use aws_sdk_cognitoidentityprovider::types::{
+            AuthFactorType, SignInPolicyType, UserPoolPolicyType,
+        };
+        let s = sdk(&moto.endpoint).await;
+        let sign_in = SignInPolicyType::builder()
+            .allowed_first_auth_factors(AuthFactorType::Password)
+            .build();
+        let policies = UserPoolPolicyType::builder()
+            .sign_in_policy(sign_in)
+            .build();
+        let u = s.cognito.update_user_pool().user_pool_id(&pool_id);
+        u.policies(policies).send().await.unwrap();
+    });
+    assert_eq!(settings_of(&pool()).1 .4, ["PASSWORD"]);
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("first_auth_factors"), "{plan}");
+    run(&st, &["up"]);
+    assert_eq!(settings_of(&pool()), declared);
     let ada_enabled = || {
         rt().block_on(async {
             let s = sdk(&moto.direct).await;

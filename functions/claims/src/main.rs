@@ -3,7 +3,8 @@
 //! `custom:tenant`, when set) to the tokens Cognito issues. Event version 1
 //! changes the ID token; versions 2 and 3 the ID and access tokens (3: also
 //! the client-credentials tokens, which have no user). As the pool's pre
-//! authentication trigger too, it refuses a user of the tenant `blocked`.
+//! authentication trigger too, it refuses a user of the tenant `blocked`;
+//! any other trigger's event it passes back unchanged.
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Map, Value};
 
@@ -16,7 +17,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |e: LambdaEvent<Value>| {
         let answer = match e.payload["triggerSource"].as_str() {
             Some(s) if s.starts_with("PreAuthentication") => admit(e.payload),
-            _ => Ok(respond(&plan, e.payload)),
+            Some(s) if s.starts_with("TokenGeneration") => Ok(respond(&plan, e.payload)),
+            _ => Ok(e.payload),
         };
         async move { answer.map_err(Error::from) }
     }))
