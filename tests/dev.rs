@@ -870,6 +870,52 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     let r = http().get(hello).send().unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().unwrap()["redirectURL"], hello);
+    // CORS as API Gateway answers it: the preflight answered by the API
+    // itself (no OPTIONS route), its headers on the function's answer, and
+    // none for an origin the API does not allow.
+    let header = |r: &reqwest::blocking::Response, k: &str| {
+        r.headers().get(k).map(|v| v.to_str().unwrap().to_string())
+    };
+    let ask = |origin: &str| {
+        http()
+            .request(reqwest::Method::OPTIONS, hello)
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .unwrap()
+    };
+    let r = ask("https://two.example");
+    assert_eq!(r.status(), 204);
+    let allowed = [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-max-age",
+    ]
+    .map(|k| header(&r, k));
+    assert_eq!(
+        allowed,
+        [
+            Some("https://two.example".into()),
+            Some("GET".into()),
+            Some("authorization,content-type".into()),
+            Some("300".into())
+        ]
+    );
+    let r = ask("https://elsewhere.example");
+    assert_eq!(r.status(), 204);
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+    let r = http()
+        .get(hello)
+        .header("origin", "https://two.example")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "access-control-allow-origin").as_deref(),
+        Some("https://two.example")
+    );
 }
 
 /// `--watch` for a program's own crates: `examples/hello_api.rs` runs the

@@ -98,10 +98,106 @@ pub async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    match serve(&s, peer, req).await {
-        Ok(r) => r,
-        Err(r) => r,
+    let origin = req
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let (r, cors) = serve(&s, peer, req).await;
+    let mut r = r.unwrap_or_else(|e| e);
+    // API Gateway adds the API's CORS headers to every answer to a
+    // request with an `Origin` (the integration's own are ignored).
+    if let (Some(c), Some(o)) = (cors, origin) {
+        cors_headers(&c, &o, r.headers_mut());
     }
+    r
+}
+
+/// Whether an API's `allowOrigins` admits `origin`: exactly, `*`, or a
+/// scheme wildcard (`https://*`).
+fn origin_allowed(c: &aws_sdk_apigatewayv2::types::Cors, origin: &str) -> bool {
+    c.allow_origins().iter().any(|a| {
+        a == "*"
+            || a.eq_ignore_ascii_case(origin)
+            || a.strip_suffix('*')
+                .is_some_and(|scheme| scheme.ends_with("://") && origin.starts_with(scheme))
+    })
+}
+
+/// The CORS headers of an answer to `origin`: none when it is not allowed
+/// (API Gateway's own CORS headers replace the integration's).
+fn cors_headers(
+    c: &aws_sdk_apigatewayv2::types::Cors,
+    origin: &str,
+    h: &mut axum::http::HeaderMap,
+) {
+    for k in [
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "access-control-expose-headers",
+    ] {
+        h.remove(k);
+    }
+    if !origin_allowed(c, origin) {
+        return;
+    }
+    let wildcard = c.allow_origins().iter().any(|a| a == "*");
+    let mut set = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    set(
+        "access-control-allow-origin",
+        if wildcard && c.allow_credentials != Some(true) {
+            "*".into()
+        } else {
+            origin.into()
+        },
+    );
+    if c.allow_credentials == Some(true) {
+        set("access-control-allow-credentials", "true".into());
+    }
+    if !c.expose_headers().is_empty() {
+        set(
+            "access-control-expose-headers",
+            c.expose_headers().join(","),
+        );
+    }
+}
+
+/// API Gateway's own answer to a CORS preflight (an `OPTIONS` with `Origin`
+/// and `Access-Control-Request-Method`) on an API with CORS, whatever its
+/// routes: 204 with the allowed methods, headers and max age; without any
+/// CORS header when the origin is not allowed.
+fn preflight(c: &aws_sdk_apigatewayv2::types::Cors, origin: &str) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    cors_headers(c, origin, r.headers_mut());
+    if !origin_allowed(c, origin) {
+        return r;
+    }
+    let h = r.headers_mut();
+    let mut set = |k: &'static str, v: String| {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    if !c.allow_methods().is_empty() {
+        set("access-control-allow-methods", c.allow_methods().join(","));
+    }
+    if !c.allow_headers().is_empty() {
+        let names: Vec<String> = c
+            .allow_headers()
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        set("access-control-allow-headers", names.join(","));
+    }
+    if let Some(age) = c.max_age.filter(|a| *a > 0) {
+        set("access-control-max-age", age.to_string());
+    }
+    r
 }
 
 /// The stage a request path reaches, as API Gateway picks it: a named
@@ -244,20 +340,20 @@ async fn get_authorizer(
         .map_err(|e| format!("GetAuthorizer: {e}"))
 }
 
-async fn serve(s: &Served, peer: SocketAddr, req: Request) -> Result<Response, Response> {
-    let (p, api_id) = (&*s.plane, s.api_id.as_str());
-    let internal = |e: String| {
-        eprintln!("deployer dev: {e}");
-        message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-    };
-    let (parts, body) = req.into_parts();
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().unwrap_or_default().to_string();
-    let body = to_bytes(body, 6 * 1024 * 1024)
-        .await
-        .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"))?;
+/// What an answer is made of: the answer (or the error answered), and the
+/// API's CORS configuration, once read.
+type Answer = (
+    Result<Response, Response>,
+    Option<aws_sdk_apigatewayv2::types::Cors>,
+);
 
+fn internal(e: String) -> Response {
+    eprintln!("deployer dev: {e}");
+    message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
+async fn serve(s: &Served, peer: SocketAddr, req: Request) -> Answer {
+    let (p, api_id) = (&*s.plane, s.api_id.as_str());
     // The deployment, as the control plane has it (read within READ_TTL).
     let api = p
         .reads
@@ -265,8 +361,41 @@ async fn serve(s: &Served, peer: SocketAddr, req: Request) -> Result<Response, R
             format!("GetApi {api_id}"),
             p.aws.apigw.get_api().api_id(api_id).send(),
         )
+        .await;
+    let api = match api {
+        Ok(a) => a,
+        Err(e) => return (Err(internal(format!("GetApi: {e}"))), None),
+    };
+    let cors = api.cors_configuration.clone();
+    let preflight_from = {
+        let h = |k: &str| req.headers().get(k).and_then(|v| v.to_str().ok());
+        let asks = h("access-control-request-method").is_some();
+        let options = req.method() == axum::http::Method::OPTIONS;
+        h("origin").filter(|_| asks && options).map(String::from)
+    };
+    if let (Some(c), Some(origin)) = (&cors, preflight_from) {
+        return (Ok(preflight(c, &origin)), cors.clone());
+    }
+    (serve_route(p, api_id, &api, s, peer, req).await, cors)
+}
+
+/// A request through its route: the stage, the route, its authorizer, the
+/// integration's function.
+async fn serve_route(
+    p: &Plane,
+    api_id: &str,
+    api: &aws_sdk_apigatewayv2::operation::get_api::GetApiOutput,
+    s: &Served,
+    peer: SocketAddr,
+    req: Request,
+) -> Result<Response, Response> {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let body = to_bytes(body, 6 * 1024 * 1024)
         .await
-        .map_err(|e| internal(format!("GetApi: {e}")))?;
+        .map_err(|_| message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"))?;
     let routes = p
         .reads
         .get(
@@ -536,6 +665,24 @@ pub fn map_response(out: Value) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_allowed_as_api_gateway_allows_them() {
+        let cors = |o: &[&str]| {
+            aws_sdk_apigatewayv2::types::Cors::builder()
+                .set_allow_origins(Some(o.iter().map(|s| s.to_string()).collect()))
+                .build()
+        };
+        let exact = cors(&["https://app.example"]);
+        assert!(origin_allowed(&exact, "https://app.example"));
+        assert!(!origin_allowed(&exact, "https://app.example.evil"));
+        assert!(!origin_allowed(&exact, "http://app.example"));
+        let https = cors(&["https://*"]);
+        assert!(origin_allowed(&https, "https://any.example"));
+        assert!(!origin_allowed(&https, "http://any.example"));
+        assert!(origin_allowed(&cors(&["*"]), "http://localhost:3000"));
+        assert!(!origin_allowed(&cors(&[]), "https://app.example"));
+    }
 
     #[test]
     fn routes_match_like_api_gateway() {
