@@ -104,6 +104,8 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         verify_before_update: Some(vec![ContactAttribute::Email]),
         email: Some(email),
         first_auth_factors: factors,
+        // People sign up themselves (the pre sign-up trigger vets them).
+        self_sign_up: true,
         tier: Some(Tier::Plus),
         threat_protection: Some(ThreatProtection::Audit),
         custom_attributes: vec![CustomAttribute {

@@ -442,10 +442,11 @@ fn the_walkthrough_over_http_and_its_refusals() {
     let r = login(&o, "wrong-password");
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
-    assert!(r
-        .text()
-        .unwrap()
-        .contains("Incorrect username or password."));
+    let page = r.text().unwrap();
+    assert!(page.contains("Incorrect username or password."));
+    // The example's pool lets only its administrators make users: its
+    // login page offers no sign-up.
+    assert!(!page.contains("Sign up"), "{page}");
 
     // The function's logs, as Lambda writes them: in CloudWatch Logs (the
     // emulator's) for `deployer logs`, and on the dev terminal.
@@ -739,7 +740,10 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
 
     // The trigger: `plan` in a service's token (event version 3), `plan`
     // and the user's `tenant` in a user's.
-    let (dev, o) = start("claims", None);
+    // Every trigger of the pool on the claims function.
+    let config = copy.path().join("claims.toml");
+    std::fs::write(&config, "every_trigger = true\n").unwrap();
+    let (dev, o) = start("claims", Some(&config));
     let s = |k: &str| {
         o[k].as_str()
             .unwrap_or_else(|| panic!("{k} in {o}"))
@@ -779,9 +783,10 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         .unwrap();
     let page = r.text().unwrap();
     assert!(page.contains("password"), "{page}");
+    assert!(page.contains("id=\"signup\" href=\"/signup?"), "{page}");
     let idp = format!("http://127.0.0.1:{}", dev.idp);
     // The login form posted as a browser would, for one of the users.
-    let sign_in = |user: &str| {
+    let sign_in_with = |user: &str, password: &str| {
         http()
             .post(format!("{idp}/login"))
             .form(&[
@@ -791,31 +796,35 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
                 ("redirect_uri", callback),
                 ("state", "st"),
                 ("username", user),
-                ("password", "Tr1gger-Ex4mple!"),
+                ("password", password),
             ])
             .send()
             .unwrap()
     };
-    let r = sign_in("ada");
-    assert_eq!(r.status(), 302, "{:?}", r.text());
-    let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
-    let code = back
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.to_string())
-        .expect("a code");
-    let r = http()
-        .post(s("token_url"))
-        .basic_auth(s("web_client_id"), Some(s("web_client_secret")))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", callback),
-        ])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let tokens = r.json::<Value>().unwrap();
+    let sign_in = |user: &str| sign_in_with(user, "Tr1gger-Ex4mple!");
+    // A redirect back with a code, exchanged for the user's tokens.
+    let tokens_of = |r: reqwest::blocking::Response| {
+        assert_eq!(r.status(), 302, "{:?}", r.text());
+        let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let code = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.to_string())
+            .expect("a code");
+        let r = http()
+            .post(s("token_url"))
+            .basic_auth(s("web_client_id"), Some(s("web_client_secret")))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", callback),
+            ])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().unwrap()
+    };
+    let tokens = tokens_of(sign_in("ada"));
     let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
     let access = common::jwt_claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(
@@ -838,6 +847,96 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         page.contains("PreAuthentication failed with error the tenant blocked is suspended."),
         "{page}"
     );
+    // grace is in the old store only: the user migration trigger takes her
+    // in with the right password (her tenant then in her tokens), not with
+    // a wrong one.
+    let page = sign_in_with("grace", "Gr4ce-Hopper-1906?").text().unwrap();
+    assert!(
+        page.contains("UserMigration failed with error Bad password."),
+        "{page}"
+    );
+    let tokens = tokens_of(sign_in_with("grace", "Gr4ce-Hopper-1906!"));
+    let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        (&id["cognito:username"], &id["tenant"]),
+        (&json!("grace"), &json!("navy")),
+        "{id}"
+    );
+    // Sign-up through the hosted login, each step with its trigger:
+    // refused from spam.example (pre sign-up), confirmed at once from
+    // claims.example, else a code by email (its text the custom message
+    // trigger's, printed by dev) that confirms the account; each signed in
+    // after the post confirmation trigger.
+    let sign_up = |user: &str, email: &str| {
+        http()
+            .post(format!("{idp}/signup"))
+            .form(&[
+                ("client_id", s("web_client_id").as_str()),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("redirect_uri", callback),
+                ("state", "st"),
+                ("username", user),
+                ("email", email),
+                ("password", "Tr1gger-Ex4mple!"),
+            ])
+            .send()
+            .unwrap()
+    };
+    let page = sign_up("bob", "bob@spam.example").text().unwrap();
+    assert!(
+        page.contains("PreSignUp failed with error sign-ups from spam.example are closed."),
+        "{page}"
+    );
+    let tokens = tokens_of(sign_up("carol", "carol@claims.example"));
+    let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "carol");
+    let r = sign_up("dan", "dan@else.example");
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    let signup = page
+        .split("name=\"signup\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a confirmation form: {page}"))
+        .to_string();
+    let said = dev.said.lock().unwrap().join("\n");
+    let email = "an email to dan@else.example (not sent): Welcome to claims: Your claims code is ";
+    let code: String = said
+        .split(email)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the code's email on dev's terminal: {said}"))
+        .chars()
+        .take(6)
+        .collect();
+    let confirm = |code: &str| {
+        http()
+            .post(format!("{idp}/confirm"))
+            .form(&[
+                ("client_id", s("web_client_id").as_str()),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("redirect_uri", callback),
+                ("state", "st"),
+                ("signup", signup.as_str()),
+                ("code", code),
+            ])
+            .send()
+            .unwrap()
+    };
+    let r = confirm("not-it");
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .unwrap()
+        .contains("Invalid verification code provided"));
+    let tokens = tokens_of(confirm(&code));
+    let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:username"], "dan");
+    let said = dev.said.lock().unwrap().join("\n");
+    for user in ["carol", "dan"] {
+        assert!(said.contains(&format!("welcome, {user}")), "{said}");
+    }
     drop(dev);
 
     // The Lambda authorizer of `GET /v1/internal`: the gate function

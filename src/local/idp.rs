@@ -45,6 +45,11 @@ pub fn router(plane: Arc<Plane>) -> Router {
         .route("/{pool}/.well-known/jwks.json", get(jwks))
         .route("/oauth2/authorize", get(authorize))
         .route("/login", get(authorize).post(login))
+        .route(
+            "/signup",
+            get(super::signup::page).post(super::signup::submit),
+        )
+        .route("/confirm", post(super::signup::confirm))
         .route("/oauth2/token", post(token))
         .route("/oauth2/userInfo", get(userinfo))
         .with_state(plane)
@@ -108,7 +113,7 @@ async fn jwks(State(p): State<Arc<Plane>>, Path(pool): Path<String>) -> Response
 /// A client of one of the program's pools, and its pool: the local hosted
 /// domain serves every pool at one address, and a client ID names its pool
 /// (on AWS each pool's domain does).
-async fn client(p: &Plane, id: &str) -> Option<(String, UserPoolClientType)> {
+pub(super) async fn client(p: &Plane, id: &str) -> Option<(String, UserPoolClientType)> {
     for pool in &p.pools {
         let c = p
             .aws
@@ -132,11 +137,11 @@ fn has_flow(c: &UserPoolClientType, flow: &str) -> bool {
         && c.allowed_o_auth_flows().iter().any(|f| f.as_str() == flow)
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
     (status, Html(format!("<!doctype html><html><head><title>Error</title></head><body><h1>Error</h1><p id=\"error\">{}</p></body></html>", html(message)))).into_response()
 }
 
-fn html(s: &str) -> String {
+pub(super) fn html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -149,13 +154,16 @@ async fn authorize(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     match check_request(&p, &q).await {
-        Ok(_) => login_page(&q, None),
+        Ok(pool) => login_page(&q, None, super::signup::open(&p, &pool).await),
         Err(r) => r,
     }
 }
 
 /// Checks an authorization request; its client's pool if it is valid.
-async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<String, Response> {
+pub(super) async fn check_request(
+    p: &Plane,
+    q: &BTreeMap<String, String>,
+) -> Result<String, Response> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     let Some((pool, c)) = client(p, get("client_id")).await else {
         return Err(error_page(
@@ -193,7 +201,7 @@ async fn check_request(p: &Plane, q: &BTreeMap<String, String>) -> Result<String
     Ok(pool)
 }
 
-const CARRIED: [&str; 8] = [
+pub(super) const CARRIED: [&str; 8] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -204,14 +212,44 @@ const CARRIED: [&str; 8] = [
     "code_challenge_method",
 ];
 
-fn login_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
-    let hidden: String = CARRIED
+/// The OAuth parameters of the authorization request, carried from page to
+/// page as hidden form fields.
+pub(super) fn hidden_fields(q: &BTreeMap<String, String>) -> String {
+    CARRIED
         .iter()
         .filter_map(|k| {
             q.get(*k)
                 .map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", html(v)))
         })
-        .collect();
+        .collect()
+}
+
+/// The same parameters as a query string (a link to the sign-up page).
+fn carried_query(q: &BTreeMap<String, String>) -> String {
+    let mut u = url::form_urlencoded::Serializer::new(String::new());
+    for k in CARRIED {
+        if let Some(v) = q.get(k) {
+            u.append_pair(k, v);
+        }
+    }
+    u.finish()
+}
+
+/// The login form; with a link to the sign-up form if the pool lets people
+/// sign up (`signup`).
+pub(super) fn login_page(
+    q: &BTreeMap<String, String>,
+    error: Option<&str>,
+    signup: bool,
+) -> Response {
+    let hidden = hidden_fields(q);
+    let signup = match signup {
+        true => format!(
+            "<p>Need an account? <a id=\"signup\" href=\"{}\">Sign up</a></p>",
+            html(&format!("/signup?{}", carried_query(q)))
+        ),
+        false => String::new(),
+    };
     let err = error
         .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e)))
         .unwrap_or_default();
@@ -227,13 +265,13 @@ fn login_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
 <form method="post" action="/login">{hidden}
 <label for="username">Username</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button id="signin" type="submit">Sign in</button></form>
+<button id="signin" type="submit">Sign in</button></form>{signup}
 <p><small>deployer dev: local stand-in for the Cognito hosted UI</small></p></body></html>"#
     )))
         .into_response()
 }
 
-fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
+pub(super) fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
     let mut m = hmac::Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC key");
     m.update(format!("{username}{client_id}").as_bytes());
     STANDARD.encode(m.finalize().into_bytes())
@@ -242,33 +280,65 @@ fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
 /// Checks the password against the control plane; on success redirects back
 /// with `code` and `state`, otherwise shows the form again with the error.
 async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, String>>) -> Response {
-    let pool = match check_request(&p, &f).await {
-        Ok(pool) => pool,
-        Err(r) => return r,
-    };
+    match check_request(&p, &f).await {
+        Ok(pool) => sign_in(&p, &pool, &f).await,
+        Err(r) => r,
+    }
+}
+
+/// Signs in the form's user (`username`, `password`) with the pool's
+/// triggers around the password check, as Cognito does; on success
+/// redirects back to the client with `code` and `state`, else shows the
+/// login form again with the error.
+pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>) -> Response {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id) = (get("username"), get("client_id"));
-    let secret = client(&p, &client_id)
+    let (p, pool, f) = (p, pool.to_string(), f.clone());
+    let open = super::signup::open(p, &pool).await;
+    let secret = client(p, &client_id)
         .await
         .and_then(|(_, c)| c.client_secret)
         .unwrap_or_default();
     // The pool's authentication triggers, as Cognito runs them around the
-    // password check (a known user only).
-    let pool_triggers = triggers(&p, &pool).await;
+    // password check (a known user only); a user the pool does not know
+    // is first offered to its user migration trigger.
+    let pool_triggers = triggers(p, &pool).await;
     let pre = pool_triggers
         .as_ref()
         .and_then(|t| t.pre_authentication.clone());
     let post = pool_triggers
         .as_ref()
         .and_then(|t| t.post_authentication.clone());
-    let known = user_attributes(&p, &pool, &user).await.is_some();
+    let mut known = user_attributes(p, &pool, &user).await.is_some();
+    let migration = pool_triggers
+        .as_ref()
+        .and_then(|t| t.user_migration.clone());
+    if let (Some(arn), false) = (&migration, known) {
+        let at = Trigger {
+            p,
+            pool: &pool,
+            user: &user,
+            client_id: &client_id,
+        };
+        match migrate(&at, arn, &get("password")).await {
+            Ok(migrated) => known = migrated,
+            Err(e) => {
+                let e = format!("UserMigration failed with error {e}.");
+                return login_page(&f, Some(&e), open);
+            }
+        }
+    }
+    let at = Trigger {
+        p,
+        pool: &pool,
+        user: &user,
+        client_id: &client_id,
+    };
     if let (Some(arn), true) = (&pre, known) {
         let source = "PreAuthentication_Authentication";
-        if let Err(e) = authentication_trigger(&p, &pool, arn, source, &user, &client_id).await {
-            return login_page(
-                &f,
-                Some(&format!("PreAuthentication failed with error {e}.")),
-            );
+        if let Err(e) = authentication_trigger(&at, arn, source).await {
+            let e = format!("PreAuthentication failed with error {e}.");
+            return login_page(&f, Some(&e), open);
         }
     }
     let mut req = p
@@ -285,15 +355,13 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
     }
     match req.send().await {
         Ok(r) if r.authentication_result.is_some() => {}
-        _ => return login_page(&f, Some("Incorrect username or password.")),
+        _ => return login_page(&f, Some("Incorrect username or password."), open),
     }
     if let Some(arn) = &post {
         let source = "PostAuthentication_Authentication";
-        if let Err(e) = authentication_trigger(&p, &pool, arn, source, &user, &client_id).await {
-            return login_page(
-                &f,
-                Some(&format!("PostAuthentication failed with error {e}.")),
-            );
+        if let Err(e) = authentication_trigger(&at, arn, source).await {
+            let e = format!("PostAuthentication failed with error {e}.");
+            return login_page(&f, Some(&e), open);
         }
     }
     let code = uuid();
@@ -613,39 +681,118 @@ async fn triggers(
     described.user_pool.as_ref()?.lambda_config.clone()
 }
 
-/// Runs a pre or post authentication trigger for `user` (Cognito's event,
-/// version 1): an error is the function's, which fails the sign-in.
-async fn authentication_trigger(
-    p: &Plane,
-    pool: &str,
-    arn: &str,
-    source: &str,
-    user: &str,
-    client_id: &str,
-) -> Result<(), String> {
-    let attributes = user_attributes(p, pool, user).await.unwrap_or_default();
-    let mut request = json!({"userAttributes": attributes});
+/// Who a trigger runs for: the pool, the user, the app client.
+pub(super) struct Trigger<'a> {
+    pub p: &'a Plane,
+    pub pool: &'a str,
+    pub user: &'a str,
+    pub client_id: &'a str,
+}
+
+impl Trigger<'_> {
+    /// Runs the function `arn` with Cognito's event (version 1) of
+    /// `source` and `request`: the `response` it gives back, or its error
+    /// (which fails what it runs in).
+    pub(super) async fn run(
+        &self,
+        arn: &str,
+        source: &str,
+        request: Value,
+    ) -> Result<Value, String> {
+        let p = self.p;
+        let event = json!({
+            "version": "1",
+            "triggerSource": source,
+            "region": p.region,
+            "userPoolId": self.pool,
+            "userName": self.user,
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": self.client_id},
+            "request": request,
+            "response": {},
+        });
+        let cfg = p.function_config(arn).await?;
+        match p.lambda.invoke(&cfg, event).await {
+            Ok(out) => Ok(out["response"].clone()),
+            Err(super::lambda::InvokeError::Failed(e)) => Err(function_error(&e)),
+            Err(e) => Err(format!("{e:?}")),
+        }
+    }
+
+    /// The user's attributes as the pool has them (none if unknown).
+    pub(super) async fn attributes(&self) -> Map<String, Value> {
+        user_attributes(self.p, self.pool, self.user)
+            .await
+            .unwrap_or_default()
+    }
+}
+
+/// Runs a pre or post authentication trigger for the user: an error is the
+/// function's, which fails the sign-in.
+async fn authentication_trigger(at: &Trigger<'_>, arn: &str, source: &str) -> Result<(), String> {
+    let mut request = json!({"userAttributes": at.attributes().await});
     if source.starts_with("Pre") {
         request["validationData"] = json!({});
     } else {
         request["newDeviceUsed"] = json!(false);
     }
-    let event = json!({
-        "version": "1",
-        "triggerSource": source,
-        "region": p.region,
-        "userPoolId": pool,
-        "userName": user,
-        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client_id},
-        "request": request,
-        "response": {},
-    });
-    let cfg = p.function_config(arn).await?;
-    match p.lambda.invoke(&cfg, event).await {
-        Ok(_) => Ok(()),
-        Err(super::lambda::InvokeError::Failed(e)) => Err(function_error(&e)),
-        Err(e) => Err(format!("{e:?}")),
+    at.run(arn, source, request).await.map(|_| ())
+}
+
+/// A user the pool does not know, offered to its user migration trigger
+/// with the password typed (`UserMigration_Authentication`): the
+/// attributes it answers make the user in the pool with that password
+/// (`CONFIRMED`; a welcome message is never sent here), and the sign-in
+/// goes on. `false`: the function knows no such user either.
+async fn migrate(at: &Trigger<'_>, arn: &str, password: &str) -> Result<bool, String> {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+    let request = json!({"password": password, "validationData": {}});
+    let r = at.run(arn, "UserMigration_Authentication", request).await?;
+    let Some(attributes) = r["userAttributes"].as_object().filter(|a| !a.is_empty()) else {
+        return Ok(false);
+    };
+    let cognito = &at.p.aws.cognito;
+    let mut create = cognito
+        .admin_create_user()
+        .user_pool_id(at.pool)
+        .username(at.user)
+        .message_action(MessageActionType::Suppress);
+    for (k, v) in attributes.iter().filter(|(k, _)| *k != "username") {
+        let value = v
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string());
+        let a = AttributeType::builder().name(k).value(value).build();
+        create = create.user_attributes(a.map_err(|e| e.to_string())?);
     }
+    create
+        .send()
+        .await
+        .map_err(|e| format!("making the migrated user: {}", said(&e)))?;
+    let permanent = r["finalUserStatus"].as_str() != Some("RESET_REQUIRED");
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(at.pool)
+        .username(at.user)
+        .password(password)
+        .permanent(permanent)
+        .send()
+        .await
+        .map_err(|e| format!("the migrated user's password: {}", said(&e)))?;
+    eprintln!(
+        "deployer dev: {} migrated into the pool by its user migration trigger",
+        at.user
+    );
+    Ok(true)
+}
+
+/// What Cognito said of a refused call (its message, as its UI shows it).
+pub(super) fn said<E>(e: &E) -> String
+where
+    E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata + std::fmt::Display,
+{
+    e.message()
+        .map(String::from)
+        .unwrap_or_else(|| e.to_string())
 }
 
 /// The `errorMessage` of a function's error (the raw text otherwise).

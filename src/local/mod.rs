@@ -10,6 +10,7 @@ pub mod apigw;
 pub mod idp;
 pub mod lambda;
 pub mod logs;
+pub mod signup;
 pub mod tokens;
 
 use crate::aws::{Clients, Target};
@@ -35,6 +36,8 @@ pub struct Plane {
     pub keys: tokens::Keys,
     pub codes: Mutex<HashMap<String, idp::Grant>>,
     pub refresh: Mutex<HashMap<String, idp::Grant>>,
+    /// Sign-ups of the hosted login waiting for their emailed code.
+    pub signups: Mutex<HashMap<String, signup::Pending>>,
     pub lambda: lambda::LambdaHost,
     pub http: reqwest::Client,
     pub jwks_cache: Mutex<HashMap<String, Value>>,
@@ -371,6 +374,7 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         keys: tokens::Keys::generate(),
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
+        signups: Mutex::new(HashMap::new()),
         lambda: lambda::LambdaHost::new(packages, work.clone()).with_logs(std::sync::Arc::new(
             logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
