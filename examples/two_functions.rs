@@ -10,7 +10,8 @@ use deployer::config::Config;
 use deployer::model::Stack;
 use deployer::package::Code;
 use deployer::resources::api::{
-    AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, Stage, Throttling,
+    AccessLog, Api, Authorizer, Cors, Integration, Route, RouteAuth, RouteSettings, Stage,
+    Throttling,
 };
 use deployer::resources::cognito::{
     AuthFlow, Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, PoolUser, Recovery,
@@ -168,9 +169,22 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         }),
         access_log: Some(AccessLog::json(access.arn())),
         variables: [("flavour".to_string(), "plain".to_string())].into(),
+        // `/echo` tighter than the rest, with its own metrics.
+        route_settings: [(
+            "GET /echo".to_string(),
+            RouteSettings {
+                throttling: Some(Throttling {
+                    burst_limit: 5,
+                    rate_limit: 2.5,
+                }),
+                detailed_metrics: true,
+            },
+        )]
+        .into(),
         ..Stage::new(api.id())
     };
-    let stage = s.add("stage", stage);
+    // After the route its settings name (API Gateway wants it there first).
+    let stage = s.add_after("stage", stage, &["route/echo"]);
     let mut integrations = std::collections::BTreeMap::new();
     for (key, code) in [
         ("hello", Code::krate("handler")),

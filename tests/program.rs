@@ -905,13 +905,23 @@ fn two_functions_with_code_of_their_own() {
             let mut variables: Vec<_> =
                 st.stage_variables.unwrap_or_default().into_iter().collect();
             variables.sort();
+            let mut routes: Vec<_> = st
+                .route_settings
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, r)| {
+                    let t = (r.throttling_burst_limit, r.throttling_rate_limit);
+                    (k, t, r.detailed_metrics_enabled)
+                })
+                .collect();
+            routes.sort_by(|a, b| a.0.cmp(&b.0));
             (
                 st.description,
                 r.throttling_burst_limit,
                 r.throttling_rate_limit,
                 log.destination_arn,
                 log.format.is_some_and(|f| f.contains("$context.requestId")),
-                variables,
+                (variables, routes),
             )
         })
     };
@@ -923,7 +933,10 @@ fn two_functions_with_code_of_their_own() {
         Some(10.0),
         log_arn.clone(),
         true,
-        vec![("flavour".to_string(), "plain".to_string())],
+        (
+            vec![("flavour".to_string(), "plain".to_string())],
+            vec![("GET /echo".to_string(), (Some(5), Some(2.5)), Some(true))],
+        ),
     );
     assert_eq!(stage_settings(), stage_declared);
     assert!(
@@ -933,11 +946,14 @@ fn two_functions_with_code_of_their_own() {
             .ends_with("/v1/hello"),
         "{out}"
     );
-    // Drifted: the rate, the log turned off, a variable added. `up`
-    // restores them, the extra variable removed (sent empty).
+    // Drifted: the rate, the log turned off, a variable added, `/echo`'s
+    // rate raised and `/hello` given settings of its own. `up` restores
+    // them, the extra variable removed (sent empty), `/hello`'s settings
+    // deleted (DeleteRouteSettings).
     rt().block_on(async {
+        use aws_sdk_apigatewayv2::types::RouteSettings;
         let s = sdk(&moto.endpoint).await;
-        let route = aws_sdk_apigatewayv2::types::RouteSettings::builder()
+        let route = RouteSettings::builder()
             .throttling_burst_limit(20)
             .throttling_rate_limit(99.0)
             .build();
@@ -945,12 +961,36 @@ fn two_functions_with_code_of_their_own() {
         let u = s.apigw.update_stage().api_id(&api).stage_name("v1");
         let u = u.default_route_settings(route).access_log_settings(off);
         let u = u.stage_variables("extra", "1");
+        let echo = RouteSettings::builder()
+            .throttling_burst_limit(5)
+            .throttling_rate_limit(50.0)
+            .detailed_metrics_enabled(true)
+            .build();
+        let hello = RouteSettings::builder().throttling_rate_limit(1.0).build();
+        let u = u
+            .route_settings("GET /echo", echo)
+            .route_settings("GET /hello", hello);
         u.send().await.unwrap();
+        // A route the API does not have: refused, as AWS refuses it.
+        let u = s.apigw.update_stage().api_id(&api).stage_name("v1");
+        let none = RouteSettings::builder().throttling_rate_limit(1.0).build();
+        let e = u
+            .route_settings("GET /nowhere", none)
+            .send()
+            .await
+            .unwrap_err();
+        let e = aws_sdk_apigatewayv2::error::DisplayErrorContext(e).to_string();
+        assert!(
+            e.contains("Unable to find Route by key GET /nowhere"),
+            "{e}"
+        );
     });
     let plan = run(&st, &["plan"]);
     for line in [
         "throttling_rate_limit: 99.0 -> 10.0",
         "variables.extra: 1 -> (none)",
+        "route_settings.GET /echo",
+        "route_settings.GET /hello",
     ] {
         assert!(plan.contains(line), "{line}\n{plan}");
     }

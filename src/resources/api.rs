@@ -1295,6 +1295,21 @@ pub struct Stage {
     pub access_log: Option<AccessLog>,
     /// Stage variables (`${stageVariables.name}` in integrations).
     pub variables: BTreeMap<String, String>,
+    /// Settings of single routes, by route key (`"GET /orders"`), over the
+    /// stage's: API Gateway refuses settings of a route the API does not
+    /// have, so declare the stage after those routes
+    /// (`s.add_after("stage", stage, &["route/orders"])`). A route key
+    /// dropped here has its settings deleted.
+    pub route_settings: BTreeMap<String, RouteSettings>,
+}
+
+/// One route's settings in a stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RouteSettings {
+    /// Its throttling (`None`: the stage's).
+    pub throttling: Option<Throttling>,
+    /// Detailed CloudWatch metrics for it.
+    pub detailed_metrics: bool,
 }
 
 /// A stage's throttling of every route: a token bucket.
@@ -1374,7 +1389,20 @@ fn stage_props(
     log: Option<&aws_sdk_apigatewayv2::types::AccessLogSettings>,
     variables: Option<&std::collections::HashMap<String, String>>,
     tags: Option<&std::collections::HashMap<String, String>>,
+    routes: Option<&std::collections::HashMap<String, aws_sdk_apigatewayv2::types::RouteSettings>>,
 ) -> Props {
+    let routes: BTreeMap<&String, Value> = routes
+        .into_iter()
+        .flatten()
+        .map(|(k, r)| {
+            let v = json!({
+                "detailed_metrics": r.detailed_metrics_enabled.unwrap_or(false),
+                "throttling_burst_limit": r.throttling_burst_limit,
+                "throttling_rate_limit": r.throttling_rate_limit,
+            });
+            (k, v)
+        })
+        .collect();
     let log = log
         .filter(|l| l.destination_arn.as_deref().is_some_and(|d| !d.is_empty()))
         .map(|l| json!({"destination_arn": l.destination_arn, "format": l.format.as_deref().unwrap_or_default()}));
@@ -1387,8 +1415,21 @@ fn stage_props(
         "detailed_metrics": route.and_then(|r| r.detailed_metrics_enabled).unwrap_or(false),
         "access_log": log,
         "variables": variables,
+        "route_settings": routes,
         "tags": tags_value(tags.cloned().unwrap_or_default()),
     }))
+}
+
+/// The per-route settings as sent, by route key.
+fn per_route_settings(
+    d: &Props,
+) -> std::collections::HashMap<String, aws_sdk_apigatewayv2::types::RouteSettings> {
+    let routes = d.get("route_settings").and_then(Value::as_object);
+    routes
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), route_settings(&props(v.clone()))))
+        .collect()
 }
 
 /// A stage's default route settings, as sent: every field it manages.
@@ -1446,6 +1487,14 @@ impl Kind for Stage {
             "detailed_metrics": self.detailed_metrics,
             "access_log": log,
             "variables": self.variables,
+            "route_settings": self.route_settings.iter().map(|(k, r)| {
+                let t = r.throttling.as_ref();
+                (k.clone(), json!({
+                    "detailed_metrics": r.detailed_metrics,
+                    "throttling_burst_limit": t.map(|t| t.burst_limit),
+                    "throttling_rate_limit": t.map(|t| t.rate_limit),
+                }))
+            }).collect::<BTreeMap<_, _>>(),
             "tags": tags_value(ctx.tags.clone()),
         });
         // Throttling left unset is not managed (AWS has no way to unset it).
@@ -1481,6 +1530,7 @@ impl Kind for Stage {
                     .map(|_| access_log_settings(d)),
             )
             .set_stage_variables(Some(string_map(d, "variables").into_iter().collect()))
+            .set_route_settings(Some(per_route_settings(d)).filter(|r| !r.is_empty()))
             .set_tags(Some(string_map(d, "tags").into_iter().collect()))
             .send()
             .await;
@@ -1520,8 +1570,30 @@ impl Kind for Stage {
             "throttling_rate_limit",
             "detailed_metrics",
         ];
+        // A route's settings dropped: deleted (UpdateStage keeps what it is
+        // not sent), before the others are sent.
+        if changed("route_settings") {
+            let want = per_route_settings(d);
+            let had = o.props.get("route_settings").and_then(Value::as_object);
+            for key in had.into_iter().flatten().map(|(k, _)| k) {
+                if want.contains_key(key) {
+                    continue;
+                }
+                let r = cx
+                    .aws
+                    .apigw
+                    .delete_route_settings()
+                    .api_id(&api)
+                    .stage_name(&o.id)
+                    .route_key(key)
+                    .send()
+                    .await;
+                ok_if_gone(r, |s| s.is_not_found_exception(), "delete route settings")?;
+            }
+        }
         let settings = ["auto_deploy", "description", "access_log", "variables"];
-        if route.iter().chain(&settings).any(|k| changed(k)) {
+        let per_route = changed("route_settings") && !per_route_settings(d).is_empty();
+        if per_route || route.iter().chain(&settings).any(|k| changed(k)) {
             // UpdateStage keeps what it is not sent, stage variables too:
             // a variable is removed by sending it empty (as Terraform does).
             let mut u = cx
@@ -1537,6 +1609,9 @@ impl Kind for Stage {
             }
             if changed("access_log") {
                 u = u.access_log_settings(access_log_settings(d));
+            }
+            if per_route {
+                u = u.set_route_settings(Some(per_route_settings(d)));
             }
             if changed("variables") {
                 let want = string_map(d, "variables");
@@ -1598,6 +1673,7 @@ impl Provider for StageProvider {
                     st.access_log_settings.as_ref(),
                     st.stage_variables.as_ref(),
                     st.tags.as_ref(),
+                    st.route_settings.as_ref(),
                 );
                 props.insert("name".into(), json!(id));
                 Ok(Read::Found(Observed {

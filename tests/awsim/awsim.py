@@ -46,6 +46,11 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           answers, kept as AWS keeps them: the fields not sent stay, a
           stage variable sent empty is removed, access log settings sent
           without a destination turn logging off;
+          a stage's route settings (RouteSettings by route key): checked
+          against the API's routes on CreateStage and UpdateStage
+          (BadRequestException for a route key it does not have, as AWS),
+          merged by route key on UpdateStage, DeleteRouteSettings (moto has
+          none) removing one;
           TagResource/UntagResource/GetTags on a stage's ARN (moto serves no
           route for it): a tag overlay that GetStage(s) answers.
   cognito TagResource/UntagResource/ListTagsForResource on a user pool: a tag
@@ -87,7 +92,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 ARGS = None
 LOCK = threading.Lock()
@@ -601,11 +606,44 @@ def with_stage_settings(api, doc):
     return doc
 
 
+def unknown_route_keys(headers, api, doc):
+    """The route keys of a stage's RouteSettings the API has no route for."""
+    keys = list((doc.get("routeSettings") or {}).keys())
+    if not keys:
+        return []
+    st, _, b = upstream("GET", f"/v2/apis/{api}/routes", headers=headers)
+    have = {r.get("routeKey") for r in json.loads(b).get("items", [])} if st == 200 else set()
+    return [k for k in keys if k not in have]
+
+
+def refuse_unknown_routes(missing):
+    return rest_error(400, "BadRequestException",
+                      f"Unable to find Route by key {missing[0]} within the provided RouteSettings")
+
+
+def delete_route_settings(headers, api, stage, key):
+    st, h, b = upstream("GET", f"/v2/apis/{api}/stages/{quote(stage, safe='')}", headers=headers)
+    if st != 200:
+        return st, h, b
+    with LOCK:
+        current = with_stage_settings(api, json.loads(b))
+        routes = dict(current.get("routeSettings") or {})
+        if key not in routes:
+            return rest_error(404, "NotFoundException", f"Unable to find route settings for {key}")
+        routes.pop(key)
+        STAGE_SETTINGS.setdefault((api, stage), {})["routeSettings"] = routes
+    count("gap:DeleteRouteSettings")
+    return 204, {}, b""
+
+
 def update_stage(headers, api, stage, path, body):
     st, h, b = upstream("GET", path, headers=headers)
     if st != 200:
         return st, h, b
     doc = json.loads(body or b"{}")
+    missing = unknown_route_keys(headers, api, doc)
+    if missing:
+        return refuse_unknown_routes(missing)
     with LOCK:
         current = with_stage_settings(api, json.loads(b))
         over = STAGE_SETTINGS.setdefault((api, stage), {})
@@ -615,6 +653,10 @@ def update_stage(headers, api, stage, path, body):
         if "accessLogSettings" in doc:
             log = doc["accessLogSettings"] or {}
             over["accessLogSettings"] = log if log.get("destinationArn") else None
+        if doc.get("routeSettings"):
+            routes = dict(current.get("routeSettings") or {})
+            routes.update(doc["routeSettings"])
+            over["routeSettings"] = routes
         if "stageVariables" in doc:
             variables = dict(current.get("stageVariables") or {})
             for k, v in (doc["stageVariables"] or {}).items():
@@ -674,6 +716,15 @@ def fill_gap(service, op, method, path, body, headers):
         m = re.match(r"^/v2/apis/([^/]+)/stages/([^/]+)$", path_only)
         if m and method == "PATCH":
             return update_stage(headers, m.group(1), unquote(m.group(2)), path_only, body)
+        m = re.match(r"^/v2/apis/([^/]+)/stages/([^/]+)/routesettings/([^/]+)$", path_only)
+        if m and method == "DELETE":
+            return delete_route_settings(headers, m.group(1), unquote(m.group(2)), unquote(m.group(3)))
+        m = re.match(r"^/v2/apis/([^/]+)/stages$", path_only)
+        if m and method == "POST":
+            missing = unknown_route_keys(headers, m.group(1), json.loads(body or b"{}"))
+            if missing:
+                return refuse_unknown_routes(missing)
+            return None
         m = re.match(r"^/v2/apis/([^/]+)/authorizers$", path_only)
         if m and method == "GET":
             api = m.group(1)
