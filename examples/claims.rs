@@ -18,7 +18,7 @@ use deployer::resources::cognito::{
     VerificationMessages,
 };
 use deployer::resources::lambda::{Function, Permission, Role};
-use deployer::resources::logs::LogGroup;
+use deployer::resources::logs::{LogClass, LogGroup};
 
 /// The example's settings (`--config` file).
 #[derive(serde::Deserialize)]
@@ -40,12 +40,24 @@ struct Settings {
     ses_identity: Option<String>,
     /// ada may not sign in.
     ada_disabled: Option<bool>,
+    /// A KMS key's ARN: the function's logs encrypted with it.
+    logs_key: Option<String>,
+    /// The function's logs in the cheaper Infrequent Access class.
+    logs_infrequent: Option<bool>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
     let name = format!("{}-claims", cfg.name_prefix);
     let role = s.add("role", Role::for_lambda(format!("{name}-lambda")));
-    let logs = s.add("logs", LogGroup::for_function(&name, Some(7)));
+    let logs = LogGroup {
+        kms_key: settings.logs_key.clone().map(Into::into),
+        class: match settings.logs_infrequent {
+            Some(true) => LogClass::InfrequentAccess,
+            _ => LogClass::Standard,
+        },
+        ..LogGroup::for_function(&name, Some(7))
+    };
+    let logs = s.add("logs", logs);
     let mut f = Function::new(name.clone(), role.arn());
     f.code = Code::krate("claims");
     let plan = settings.plan.clone().unwrap_or("free".into());

@@ -158,6 +158,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         LogGroup {
             name: format!("/aws/apigateway/{name}"),
             retention_days: Some(14),
+            ..Default::default()
         },
     );
     let stage = Stage {

@@ -1854,6 +1854,48 @@ fn a_cognito_trigger_and_a_pools_settings() {
         assert!(d.send().await.is_err(), "the provider is deleted");
     });
 
+    // The function's log group encrypted with a KMS key (in place);
+    // drifted (its key disassociated by hand), planned and put back; then
+    // the Infrequent Access class, fixed at creation: the group replaced.
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let log_group = || {
+        rt().block_on(async {
+            let g = log_groups(&moto.endpoint, name).await;
+            assert_eq!(g.len(), 1, "{g:?}");
+            let class = g[0]
+                .log_group_class
+                .as_ref()
+                .map(|c| c.as_str().to_string());
+            (class, g[0].kms_key_id.clone())
+        })
+    };
+    assert_eq!(log_group(), (Some("STANDARD".into()), None));
+    st.extra_config = format!("no_trigger = true\nlogs_key = \"{key}\"\n");
+    let out = run(&st, &["up"]);
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(log_group(), (Some("STANDARD".into()), Some(key.into())));
+    rt().block_on(async {
+        let logs = logs_client(&moto.endpoint).await;
+        let group = format!("/aws/lambda/{name}");
+        let d = logs.disassociate_kms_key().log_group_name(group);
+        d.send().await.unwrap();
+    });
+    assert_eq!(log_group().1, None);
+    let plan = run(&st, &["plan"]);
+    assert!(plan.contains("kms_key_id") && plan.contains(key), "{plan}");
+    run(&st, &["up"]);
+    assert_eq!(log_group().1.as_deref(), Some(key));
+    st.extra_config = format!("no_trigger = true\nlogs_key = \"{key}\"\nlogs_infrequent = true\n");
+    let plan = run(&st, &["plan"]);
+    assert!(
+        plan.lines()
+            .any(|l| l.contains("replace") && l.contains("logs")),
+        "{plan}"
+    );
+    run(&st, &["up"]);
+    let infrequent = (Some("INFREQUENT_ACCESS".into()), Some(key.to_string()));
+    assert_eq!(log_group(), infrequent);
+
     run(&st, &["down", "--yes"]);
     assert!(!st.state_file().exists());
     rt().block_on(async {

@@ -20,6 +20,33 @@ pub struct LogGroup {
     pub name: String,
     /// None: kept forever.
     pub retention_days: Option<i32>,
+    /// Its class, fixed at creation: a change replaces the group, its
+    /// events lost.
+    pub class: LogClass,
+    /// The ARN of the KMS key its events are encrypted with (the key's
+    /// policy must let `logs.REGION.amazonaws.com` use it); `None`:
+    /// CloudWatch Logs' own encryption.
+    pub kms_key: Option<crate::model::Input<String>>,
+}
+
+/// A log group's class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogClass {
+    /// Every feature of CloudWatch Logs.
+    #[default]
+    Standard,
+    /// Cheaper ingestion, fewer features (no metric filters, subscriptions
+    /// or Live Tail).
+    InfrequentAccess,
+}
+
+impl LogClass {
+    fn as_str(&self) -> &'static str {
+        match self {
+            LogClass::Standard => "STANDARD",
+            LogClass::InfrequentAccess => "INFREQUENT_ACCESS",
+        }
+    }
 }
 
 impl crate::model::Handle<LogGroup> {
@@ -39,6 +66,7 @@ impl LogGroup {
         LogGroup {
             name: format!("/aws/lambda/{function_name}"),
             retention_days,
+            ..Default::default()
         }
     }
 
@@ -92,6 +120,8 @@ impl LogGroup {
             props: props(json!({
                 "name": name,
                 "retention_days": g.retention_in_days,
+                "class": g.log_group_class.as_ref().map(|c| c.as_str()).unwrap_or("STANDARD"),
+                "kms_key_id": g.kms_key_id,
                 "tags": tags_value(tags),
             })),
             outputs,
@@ -105,18 +135,24 @@ impl Kind for LogGroup {
         Arc::new(LogGroupProvider)
     }
     fn deps(&self) -> Vec<String> {
-        vec![]
+        self.kms_key
+            .as_ref()
+            .map(|k| k.deps().to_vec())
+            .unwrap_or_default()
     }
     fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+        &["name", "class"]
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
-        props(json!({
+    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
+        let mut i = crate::model::Inputs::new(ctx, k);
+        let key = self.kms_key.as_ref().map(|a| i.get("kms_key_id", a));
+        i.finish(json!({
             "name": self.name,
             "retention_days": self.retention_days,
+            "class": self.class.as_str(),
+            "kms_key_id": key,
             "tags": tags_value(ctx.tags.clone()),
         }))
-        .into()
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
         for name in names_to_read(&self.name, prior) {
@@ -133,6 +169,14 @@ impl Kind for LogGroup {
             .logs
             .create_log_group()
             .log_group_name(&name)
+            .log_group_class(aws_sdk_cloudwatchlogs::types::LogGroupClass::from(
+                s(d, "class").as_str(),
+            ))
+            .set_kms_key_id(
+                d.get("kms_key_id")
+                    .and_then(|k| k.as_str())
+                    .map(String::from),
+            )
             .set_tags(Some(string_map(d, "tags").into_iter().collect()))
             .send()
             .await
@@ -178,6 +222,28 @@ impl Kind for LogGroup {
                         .map_err(ctx_err(format!("remove the retention of log group {name}")))?;
                 }
             }
+        }
+        if d.get("kms_key_id") != o.props.get("kms_key_id") {
+            let logs = &cx.aws.logs;
+            match d.get("kms_key_id").and_then(|k| k.as_str()) {
+                Some(key) => logs
+                    .associate_kms_key()
+                    .log_group_name(&name)
+                    .kms_key_id(key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ctx_err(format!("encrypt log group {name} with {key}"))),
+                None => logs
+                    .disassociate_kms_key()
+                    .log_group_name(&name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ctx_err(format!(
+                        "stop encrypting log group {name} with its key"
+                    ))),
+            }?;
         }
         if d.get("tags") != o.props.get("tags") {
             let arn = Self::arn(&cx.ctx, &name);

@@ -46,6 +46,7 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           answers, kept as AWS keeps them: the fields not sent stay, a
           stage variable sent empty is removed, access log settings sent
           without a destination turn logging off;
+          (logs below)
           a stage's route settings (RouteSettings by route key): checked
           against the API's routes on CreateStage and UpdateStage
           (BadRequestException for a route key it does not have, as AWS),
@@ -60,6 +61,10 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           (UsernameAttributes, AliasAttributes, UsernameConfiguration), which
           moto's reset drops; DeleteUserPool of a pool with deletion
           protection answers InvalidParameterException, as AWS does.
+  logs    a log group's class (moto ignores logGroupClass): kept from
+          CreateLogGroup, reported by DescribeLogGroups (STANDARD unless
+          made otherwise); AssociateKmsKey/DisassociateKmsKey (moto has
+          none): the group's kmsKeyId as DescribeLogGroups reports it.
   s3      GetBucketVersioning: moto answers another XML root
           (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
   lambda  a function's EphemeralStorage and TracingConfig sent to
@@ -113,6 +118,8 @@ POOL_DOMAIN_DELETING = {}  # pool id -> time the domain is really gone
 # gaps, all guarded by LOCK
 AUTHORIZERS = {}  # api id -> set of authorizer ids created through here
 STAGE_TAGS = {}  # (api id, stage name) -> tags
+LOG_CLASS = {}  # log group name -> its class (moto ignores logGroupClass)
+LOG_KMS = {}  # log group name -> KMS key ARN or None, after Associate/DisassociateKmsKey
 STAGE_SETTINGS = {}  # (api id, stage name) -> settings UpdateStage changed
 FN_CONFIG = {}  # function name -> configuration moto drops (EphemeralStorage, ...)
 POOL_TAGS = {}  # user pool id -> tags
@@ -699,6 +706,19 @@ def fill_gap(service, op, method, path, body, headers):
     if service == "logs" and op == "DeleteLogGroup":
         forget_log_group_tags(body, headers)
         return None
+    if service == "logs" and op in ("AssociateKmsKey", "DisassociateKmsKey"):
+        doc = json.loads(body or b"{}")
+        name = doc.get("logGroupName")
+        h = dict(headers)
+        h["X-Amz-Target"] = "Logs_20140328.DescribeLogGroups"
+        st, _, b = upstream("POST", "/", json.dumps({"logGroupNamePrefix": name}).encode(), h)
+        groups = json.loads(b).get("logGroups", []) if st == 200 else []
+        if not any(g.get("logGroupName") == name for g in groups):
+            return json_error(400, "ResourceNotFoundException", "The specified log group does not exist.")
+        with LOCK:
+            LOG_KMS[name] = doc.get("kmsKeyId") if op == "AssociateKmsKey" else None
+        count(f"gap:{op}")
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, b"{}"
     if service == "apigateway":
         m = re.match(r"^/v2/apis/([^/]+)$", path_only)
         if m and method == "PATCH":
@@ -829,6 +849,28 @@ def gap_after(service, op, method, path, status, body, subject, req=b""):
     """What moto answered, with the gaps' state applied."""
     path_only = path.split("?")[0]
     try:
+        if service == "logs" and 200 <= status < 300:
+            if op == "CreateLogGroup":
+                sent = json.loads(req or b"{}")
+                with LOCK:
+                    LOG_CLASS[sent.get("logGroupName")] = sent.get("logGroupClass") or "STANDARD"
+                    LOG_KMS.pop(sent.get("logGroupName"), None)
+            if op == "DeleteLogGroup":
+                with LOCK:
+                    LOG_CLASS.pop(subject.get("logGroupName"), None)
+                    LOG_KMS.pop(subject.get("logGroupName"), None)
+            if op == "DescribeLogGroups":
+                doc = json.loads(body)
+                with LOCK:
+                    for g in doc.get("logGroups", []):
+                        name = g.get("logGroupName")
+                        g["logGroupClass"] = LOG_CLASS.get(name, "STANDARD")
+                        if name in LOG_KMS:
+                            if LOG_KMS[name]:
+                                g["kmsKeyId"] = LOG_KMS[name]
+                            else:
+                                g.pop("kmsKeyId", None)
+                return json.dumps(doc).encode()
         if service == "lambda" and subject:
             if op in ("CreateFunction", "UpdateFunctionConfiguration") and 200 <= status < 300:
                 sent = json.loads(req or b"{}")
