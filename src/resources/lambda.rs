@@ -1340,7 +1340,17 @@ impl Kind for Permission {
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let sid = prior.id_or(&self.statement_id);
+        // No ID recorded (a run stopped between AddPermission and its
+        // record): the statement ID this declaration makes, from what the
+        // state knows of its source.
+        let sid = match (&prior.id, self.statement_id.is_empty()) {
+            (Some(id), _) => id.clone(),
+            (None, false) => self.statement_id.clone(),
+            (None, true) => match self.desired(&cx.ctx, &prior.known).known() {
+                Ok(d) => self.sid(&d),
+                Err(_) => return Ok(Read::Missing),
+            },
+        };
         PermissionProvider
             .read(cx, &sid, prior.parent_id.as_deref())
             .await

@@ -61,6 +61,8 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           (UsernameAttributes, AliasAttributes, UsernameConfiguration), which
           moto's reset drops; DeleteUserPool of a pool with deletion
           protection answers InvalidParameterException, as AWS does.
+  lambda  AddPermission with a statement ID the function's policy has:
+          ResourceConflictException, as AWS (moto adds a second statement).
   logs    a log group's class (moto ignores logGroupClass): kept from
           CreateLogGroup, reported by DescribeLogGroups (STANDARD unless
           made otherwise); AssociateKmsKey/DisassociateKmsKey (moto has
@@ -705,6 +707,22 @@ def fill_gap(service, op, method, path, body, headers):
     query = parse_qs(path.split("?", 1)[1]) if "?" in path else {}
     if service == "logs" and op == "DeleteLogGroup":
         forget_log_group_tags(body, headers)
+        return None
+    if service == "lambda" and op == "AddPermission":
+        # AWS refuses a statement ID the function's policy has (moto adds a
+        # second statement under it).
+        m = re.match(r"^/2015-03-31/functions/([^/]+)/policy$", path_only)
+        sid = json.loads(body or b"{}").get("StatementId")
+        st, _, b = upstream("GET", f"/2015-03-31/functions/{m.group(1)}/policy", headers=headers)
+        if st == 200:
+            policy = json.loads(json.loads(b).get("Policy") or "{}")
+            statements = policy.get("Statement") or []
+            if isinstance(statements, dict):
+                statements = [statements]
+            if any(x.get("Sid") == sid for x in statements):
+                count("gap:AddPermission conflict")
+                return rest_error(409, "ResourceConflictException",
+                                  f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement.")
         return None
     if service == "logs" and op in ("AssociateKmsKey", "DisassociateKmsKey"):
         doc = json.loads(body or b"{}")
