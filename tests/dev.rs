@@ -786,21 +786,23 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     assert!(page.contains("id=\"signup\" href=\"/signup?"), "{page}");
     let idp = format!("http://127.0.0.1:{}", dev.idp);
     // The login form posted as a browser would, for one of the users.
-    let sign_in_with = |user: &str, password: &str| {
-        http()
-            .post(format!("{idp}/login"))
-            .form(&[
-                ("client_id", s("web_client_id").as_str()),
-                ("response_type", "code"),
-                ("scope", "openid"),
-                ("redirect_uri", callback),
-                ("state", "st"),
-                ("username", user),
-                ("password", password),
-            ])
-            .send()
-            .unwrap()
+    // A form of the hosted login posted as a browser would: the web
+    // client's authorization request and the page's own fields.
+    let web = s("web_client_id");
+    let post = |page: &str, fields: &[(&str, &str)]| {
+        let mut form = vec![
+            ("client_id", web.as_str()),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("redirect_uri", callback),
+            ("state", "st"),
+        ];
+        form.extend_from_slice(fields);
+        let url = format!("{idp}/{page}");
+        http().post(url).form(&form).send().unwrap()
     };
+    let sign_in_with =
+        |user: &str, password: &str| post("login", &[("username", user), ("password", password)]);
     let sign_in = |user: &str| sign_in_with(user, "Tr1gger-Ex4mple!");
     // A redirect back with a code, exchanged for the user's tokens.
     let tokens_of = |r: reqwest::blocking::Response| {
@@ -868,20 +870,11 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     // trigger's, printed by dev) that confirms the account; each signed in
     // after the post confirmation trigger.
     let sign_up = |user: &str, email: &str| {
-        http()
-            .post(format!("{idp}/signup"))
-            .form(&[
-                ("client_id", s("web_client_id").as_str()),
-                ("response_type", "code"),
-                ("scope", "openid"),
-                ("redirect_uri", callback),
-                ("state", "st"),
-                ("username", user),
-                ("email", email),
-                ("password", "Tr1gger-Ex4mple!"),
-            ])
-            .send()
-            .unwrap()
+        let password = "Tr1gger-Ex4mple!";
+        post(
+            "signup",
+            &[("username", user), ("email", email), ("password", password)],
+        )
     };
     let page = sign_up("bob", "bob@spam.example").text().unwrap();
     assert!(
@@ -909,21 +902,7 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         .chars()
         .take(6)
         .collect();
-    let confirm = |code: &str| {
-        http()
-            .post(format!("{idp}/confirm"))
-            .form(&[
-                ("client_id", s("web_client_id").as_str()),
-                ("response_type", "code"),
-                ("scope", "openid"),
-                ("redirect_uri", callback),
-                ("state", "st"),
-                ("signup", signup.as_str()),
-                ("code", code),
-            ])
-            .send()
-            .unwrap()
-    };
+    let confirm = |code: &str| post("confirm", &[("signup", signup.as_str()), ("code", code)]);
     let r = confirm("not-it");
     assert_eq!(r.status(), 400);
     assert!(r

@@ -123,14 +123,7 @@ fn hello_api_program_create_noop_change_down() {
     assert_eq!(changes(&rep), ["update function"]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
-        let env = s
-            .function(name)
-            .await
-            .environment
-            .unwrap()
-            .variables
-            .unwrap();
-        assert_eq!(env["GREETING"], "bonjour");
+        assert_eq!(s.environment(name).await["GREETING"], "bonjour");
     });
 
     // A route added, then dropped from the program: the next `up` deletes
@@ -242,14 +235,7 @@ fn two_apis_program_create_noop_change_down() {
     assert_eq!(changes(&rep), ["update function"]);
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
-        let env = s
-            .function(name)
-            .await
-            .environment
-            .unwrap()
-            .variables
-            .unwrap();
-        assert_eq!(env["GREETING"], "bonjour");
+        assert_eq!(s.environment(name).await["GREETING"], "bonjour");
     });
     assert!(st.run(&["down", "--yes"]).status.success());
     rt().block_on(async {

@@ -171,9 +171,9 @@ fn cors_headers(
 /// routes: 204 with the allowed methods, headers and max age; without any
 /// CORS header when the origin is not allowed.
 fn preflight(c: &aws_sdk_apigatewayv2::types::Cors, origin: &str) -> Response {
+    // The origin's own headers are added as to every answer (`handle`).
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::NO_CONTENT;
-    cors_headers(c, origin, r.headers_mut());
     if !origin_allowed(c, origin) {
         return r;
     }

@@ -235,6 +235,17 @@ fn carried_query(q: &BTreeMap<String, String>) -> String {
     u.finish()
 }
 
+/// A page's status and error paragraph: 400 with the error shown, else 200.
+pub(super) fn error_part(error: Option<&str>) -> (StatusCode, String) {
+    match error {
+        Some(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("<p class=\"error\" id=\"error\">{}</p>", html(e)),
+        ),
+        None => (StatusCode::OK, String::new()),
+    }
+}
+
 /// The login form; with a link to the sign-up form if the pool lets people
 /// sign up (`signup`).
 pub(super) fn login_page(
@@ -243,20 +254,13 @@ pub(super) fn login_page(
     signup: bool,
 ) -> Response {
     let hidden = hidden_fields(q);
+    let (status, err) = error_part(error);
     let signup = match signup {
         true => format!(
             "<p>Need an account? <a id=\"signup\" href=\"{}\">Sign up</a></p>",
             html(&format!("/signup?{}", carried_query(q)))
         ),
         false => String::new(),
-    };
-    let err = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e)))
-        .unwrap_or_default();
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
     };
     (status, Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title>
@@ -293,8 +297,7 @@ async fn login(State(p): State<Arc<Plane>>, Form(f): Form<BTreeMap<String, Strin
 pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>) -> Response {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id) = (get("username"), get("client_id"));
-    let (p, pool, f) = (p, pool.to_string(), f.clone());
-    let open = super::signup::open(p, &pool).await;
+    let open = super::signup::open(p, pool).await;
     let secret = client(p, &client_id)
         .await
         .and_then(|(_, c)| c.client_secret)
@@ -302,50 +305,44 @@ pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>)
     // The pool's authentication triggers, as Cognito runs them around the
     // password check (a known user only); a user the pool does not know
     // is first offered to its user migration trigger.
-    let pool_triggers = triggers(p, &pool).await;
+    let pool_triggers = triggers(p, pool).await;
     let pre = pool_triggers
         .as_ref()
         .and_then(|t| t.pre_authentication.clone());
     let post = pool_triggers
         .as_ref()
         .and_then(|t| t.post_authentication.clone());
-    let mut known = user_attributes(p, &pool, &user).await.is_some();
+    let at = Trigger {
+        p,
+        pool,
+        user: &user,
+        client_id: &client_id,
+    };
+    let mut known = user_attributes(p, pool, &user).await.is_some();
     let migration = pool_triggers
         .as_ref()
         .and_then(|t| t.user_migration.clone());
     if let (Some(arn), false) = (&migration, known) {
-        let at = Trigger {
-            p,
-            pool: &pool,
-            user: &user,
-            client_id: &client_id,
-        };
         match migrate(&at, arn, &get("password")).await {
             Ok(migrated) => known = migrated,
             Err(e) => {
                 let e = format!("UserMigration failed with error {e}.");
-                return login_page(&f, Some(&e), open);
+                return login_page(f, Some(&e), open);
             }
         }
     }
-    let at = Trigger {
-        p,
-        pool: &pool,
-        user: &user,
-        client_id: &client_id,
-    };
     if let (Some(arn), true) = (&pre, known) {
         let source = "PreAuthentication_Authentication";
         if let Err(e) = authentication_trigger(&at, arn, source).await {
             let e = format!("PreAuthentication failed with error {e}.");
-            return login_page(&f, Some(&e), open);
+            return login_page(f, Some(&e), open);
         }
     }
     let mut req = p
         .aws
         .cognito
         .admin_initiate_auth()
-        .user_pool_id(&pool)
+        .user_pool_id(pool)
         .client_id(&client_id)
         .auth_flow(AuthFlowType::AdminUserPasswordAuth)
         .auth_parameters("USERNAME", &user)
@@ -355,18 +352,18 @@ pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>)
     }
     match req.send().await {
         Ok(r) if r.authentication_result.is_some() => {}
-        _ => return login_page(&f, Some("Incorrect username or password."), open),
+        _ => return login_page(f, Some("Incorrect username or password."), open),
     }
     if let Some(arn) = &post {
         let source = "PostAuthentication_Authentication";
         if let Err(e) = authentication_trigger(&at, arn, source).await {
             let e = format!("PostAuthentication failed with error {e}.");
-            return login_page(&f, Some(&e), open);
+            return login_page(f, Some(&e), open);
         }
     }
     let code = uuid();
     let grant = Grant {
-        pool_id: pool,
+        pool_id: pool.to_string(),
         client_id,
         redirect_uri: get("redirect_uri"),
         scope: get("scope"),

@@ -9,7 +9,8 @@
 //! client, as after a login).
 
 use super::idp::{
-    check_request, client, error_page, hidden_fields, html, said, secret_hash, sign_in, Trigger,
+    check_request, client, error_page, error_part, hidden_fields, html, said, secret_hash, sign_in,
+    Trigger,
 };
 use super::tokens::{now, uuid};
 use super::Plane;
@@ -47,13 +48,7 @@ pub async fn page(
 }
 
 fn signup_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
-    let err = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e)))
-        .unwrap_or_default();
-    let status = match error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
-    };
+    let (status, err) = error_part(error);
     let value = |k: &str| html(q.get(k).map(String::as_str).unwrap_or_default());
     (status, Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Sign up</title>
@@ -73,13 +68,7 @@ fn signup_page(q: &BTreeMap<String, String>, error: Option<&str>) -> Response {
 }
 
 fn confirm_page(q: &BTreeMap<String, String>, id: &str, error: Option<&str>) -> Response {
-    let err = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", html(e)))
-        .unwrap_or_default();
-    let status = match error {
-        Some(_) => StatusCode::BAD_REQUEST,
-        None => StatusCode::OK,
-    };
+    let (status, err) = error_part(error);
     (status, Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>Confirm your account</title></head>
 <body><h1>We have sent a code by email</h1>{err}

@@ -604,6 +604,12 @@ impl Sdk {
             .unwrap()
     }
 
+    /// The function's environment variables as Lambda reports them.
+    pub async fn environment(&self, name: &str) -> std::collections::HashMap<String, String> {
+        let c = self.function(name).await;
+        c.environment.and_then(|e| e.variables).unwrap_or_default()
+    }
+
     /// True if Lambda knows a function of this name.
     pub async fn function_exists(&self, name: &str) -> bool {
         self.lambda
