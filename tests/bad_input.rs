@@ -26,7 +26,7 @@ fn corrupt_state_is_refused_and_nothing_is_deleted() {
     let st = Stack::new(&moto, "corrupt");
     st.ok(&["up"]);
     let pool = st.id("user_pool");
-    st.ok(&["up"]); // leaves a good backup
+    st.ok(&["up"]); // leaves a good backup: the state of an earlier write
     std::fs::write(
         st.state_file(),
         "{\"version\": 1,\n \"stack\": \"corrupt\",\n \"resources\": {oops",
@@ -44,7 +44,21 @@ fn corrupt_state_is_refused_and_nothing_is_deleted() {
     }
     assert!(pool_exists(&moto, &pool), "nothing was deleted");
     // The backup is good: restoring it brings the stack back under control.
+    // It is the state before the last write, which may be one made during
+    // a run (a resource recorded as being created, whose outputs the next
+    // run reads back): `up` then creates, replaces and deletes nothing.
     std::fs::copy(st.state_dir().join("corrupt.json.bak"), st.state_file()).unwrap();
+    let p = st.ok(&["plan"]);
+    assert!(
+        p.contains(" 0 to create, ") || p.contains("No changes"),
+        "{p}"
+    );
+    assert!(
+        p.contains(" 0 to replace, 0 to delete") || p.contains("No changes"),
+        "{p}"
+    );
+    st.ok(&["up"]);
+    assert_eq!(st.id("user_pool"), pool);
     let p = st.ok(&["plan"]);
     assert!(p.contains("No changes"), "{p}");
 }

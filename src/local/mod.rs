@@ -199,17 +199,19 @@ pub async fn start_moto() -> Result<Moto> {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevOpts {
-    /// Port of the local API endpoint (example_url); 0 picks a free one.
+    /// Port of the program's first API (example_url); its next APIs on the
+    /// ports after it; 0 picks free ones.
     #[arg(long, default_value_t = 0)]
     pub api_port: u16,
-    /// Port of the local Cognito hosted domain and issuer; 0 picks a free one.
+    /// Port of the local Cognito hosted login and of every pool's issuer; 0
+    /// picks a free one.
     #[arg(long, default_value_t = 0)]
     pub idp_port: u16,
     /// Deploy, print the outputs and stop (no serving): for scripts.
     #[arg(long)]
     pub no_serve: bool,
-    /// Rebuild the handler (dev profile) and redeploy its code on every
-    /// change to its crate; requests meanwhile are served by the old code.
+    /// Rebuild a function's crate (dev profile) and redeploy its code on
+    /// every change to it; requests meanwhile are served by the old code.
     #[arg(long, conflicts_with = "no_serve")]
     pub watch: bool,
 }
