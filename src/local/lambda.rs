@@ -115,7 +115,17 @@ struct Instance {
 }
 
 impl Drop for Instance {
+    /// Ends the sandbox as Lambda does: the bootstrap and every process it
+    /// started (its process group), none left running after a timeout.
     fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) on the group of our own child, not yet reaped
+            // (the group is the child's pid, made for it at spawn).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = self.child.start_kill();
         self.server.abort();
     }
@@ -282,6 +292,9 @@ impl LambdaHost {
             .current_dir(bin.parent().unwrap_or(&self.dir))
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        // A group of its own, ended as a whole with the instance.
+        #[cfg(unix)]
+        cmd.process_group(0);
         if self.logs.is_some() {
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
@@ -657,9 +670,27 @@ done
         host.stop().await;
     }
 
+    /// The first file named `name` under `dir`.
+    fn walk_for(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+        for e in std::fs::read_dir(dir).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if let Some(f) = walk_for(&p, name) {
+                    return Some(f);
+                }
+            } else if p.file_name().is_some_and(|n| n == name) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
     #[tokio::test]
     async fn timeout_is_enforced_and_code_must_match() {
-        let (host, mut cfg, _d) = host_with("#!/bin/sh\nsleep 30\n");
+        // The bootstrap starts a process of its own: the timeout ends both,
+        // as Lambda ends the sandbox.
+        let script = "#!/bin/sh\nsleep 30 &\necho $! > \"$LAMBDA_TASK_ROOT/child.pid\"\nwait\n";
+        let (host, mut cfg, d) = host_with(script);
         cfg.timeout = Duration::from_secs(1);
         let t = std::time::Instant::now();
         assert!(matches!(
@@ -667,6 +698,33 @@ done
             Err(InvokeError::Timeout)
         ));
         assert!(t.elapsed() < Duration::from_secs(5));
+        let pid_file =
+            walk_for(d.path(), "child.pid").expect("the bootstrap wrote its child's pid");
+        let pid: i32 = std::fs::read_to_string(pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = |pid: i32| {
+            // Gone, or a zombie waiting for init to reap it.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(true)
+        };
+        let t = std::time::Instant::now();
+        while !gone(pid) && t.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            gone(pid),
+            "the bootstrap's child {pid} outlived the timeout"
+        );
         let mut other = cfg.clone();
         other.code_sha256 = "something-else".into();
         assert!(
