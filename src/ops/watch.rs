@@ -155,15 +155,16 @@ pub async fn up_watch(g: &super::Global) -> Result<()> {
             "--watch rebuilds the functions' crates: none of the program's functions is built from one here (a zip, or --handler-zip)".into(),
         ));
     }
-    super::up(&g2, false, None).await?;
+    let (_, _, ctx) = super::up(&g2, false, None).await?;
     let mut changes = Changes::watch(&dirs)?;
     let shown: Vec<String> = dirs.iter().map(|(_, d)| d.display().to_string()).collect();
     eprintln!(
         "deployer up --watch: watching {} (Ctrl-C stops)",
         shown.join(", ")
     );
-    // The last build of each crate: a redeploy rebuilds only what changed.
-    let mut built = Packages::new();
+    // The last build of each crate (the first `up`'s to begin with): a
+    // redeploy rebuilds only what changed.
+    let mut built: Packages = ctx.packages.clone();
     while let Some(changed) = changes.next().await {
         eprintln!("deployer up: {} changed: rebuilding", names(&changed));
         let r = match rebuild_changed(cfg.architecture, Profile::Dev, changed).await {
