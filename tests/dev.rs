@@ -113,6 +113,20 @@ impl Dev {
         }
     }
 
+    /// What dev printed on its terminal, once it holds `what` (its lines
+    /// reach the test through a pipe and a thread, a moment after dev
+    /// answered): at most 10 s.
+    fn said_once(&self, what: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let said = self.said.lock().unwrap().join("\n");
+            if said.contains(what) || t.elapsed() > Duration::from_secs(10) {
+                return said;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `deployer logs` from another terminal, with no AWS credentials.
     fn logs(&self) -> String {
         let o = Command::new(common::bin())
@@ -893,8 +907,8 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("a confirmation form: {page}"))
         .to_string();
-    let said = dev.said.lock().unwrap().join("\n");
     let email = "an email to dan@else.example (not sent): Welcome to claims: Your claims code is ";
+    let said = dev.said_once(email);
     let code: String = said
         .split(email)
         .nth(1)
@@ -912,8 +926,8 @@ fn programs_are_served_offline_with_their_triggers_and_authorizers() {
     let tokens = tokens_of(confirm(&code));
     let id = common::jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["cognito:username"], "dan");
-    let said = dev.said.lock().unwrap().join("\n");
     for user in ["carol", "dan"] {
+        let said = dev.said_once(&format!("welcome, {user}"));
         assert!(said.contains(&format!("welcome, {user}")), "{said}");
     }
     drop(dev);
