@@ -335,27 +335,39 @@ impl S3Store {
         let me = LockInfo::new(operation);
         let body = serde_json::to_vec_pretty(&me).map_err(|e| Error::Other(e.to_string()))?;
         let key = self.key(".lock");
-        let r = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await;
+        // A lock that is gone by the time it is read was released between
+        // the two calls: try to take it again (a few times at most).
+        let mut attempts = 0;
+        let r = loop {
+            attempts += 1;
+            let r = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .if_none_match("*")
+                .content_type("application/json")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            match r {
+                Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
+                    match self.lock_holder().await? {
+                        Some((etag, h)) => return Err(self.locked(&etag, &h)),
+                        None if attempts < 3 => continue,
+                        None => {
+                            return Err(Error::Other(format!(
+                                "stack {} is locked (s3://{}/{}) and the lock could not be read; try again",
+                                self.stack, self.bucket, key
+                            )))
+                        }
+                    }
+                }
+                r => break r,
+            }
+        };
         let etag = match r {
             Ok(o) => o.e_tag().map(String::from),
-            Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
-                return Err(match self.lock_holder().await? {
-                    Some((etag, h)) => self.locked(&etag, &h),
-                    None => Error::Other(format!(
-                        "stack {} is locked (s3://{}/{}) and the lock could not be read; try again",
-                        self.stack, self.bucket, key
-                    )),
-                })
-            }
             Err(e) => {
                 if !crate::error::no_response(&e) {
                     return Err(s3_error(

@@ -36,11 +36,19 @@ impl Drop for Moto {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            // SAFETY: kill(2) of the moto forked for this test (it also
-            // ends by itself when this process does).
-            MotoProcess::Forked(pid) => unsafe {
-                libc::kill(*pid, libc::SIGKILL);
-            },
+            // Only if the pid is still a fork of moto_fork.py: had that
+            // moto ended first, its pid may be another process's now (pids
+            // wrap within minutes under a full build).
+            MotoProcess::Forked(pid) => {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains("moto_fork") {
+                    // SAFETY: kill(2) of the moto forked for this test (it
+                    // also ends by itself when this process does).
+                    unsafe {
+                        libc::kill(*pid, libc::SIGKILL);
+                    }
+                }
+            }
         }
     }
 }
