@@ -663,19 +663,33 @@ async fn pre_token_trigger(p: &Plane, pool: &str) -> Option<(String, String)> {
 }
 
 /// The pool's triggers (its `LambdaConfig`), as the control plane has them.
-async fn triggers(
+pub(super) async fn triggers(
     p: &Plane,
     pool: &str,
 ) -> Option<aws_sdk_cognitoidentityprovider::types::LambdaConfigType> {
-    let described = p
-        .reads
+    described_pool(p, pool)
+        .await?
+        .user_pool
+        .as_ref()?
+        .lambda_config
+        .clone()
+}
+
+/// The pool as the control plane describes it (read within `READ_TTL`):
+/// its triggers, whether people may sign up, its verification message.
+pub(super) async fn described_pool(
+    p: &Plane,
+    pool: &str,
+) -> Option<
+    Arc<aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolOutput>,
+> {
+    p.reads
         .get(
             format!("DescribeUserPool {pool}"),
             p.aws.cognito.describe_user_pool().user_pool_id(pool).send(),
         )
         .await
-        .ok()?;
-    described.user_pool.as_ref()?.lambda_config.clone()
+        .ok()
 }
 
 /// Who a trigger runs for: the pool, the user, the app client.

@@ -9,8 +9,8 @@
 //! client, as after a login).
 
 use super::idp::{
-    check_request, client, error_page, error_part, hidden_fields, html, said, secret_hash, sign_in,
-    Trigger,
+    check_request, client, described_pool, error_page, error_part, hidden_fields, html, said,
+    secret_hash, sign_in, triggers, Trigger,
 };
 use super::tokens::{now, uuid};
 use super::Plane;
@@ -82,27 +82,10 @@ fn confirm_page(q: &BTreeMap<String, String>, id: &str, error: Option<&str>) -> 
     .into_response()
 }
 
-/// What the pool has for a sign-up: whether people may sign up at all, its
-/// triggers, its verification message.
-async fn pool_of(
-    p: &Plane,
-    pool: &str,
-) -> Option<
-    Arc<aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolOutput>,
-> {
-    p.reads
-        .get(
-            format!("DescribeUserPool {pool}"),
-            p.aws.cognito.describe_user_pool().user_pool_id(pool).send(),
-        )
-        .await
-        .ok()
-}
-
 /// Whether people may sign up to the pool themselves (the login page
 /// then links to the sign-up form, as Cognito's does).
 pub async fn open(p: &Plane, pool: &str) -> bool {
-    let described = pool_of(p, pool).await;
+    let described = described_pool(p, pool).await;
     let config = described
         .as_ref()
         .and_then(|d| d.user_pool.as_ref())
@@ -122,7 +105,7 @@ pub async fn submit(
     };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id, email) = (get("username"), get("client_id"), get("email"));
-    let described = pool_of(&p, &pool).await;
+    let described = described_pool(&p, &pool).await;
     let described = described.as_ref().and_then(|d| d.user_pool.as_ref());
     let admin_only = described
         .and_then(|d| d.admin_create_user_config.as_ref())
@@ -292,9 +275,7 @@ async fn confirmed(
         user: &user,
         client_id: &client_id,
     };
-    let triggers = pool_of(p, pool)
-        .await
-        .and_then(|d| d.user_pool.as_ref().and_then(|u| u.lambda_config.clone()));
+    let triggers = triggers(p, pool).await;
     if let Some(arn) = triggers.and_then(|t| t.post_confirmation) {
         let request = json!({"userAttributes": Value::Object(at.attributes().await)});
         if let Err(e) = at
