@@ -61,7 +61,7 @@ enum MotoProcess {
     Forked(i32),
 }
 
-/// What the AWS-behaviour layer (tests/awsim/awsim.py) adds in front of moto.
+/// What the AWS-behaviour layer (awsim/awsim.py) adds in front of moto.
 #[derive(Debug, Clone)]
 pub struct Awsim {
     pub seed: u64,
@@ -77,6 +77,8 @@ pub struct Awsim {
     /// (S3 path, file): another writer puts the file's bytes at the path
     /// right after the first read of it.
     pub replace_after_get: Option<(String, PathBuf)>,
+    /// More of awsim's options (`--account-concurrency 10`).
+    pub extra: Vec<String>,
 }
 
 /// The realism windows of the integration scenarios, as a share of
@@ -108,6 +110,7 @@ impl Awsim {
             deny: vec![],
             scale: test_scale(),
             replace_after_get: None,
+            extra: vec![],
         })
     }
 
@@ -123,6 +126,7 @@ impl Awsim {
             deny: vec![],
             scale: 1.0,
             replace_after_get: None,
+            extra: vec![],
         }
     }
 }
@@ -136,7 +140,7 @@ pub fn awsim_stats(endpoint: &str) -> std::collections::BTreeMap<String, u64> {
 
 fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
     use std::io::BufRead;
-    let script = project_dir().join("tests/awsim/awsim.py");
+    let script = project_dir().join("awsim/awsim.py");
     let python = deployer::tools::venv_bin().join("python");
     let python = if python.is_file() {
         python
@@ -164,7 +168,8 @@ fn start_awsim(upstream: &str, a: &Awsim) -> (Child, String) {
         cmd.arg("--replace-after-get")
             .arg(format!("{path}={}", file.display()));
     }
-    let mut child = cmd.spawn().expect("start tests/awsim/awsim.py");
+    cmd.args(&a.extra);
+    let mut child = cmd.spawn().expect("start awsim/awsim.py");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -212,6 +217,48 @@ impl Moto {
             m.endpoint = endpoint;
         }
         m
+    }
+
+    /// `deployer emulator` (moto_server behind awsim, as a user starts it
+    /// for `--endpoint-url` work), on a free port; killed with the test
+    /// (its moto and awsim die with it).
+    pub fn emulator() -> Moto {
+        use std::io::BufRead;
+        let mut cmd = Command::new(bin());
+        deployer::tools::die_with_parent(&mut cmd);
+        let mut child = cmd
+            .args(["emulator", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start deployer emulator");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("deployer emulator prints where it listens");
+        let after = |word: &str| {
+            let rest = line.split(word).nth(1).unwrap_or_default();
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (endpoint, direct) = (after("listens on "), after("(moto "));
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:") && direct.starts_with("http://127.0.0.1:"),
+            "deployer emulator said {line:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let recording = dir.path().join("recording.jsonl");
+        Moto {
+            process: MotoProcess::Started(child),
+            port: 0,
+            direct,
+            endpoint,
+            proxy: None,
+            recording,
+            _dir: dir,
+        }
     }
 
     /// moto_server on a port it picks itself (`-p 0`), read from the line it

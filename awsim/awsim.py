@@ -45,7 +45,8 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
           UpdateStage (moto has none): a settings overlay that GetStage(s)
           answers, kept as AWS keeps them: the fields not sent stay, a
           stage variable sent empty is removed, access log settings sent
-          without a destination turn logging off;
+          empty turn logging off (as Terraform's UpdateStage does);
+          DeleteAccessLogSettings (moto has none): logging off;
           (logs below)
           a stage's route settings (RouteSettings by route key): checked
           against the API's routes on CreateStage and UpdateStage
@@ -70,9 +71,9 @@ AWS answers them, so that the deployer makes the same calls here as on AWS:
   s3      GetBucketVersioning: moto answers another XML root
           (GetBucketVersioningResponse); AWS's is VersioningConfiguration.
   lambda  a function's EphemeralStorage and TracingConfig sent to
-          UpdateFunctionConfiguration, and its LoggingConfig (moto ignores
-          the first two on update and drops the third): an overlay that
-          GetFunction(Configuration) answers.
+          UpdateFunctionConfiguration (moto ignores them on update): an
+          overlay that GetFunction(Configuration) answers; its LoggingConfig
+          is rules.py's (AWS's defaults, not what was sent).
   logs    DeleteLogGroup: moto keeps the deleted group's tags, which a group
           made again under its name then shows; AWS's new group has none.
 
@@ -100,6 +101,9 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote
+
+import rules  # layer (b): the documented rules of each operation (rules.py)
+import validate  # layer (a): requests checked against AWS's published models (validate.py)
 
 ARGS = None
 LOCK = threading.Lock()
@@ -500,6 +504,16 @@ class Handler(BaseHTTPRequestHandler):
                 status = 500 if rng.random() < 0.5 else 503
                 count(f"http{status}:{service}")
                 return self.reply(*server_error(service, status))
+        # AWS checks a request against its model and its documented rules
+        # before it applies it: an invalid request is answered here, and
+        # never reaches moto (which would accept it).
+        if not ARGS.no_validate:
+            err = validate.check(CTX, service, op, self.command, self.path, headers, body)
+            if err is not None:
+                return self.reply(*err)
+        err = rules.before(CTX, service, op, self.command, self.path, headers, body)
+        if err is not None:
+            return self.reply(*err)
         lose = chaos and mutating and rng.random() < ARGS.lost
         busy = None
         now = time.monotonic()
@@ -533,6 +547,7 @@ class Handler(BaseHTTPRequestHandler):
                 status = resp.status
                 conn.close()
                 rbody = gap_after(service, op, self.command, self.path, status, rbody, subject, body)
+            status, rheaders, rbody = rules.after(CTX, service, op, self.command, self.path, headers, body, status, rheaders, rbody)
         finally:
             if busy:
                 busy.release()
@@ -642,6 +657,20 @@ def delete_route_settings(headers, api, stage, key):
         routes.pop(key)
         STAGE_SETTINGS.setdefault((api, stage), {})["routeSettings"] = routes
     count("gap:DeleteRouteSettings")
+    return 204, {}, b""
+
+
+def delete_access_log_settings(headers, api, stage):
+    """DeleteAccessLogSettings (moto has none): 'To disable access logging
+    for a Stage, delete its AccessLogSettings' (API Gateway v2 API
+    reference, apis-apiid-stages-stagename-accesslogsettings): 204, and the
+    stage's overlay loses its access log settings."""
+    st, h, b = upstream("GET", f"/v2/apis/{api}/stages/{quote(stage, safe='')}", headers=headers)
+    if st != 200:
+        return st, h, b
+    with LOCK:
+        STAGE_SETTINGS.setdefault((api, stage), {})["accessLogSettings"] = None
+    count("gap:DeleteAccessLogSettings")
     return 204, {}, b""
 
 
@@ -757,6 +786,9 @@ def fill_gap(service, op, method, path, body, headers):
         m = re.match(r"^/v2/apis/([^/]+)/stages/([^/]+)/routesettings/([^/]+)$", path_only)
         if m and method == "DELETE":
             return delete_route_settings(headers, m.group(1), unquote(m.group(2)), unquote(m.group(3)))
+        m = re.match(r"^/v2/apis/([^/]+)/stages/([^/]+)/accesslogsettings$", path_only)
+        if m and method == "DELETE":
+            return delete_access_log_settings(headers, m.group(1), unquote(m.group(2)))
         m = re.match(r"^/v2/apis/([^/]+)/stages$", path_only)
         if m and method == "POST":
             missing = unknown_route_keys(headers, m.group(1), json.loads(body or b"{}"))
@@ -860,7 +892,9 @@ def replace_after_get(service, method, path, status, headers):
     count("replaced_after_get")
 
 
-FN_CONFIG_KEYS = ("EphemeralStorage", "TracingConfig", "LoggingConfig")
+# LoggingConfig is rules.py's (what AWS stores: its defaults, INFO levels
+# with JSON), not an echo of what was sent.
+FN_CONFIG_KEYS = ("EphemeralStorage", "TracingConfig")
 
 
 def gap_after(service, op, method, path, status, body, subject, req=b""):
@@ -951,6 +985,25 @@ def gap_after(service, op, method, path, status, body, subject, req=b""):
     return body
 
 
+class Ctx:
+    """What validate.py and rules.py use of this module (passed to them, so
+    that they do not import this script a second time as a module)."""
+
+    upstream = staticmethod(lambda *a, **k: upstream(*a, **k))
+    json_error = staticmethod(lambda *a, **k: json_error(*a, **k))
+    rest_error = staticmethod(lambda *a, **k: rest_error(*a, **k))
+    query_error = staticmethod(lambda *a, **k: query_error(*a, **k))
+    count = staticmethod(lambda *a, **k: count(*a, **k))
+    lock = LOCK
+
+    @property
+    def args(self):
+        return ARGS
+
+
+CTX = Ctx()
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     # deployer opens a connection per request in flight: socketserver's
@@ -997,6 +1050,11 @@ def main():
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request (the distance to a region)")
     p.add_argument("--serial", action="store_true", help="one request at a time (the sequential baseline)")
     p.add_argument("--record", default=None, help="FILE: one JSON line per request (start, end, service, op, status)")
+    p.add_argument("--account-concurrency", type=int, default=1000,
+                   help="the account's Lambda concurrency limit (rules.py: PutFunctionConcurrency, GetAccountSettings); a new account's is 10")
+    p.add_argument("--update-group-omitted", choices=("keep", "clear"), default="keep",
+                   help="what Cognito UpdateGroup does with Description/RoleArn/Precedence it is not sent (undocumented; rules.py)")
+    p.add_argument("--no-validate", action="store_true", help="do not check requests against AWS's published models (validate.py)")
     p.add_argument("--verbose", action="store_true")
     ARGS = p.parse_args()
     m = re.match(r"^http://([^:/]+):(\d+)", ARGS.upstream)
