@@ -18,7 +18,12 @@ fn main() {
     let sha = pkg.sha256_b64.clone();
     let bytes = pkg.zip.len();
     let dir = tempfile::tempdir().unwrap();
-    let host = LambdaHost::new([Arc::new(pkg)], dir.path().to_path_buf());
+    // No emulator: the handler makes no AWS call.
+    let host = LambdaHost::new(
+        [Arc::new(pkg)],
+        dir.path().to_path_buf(),
+        "http://127.0.0.1:9",
+    );
     let env = [
         ("EXAMPLE_OIDC_REDIRECT_URL", "http://127.0.0.1:9/oidc"),
         ("EXAMPLE_OIDC_ISSUER_URL", "http://127.0.0.1:9/pool"),

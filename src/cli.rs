@@ -81,6 +81,22 @@ pub enum Cmd {
     },
     /// The whole stack offline: moto + a local data plane on 127.0.0.1.
     Dev(crate::local::DevOpts),
+    /// The local AWS control plane alone, until Ctrl-C: moto_server behind
+    /// awsim (moto's gaps answered as AWS answers them; every request
+    /// checked against AWS's service models and documented rules), for
+    /// `--endpoint-url` / `AWS_ENDPOINT_URL` work. `dev` starts the same.
+    Emulator {
+        /// Its port on 127.0.0.1 (0: a free one, printed).
+        #[arg(long, default_value_t = 4510)]
+        port: u16,
+        /// AWS's eventual consistency too (a new role briefly not assumable,
+        /// a function Pending, a domain creating), as on a real account.
+        #[arg(long)]
+        realism: bool,
+        /// The account's Lambda concurrency limit (a new account has 10).
+        #[arg(long)]
+        account_concurrency: Option<u32>,
+    },
     /// The function's logs (CloudWatch Logs `/aws/lambda/{prefix}`; for a
     /// `deployer dev` stack, the local function's), START/END/REPORT included.
     Logs {
@@ -137,7 +153,7 @@ pub fn main_with_app(app: crate::App) -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let dev = matches!(cli.cmd, Cmd::Dev(_));
+    let dev = matches!(cli.cmd, Cmd::Dev(_) | Cmd::Emulator { .. });
     let r = rt.block_on(async {
         if dev {
             // `deployer dev` handles Ctrl-C itself (it stops its servers).
@@ -194,6 +210,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Import { key, id } => crate::ops::import(&g, &key, &id).await,
         Cmd::Outputs { name, show_secrets } => outputs(&g, name.as_deref(), show_secrets).await,
         Cmd::Dev(opts) => crate::local::dev(&g, opts).await,
+        Cmd::Emulator {
+            port,
+            realism,
+            account_concurrency,
+        } => {
+            let opts = crate::local::control::Options {
+                port,
+                realism: realism.then_some(1.0),
+                account_concurrency,
+            };
+            crate::local::control::serve(opts).await
+        }
         Cmd::Logs { follow, since } => crate::ops::logs::logs(&g, follow, &since).await,
         Cmd::Unlock { lock_id } => crate::ops::state::unlock(&g, &lock_id).await,
         Cmd::State(c) => crate::ops::state::run(&g, c).await,

@@ -530,6 +530,175 @@ fn the_walkthrough_over_http_and_its_refusals() {
     );
 }
 
+/// The hosted login's tokens live as long as the app client says (its
+/// AccessTokenValidity and IdTokenValidity in its TokenValidityUnits, as
+/// the control plane reports them), and a refresh token is refused while
+/// its user is disabled (AdminDisableUser). (A refresh token's own end is
+/// `idp::tests::a_refresh_token_ends_with_its_lifetime`: the shortest
+/// lifetime a client may set is an hour.)
+#[test]
+fn hosted_login_tokens_follow_the_client_and_the_user() {
+    use aws_sdk_cognitoidentityprovider::types::{TimeUnitsType, TokenValidityUnitsType};
+    let dev = Dev::start();
+    let o = dev.outputs();
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dev.dir.path().join("dev.json")).unwrap()).unwrap();
+    let id_of = |key: &str| {
+        state["resources"][key]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in the state"))
+            .to_string()
+    };
+    let (client, pool) = (
+        id_of("client/example-authorization-code"),
+        id_of("user_pool"),
+    );
+    let rt = common::rt();
+    let sdk = rt.block_on(common::sdk(state["local"]["endpoint"].as_str().unwrap()));
+    let described = rt
+        .block_on(
+            sdk.cognito
+                .describe_user_pool_client()
+                .user_pool_id(&pool)
+                .client_id(&client)
+                .send(),
+        )
+        .unwrap()
+        .user_pool_client
+        .unwrap();
+    let secret = described.client_secret.clone().unwrap();
+    // The client's token lifetimes: described, merged, all sent (an update
+    // resets what it is not sent).
+    let set_lifetimes = |access: i32, id: i32, refresh: i32| {
+        let c = &described;
+        let units = TokenValidityUnitsType::builder()
+            .access_token(TimeUnitsType::Minutes)
+            .id_token(TimeUnitsType::Minutes)
+            .refresh_token(TimeUnitsType::Minutes)
+            .build();
+        let update = sdk
+            .cognito
+            .update_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&client)
+            .set_client_name(c.client_name.clone())
+            .set_explicit_auth_flows(c.explicit_auth_flows.clone())
+            .set_supported_identity_providers(c.supported_identity_providers.clone())
+            .set_callback_urls(c.callback_urls.clone())
+            .set_logout_urls(c.logout_urls.clone())
+            .set_allowed_o_auth_flows(c.allowed_o_auth_flows.clone())
+            .set_allowed_o_auth_scopes(c.allowed_o_auth_scopes.clone())
+            .set_allowed_o_auth_flows_user_pool_client(c.allowed_o_auth_flows_user_pool_client)
+            .set_prevent_user_existence_errors(c.prevent_user_existence_errors.clone())
+            .set_read_attributes(c.read_attributes.clone())
+            .set_write_attributes(c.write_attributes.clone())
+            .set_enable_token_revocation(c.enable_token_revocation)
+            .access_token_validity(access)
+            .id_token_validity(id)
+            .refresh_token_validity(refresh)
+            .token_validity_units(units);
+        rt.block_on(update.send()).unwrap();
+    };
+    let redirect = o["example_authorization_code_oidc_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let idp = format!("http://127.0.0.1:{}", dev.idp);
+    let token_url = o["oidc_token_url"].as_str().unwrap().to_string();
+    // alice signs in at the hosted login; her code exchanged for tokens.
+    let sign_in = || -> Value {
+        let form = [
+            ("response_type", "code"),
+            ("client_id", client.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("scope", "openid email profile example/auth"),
+            ("username", "alice"),
+            ("password", "HeyH0Password!"),
+        ];
+        let r = http()
+            .post(format!("{idp}/login"))
+            .form(&form)
+            .send()
+            .unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+        let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let code = loc
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .to_string();
+        let r = http()
+            .post(&token_url)
+            .basic_auth(&client, Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect.as_str()),
+            ])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().unwrap()
+    };
+    let refresh = |t: &Value| {
+        http()
+            .post(&token_url)
+            .basic_auth(&client, Some(&secret))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .unwrap()
+    };
+    let lifetime = |token: &Value| {
+        let c = common::jwt_claims(token.as_str().unwrap());
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
+    };
+
+    // Access tokens for 10 minutes, ID tokens for 20, refresh for an hour.
+    set_lifetimes(10, 20, 60);
+    let t = sign_in();
+    assert_eq!(t["expires_in"], 600, "{t}");
+    assert_eq!(lifetime(&t["access_token"]), 600);
+    assert_eq!(lifetime(&t["id_token"]), 1200);
+    let r = refresh(&t);
+    assert_eq!(r.status(), 200);
+    let again: Value = r.json().unwrap();
+    assert_eq!(lifetime(&again["access_token"]), 600);
+    assert_eq!(lifetime(&again["id_token"]), 1200);
+
+    // alice disabled: her refresh token is refused, and userInfo too.
+    let cognito = &sdk.cognito;
+    let disable = cognito
+        .admin_disable_user()
+        .user_pool_id(&pool)
+        .username("alice");
+    rt.block_on(disable.send()).unwrap();
+    let r = refresh(&t);
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_grant");
+    let r = http()
+        .get(o["oidc_userinfo_url"].as_str().unwrap())
+        .bearer_auth(again["access_token"].as_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401, "userInfo for a disabled user");
+    // Enabled again: the hosted login signs alice in with the client's
+    // new lifetimes.
+    let enable = cognito
+        .admin_enable_user()
+        .user_pool_id(&pool)
+        .username("alice");
+    rt.block_on(enable.send()).unwrap();
+    set_lifetimes(5, 7, 120);
+    let t = sign_in();
+    assert_eq!(t["expires_in"], 300, "{t}");
+    assert_eq!(lifetime(&t["id_token"]), 420);
+    assert_eq!(refresh(&t).status(), 200);
+}
+
 fn node_login(url: &str, password: &str, shots: &str) -> Value {
     let dir = common::project_dir().join("tests/browser");
     assert!(

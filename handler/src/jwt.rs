@@ -2,10 +2,13 @@
 //!
 //! The algorithm is pinned to RS256, the issuer comes from configuration
 //! (never from the token), `exp`/`nbf` are checked with a small leeway,
-//! `token_use` must be `access` or `id`, and the client (`client_id` of an
-//! access token, `aud` of an ID token) is checked against the allowed list.
-//! The JWKS is cached for the life of the execution environment and fetched
-//! again on an unknown `kid`, at most once per `refresh_interval`.
+//! `token_use` must be the one expected (`access` for a bearer token, `id`
+//! for the code flow's ID token: one is never taken for the other), and the
+//! client (`client_id` of an access token, as Cognito's carry no `aud`;
+//! `aud` of an ID token) is checked against the allowed list.
+//! The JWKS is cached across invocations: fetched again on an unknown `kid`
+//! (at most once per `refresh_interval`), and once it is older than
+//! `max_age` (a key the issuer has withdrawn is not trusted for longer).
 
 use crate::Config;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,12 +31,28 @@ pub struct Discovery {
     pub userinfo_endpoint: Option<String>,
 }
 
-/// What an ID token from the code flow must also satisfy.
-#[derive(Debug, Clone)]
-pub struct Expect<'a> {
-    pub token_use: &'a str,
-    pub audience: &'a str,
-    pub nonce: Option<&'a str>,
+/// What a token must be, besides signed with the issuer's key, issued by
+/// it and within its lifetime.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect<'a> {
+    /// A bearer access token: `token_use` `access`; its `client_id` one of
+    /// the allowed clients (when a list is configured).
+    Access,
+    /// The code flow's ID token: `token_use` `id`, for `audience` (its
+    /// `aud`, which must also be allowed), with this login's `nonce`.
+    Id {
+        audience: &'a str,
+        nonce: Option<&'a str>,
+    },
+}
+
+impl Expect<'_> {
+    fn token_use(&self) -> &'static str {
+        match self {
+            Expect::Access => "access",
+            Expect::Id { .. } => "id",
+        }
+    }
 }
 
 /// An RSA public key of the JWKS: modulus and exponent, big-endian.
@@ -49,13 +68,25 @@ pub struct Provider {
     allowed: Option<Vec<String>>,
     pub http: reqwest::Client,
     discovery: tokio::sync::Mutex<Option<Discovery>>,
-    keys: RwLock<HashMap<String, RsaKey>>,
+    keys: RwLock<KeySet>,
     last_fetch: tokio::sync::Mutex<Fetches>,
+    /// The least time between two fetches of the JWKS for an unknown `kid`.
     pub refresh_interval: Duration,
+    /// How long a fetched JWKS is trusted: a token signed with a key of an
+    /// older set makes the provider fetch it again first (and refuses the
+    /// token if that fails: a withdrawn key is not trusted on).
+    pub max_age: Duration,
     /// How long a failed JWKS fetch is answered from memory before the next
     /// token tries again (so that an issuer that is down is not asked on
     /// every request, nor shut out for a whole `refresh_interval`).
     pub retry_after_failure: Duration,
+}
+
+/// The usable keys of the JWKS, and when they were fetched.
+#[derive(Default)]
+struct KeySet {
+    keys: HashMap<String, RsaKey>,
+    fetched: Option<Instant>,
 }
 
 /// When the JWKS was last fetched, and the last failure since.
@@ -77,9 +108,10 @@ impl Provider {
                 .build()
                 .expect("HTTP client"),
             discovery: tokio::sync::Mutex::new(None),
-            keys: RwLock::new(HashMap::new()),
+            keys: RwLock::new(KeySet::default()),
             last_fetch: tokio::sync::Mutex::new(Fetches::default()),
             refresh_interval: Duration::from_secs(60),
+            max_age: Duration::from_secs(3600),
             retry_after_failure: Duration::from_secs(1),
         }
     }
@@ -121,14 +153,15 @@ impl Provider {
     }
 
     /// Fetches the JWKS unless it was fetched less than `refresh_interval`
-    /// ago (the very first fetch always happens). Only a successful fetch
-    /// counts: after a failed one the next token tries again (at most once
-    /// per `retry_after_failure`), and a set that is unreadable or holds no
-    /// usable key leaves the keys already known in place.
+    /// (and `max_age`) ago (the very first fetch always happens). Only a
+    /// successful fetch counts: after a failed one the next token tries
+    /// again (at most once per `retry_after_failure`), and a set that is
+    /// unreadable or holds no usable key leaves the keys already known in
+    /// place (still trusted until `max_age`).
     async fn refresh(&self) -> Result<bool, String> {
         let mut last = self.last_fetch.lock().await;
         if let Some(t) = last.success {
-            if t.elapsed() < self.refresh_interval {
+            if t.elapsed() < self.refresh_interval.min(self.max_age) {
                 return Ok(false);
             }
         }
@@ -140,9 +173,13 @@ impl Provider {
         let fetched = self.fetch_keys().await;
         match fetched {
             Ok(keys) => {
-                last.success = Some(Instant::now());
+                let at = Instant::now();
+                last.success = Some(at);
                 last.failure = None;
-                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = KeySet {
+                    keys,
+                    fetched: Some(at),
+                };
                 Ok(true)
             }
             Err(why) => {
@@ -185,24 +222,41 @@ impl Provider {
         Ok(keys)
     }
 
+    /// The key `kid` of a set fetched less than `max_age` ago: from the
+    /// cache, else after fetching the set again (rate-limited).
     async fn key(&self, kid: &str) -> Result<RsaKey, String> {
-        if let Some(k) = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(kid) {
-            return Ok(k.clone());
+        if let Some(k) = self.cached(kid) {
+            return Ok(k);
         }
         self.refresh().await?;
-        self.keys
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| format!("the token's signing key {kid:?} is not in the issuer's JWKS"))
+        if let Some(k) = self.cached(kid) {
+            return Ok(k);
+        }
+        let set = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        match set.keys.contains_key(kid) {
+            true => Err(format!(
+                "the token's signing key {kid:?} is from a JWKS fetched over {} s ago, which could not be fetched again",
+                self.max_age.as_secs()
+            )),
+            false => Err(format!(
+                "the token's signing key {kid:?} is not in the issuer's JWKS"
+            )),
+        }
     }
 
-    /// Validates a token; returns its claims, or why it is not valid.
+    /// The key `kid`, if the cached set has it and is younger than `max_age`.
+    fn cached(&self, kid: &str) -> Option<RsaKey> {
+        let set = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let fresh = set.fetched.is_some_and(|t| t.elapsed() < self.max_age);
+        fresh.then(|| set.keys.get(kid).cloned()).flatten()
+    }
+
+    /// Validates a token as `expect` says; returns its claims, or why it is
+    /// not valid.
     pub async fn validate(
         &self,
         token: &str,
-        expect: Option<Expect<'_>>,
+        expect: Expect<'_>,
     ) -> Result<Map<String, Value>, String> {
         let (claims, key_id, signed, signature) = parse(token)?;
         let key = self.key(&key_id).await?;
@@ -216,22 +270,25 @@ impl Provider {
         let token_use = claims
             .get("token_use")
             .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if token_use != "access" && token_use != "id" {
-            return Err(format!("token_use {token_use:?} is neither access nor id"));
+            .unwrap_or_default();
+        if token_use != expect.token_use() {
+            return Err(format!(
+                "expected an {} token, got token_use {token_use:?}",
+                expect.token_use()
+            ));
         }
-        let client = if token_use == "access" {
-            claims
+        // The client the token was issued to: an access token's
+        // `client_id` (Cognito's carry no `aud`), an ID token's `aud`.
+        let client = match expect {
+            Expect::Access => claims
                 .get("client_id")
                 .and_then(Value::as_str)
-                .map(String::from)
-        } else {
-            match claims.get("aud") {
+                .map(String::from),
+            Expect::Id { .. } => match claims.get("aud") {
                 Some(Value::String(a)) => Some(a.clone()),
                 Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().map(String::from),
                 _ => None,
-            }
+            },
         };
         if let Some(allowed) = &self.allowed {
             if !client.as_ref().is_some_and(|c| allowed.contains(c)) {
@@ -241,21 +298,14 @@ impl Provider {
                 ));
             }
         }
-        if let Some(x) = expect {
-            if token_use != x.token_use {
+        if let Expect::Id { audience, nonce } = expect {
+            if client.as_deref() != Some(audience) {
                 return Err(format!(
-                    "expected an {} token, got token_use {token_use:?}",
-                    x.token_use
-                ));
-            }
-            if client.as_deref() != Some(x.audience) {
-                return Err(format!(
-                    "the token is for audience {:?}, not {:?}",
+                    "the token is for audience {:?}, not {audience:?}",
                     client.unwrap_or_default(),
-                    x.audience
                 ));
             }
-            if let Some(n) = x.nonce {
+            if let Some(n) = nonce {
                 if claims.get("nonce").and_then(Value::as_str) != Some(n) {
                     return Err("the ID token's nonce does not match this login".into());
                 }

@@ -129,7 +129,9 @@ impl App {
         }
         if let Some(auth) = header(event, "authorization") {
             let v = match bearer(&auth) {
-                Some(token) => match provider.validate(token, None).await {
+                // A bearer token is an access token: an ID token is not
+                // taken for one.
+                Some(token) => match provider.validate(token, jwt::Expect::Access).await {
                     Ok(c) => Value::Object(c),
                     Err(e) => json!(format!("ERROR: {e}")),
                 },

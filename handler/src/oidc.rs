@@ -174,11 +174,10 @@ pub async fn handle(cfg: &Config, provider: &Provider, event: &Value) -> Value {
     let claims = match provider
         .validate(
             id_token,
-            Some(Expect {
-                token_use: "id",
+            Expect::Id {
                 audience: &cfg.client_id,
                 nonce: Some(nonce),
-            }),
+            },
         )
         .await
     {

@@ -2,7 +2,7 @@
 //! user in a pool it created, validated against moto's JWKS.
 
 use aws_sdk_cognitoidentityprovider as cip;
-use handler::jwt::Provider;
+use handler::jwt::{Expect, Provider};
 use std::process::{Command, Stdio};
 
 struct Moto(std::process::Child);
@@ -108,14 +108,20 @@ fn moto_minted_access_and_id_tokens_validate() {
         let p = Provider::new(&config);
         let access_token = auth.access_token.unwrap();
         let access = p
-            .validate(&access_token, None)
+            .validate(&access_token, Expect::Access)
             .await
             .expect("moto's access token validates");
         assert_eq!(access["token_use"], "access");
         assert_eq!(access["client_id"], client);
         assert_eq!(access["username"], "alice");
         let id = p
-            .validate(&auth.id_token.unwrap(), None)
+            .validate(
+                &auth.id_token.unwrap(),
+                Expect::Id {
+                    audience: &client,
+                    nonce: None,
+                },
+            )
             .await
             .expect("moto's ID token validates");
         assert_eq!(id["token_use"], "id");
@@ -125,7 +131,10 @@ fn moto_minted_access_and_id_tokens_validate() {
             issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other".into(),
             ..config
         });
-        let e = other.validate(&access_token, None).await.unwrap_err();
+        let e = other
+            .validate(&access_token, Expect::Access)
+            .await
+            .unwrap_err();
         assert!(e.contains("InvalidIssuer"), "{e}");
     });
 }

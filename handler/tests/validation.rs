@@ -4,7 +4,7 @@
 mod support;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use handler::jwt::Provider;
+use handler::jwt::{Expect, Provider};
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use support::*;
@@ -28,11 +28,12 @@ fn the_validation_table() {
     let p = Provider::new(&cfg);
     let iss = idp.issuer();
     rt().block_on(async {
-        let ok = p.validate(&k1.sign(&access_claims(&iss)), None).await.unwrap();
+        let ok = p.validate(&k1.sign(&access_claims(&iss)), Expect::Access).await.unwrap();
         assert_eq!(ok["client_id"], "cc-client");
         assert_eq!(ok["scope"], "example/auth");
         let id = json!({"sub": "u1", "iss": iss, "aud": "code-client", "token_use": "id", "exp": now() + 60, "email_verified": true});
-        assert_eq!(p.validate(&k1.sign(&id), None).await.unwrap()["email_verified"], true);
+        let as_id = Expect::Id { audience: "code-client", nonce: None };
+        assert_eq!(p.validate(&k1.sign(&id), as_id).await.unwrap()["email_verified"], true);
 
         let with = |f: &dyn Fn(&mut Value)| {
             let mut c = access_claims(&iss);
@@ -48,33 +49,33 @@ fn the_validation_table() {
             ("no exp", with(&|c| { c.as_object_mut().unwrap().remove("exp"); }), "exp"),
         ];
         for (name, token, needle) in cases {
-            let e = err(p.validate(&token, None).await);
+            let e = err(p.validate(&token, Expect::Access).await);
             assert!(e.contains(needle), "{name}: {e}");
         }
         // Within the leeway an expired token still passes; beyond it, not.
-        assert!(p.validate(&with(&|c| c["exp"] = json!(now() - 2)), None).await.is_ok());
+        assert!(p.validate(&with(&|c| c["exp"] = json!(now() - 2)), Expect::Access).await.is_ok());
 
         let good = k1.sign(&access_claims(&iss));
         let parts: Vec<&str> = good.split('.').collect();
         let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["scope"] = json!("admin");
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
-        assert!(err(p.validate(&tampered, None).await).contains("InvalidSignature"));
+        assert!(err(p.validate(&tampered, Expect::Access).await).contains("InvalidSignature"));
         let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
         sig[10] ^= 1;
         let bad_sig = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
-        assert!(err(p.validate(&bad_sig, None).await).contains("InvalidSignature"));
+        assert!(err(p.validate(&bad_sig, Expect::Access).await).contains("InvalidSignature"));
 
         // alg none: unsigned.
         let none_header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT", "kid": "k1"}).to_string());
         let none = format!("{none_header}.{}.", parts[1]);
-        assert!(err(p.validate(&none, None).await).contains("\"none\" is not allowed (RS256 only)"));
+        assert!(err(p.validate(&none, Expect::Access).await).contains("\"none\" is not allowed (RS256 only)"));
         // HS256 with the public key as the HMAC secret (the classic confusion).
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         h.kid = Some("k1".into());
         let hs = jsonwebtoken::encode(&h, &access_claims(&iss), &jsonwebtoken::EncodingKey::from_secret(k1.public_pem().as_bytes())).unwrap();
-        assert!(err(p.validate(&hs, None).await).contains("RS256 only"));
-        assert!(err(p.validate("garbage", None).await).contains("not a valid JWT"));
+        assert!(err(p.validate(&hs, Expect::Access).await).contains("RS256 only"));
+        assert!(err(p.validate("garbage", Expect::Access).await).contains("not a valid JWT"));
     });
 }
 
@@ -86,10 +87,10 @@ fn unknown_kid_refetches_once_then_rejects() {
     let p = Provider::new(&config(&idp));
     let iss = idp.issuer();
     rt().block_on(async {
-        p.validate(&k1.sign(&access_claims(&iss)), None)
+        p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
             .await
             .unwrap();
-        p.validate(&k1.sign(&access_claims(&iss)), None)
+        p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
             .await
             .unwrap();
         assert_eq!(
@@ -98,7 +99,9 @@ fn unknown_kid_refetches_once_then_rejects() {
             "the JWKS is cached"
         );
         // Unknown kid right after a fetch: rate-limited, no refetch, rejected.
-        let e = err(p.validate(&k2.sign(&access_claims(&iss)), None).await);
+        let e = err(p
+            .validate(&k2.sign(&access_claims(&iss)), Expect::Access)
+            .await);
         assert!(e.contains("\"k2\" is not in the issuer's JWKS"), "{e}");
         assert_eq!(idp.shared.jwks_fetches.load(Ordering::SeqCst), 1);
     });
@@ -106,13 +109,13 @@ fn unknown_kid_refetches_once_then_rejects() {
     let mut p = Provider::new(&config(&idp));
     p.refresh_interval = std::time::Duration::from_millis(50);
     rt().block_on(async {
-        p.validate(&k1.sign(&access_claims(&iss)), None)
+        p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
             .await
             .unwrap();
         let before = idp.shared.jwks_fetches.load(Ordering::SeqCst);
         *idp.shared.jwks.lock().unwrap() = json!({"keys": [k1.jwk(), k2.jwk()]});
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-        p.validate(&k2.sign(&access_claims(&iss)), None)
+        p.validate(&k2.sign(&access_claims(&iss)), Expect::Access)
             .await
             .expect("rotated key found after one refetch");
         assert_eq!(idp.shared.jwks_fetches.load(Ordering::SeqCst), before + 1);
@@ -121,7 +124,10 @@ fn unknown_kid_refetches_once_then_rejects() {
             private: k2.private.clone(),
         };
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-        assert!(err(p.validate(&k3.sign(&access_claims(&iss)), None).await).contains("\"k3\""));
+        assert!(err(p
+            .validate(&k3.sign(&access_claims(&iss)), Expect::Access)
+            .await)
+        .contains("\"k3\""));
         assert_eq!(
             idp.shared.jwks_fetches.load(Ordering::SeqCst),
             before + 2,
@@ -144,11 +150,13 @@ fn a_failed_or_empty_jwks_fetch_keeps_what_works() {
     let mut p = Provider::new(&config(&idp));
     p.retry_after_failure = std::time::Duration::from_millis(50);
     rt().block_on(async {
-        let e = err(p.validate(&k1.sign(&access_claims(&iss)), None).await);
+        let e = err(p
+            .validate(&k1.sign(&access_claims(&iss)), Expect::Access)
+            .await);
         assert!(e.contains("cannot fetch the JWKS"), "{e}");
         *idp.shared.jwks_down.lock().unwrap() = false;
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-        p.validate(&k1.sign(&access_claims(&iss)), None)
+        p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
             .await
             .expect("accepted once the issuer answers again");
     });
@@ -158,18 +166,113 @@ fn a_failed_or_empty_jwks_fetch_keeps_what_works() {
     p.refresh_interval = std::time::Duration::from_millis(10);
     p.retry_after_failure = std::time::Duration::from_millis(10);
     rt().block_on(async {
-        p.validate(&k1.sign(&access_claims(&iss)), None)
+        p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
             .await
             .unwrap();
         for broken in [json!({"keys": []}), json!({"nothing": true})] {
             *idp.shared.jwks.lock().unwrap() = broken.clone();
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            let e = err(p.validate(&k2.sign(&access_claims(&iss)), None).await);
+            let e = err(p
+                .validate(&k2.sign(&access_claims(&iss)), Expect::Access)
+                .await);
             assert!(e.contains("holds no RS256 key"), "{broken}: {e}");
-            p.validate(&k1.sign(&access_claims(&iss)), None)
+            p.validate(&k1.sign(&access_claims(&iss)), Expect::Access)
                 .await
                 .unwrap_or_else(|e| panic!("{broken}: the known key was wiped: {e}"));
         }
+    });
+}
+
+/// Where an access token is expected (a bearer token), an ID token is
+/// refused, even one of an allowed client and otherwise valid; the client of
+/// an access token is its `client_id` (Cognito's carry no `aud`); and an
+/// access token is not taken for the code flow's ID token either.
+#[test]
+fn an_id_token_is_not_an_access_token() {
+    let k1 = Key::new("k1");
+    let idp = start_idp(&[&k1]);
+    let p = Provider::new(&config(&idp));
+    let iss = idp.issuer();
+    let id = json!({"sub": "u1", "iss": iss, "aud": "code-client", "token_use": "id", "exp": now() + 60});
+    let as_id = Expect::Id {
+        audience: "code-client",
+        nonce: None,
+    };
+    rt().block_on(async {
+        p.validate(&k1.sign(&id), as_id)
+            .await
+            .expect("a valid ID token");
+        let e = err(p.validate(&k1.sign(&id), Expect::Access).await);
+        assert!(e.contains("expected an access token"), "{e}");
+        let mut no_use = id.clone();
+        no_use.as_object_mut().unwrap().remove("token_use");
+        let e = err(p.validate(&k1.sign(&no_use), Expect::Access).await);
+        assert!(e.contains("token_use"), "{e}");
+        // An access token naming an allowed client in `aud` only.
+        let mut c = access_claims(&iss);
+        c["client_id"] = json!("someone-else");
+        c["aud"] = json!("code-client");
+        let e = err(p.validate(&k1.sign(&c), Expect::Access).await);
+        assert!(e.contains("\"someone-else\", which is not allowed"), "{e}");
+        // An access token of the code client where its ID token is expected.
+        let mut c = access_claims(&iss);
+        c["client_id"] = json!("code-client");
+        c["aud"] = json!("code-client");
+        let e = err(p.validate(&k1.sign(&c), as_id).await);
+        assert!(e.contains("expected an id token"), "{e}");
+    });
+    // The service: an ID token as the bearer token gives an ERROR, not claims.
+    let app = handler::App::new(Ok(config(&idp)));
+    let bearer = json!({"authorization": format!("Bearer {}", k1.sign(&id))});
+    let b = body(&rt().block_on(app.handle(event("/", "", bearer, None))));
+    let claims = b["authorizationClaims"].as_str().unwrap_or_default();
+    assert!(
+        claims.starts_with("ERROR: ") && claims.contains("expected an access token"),
+        "{b}"
+    );
+}
+
+/// The JWKS is trusted for `max_age`, then fetched again before a token is
+/// accepted: a key the issuer has withdrawn stops being trusted; and when
+/// that fetch fails the token is refused, not checked against the old set.
+#[test]
+fn the_jwks_is_fetched_again_after_its_max_age() {
+    let k1 = Key::new("k1");
+    let k2 = Key::new("k2");
+    let idp = start_idp(&[&k1]);
+    let iss = idp.issuer();
+    let fetches = || idp.shared.jwks_fetches.load(Ordering::SeqCst);
+    let max_age = std::time::Duration::from_secs(2);
+    let mut p = Provider::new(&config(&idp));
+    p.max_age = max_age;
+    p.retry_after_failure = std::time::Duration::from_millis(10);
+    let (t1, t2) = (k1.sign(&access_claims(&iss)), k2.sign(&access_claims(&iss)));
+    rt().block_on(async {
+        p.validate(&t1, Expect::Access).await.unwrap();
+        // The issuer withdraws k1 (and publishes k2).
+        *idp.shared.jwks.lock().unwrap() = json!({"keys": [k2.jwk()]});
+        p.validate(&t1, Expect::Access)
+            .await
+            .expect("cached within its max age");
+        assert_eq!(fetches(), 1, "the JWKS is cached");
+        tokio::time::sleep(max_age + std::time::Duration::from_millis(100)).await;
+        let e = err(p.validate(&t1, Expect::Access).await);
+        assert!(e.contains("\"k1\" is not in the issuer's JWKS"), "{e}");
+        assert_eq!(fetches(), 2, "fetched again once older than its max age");
+        p.validate(&t2, Expect::Access)
+            .await
+            .expect("the new set's key");
+        assert_eq!(fetches(), 2);
+        // The set is old again and the issuer does not answer: refused.
+        tokio::time::sleep(max_age + std::time::Duration::from_millis(100)).await;
+        *idp.shared.jwks_down.lock().unwrap() = true;
+        let e = err(p.validate(&t2, Expect::Access).await);
+        assert!(e.contains("cannot fetch the JWKS"), "{e}");
+        *idp.shared.jwks_down.lock().unwrap() = false;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        p.validate(&t2, Expect::Access)
+            .await
+            .expect("accepted once the issuer answers");
     });
 }
 
@@ -181,7 +284,7 @@ fn jwks_endpoint_down_is_a_clear_error() {
     let p = Provider::new(&config(&idp));
     rt().block_on(async {
         let e = err(p
-            .validate(&k1.sign(&access_claims(&idp.issuer())), None)
+            .validate(&k1.sign(&access_claims(&idp.issuer())), Expect::Access)
             .await);
         assert!(
             e.contains("cannot fetch the JWKS") && e.contains("503"),
@@ -199,7 +302,7 @@ fn jwks_endpoint_down_is_a_clear_error() {
     let p = Provider::new(&cfg);
     rt().block_on(async {
         let e = err(p
-            .validate(&k1.sign(&access_claims(&cfg.issuer)), None)
+            .validate(&k1.sign(&access_claims(&cfg.issuer)), Expect::Access)
             .await);
         assert!(e.contains("cannot fetch the OpenID configuration"), "{e}");
     });

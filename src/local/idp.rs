@@ -6,7 +6,7 @@
 
 use super::tokens::{at_hash, now, random_id, uuid};
 use super::Plane;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolClientType};
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, TimeUnitsType, UserPoolClientType};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,10 +18,124 @@ use hmac::Mac;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+/// How long an authorization code is good for (Cognito's: 5 minutes).
 pub const CODE_LIFETIME_SECONDS: i64 = 300;
-pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
+
+/// How long an app client's tokens live, in seconds: its
+/// `AccessTokenValidity`, `IdTokenValidity` and `RefreshTokenValidity` in
+/// its `TokenValidityUnits`, as the control plane reports them. Cognito's
+/// defaults where one is unset: an hour for access and ID tokens, 30 days
+/// for refresh tokens; a value without a unit is in hours (access, ID) or
+/// days (refresh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access: i64,
+    pub id: i64,
+    pub refresh: i64,
+}
+
+impl Lifetimes {
+    pub fn of(c: &UserPoolClientType) -> Lifetimes {
+        const HOUR: i64 = 3600;
+        const DAY: i64 = 24 * HOUR;
+        let units = c.token_validity_units.as_ref();
+        Lifetimes {
+            access: lifetime(
+                c.access_token_validity,
+                units.and_then(|u| u.access_token.as_ref()),
+                HOUR,
+                HOUR,
+            ),
+            id: lifetime(
+                c.id_token_validity,
+                units.and_then(|u| u.id_token.as_ref()),
+                HOUR,
+                HOUR,
+            ),
+            refresh: lifetime(
+                Some(c.refresh_token_validity),
+                units.and_then(|u| u.refresh_token.as_ref()),
+                DAY,
+                30 * DAY,
+            ),
+        }
+    }
+}
+
+/// A validity in seconds: `value` in `unit` (else `default_unit` seconds),
+/// or `default` when the client sets none (0 or absent).
+fn lifetime(
+    value: Option<i32>,
+    unit: Option<&TimeUnitsType>,
+    default_unit: i64,
+    default: i64,
+) -> i64 {
+    let Some(v) = value.filter(|v| *v > 0) else {
+        return default;
+    };
+    let per = match unit {
+        Some(TimeUnitsType::Seconds) => 1,
+        Some(TimeUnitsType::Minutes) => 60,
+        Some(TimeUnitsType::Hours) => 3600,
+        Some(TimeUnitsType::Days) => 86400,
+        _ => default_unit,
+    };
+    i64::from(v) * per
+}
+
+/// Keeps `value` under `key` in `map`, first forgetting every entry past
+/// its expiry (`expires`): the codes, refresh tokens and sign-ups no longer
+/// good for anything are not kept for the life of `deployer dev`.
+pub(super) fn keep<V>(
+    map: &Mutex<HashMap<String, V>>,
+    key: String,
+    value: V,
+    expires: impl Fn(&V) -> i64,
+) {
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    prune(&mut m, now(), expires);
+    m.insert(key, value);
+}
+
+/// Forgets the entries of `map` that expired before `at`.
+pub(super) fn prune<V>(map: &mut HashMap<String, V>, at: i64, expires: impl Fn(&V) -> i64) {
+    map.retain(|_, v| expires(v) >= at);
+}
+
+/// What the refresh token `rt` stands for, if it was issued to `client_id`
+/// and is still within its lifetime at `at` (those past it are forgotten).
+pub(super) fn refresh_grant(
+    map: &Mutex<HashMap<String, Grant>>,
+    rt: &str,
+    client_id: &str,
+    at: i64,
+) -> Option<Grant> {
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    prune(&mut m, at, |g| g.expires);
+    m.get(rt).filter(|g| g.client_id == client_id).cloned()
+}
+
+/// `s` as it can be shown on the terminal: control characters (escape
+/// sequences, carriage returns, new lines) and the characters that reorder
+/// text (bidirectional overrides) escaped, so that what a user typed (a
+/// name, an email address) cannot rewrite or fake a line of
+/// `deployer dev`'s.
+pub fn printable(s: &str) -> String {
+    let reorders = |c: char| {
+        matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+    };
+    s.chars()
+        .map(|c| match c.is_control() || reorders(c) {
+            true => c.escape_default().to_string(),
+            false => c.to_string(),
+        })
+        .collect()
+}
 
 /// What an authorization code or refresh token stands for.
 #[derive(Debug, Clone)]
@@ -35,6 +149,7 @@ pub struct Grant {
     pub code_challenge: Option<String>,
     pub username: String,
     pub auth_time: i64,
+    /// When the code (or refresh token) stops being good.
     pub expires: i64,
     pub origin_jti: String,
 }
@@ -318,7 +433,7 @@ pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>)
         user: &user,
         client_id: &client_id,
     };
-    let mut known = user_attributes(p, pool, &user).await.is_some();
+    let mut known = find_user(p, pool, &user).await.is_some();
     let migration = pool_triggers
         .as_ref()
         .and_then(|t| t.user_migration.clone());
@@ -374,7 +489,7 @@ pub(super) async fn sign_in(p: &Plane, pool: &str, f: &BTreeMap<String, String>)
         expires: now() + CODE_LIFETIME_SECONDS,
         origin_jti: uuid(),
     };
-    p.codes.lock().unwrap().insert(code.clone(), grant);
+    keep(&p.codes, code.clone(), grant, |g| g.expires);
     let mut u = url::Url::parse(&get("redirect_uri")).expect("checked callback URL");
     u.query_pairs_mut().append_pair("code", &code);
     if let Some(s) = f.get("state") {
@@ -427,13 +542,20 @@ async fn user_groups(p: &Plane, pool: &str, username: &str) -> Vec<String> {
             .filter_map(|g| g.group_name)
             .collect(),
         Err(e) => {
-            eprintln!("deployer dev: the groups of {username}: {e}");
+            eprintln!("deployer dev: the groups of {}: {e}", printable(username));
             vec![]
         }
     }
 }
 
-async fn user_attributes(p: &Plane, pool: &str, username: &str) -> Option<Map<String, Value>> {
+/// A user of the pool: attributes, and whether the user is enabled (not
+/// disabled by `AdminDisableUser`); `None` for a user the pool does not know.
+struct User {
+    attributes: Map<String, Value>,
+    enabled: bool,
+}
+
+async fn find_user(p: &Plane, pool: &str, username: &str) -> Option<User> {
     let u = p
         .aws
         .cognito
@@ -443,13 +565,19 @@ async fn user_attributes(p: &Plane, pool: &str, username: &str) -> Option<Map<St
         .send()
         .await
         .ok()?;
-    Some(
-        u.user_attributes
+    Some(User {
+        attributes: u
+            .user_attributes
             .unwrap_or_default()
             .into_iter()
             .map(|a| (a.name, Value::String(a.value.unwrap_or_default())))
             .collect(),
-    )
+        enabled: u.enabled,
+    })
+}
+
+async fn user_attributes(p: &Plane, pool: &str, username: &str) -> Option<Map<String, Value>> {
+    find_user(p, pool, username).await.map(|u| u.attributes)
 }
 
 async fn token(
@@ -475,6 +603,11 @@ async fn token(
         );
     }
     let allowed: Vec<String> = c.allowed_o_auth_scopes().to_vec();
+    let life = Lifetimes::of(&c);
+    // Codes and refresh tokens past their lifetime are forgotten.
+    let t = now();
+    prune(&mut p.codes.lock().unwrap(), t, |g| g.expires);
+    prune(&mut p.refresh.lock().unwrap(), t, |g| g.expires);
     match form.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {
             if !has_flow(&c, "client_credentials") {
@@ -501,7 +634,7 @@ async fn token(
             };
             let t = now();
             let mut access = json!({"sub": client_id, "token_use": "access", "scope": scope, "auth_time": t, "iss": p.issuer(&pool),
-                "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "version": 2, "jti": uuid(), "client_id": client_id});
+                "exp": t + life.access, "iat": t, "version": 2, "jti": uuid(), "client_id": client_id});
             // A machine-to-machine token passes the trigger from version 3.
             if let Err(e) =
                 pre_token_generation(&p, &pool, &client_id, None, &mut access, None).await
@@ -509,7 +642,8 @@ async fn token(
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e);
             }
             let access = p.keys.sign(&access);
-            Json(json!({"access_token": access, "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"})).into_response()
+            Json(json!({"access_token": access, "expires_in": life.access, "token_type": "Bearer"}))
+                .into_response()
         }
         Some("authorization_code") => {
             let code = form.get("code").cloned().unwrap_or_default();
@@ -545,14 +679,13 @@ async fn token(
                     );
                 }
             }
-            issue_user_tokens(&p, &g, true).await
+            issue_user_tokens(&p, &g, life, true).await
         }
         Some("refresh_token") => {
             let rt = form.get("refresh_token").cloned().unwrap_or_default();
-            let g = p.refresh.lock().unwrap().get(&rt).cloned();
-            match g {
-                Some(g) if g.client_id == client_id => issue_user_tokens(&p, &g, false).await,
-                _ => oauth_error(
+            match refresh_grant(&p.refresh, &rt, &client_id, now()) {
+                Some(g) => issue_user_tokens(&p, &g, life, false).await,
+                None => oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "unknown refresh token",
@@ -567,15 +700,27 @@ async fn token(
     }
 }
 
-async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response {
+/// The tokens of the grant's user, living as long as the client's
+/// settings say (`life`): access and ID tokens, and (`with_refresh`, a
+/// code's exchange) a refresh token. Refused for a user the pool no longer
+/// has, or has disabled.
+async fn issue_user_tokens(p: &Plane, g: &Grant, life: Lifetimes, with_refresh: bool) -> Response {
     let pool = &g.pool_id;
-    let Some(attrs) = user_attributes(p, pool, &g.username).await else {
+    let Some(user) = find_user(p, pool, &g.username).await else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "the user no longer exists",
         );
     };
+    if !user.enabled {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "User is disabled.",
+        );
+    }
+    let attrs = user.attributes;
     let sub = attrs
         .get("sub")
         .and_then(Value::as_str)
@@ -583,14 +728,14 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
         .unwrap_or_else(|| g.username.clone());
     let t = now();
     let mut access = json!({"sub": sub, "iss": p.issuer(pool), "version": 2, "client_id": g.client_id, "origin_jti": g.origin_jti,
-        "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid(), "username": g.username});
+        "token_use": "access", "scope": g.scope, "auth_time": g.auth_time, "exp": t + life.access, "iat": t, "jti": uuid(), "username": g.username});
     // Cognito puts the user's groups in both tokens.
     let groups = user_groups(p, pool, &g.username).await;
     if !groups.is_empty() {
         access["cognito:groups"] = json!(groups);
     }
     let mut id = json!({"sub": sub, "iss": p.issuer(pool), "cognito:username": g.username, "origin_jti": g.origin_jti,
-        "aud": g.client_id, "token_use": "id", "auth_time": g.auth_time, "exp": t + TOKEN_LIFETIME_SECONDS, "iat": t, "jti": uuid()});
+        "aud": g.client_id, "token_use": "id", "auth_time": g.auth_time, "exp": t + life.id, "iat": t, "jti": uuid()});
     if !groups.is_empty() {
         id["cognito:groups"] = json!(groups);
     }
@@ -631,10 +776,16 @@ async fn issue_user_tokens(p: &Plane, g: &Grant, with_refresh: bool) -> Response
     }
     let access = p.keys.sign(&access);
     id["at_hash"] = json!(at_hash(&access));
-    let mut out = json!({"access_token": access, "id_token": p.keys.sign(&id), "expires_in": TOKEN_LIFETIME_SECONDS, "token_type": "Bearer"});
+    let mut out = json!({"access_token": access, "id_token": p.keys.sign(&id), "expires_in": life.access, "token_type": "Bearer"});
     if with_refresh {
         let rt = random_id(32);
-        p.refresh.lock().unwrap().insert(rt.clone(), g.clone());
+        // Good for the client's refresh token lifetime from now (a refresh
+        // gives no new one: the lifetime counts from the sign-in).
+        let refresh = Grant {
+            expires: now() + life.refresh,
+            ..g.clone()
+        };
+        keep(&p.refresh, rt.clone(), refresh, |g| g.expires);
         out["refresh_token"] = json!(rt);
     }
     Json(out).into_response()
@@ -791,7 +942,7 @@ async fn migrate(at: &Trigger<'_>, arn: &str, password: &str) -> Result<bool, St
         .map_err(|e| format!("the migrated user's password: {}", said(&e)))?;
     eprintln!(
         "deployer dev: {} migrated into the pool by its user migration trigger",
-        at.user
+        printable(at.user)
     );
     Ok(true)
 }
@@ -1002,8 +1153,14 @@ async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
         .get("username")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match user_attributes(&p, &pool, username).await {
-        Some(mut a) => {
+    match find_user(&p, &pool, username).await {
+        Some(u) if !u.enabled => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "User is disabled.",
+        ),
+        Some(u) => {
+            let mut a = u.attributes;
             a.insert("username".into(), json!(username));
             Json(Value::Object(a)).into_response()
         }
@@ -1012,5 +1169,140 @@ async fn userinfo(State(p): State<Arc<Plane>>, headers: HeaderMap) -> Response {
             "invalid_token",
             "User does not exist",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType;
+
+    /// Token lifetimes are the client's, in its units; Cognito's defaults
+    /// (and default units) where it sets none, as moto reports a client
+    /// made without them (`RefreshTokenValidity` 30, nothing else).
+    #[test]
+    fn token_lifetimes_follow_the_client() {
+        let moto_default = UserPoolClientType::builder()
+            .refresh_token_validity(30)
+            .build();
+        assert_eq!(
+            Lifetimes::of(&moto_default),
+            Lifetimes {
+                access: 3600,
+                id: 3600,
+                refresh: 30 * 86400
+            }
+        );
+        assert_eq!(
+            Lifetimes::of(&UserPoolClientType::builder().build()),
+            Lifetimes::of(&moto_default),
+            "nothing set: Cognito's defaults"
+        );
+        let units = TokenValidityUnitsType::builder()
+            .access_token(TimeUnitsType::Minutes)
+            .id_token(TimeUnitsType::Seconds)
+            .refresh_token(TimeUnitsType::Hours)
+            .build();
+        let set = UserPoolClientType::builder()
+            .access_token_validity(5)
+            .id_token_validity(600)
+            .refresh_token_validity(2)
+            .token_validity_units(units)
+            .build();
+        assert_eq!(
+            Lifetimes::of(&set),
+            Lifetimes {
+                access: 300,
+                id: 600,
+                refresh: 7200
+            }
+        );
+        // Values without units: hours, and days for the refresh token.
+        let bare = UserPoolClientType::builder()
+            .access_token_validity(2)
+            .id_token_validity(3)
+            .refresh_token_validity(7)
+            .build();
+        assert_eq!(
+            Lifetimes::of(&bare),
+            Lifetimes {
+                access: 7200,
+                id: 10800,
+                refresh: 7 * 86400
+            }
+        );
+    }
+
+    fn grant(expires: i64) -> Grant {
+        Grant {
+            pool_id: "pool".into(),
+            client_id: "client".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            username: "alice".into(),
+            auth_time: now(),
+            expires,
+            origin_jti: uuid(),
+        }
+    }
+
+    /// Codes and refresh tokens past their lifetime are forgotten when the
+    /// next one is kept; those still good stay.
+    #[test]
+    fn expired_grants_are_pruned() {
+        let map = Mutex::new(HashMap::new());
+        let t = now();
+        map.lock().unwrap().extend([
+            ("old".to_string(), grant(t - 1)),
+            ("live".to_string(), grant(t + 60)),
+        ]);
+        keep(&map, "new".into(), grant(t + 300), |g| g.expires);
+        let mut left: Vec<String> = map.lock().unwrap().keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, ["live", "new"]);
+        prune(&mut map.lock().unwrap(), t + 61, |g| g.expires);
+        let left: Vec<String> = map.lock().unwrap().keys().cloned().collect();
+        assert_eq!(left, ["new"]);
+    }
+
+    /// A refresh token is good for its client only, until its expiry (the
+    /// client's refresh token lifetime from the sign-in); then it is
+    /// refused and forgotten.
+    #[test]
+    fn a_refresh_token_ends_with_its_lifetime() {
+        let map = Mutex::new(HashMap::new());
+        let t = now();
+        map.lock()
+            .unwrap()
+            .insert("rt".to_string(), grant(t + 3600));
+        assert!(refresh_grant(&map, "rt", "client", t).is_some());
+        assert!(refresh_grant(&map, "rt", "client", t + 3600).is_some());
+        assert!(refresh_grant(&map, "rt", "another-client", t).is_none());
+        assert!(refresh_grant(&map, "unknown", "client", t).is_none());
+        assert!(refresh_grant(&map, "rt", "client", t + 3601).is_none());
+        assert!(
+            map.lock().unwrap().is_empty(),
+            "the expired token is forgotten"
+        );
+    }
+
+    /// What a user types reaches the terminal escaped: no escape sequence,
+    /// no new line, no carriage return, no reordering of the text.
+    #[test]
+    fn typed_text_is_printed_escaped() {
+        assert_eq!(printable("alice@example.com"), "alice@example.com");
+        assert_eq!(printable("Zoë Doe"), "Zoë Doe");
+        assert_eq!(
+            printable("a\u{1b}[2J\u{1b}]0;owned\u{7}b"),
+            "a\\u{1b}[2J\\u{1b}]0;owned\\u{7}b"
+        );
+        assert_eq!(
+            printable("x@y.z\ndeployer dev: fake\r"),
+            "x@y.z\\ndeployer dev: fake\\r"
+        );
+        assert_eq!(printable("\u{202e}moc.live"), "\\u{202e}moc.live");
+        assert!(!printable("\u{9b}31m\u{0}").chars().any(char::is_control));
     }
 }

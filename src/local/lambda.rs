@@ -1,9 +1,11 @@
 //! A Lambda host: the function's deployed zip unpacked and its `bootstrap`
 //! run under an emulation of the Lambda Runtime API (`invocation/next`,
 //! `/response`, `/error`, `init/error`), with the function's environment and
-//! the standard `AWS_LAMBDA_*` variables; kept warm between requests; the
-//! timeout enforced; a crash ends the instance and the next request starts a
-//! new one.
+//! the standard `AWS_LAMBDA_*` variables, and the local emulator as its only
+//! AWS (its endpoint, a region, dummy credentials); kept warm between
+//! requests; the timeout enforced; a crash ends the instance and the next
+//! request starts a new one. However an instance ends, every process it
+//! started ends with it (its process group).
 
 use super::tokens::uuid;
 use crate::package::Package;
@@ -107,28 +109,257 @@ struct Instance {
     stream: String,
     /// Set until the first invocation reports it (a cold start).
     init: Option<Duration>,
-    child: tokio::process::Child,
+    /// The bootstrap's process group, ended with the instance.
+    group: Arc<Group>,
+    /// How the bootstrap ended, once it has (its group ended with it).
+    exited: tokio::sync::watch::Receiver<Option<String>>,
     tx: mpsc::Sender<(String, Value, u64)>,
     api: Arc<RuntimeApi>,
     server: tokio::task::JoinHandle<()>,
     config: FunctionConfig,
 }
 
+impl Instance {
+    /// Whether the bootstrap still runs.
+    fn running(&self) -> bool {
+        self.exited.borrow().is_none()
+    }
+
+    /// Resolves when the bootstrap has exited, with how.
+    async fn ended(&mut self) -> String {
+        match self.exited.wait_for(Option::is_some).await {
+            Ok(s) => s.clone().unwrap_or_default(),
+            Err(_) => "its watcher stopped".into(),
+        }
+    }
+}
+
 impl Drop for Instance {
     /// Ends the sandbox as Lambda does: the bootstrap and every process it
-    /// started (its process group), none left running after a timeout.
+    /// started (its process group), whatever ends the instance (a timeout,
+    /// an init error, a redeploy, `stop`).
     fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(pid) = self.child.id().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) on the group of our own child, not yet reaped
-            // (the group is the child's pid, made for it at spawn).
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-        let _ = self.child.start_kill();
+        self.group.kill();
         self.server.abort();
     }
+}
+
+/// A bootstrap's process group: the bootstrap is spawned as the leader of a
+/// group of its own, so the group's ID is its pid, which stays ours (no new
+/// process can get it) until the bootstrap is reaped.
+struct Group {
+    pid: i32,
+    /// Set, before the bootstrap is reaped, once the group has been ended
+    /// for its exit: the ID may be another process's after that, and is
+    /// never signalled again.
+    done: Mutex<bool>,
+}
+
+impl Group {
+    /// SIGKILL to every process of the group, unless it was ended already.
+    fn kill(&self) {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if !*done {
+            kill_group(self.pid);
+        }
+    }
+
+    /// Ends the group for good: its last signal (the bootstrap has exited,
+    /// not yet reaped).
+    fn end(&self) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if !*done {
+            kill_group(self.pid);
+            *done = true;
+        }
+    }
+}
+
+fn kill_group(pid: i32) {
+    #[cfg(unix)]
+    if pid > 0 {
+        // SAFETY: kill(2) on the group of our own child, not yet reaped
+        // (`Group` says when): no other process has this ID.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Waits for the bootstrap to exit, ends the rest of its process group
+/// before reaping it (a crash or an exit leaves nothing it started behind,
+/// as Lambda ends the sandbox), and says how it ended.
+async fn watch_exit(
+    mut child: tokio::process::Child,
+    group: Arc<Group>,
+    tx: tokio::sync::watch::Sender<Option<String>>,
+) {
+    exited_unreaped(&mut child, group.pid).await;
+    group.end();
+    let status = match child.wait().await {
+        Ok(s) => s.to_string(),
+        Err(e) => e.to_string(),
+    };
+    let _ = tx.send(Some(status));
+}
+
+/// Resolves once the process `pid` (our child) has exited, leaving it
+/// unreaped (a zombie) so that its pid, the group's ID, stays ours.
+#[cfg(target_os = "linux")]
+async fn exited_unreaped(_child: &mut tokio::process::Child, pid: i32) {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Listening before the first look: no exit goes unnoticed.
+    let mut sigchld = signal(SignalKind::child()).ok();
+    while !has_exited(pid) {
+        let signalled = match sigchld.as_mut() {
+            Some(s) => s.recv().await.is_some(),
+            None => false,
+        };
+        if !signalled {
+            // No SIGCHLD to wait for (the signal driver stopped): look again
+            // in a moment.
+            sigchld = None;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Whether our child `pid` has exited (or cannot be waited for), without
+/// reaping it.
+#[cfg(target_os = "linux")]
+fn has_exited(pid: i32) -> bool {
+    // SAFETY: an all-zero siginfo_t is valid; waitid(2) on our own child
+    // with WNOWAIT reports an exit without reaping, and fills `info`
+    // (si_pid stays 0 when nothing has exited yet).
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        match r {
+            0 => info.si_pid() != 0,
+            _ => std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR),
+        }
+    }
+}
+
+/// Elsewhere: waits for the exit (reaping it; the group is ended just after).
+#[cfg(not(target_os = "linux"))]
+async fn exited_unreaped(child: &mut tokio::process::Child, _pid: i32) {
+    let _ = child.wait().await;
+}
+
+/// Dummy credentials, in place of the execution role's that Lambda gives a
+/// function: the local emulator takes any, and no real ones are given.
+pub const DUMMY_ACCESS_KEY_ID: &str = "ASIADEPLOYERDEVLOCAL";
+pub const DUMMY_SECRET_ACCESS_KEY: &str = "deployer-dev-dummy-secret-access-key";
+pub const DUMMY_SESSION_TOKEN: &str = "deployer-dev-dummy-session-token";
+
+/// Variables of a function's configuration that would send its AWS calls
+/// elsewhere than the local emulator, or sign them with other credentials
+/// (a profile, a credentials file, a container or web identity provider,
+/// the instance metadata service, another endpoint): a local function
+/// never gets them. Names ending in `*` are prefixes.
+const NOT_PASSED: [&str; 18] = [
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_SDK_LOAD_CONFIG",
+    "AWS_CONTAINER_*",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_EC2_METADATA_*",
+    "AWS_ENDPOINT_URL*",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    // Older names of the credentials, which some SDKs still read.
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+fn not_passed(name: &str) -> bool {
+    NOT_PASSED.iter().any(|n| match n.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *n,
+    })
+}
+
+/// The environment of a function's process: its configuration's variables
+/// (less what `NOT_PASSED` names), then what Lambda sets (which the
+/// configuration cannot override), with the local emulator as the only
+/// AWS: `AWS_ENDPOINT_URL` (`aws_endpoint`), the region, dummy credentials,
+/// no instance metadata. Nothing of the host's own environment.
+fn environment(
+    cfg: &FunctionConfig,
+    aws_endpoint: &str,
+    runtime_api: &str,
+    stream: &str,
+    task_root: &std::path::Path,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = cfg
+        .env
+        .iter()
+        .filter(|(k, _)| !not_passed(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    // A proxy of the configuration's (as on Lambda, for the internet) is
+    // not used for the emulator.
+    let proxied = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+        .iter()
+        .any(|p| env.contains_key(*p) || env.contains_key(&p.to_ascii_lowercase()));
+    let emulator_host = url::Url::parse(aws_endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from));
+    if let (true, Some(host)) = (proxied, emulator_host) {
+        for k in ["NO_PROXY", "no_proxy"] {
+            let v = match env.get(k).filter(|v| !v.is_empty()) {
+                Some(v) => format!("{v},{host}"),
+                None => host.clone(),
+            };
+            env.insert(k.into(), v);
+        }
+    }
+    let root = task_root.display().to_string();
+    let set = [
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        ("LANG", "en_US.UTF-8"),
+        ("TZ", ":UTC"),
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+        ("AWS_LAMBDA_FUNCTION_NAME", &cfg.name),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            &cfg.memory_mb.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            &format!("/aws/lambda/{}", cfg.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", stream),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+        ("AWS_REGION", &cfg.region),
+        ("AWS_DEFAULT_REGION", &cfg.region),
+        ("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY),
+        ("AWS_SESSION_TOKEN", DUMMY_SESSION_TOKEN),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("_HANDLER", "bootstrap"),
+        ("LAMBDA_TASK_ROOT", &root),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    env.extend(set);
+    if !aws_endpoint.is_empty() {
+        env.insert("AWS_ENDPOINT_URL".into(), aws_endpoint.into());
+    }
+    env
 }
 
 pub struct LambdaHost {
@@ -137,6 +368,8 @@ pub struct LambdaHost {
     /// served by the old code until the new one is deployed.
     packages: Mutex<std::collections::HashMap<String, Arc<Package>>>,
     dir: PathBuf,
+    /// The local emulator's endpoint: the only AWS a function reaches.
+    aws_endpoint: String,
     logs: Option<Arc<dyn LogSink>>,
     /// Warm instances waiting for a request.
     idle: tokio::sync::Mutex<Vec<Instance>>,
@@ -151,7 +384,13 @@ pub struct LambdaHost {
 }
 
 impl LambdaHost {
-    pub fn new(packages: impl IntoIterator<Item = Arc<Package>>, dir: PathBuf) -> LambdaHost {
+    /// A host running `packages`, unpacked under `dir`, whose functions'
+    /// AWS calls go to the emulator at `aws_endpoint` (and nowhere else).
+    pub fn new(
+        packages: impl IntoIterator<Item = Arc<Package>>,
+        dir: PathBuf,
+        aws_endpoint: &str,
+    ) -> LambdaHost {
         LambdaHost {
             packages: Mutex::new(
                 packages
@@ -160,6 +399,7 @@ impl LambdaHost {
                     .collect(),
             ),
             dir,
+            aws_endpoint: aws_endpoint.to_string(),
             logs: None,
             idle: tokio::sync::Mutex::new(Vec::new()),
             busy: Default::default(),
@@ -269,27 +509,17 @@ impl LambdaHost {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        let root = bin.parent().unwrap_or(&self.dir);
         let mut cmd = tokio::process::Command::new(&bin);
         cmd.env_clear()
-            .envs(&cfg.env)
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("LANG", "en_US.UTF-8")
-            .env("TZ", ":UTC")
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &cfg.name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", cfg.memory_mb.to_string())
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", cfg.name),
-            )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", &stream)
-            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-            .env("AWS_REGION", &cfg.region)
-            .env("AWS_DEFAULT_REGION", &cfg.region)
-            .env("_HANDLER", "bootstrap")
-            .env("LAMBDA_TASK_ROOT", bin.parent().unwrap_or(&self.dir))
-            .current_dir(bin.parent().unwrap_or(&self.dir))
+            .envs(environment(
+                cfg,
+                &self.aws_endpoint,
+                &addr.to_string(),
+                &stream,
+                root,
+            ))
+            .current_dir(root)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         // A group of its own, ended as a whole with the instance.
@@ -326,12 +556,19 @@ impl LambdaHost {
                 });
             }
         }
+        let group = Arc::new(Group {
+            pid: child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0),
+            done: Mutex::new(false),
+        });
+        let (exit_tx, exited) = tokio::sync::watch::channel(None);
+        tokio::spawn(watch_exit(child, group.clone(), exit_tx));
         self.starts
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Instance {
             stream,
             init: Some(t0.elapsed()),
-            child,
+            group,
+            exited,
             tx,
             api,
             server,
@@ -346,8 +583,9 @@ impl LambdaHost {
         use std::sync::atomic::Ordering;
         let taken = {
             let mut idle = self.idle.lock().await;
-            // A redeploy (new code or configuration) retires the old ones.
-            idle.retain(|i| &i.config == cfg);
+            // A redeploy (new code or configuration) retires the old ones;
+            // one whose bootstrap exited meanwhile is gone.
+            idle.retain(|i| &i.config == cfg && i.running());
             let warm = idle.pop();
             if warm.is_none() && idle.len() + self.busy.load(Ordering::SeqCst) >= cfg.concurrency {
                 return Err(InvokeError::Throttled);
@@ -407,7 +645,7 @@ impl LambdaHost {
                 Ok(Outcome::Err(e)) => Err(InvokeError::Failed(e)),
                 Err(_) => Err(InvokeError::Failed("the invocation was dropped".into())),
             },
-            status = inst.child.wait() => Err(InvokeError::Failed(format!("bootstrap exited ({})", status.map(|s| s.to_string()).unwrap_or_default()))),
+            status = inst.ended() => Err(InvokeError::Failed(format!("bootstrap exited ({status})"))),
             _ = tokio::time::sleep(cfg.timeout) => Err(InvokeError::Timeout),
         };
         let took = started.elapsed().as_secs_f64() * 1000.0;
@@ -434,14 +672,14 @@ impl LambdaHost {
                 "REPORT RequestId: {id}\tDuration: {took:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB{init}",
                 took.ceil() as u64,
                 cfg.memory_mb,
-                max_memory_mb(inst.child.id())
+                max_memory_mb(inst.running().then_some(inst.group.pid as u32))
             ),
         );
         // A crash or a timeout ends the instance; a handled error does not.
         let keep = match &outcome {
             Err(InvokeError::Timeout) => false,
             Err(InvokeError::Failed(m)) if m.starts_with("init error") => false,
-            Err(InvokeError::Failed(_)) => inst.child.try_wait().ok().flatten().is_none(),
+            Err(InvokeError::Failed(_)) => inst.running(),
             _ => true,
         };
         (outcome, keep)
@@ -534,8 +772,12 @@ mod tests {
             region: "eu-west-1".into(),
             concurrency: 2,
         };
-        (LambdaHost::new([pkg], dir.path().to_path_buf()), cfg, dir)
+        let host = LambdaHost::new([pkg], dir.path().to_path_buf(), EMULATOR);
+        (host, cfg, dir)
     }
+
+    /// The emulator's endpoint the tests' host gives its functions.
+    const EMULATOR: &str = "http://127.0.0.1:4566";
 
     /// A bootstrap speaking the Runtime API with curl: answers the event back
     /// with the environment it saw; `crash` in the event makes it exit.
@@ -685,6 +927,191 @@ done
         None
     }
 
+    /// The pid a bootstrap wrote to `child.pid` (in its task root, under `dir`).
+    fn child_pid(dir: &std::path::Path) -> i32 {
+        let pid_file = walk_for(dir, "child.pid").expect("the bootstrap wrote its child's pid");
+        std::fs::read_to_string(pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Whether the process `pid` is gone (or a zombie waiting for init to
+    /// reap it) within `limit`.
+    async fn gone_within(pid: i32, limit: Duration) -> bool {
+        let gone = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
+                })
+                .unwrap_or(true)
+        };
+        let t = std::time::Instant::now();
+        while !gone(pid) && t.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        gone(pid)
+    }
+
+    /// A bootstrap that starts a process of its own (`sleep`, its pid in
+    /// `child.pid`), then crashes on its first event, or (`answer`) answers
+    /// it and exits.
+    fn leaves_a_child(answer: bool) -> String {
+        let end = match answer {
+            true => {
+                r#"curl -sS -X POST -d '{"ok":true}' "$api/invocation/$id/response" >/dev/null
+exit 0"#
+            }
+            false => "exit 3",
+        };
+        format!(
+            r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+sleep 30 &
+echo $! > "$LAMBDA_TASK_ROOT/child.pid"
+hdrs=$(mktemp)
+curl -sS -D "$hdrs" "$api/invocation/next" >/dev/null
+id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdrs" | cut -d' ' -f2 | tr -d '\r')
+{end}
+"#
+        )
+    }
+
+    /// A bootstrap that crashes mid-request, or exits after answering,
+    /// takes what it started with it (its process group), as Lambda ends
+    /// the sandbox: at once, not at the next request or a timeout.
+    #[tokio::test]
+    async fn a_crashed_or_exited_bootstrap_leaves_no_process() {
+        let (host, cfg, d) = host_with(&leaves_a_child(false));
+        let e = host.invoke(&cfg, json!({})).await.unwrap_err();
+        assert!(
+            matches!(e, InvokeError::Failed(ref m) if m.contains("exited")),
+            "{e:?}"
+        );
+        let pid = child_pid(d.path());
+        assert!(
+            gone_within(pid, Duration::from_secs(5)).await,
+            "the crashed bootstrap's child {pid} outlived it"
+        );
+        host.stop().await;
+
+        let (host, cfg, d) = host_with(&leaves_a_child(true));
+        host.invoke(&cfg, json!({})).await.unwrap();
+        let pid = child_pid(d.path());
+        assert!(
+            gone_within(pid, Duration::from_secs(5)).await,
+            "the exited bootstrap's child {pid} outlived it"
+        );
+        // The next request gets a new instance, not the dead one.
+        let _ = host.invoke(&cfg, json!({})).await.unwrap();
+        assert_eq!(host.starts.load(std::sync::atomic::Ordering::SeqCst), 2);
+        host.stop().await;
+    }
+
+    /// Answers with the environment it runs in.
+    const ENV: &str = r#"#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+hdrs=$(mktemp)
+curl -sS -D "$hdrs" "$api/invocation/next" >/dev/null
+id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdrs" | cut -d' ' -f2 | tr -d '\r')
+env > "$hdrs"
+curl -sS -X POST --data-binary @"$hdrs" "$api/invocation/$id/response" >/dev/null
+"#;
+
+    /// A function's AWS calls reach the local emulator and only it: its
+    /// endpoint, the region, dummy credentials as Lambda gives a function
+    /// (the emulator takes any), and nothing that points elsewhere, from
+    /// its configuration or from the host's own environment.
+    #[tokio::test]
+    async fn a_function_reaches_the_emulator_only() {
+        let (host, mut cfg, _d) = host_with(ENV);
+        for (k, v) in [
+            ("AWS_PROFILE", "production"),
+            ("AWS_DEFAULT_PROFILE", "production"),
+            ("AWS_CONFIG_FILE", "/home/me/.aws/config"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/home/me/.aws/credentials"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://169.254.170.2/creds",
+            ),
+            ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds"),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "t"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/real"),
+            ("AWS_ENDPOINT_URL", "https://lambda.eu-west-1.amazonaws.com"),
+            ("AWS_ENDPOINT_URL_S3", "https://s3.amazonaws.com"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                "http://169.254.169.254",
+            ),
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAREALREALREALREAL"),
+            ("AWS_SECRET_ACCESS_KEY", "real-secret"),
+            ("AWS_SECRET_KEY", "real-secret"),
+            ("AWS_SESSION_TOKEN", "real-token"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "someone-else"),
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+        ] {
+            cfg.env.insert(k.into(), v.into());
+        }
+        let out = host.invoke(&cfg, json!({})).await.unwrap();
+        let seen: BTreeMap<&str, &str> = out
+            .as_str()
+            .expect("the environment, as text")
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .collect();
+        let want: BTreeMap<&str, &str> = [
+            ("AWS_ENDPOINT_URL", EMULATOR),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY),
+            ("AWS_SESSION_TOKEN", DUMMY_SESSION_TOKEN),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "t"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/t"),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("_HANDLER", "bootstrap"),
+            ("GREETING", "hi"),
+            ("HTTPS_PROXY", "http://proxy.example:3128"),
+            ("NO_PROXY", "127.0.0.1"),
+            ("no_proxy", "127.0.0.1"),
+            ("TZ", ":UTC"),
+        ]
+        .into();
+        for (k, v) in &want {
+            assert_eq!(seen.get(k), Some(v), "{k} in {seen:#?}");
+        }
+        // Nothing else: the rest is what Lambda sets (and the shell's own).
+        let known = [
+            "PATH",
+            "LANG",
+            "PWD",
+            "SHLVL",
+            "_",
+            "AWS_LAMBDA_RUNTIME_API",
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "LAMBDA_TASK_ROOT",
+        ];
+        let extra: Vec<&&str> = seen
+            .keys()
+            .filter(|k| !want.contains_key(*k) && !known.contains(k))
+            .collect();
+        assert!(extra.is_empty(), "not expected: {extra:?} in {seen:#?}");
+        host.stop().await;
+    }
+
     #[tokio::test]
     async fn timeout_is_enforced_and_code_must_match() {
         // The bootstrap starts a process of its own: the timeout ends both,
@@ -698,31 +1125,9 @@ done
             Err(InvokeError::Timeout)
         ));
         assert!(t.elapsed() < Duration::from_secs(5));
-        let pid_file =
-            walk_for(d.path(), "child.pid").expect("the bootstrap wrote its child's pid");
-        let pid: i32 = std::fs::read_to_string(pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let gone = |pid: i32| {
-            // Gone, or a zombie waiting for init to reap it.
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .map(|s| {
-                    s.rsplit(')')
-                        .next()
-                        .unwrap_or("")
-                        .trim_start()
-                        .starts_with('Z')
-                })
-                .unwrap_or(true)
-        };
-        let t = std::time::Instant::now();
-        while !gone(pid) && t.elapsed() < Duration::from_secs(5) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let pid = child_pid(d.path());
         assert!(
-            gone(pid),
+            gone_within(pid, Duration::from_secs(5)).await,
             "the bootstrap's child {pid} outlived the timeout"
         );
         let mut other = cfg.clone();

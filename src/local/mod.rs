@@ -7,6 +7,7 @@
 //! issuer. The data plane reads its configuration from the control plane.
 
 pub mod apigw;
+pub mod control;
 pub mod idp;
 pub mod lambda;
 pub mod logs;
@@ -150,53 +151,6 @@ impl Plane {
     }
 }
 
-/// A moto_server child on a free 127.0.0.1 port; killed on drop.
-pub struct Moto {
-    child: std::process::Child,
-    pub endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub async fn start_moto() -> Result<Moto> {
-    let exe = crate::tools::ensure("moto_server")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| Error::Other(e.to_string()))?
-        .port();
-    let mut cmd = std::process::Command::new(&exe);
-    crate::tools::die_with_parent(&mut cmd);
-    let child = cmd
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| Error::Other(format!("cannot start {}: {e}", exe.display())))?;
-    let m = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http
-            .get(format!("{}/moto-api/", m.endpoint))
-            .send()
-            .await
-            .is_ok()
-        {
-            return Ok(m);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(Error::Other("moto_server did not start within 30 s".into()))
-}
-
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevOpts {
     /// Port of the program's first API (example_url); its next APIs on the
@@ -267,8 +221,8 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let moto = match &g.endpoint_url {
         Some(_) => None,
         None => {
-            eprintln!("deployer dev: starting moto_server (the AWS control plane) on 127.0.0.1");
-            Some(start_moto().await?)
+            eprintln!("deployer dev: starting the AWS control plane on 127.0.0.1 (moto_server behind awsim)");
+            Some(control::start(&control::Options::default()).await?)
         }
     };
     let built = match build {
@@ -377,16 +331,16 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
         codes: Mutex::new(HashMap::new()),
         refresh: Mutex::new(HashMap::new()),
         signups: Mutex::new(HashMap::new()),
-        lambda: lambda::LambdaHost::new(packages, work.clone()).with_logs(std::sync::Arc::new(
-            logs::CloudWatchSink::start(
+        lambda: lambda::LambdaHost::new(packages, work.clone(), &endpoint).with_logs(
+            std::sync::Arc::new(logs::CloudWatchSink::start(
                 aws_sdk_cloudwatchlogs::Client::new(&sdk),
                 ids_of_kind(&declared, &known, "aws:logs:LogGroup")
                     .into_iter()
                     .next()
                     .unwrap_or_else(|| "/aws/lambda/local".into()),
                 true,
-            ),
-        )),
+            )),
+        ),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()

@@ -9,8 +9,8 @@
 //! client, as after a login).
 
 use super::idp::{
-    check_request, client, described_pool, error_page, error_part, hidden_fields, html, said,
-    secret_hash, sign_in, triggers, Trigger,
+    check_request, client, described_pool, error_page, error_part, hidden_fields, html, keep,
+    printable, said, secret_hash, sign_in, triggers, Trigger,
 };
 use super::tokens::{now, uuid};
 use super::Plane;
@@ -195,7 +195,14 @@ pub async fn submit(
         }
     }
     let message = message.replace("{####}", &code);
-    eprintln!("deployer dev: an email to {email} (not sent): {subject}: {message}");
+    // What the user typed (the address; the message may quote it) is
+    // shown escaped: it cannot fake or rewrite a line of the terminal.
+    eprintln!(
+        "deployer dev: an email to {} (not sent): {}: {}",
+        printable(&email),
+        printable(&subject),
+        printable(&message)
+    );
     let id = uuid();
     let pending = Pending {
         pool,
@@ -203,7 +210,8 @@ pub async fn submit(
         code,
         expires: now() + CODE_LIFETIME_SECONDS,
     };
-    p.signups.lock().unwrap().insert(id.clone(), pending);
+    // Sign-ups whose code has expired are forgotten.
+    keep(&p.signups, id.clone(), pending, |s| s.expires);
     confirm_page(&f, &id, None)
 }
 
