@@ -184,40 +184,164 @@ pub struct Target {
 }
 
 /// How long an AWS call may take: a stalled connection fails the call (by
-/// name) instead of hanging the run. `--attempt-timeout` /
+/// name) instead of hanging the run, a slow but live upload is not cut.
+/// `--stall-timeout` / `DEPLOYER_STALL_TIMEOUT`, `--attempt-timeout` /
 /// `DEPLOYER_ATTEMPT_TIMEOUT` and `--operation-timeout` /
 /// `DEPLOYER_OPERATION_TIMEOUT`, in seconds.
+///
+/// With the defaults a stalled endpoint (connection accepted, nothing
+/// answered) fails a call after two attempts of 20 s (about 40 s): a
+/// timed-out attempt is retried once (`TimeoutRetryCap`), and the call
+/// gives up after 60 s in all whatever happens. A zip upload to Lambda
+/// (`CreateFunction`, `UpdateFunctionCode`) has no whole-attempt limit below
+/// an hour (`LongUploads`): only the stall timeout stops it, so a 50 MB zip
+/// on a slow link goes through as long as it moves.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
-    /// One attempt (connect, send, answer); a timed-out attempt is retried
-    /// like a lost answer.
+    /// Progress of one attempt (see [`crate::aws::http_client_with`]): no
+    /// request bytes taken for this long while sending, no answer this long
+    /// after the request was sent (plus as long as its body took to send),
+    /// or the answer's body stopped this long: the attempt fails (and is
+    /// retried once, like a lost answer).
+    pub stall: Duration,
+    /// One attempt (connect, send, answer), but a zip upload's; a timed-out
+    /// attempt is retried once, like a lost answer.
     pub attempt: Duration,
-    /// The whole call, its retries and their backoff included.
+    /// The whole call, its retries and their backoff included, but a zip
+    /// upload's.
     pub operation: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
+            stall: Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS),
             attempt: Duration::from_secs(DEFAULT_ATTEMPT_TIMEOUT_SECS),
             operation: Duration::from_secs(DEFAULT_OPERATION_TIMEOUT_SECS),
         }
     }
 }
 
-/// A zip upload to Lambda is the longest single request the tool sends.
-pub const DEFAULT_ATTEMPT_TIMEOUT_SECS: u64 = 60;
-/// How long a call may take in all, retries included, by default (seconds).
-pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 300;
+/// How long an attempt may make no progress, by default (seconds).
+pub const DEFAULT_STALL_TIMEOUT_SECS: u64 = 20;
+/// How long one attempt may take, by default (seconds): AWS's answers are
+/// small, so an attempt this long is one whose answer trickles.
+pub const DEFAULT_ATTEMPT_TIMEOUT_SECS: u64 = 30;
+/// How long a call may take in all, retries included, by default
+/// (seconds): ten attempts with their backoff (capped at 4 s) fit.
+pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 60;
+/// How long connecting (TCP and TLS) may take (seconds).
+pub const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// The least attempt and operation timeouts of a zip upload to Lambda
+/// (seconds): a 50 MB zip is 67 MB of JSON, 9 minutes at 1 Mbit/s.
+pub const UPLOAD_TIMEOUT_SECS: u64 = 3600;
 
 impl Timeouts {
-    /// The SDK's timeout configuration for these.
+    /// The SDK's timeout configuration for these (the stall timeout is the
+    /// HTTP client's: [`http_client_with`]). No read timeout: the SDK's
+    /// times the whole response future, the request body's sending
+    /// included, and would cut a slow upload.
     pub fn config(&self) -> aws_config::timeout::TimeoutConfig {
         aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(10).min(self.attempt))
+            .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS).min(self.attempt))
             .operation_attempt_timeout(self.attempt)
             .operation_timeout(self.operation)
             .build()
+    }
+}
+
+/// Gives a zip upload to Lambda (`CreateFunction`, `UpdateFunctionCode`
+/// with `ZipFile`) attempt and operation timeouts of at least
+/// [`UPLOAD_TIMEOUT_SECS`]: a 50 MB zip on a slow link takes minutes, and
+/// the stall timeout stops one that does not move.
+#[derive(Debug)]
+pub struct LongUploads;
+
+impl LongUploads {
+    fn is_zip_upload(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> bool {
+        use aws_sdk_lambda::operation::create_function::CreateFunctionInput;
+        use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeInput;
+        input
+            .downcast_ref::<CreateFunctionInput>()
+            .is_some_and(|i| i.code().is_some_and(|c| c.zip_file().is_some()))
+            || input
+                .downcast_ref::<UpdateFunctionCodeInput>()
+                .is_some_and(|i| i.zip_file().is_some())
+    }
+}
+
+impl Intercept for LongUploads {
+    fn name(&self) -> &'static str {
+        "deployer-long-uploads"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_smithy_types::timeout::TimeoutConfig;
+        if !Self::is_zip_upload(context.input()) {
+            return Ok(());
+        }
+        let least = Duration::from_secs(UPLOAD_TIMEOUT_SECS);
+        let now = cfg.load::<TimeoutConfig>().cloned();
+        let long = |d: Option<Duration>| d.map_or(least, |d| d.max(least));
+        cfg.interceptor_state().store_put(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(long(
+                    now.as_ref().and_then(|t| t.operation_attempt_timeout()),
+                ))
+                .operation_timeout(long(now.as_ref().and_then(|t| t.operation_timeout())))
+                .build(),
+        );
+        Ok(())
+    }
+}
+
+/// How many attempts of the current call timed out.
+#[derive(Debug, Clone, Copy)]
+struct TimedOutAttempts(u32);
+
+impl aws_smithy_types::config_bag::Storable for TimedOutAttempts {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// Retries a timed-out attempt (stalled, or over its attempt timeout, or
+/// not connected) once, not up to the retry policy's ten times: an
+/// endpoint that did not answer twice is not answering, and ten attempts
+/// of 20 s would keep a run waiting minutes to learn it.
+#[derive(Debug)]
+pub struct TimeoutRetryCap;
+
+impl Intercept for TimeoutRetryCap {
+    fn name(&self) -> &'static str {
+        "deployer-timeout-retry-cap"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let timed_out = match context.inner().output_or_error() {
+            Some(Err(e)) => {
+                e.is_timeout_error()
+                    || e.as_connector_error().is_some_and(|c| c.is_timeout())
+                    || crate::stall::is_stall(e)
+            }
+            _ => false,
+        };
+        if timed_out {
+            let n = cfg.load::<TimedOutAttempts>().map_or(0, |t| t.0) + 1;
+            cfg.interceptor_state().store_put(TimedOutAttempts(n));
+            if n >= 2 {
+                cfg.interceptor_state()
+                    .store_put(retry_config().with_max_attempts(1));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -363,14 +487,27 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Bus
 }
 
 /// The HTTPS client of every SDK client deployer makes: hyper 1 with rustls
-/// on ring and the system's root certificates. (The SDK's default client
-/// would build aws-lc-sys, a C library, for the same TLS.) A new one per
-/// configuration: a connection pool belongs to the runtime that made it.
+/// on ring and the system's root certificates, with the stall guard of the
+/// default stall timeout (see [`http_client_with`]). (The SDK's default
+/// client would build aws-lc-sys, a C library, for the same TLS.) A new one
+/// per configuration: a connection pool belongs to the runtime that made it.
 pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    http_client_with(Duration::from_secs(DEFAULT_STALL_TIMEOUT_SECS))
+}
+
+/// [`http_client`] with the stall guard of `stall`: an attempt fails (a
+/// connector timeout, naming the call like any) when the endpoint takes no
+/// request bytes for `stall` while it is sent, sends no answer within
+/// `stall` after it was sent (plus as long as its body took to send: what
+/// the network's buffers still hold drains at that pace), or stops its
+/// answer's body for `stall`. A live upload, however slow and long, keeps
+/// going. (The SDK's read timeout would time the sending of the body too.)
+pub fn http_client_with(stall: Duration) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
+    let https = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+        .build_https();
+    crate::stall::guard(https, stall)
 }
 
 /// `aws_config::defaults` with deployer's HTTPS client (see `http_client`):
@@ -393,6 +530,7 @@ pub fn emulator_credentials() -> aws_credential_types::Credentials {
 /// The SDK configuration of `t`: the aws-config chain, deployer's retry policy and timeouts.
 pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
     let mut loader = defaults()
+        .http_client(http_client_with(t.timeouts.stall))
         .retry_config(retry_config())
         .timeout_config(t.timeouts.config());
     if let Some(p) = &t.profile {
@@ -430,7 +568,7 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
 }
 
 impl Clients {
-    /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create) and retry classifier.
+    /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create, one retry after a timeout; long timeouts for Lambda's zip uploads) and retry classifier.
     pub fn new(cfg: &SdkConfig) -> Clients {
         let stats = Arc::new(CallStats::default());
         let fault_after = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
@@ -443,6 +581,7 @@ impl Clients {
                 aws_sdk_cognitoidentityprovider::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::cognito())
                     .build(),
             ),
@@ -450,13 +589,16 @@ impl Clients {
                 aws_sdk_apigatewayv2::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
             lambda: aws_sdk_lambda::Client::from_conf(
                 aws_sdk_lambda::config::Builder::from(cfg)
+                    .interceptor(LongUploads)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
@@ -464,6 +606,7 @@ impl Clients {
                 aws_sdk_iam::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
@@ -471,6 +614,7 @@ impl Clients {
                 aws_sdk_sts::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
@@ -478,6 +622,7 @@ impl Clients {
                 aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
                     .interceptor(counter())
                     .interceptor(NoBlindRetry(is_create))
+                    .interceptor(TimeoutRetryCap)
                     .retry_classifier(BusyClassifier::default())
                     .build(),
             ),
@@ -590,10 +735,18 @@ pub fn clear_wait(step: &str) {
 /// terraform-provider-aws retries on the first sentence alone, in
 /// `lambda/function.go`, for CreateFunction and UpdateFunctionConfiguration).
 /// The one message match that cannot be avoided lives here.
+///
+/// Also "The provided execution role does not have permissions to call
+/// PutTraceSegments on XRAY" (or another service a setting needs): a
+/// policy attached to the role moments ago has not reached Lambda yet
+/// (terraform-provider-aws retries it for the same two minutes). A role that
+/// lacks it for good is refused by `plan` when the program declares it
+/// (`Function`'s preflight); one made elsewhere fails after the wait.
 pub fn is_role_not_assumable(message: Option<&str>) -> bool {
     message.is_some_and(|m| {
         m.contains("cannot be assumed by Lambda")
             || m.contains("KMS key is invalid for CreateGrant")
+            || m.contains("execution role does not have permissions")
     })
 }
 

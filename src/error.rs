@@ -129,7 +129,18 @@ impl Error {
         // A hard quota (Cognito's LimitExceededException, IAM's
         // LimitExceeded): retrying cannot help.
         if unknown && message.contains("timed out") {
-            message.push_str(" (the call timed out: --attempt-timeout / --operation-timeout set how long a call may take)");
+            // Which timeout it was, in the SDK's and the stall guard's own
+            // words (src/stall.rs), and the flag that sets it.
+            let flag = if message.contains("operation timeout (all attempts") {
+                "--operation-timeout sets how long a call may take in all, retries included"
+            } else if message.contains("operation attempt timeout") {
+                "--attempt-timeout sets how long one attempt may take"
+            } else if message.contains("HTTP connect timeout") {
+                "connecting may take 10 s; check the endpoint and the network"
+            } else {
+                "the endpoint stopped answering; --stall-timeout sets how long an attempt may make no progress"
+            };
+            message.push_str(&format!(" (the call timed out: {flag})"));
         }
         if message.contains("LimitExceeded") {
             message.push_str(". This is a quota of the AWS account, not throttling: free what counts against it (old user pools, clients, roles) or ask for a higher quota in the Service Quotas console, then run again");

@@ -48,6 +48,7 @@ pub mod package;
 #[doc(hidden)]
 pub mod render;
 pub mod resources;
+mod stall;
 #[doc(hidden)]
 pub mod state;
 #[doc(hidden)]

@@ -66,11 +66,18 @@ pub struct Global {
     /// login page is public. `deployer dev` and emulators never need it.
     #[arg(long, global = true, env = "DEPLOYER_ALLOW_DEMO_PASSWORD")]
     pub allow_demo_password: bool,
-    /// Seconds one attempt of an AWS call may take (a stalled connection
-    /// fails the call, naming it, instead of hanging).
+    /// Seconds an attempt of an AWS call may make no progress (no request
+    /// bytes taken, no answer after the request was sent, the answer
+    /// stopped): a stalled endpoint fails the call, naming it, instead of
+    /// hanging; a slow but live upload goes on.
+    #[arg(long, global = true, env = "DEPLOYER_STALL_TIMEOUT", default_value_t = crate::aws::DEFAULT_STALL_TIMEOUT_SECS)]
+    pub stall_timeout: u64,
+    /// Seconds one attempt of an AWS call may take (a Lambda zip upload's:
+    /// at least an hour, the stall timeout guards it).
     #[arg(long, global = true, env = "DEPLOYER_ATTEMPT_TIMEOUT", default_value_t = crate::aws::DEFAULT_ATTEMPT_TIMEOUT_SECS)]
     pub attempt_timeout: u64,
-    /// Seconds an AWS call may take in all, retries included.
+    /// Seconds an AWS call may take in all, retries included (a Lambda zip
+    /// upload's: at least an hour).
     #[arg(long, global = true, env = "DEPLOYER_OPERATION_TIMEOUT", default_value_t = crate::aws::DEFAULT_OPERATION_TIMEOUT_SECS)]
     pub operation_timeout: u64,
     /// Apply (or plan) only this resource and what it needs (its
@@ -210,6 +217,7 @@ pub struct Session {
 impl Global {
     pub fn timeouts(&self) -> crate::aws::Timeouts {
         crate::aws::Timeouts {
+            stall: std::time::Duration::from_secs(self.stall_timeout.max(1)),
             attempt: std::time::Duration::from_secs(self.attempt_timeout.max(1)),
             operation: std::time::Duration::from_secs(self.operation_timeout.max(1)),
         }
