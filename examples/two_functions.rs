@@ -17,7 +17,7 @@ use deployer::resources::cognito::{
     AuthFlow, Client, ContactAttribute, Group, Mfa, OAuthFlow, PasswordPolicy, PoolUser, Recovery,
     RefreshTokenRotation, ResourceServer, TokenValidity, UserPool,
 };
-use deployer::resources::lambda::{Function, Logging, Permission, Role, Tracing};
+use deployer::resources::lambda::{Function, Logging, Permission, Role, Tracing, XRAY_WRITE};
 use deployer::resources::logs::LogGroup;
 use std::time::Duration;
 
@@ -44,6 +44,13 @@ struct Settings {
     /// The key `GET /internal` takes in its `x-api-key` header (without
     /// it: nobody gets in).
     internal_key: Option<String>,
+    /// Concurrent executions reserved for `/echo`'s function (by default
+    /// none: Lambda keeps 10 unreserved, and a new account has 10 in all).
+    echo_reserved: Option<i32>,
+    /// The operators group carries the functions' role.
+    operators_role: Option<bool>,
+    /// The stage keeps no access log.
+    no_access_log: Option<bool>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -96,6 +103,17 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         ..Default::default()
     };
     let client = s.add("client", client);
+    // The functions' role: sessions up to two hours, bounded by
+    // PowerUserAccess; it may write logs and send X-Ray traces (`/echo` is
+    // traced: Lambda refuses active tracing to a role without it).
+    let mut role = Role {
+        description: "Runs the two functions".into(),
+        max_session_seconds: 7200,
+        permissions_boundary: Some("PowerUserAccess".into()),
+        ..Role::for_lambda(format!("{name}-lambda"))
+    };
+    role.managed_policies.push(XRAY_WRITE.into());
+    let role = s.add("role", role);
     let operators = Group {
         user_pool_id: pool.id(),
         name: "operators".into(),
@@ -104,7 +122,8 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             .clone()
             .unwrap_or("People who run the service".into()),
         precedence: Some(1),
-        ..Default::default()
+        // Its members' role (`operators_role = true`): the functions' here.
+        role_arn: settings.operators_role.unwrap_or(false).then(|| role.arn()),
     };
     let operators = s.add("group/operators", operators);
     if let Some(password) = &settings.operator_password {
@@ -128,14 +147,6 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         };
         s.add("user/ops", ops);
     }
-    // The functions' role: sessions up to two hours, bounded by PowerUserAccess.
-    let role = Role {
-        description: "Runs the two functions".into(),
-        max_session_seconds: 7200,
-        permissions_boundary: Some("PowerUserAccess".into()),
-        ..Role::for_lambda(format!("{name}-lambda"))
-    };
-    let role = s.add("role", role);
     let origins = (settings.origins.clone()).unwrap_or(vec!["https://two.example".into()]);
     let cors = Cors {
         allow_origins: origins.clone(),
@@ -168,7 +179,8 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             burst_limit: 20,
             rate_limit: settings.rate_limit.unwrap_or(10.0),
         }),
-        access_log: Some(AccessLog::json(access.arn())),
+        access_log: (!settings.no_access_log.unwrap_or(false))
+            .then(|| AccessLog::json(access.arn())),
         variables: [("flavour".to_string(), "plain".to_string())].into(),
         // `/echo` tighter than the rest, with its own metrics.
         route_settings: [(
@@ -194,10 +206,10 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         let mut f = Function::new(format!("{name}-{key}"), role.arn());
         f.code = code;
         if key == "echo" {
-            // Traced, JSON logs from INFO up, at most 5 at once.
+            // Traced, JSON logs from INFO up.
             f.description = "Echoes the request".into();
             f.ephemeral_storage_mb = 1024;
-            f.reserved_concurrency = Some(5);
+            f.reserved_concurrency = settings.echo_reserved;
             f.tracing = Tracing::Active;
             f.logging = Logging {
                 json: true,

@@ -92,12 +92,35 @@ impl Cause {
     }
 }
 
-/// A short fingerprint of a setting's value as applied: what the state
-/// keeps (`Entry::applied`) to tell a program change from drift, without
-/// holding the value (it may be secret).
-pub fn fingerprint(v: &serde_json::Value) -> String {
-    use sha2::{Digest, Sha256};
-    // Canonical: a map's keys in order, whatever order AWS listed them in.
+/// A fingerprint of a setting's value as applied: what the state keeps
+/// (`Entry::applied`) to tell a program change from drift, without holding
+/// the value (it may be secret: a function's environment with an API key).
+///
+/// HMAC-SHA256 under the stack's random key (`FingerprintKey`, 256 bits,
+/// kept beside the state and never in it), cut to 128 bits and marked
+/// `k1:`. Why a key and not a slow salted hash (argon2 with a salt in the
+/// state): whoever reads the state alone (a copy, `state show --json`, a
+/// CI artifact, a pasted bug report) cannot test a single guess of a
+/// value, whereas a salt in the state only slows each guess down, and a
+/// human-chosen key is guessed all the same; and a keyed hash costs
+/// microseconds, where argon2 at a safe cost would add seconds to every
+/// plan (every setting of every resource is fingerprinted).
+pub fn fingerprint(key: &crate::state::FingerprintKey, v: &serde_json::Value) -> String {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any size");
+    mac.update(canonical_json(v).as_bytes());
+    let h = mac.finalize().into_bytes();
+    let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{KEYED}{hex}")
+}
+
+/// The mark of a keyed fingerprint (`fingerprint`).
+const KEYED: &str = "k1:";
+
+/// A value as one canonical JSON text: a map's keys in order, whatever
+/// order AWS listed them in.
+fn canonical_json(v: &serde_json::Value) -> String {
     fn canonical(v: &serde_json::Value) -> serde_json::Value {
         match v {
             serde_json::Value::Object(m) => {
@@ -111,17 +134,63 @@ pub fn fingerprint(v: &serde_json::Value) -> String {
             other => other.clone(),
         }
     }
-    let h = Sha256::digest(
-        serde_json::to_string(&canonical(v))
-            .unwrap_or_default()
-            .as_bytes(),
-    );
+    serde_json::to_string(&canonical(v)).unwrap_or_default()
+}
+
+/// The unkeyed fingerprint of states written before `fingerprint` was
+/// keyed (8 bytes of SHA-256, 16 hex digits): only compared, once, and
+/// replaced by a keyed one by the run that reads it (`rekeyed`).
+fn legacy_fingerprint(v: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(canonical_json(v).as_bytes());
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// True when `fp`, as the state holds it (keyed, or of an older state),
+/// is the fingerprint of `v`.
+pub fn fingerprint_matches(
+    key: &crate::state::FingerprintKey,
+    v: &serde_json::Value,
+    fp: &str,
+) -> bool {
+    if fp.starts_with(KEYED) {
+        fingerprint(key, v) == fp
+    } else {
+        legacy_fingerprint(v) == fp
+    }
+}
+
 /// The fingerprints of every setting of `p`.
-pub fn fingerprints(p: &Props) -> BTreeMap<String, String> {
-    p.iter().map(|(k, v)| (k.clone(), fingerprint(v))).collect()
+pub fn fingerprints(key: &crate::state::FingerprintKey, p: &Props) -> BTreeMap<String, String> {
+    p.iter()
+        .map(|(k, v)| (k.clone(), fingerprint(key, v)))
+        .collect()
+}
+
+/// The fingerprints of an unchanged resource with the old (unkeyed) ones
+/// replaced by keyed ones of what it holds now (what the program declares:
+/// nothing differs), or None when it has no old one.
+pub fn rekeyed(
+    key: &crate::state::FingerprintKey,
+    applied: &BTreeMap<String, String>,
+    observed: &Props,
+) -> Option<BTreeMap<String, String>> {
+    if applied.values().all(|fp| fp.starts_with(KEYED)) {
+        return None;
+    }
+    Some(
+        applied
+            .iter()
+            .map(|(k, fp)| {
+                if fp.starts_with(KEYED) {
+                    (k.clone(), fp.clone())
+                } else {
+                    let v = observed.get(k).unwrap_or(&serde_json::Value::Null);
+                    (k.clone(), fingerprint(key, v))
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Setting by setting: why does `desired` differ from `observed`, given
@@ -131,6 +200,7 @@ fn cause_of(
     desired: &Desired,
     observed: &Props,
     applied: &BTreeMap<String, String>,
+    key: &crate::state::FingerprintKey,
 ) -> Option<Cause> {
     let last = applied.get(setting)?;
     if desired.is_unknown(setting) {
@@ -138,10 +208,16 @@ fn cause_of(
         return Some(Cause::Program);
     }
     let desired = &desired.props;
-    let fp = |p: &Props| fingerprint(p.get(setting).unwrap_or(&serde_json::Value::Null));
-    Some(if &fp(desired) == last {
+    let was = |p: &Props| {
+        fingerprint_matches(
+            key,
+            p.get(setting).unwrap_or(&serde_json::Value::Null),
+            last,
+        )
+    };
+    Some(if was(desired) {
         Cause::Drift
-    } else if &fp(observed) == last {
+    } else if was(observed) {
         Cause::Program
     } else {
         Cause::Both
@@ -316,16 +392,27 @@ fn topo(nodes: &[Node]) -> Vec<usize> {
 
 /// The pure diff. `reads` holds what `read_all` found for every node.
 pub fn plan(nodes: &[Node], ctx: &Ctx, reads: &BTreeMap<String, Read>) -> Vec<Step> {
-    plan_with(nodes, ctx, reads, &BTreeMap::new())
+    // No fingerprints to compare: any key will do.
+    let key = crate::state::FingerprintKey([0; 32]);
+    plan_with(nodes, ctx, reads, &BTreeMap::new(), &key)
+}
+
+/// Now, in Unix seconds (`Entry::made_at`).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The pure diff, each change labelled by its cause: `applied` holds, by
-/// key, the fingerprints of what the last apply set (the state's).
+/// key, the fingerprints of what the last apply set (the state's), made
+/// with `key` (the store's, `Store::fingerprint_key`).
 pub fn plan_with(
     nodes: &[Node],
     ctx: &Ctx,
     reads: &BTreeMap<String, Read>,
     applied: &BTreeMap<String, BTreeMap<String, String>>,
+    fp_key: &crate::state::FingerprintKey,
 ) -> Vec<Step> {
     let none = BTreeMap::new();
     let order = topo(nodes);
@@ -374,10 +461,10 @@ pub fn plan_with(
                 step.diffs = value_diffs(&desired, &o.props, &step.changed, &n.res.sensitive());
                 for d in step.diffs.iter_mut() {
                     let setting = d.setting.split('.').next().unwrap_or_default();
-                    d.cause = cause_of(setting, &desired, &o.props, last);
+                    d.cause = cause_of(setting, &desired, &o.props, last, fp_key);
                 }
                 for c in &step.changed {
-                    if let Some(x) = cause_of(c, &desired, &o.props, last) {
+                    if let Some(x) = cause_of(c, &desired, &o.props, last, fp_key) {
                         step.cause = Some(Cause::join(step.cause, x));
                     }
                 }
@@ -428,6 +515,53 @@ pub fn plan_with(
         }
     }
     steps
+}
+
+/// What AWS would refuse of the declared resources, knowable before any
+/// call (`Kind::preflight`), given what was read and the account's facts.
+/// Pure. Empty: nothing known to be refused.
+pub fn preflight(
+    nodes: &[Node],
+    ctx: &Ctx,
+    reads: &BTreeMap<String, Read>,
+    facts: &crate::kind::Facts,
+) -> Vec<String> {
+    let mut known = Known::default();
+    for (k, r) in reads {
+        if let Read::Found(o) = r {
+            known.outputs.insert(k.clone(), o.outputs.clone());
+        }
+    }
+    let declared: BTreeMap<String, crate::kind::Planned> = nodes
+        .iter()
+        .filter(|n| n.declared)
+        .map(|n| {
+            let planned = crate::kind::Planned {
+                kind: n.res.kind_name(),
+                desired: n.res.desired(ctx, &known),
+                deps: n.res.deps(),
+            };
+            (n.res.key(), planned)
+        })
+        .collect();
+    let view = crate::kind::Preflight {
+        declared: &declared,
+        reads,
+        facts,
+    };
+    nodes
+        .iter()
+        .filter(|n| n.declared)
+        .flat_map(|n| n.res.preflight(&view))
+        .collect()
+}
+
+/// The refusals of `preflight` as one error.
+pub fn preflight_error(refused: &[String]) -> Error {
+    Error::Other(format!(
+        "AWS would refuse this program (nothing was changed):\n  - {}",
+        refused.join("\n  - ")
+    ))
 }
 
 /// The steps a resource's protection forbids, unless `--unprotect KEY`
@@ -694,9 +828,12 @@ impl Engine {
             Some(p) => Some(st.id(&p)?.to_string()),
             None => None,
         };
+        let made_at = st.resources.get(&key).and_then(|e| e.made_at);
         let (cx, res) = (self.cx.clone(), n.res.clone());
         Some(async move {
-            let strays = res.strays(&cx, parent_id.as_deref(), &keep).await?;
+            let strays = res
+                .strays(&cx, parent_id.as_deref(), &keep, made_at)
+                .await?;
             Ok((
                 key,
                 StrayList {
@@ -727,6 +864,7 @@ impl Engine {
             Prior {
                 id: e.id,
                 pending_create: e.pending_create,
+                made_at: e.made_at,
                 parent_id,
                 outputs: e.outputs,
                 known: recorded.clone(),
@@ -868,6 +1006,34 @@ impl Engine {
             });
             done.insert(s.key.clone());
         }
+        // The fingerprints of older states (unkeyed, which let anyone who
+        // reads the state guess a secret offline) are replaced by keyed
+        // ones; a resource this run changes gets them with its record,
+        // an unchanged one here (what it holds is what was declared).
+        let key = self.store.fingerprint_key();
+        let rekeyed: Vec<(String, BTreeMap<String, String>)> = {
+            let st = self.snapshot();
+            steps
+                .iter()
+                .filter(|s| s.action == Action::Same)
+                .filter_map(|s| {
+                    let Some(Read::Found(o)) = reads.get(&s.key) else {
+                        return None;
+                    };
+                    let e = st.resources.get(&s.key)?;
+                    rekeyed(&key, &e.applied, &o.props).map(|fps| (s.key.clone(), fps))
+                })
+                .collect()
+        };
+        if !rekeyed.is_empty() {
+            self.store.update_later(&self.state, move |st| {
+                for (k, fps) in rekeyed {
+                    if let Some(e) = st.resources.get_mut(&k) {
+                        e.applied = fps;
+                    }
+                }
+            });
+        }
         // Every create's intent in one write before the first call (a crash
         // after a create is then found by the next run), not one write on
         // the critical path before each create; a create whose step never
@@ -899,6 +1065,7 @@ impl Engine {
                         added.insert(key, new);
                     }
                     e.pending_create = true;
+                    e.made_at = Some(unix_now());
                     e.id = None;
                     e.kind = Some(kind);
                     e.parent = parent;
@@ -915,6 +1082,13 @@ impl Engine {
         let mut listings = tokio::task::JoinSet::new();
         let mut first_error: Option<Error> = None;
         loop {
+            // A state write that failed stops the run before its next
+            // change (the steps under way finish and are recorded).
+            if first_error.is_none() {
+                if let Err(e) = self.store.check() {
+                    first_error = Some(e);
+                }
+            }
             if first_error.is_none() {
                 let (ready, rest): (Vec<&Step>, Vec<&Step>) = todo
                     .into_iter()
@@ -946,7 +1120,19 @@ impl Engine {
             let Some(joined) = running.join_next().await else {
                 break;
             };
-            let (key, r) = joined.map_err(|e| Error::Other(format!("a step panicked: {e}")))?;
+            // A step that panicked stops the run like one that failed: the
+            // others under way finish and what they did is written.
+            let (key, r) = match joined {
+                Ok(done) => done,
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(Error::Other(format!(
+                            "a step stopped on an internal error ({e}): the state holds every step that finished; run the command again to go on"
+                        )));
+                    }
+                    continue;
+                }
+            };
             match r {
                 Ok(new) => {
                     if new {
@@ -1042,7 +1228,7 @@ impl Engine {
             Some(async move {
                 for id in l.strays {
                     let t = Instant::now();
-                    let label = format!("{key} (stray {id}: same name and stack tag)");
+                    let label = format!("{key} (stray {id}: another of its name this stack made)");
                     (self.sink)(Event::Started {
                         key: label.clone(),
                         action: Action::Delete,
@@ -1137,14 +1323,20 @@ impl Job {
             .unwrap()
             .outputs
             .insert(self.step.key.clone(), o.outputs.clone());
+        // When its create started, kept (`Entry::made_at`).
+        let made_at = (self.state.lock().unwrap())
+            .resources
+            .get(&self.step.key)
+            .and_then(|e| e.made_at);
         let entry = Entry {
             id: Some(o.id.clone()),
             pending_create: false,
+            made_at,
             outputs: o.state_outputs(),
             kind: Some(self.res.kind_name().to_string()),
             parent: self.res.parent(),
             lifecycle: self.res.lifecycle(),
-            applied: fingerprints(desired),
+            applied: fingerprints(&self.store.fingerprint_key(), desired),
         };
         let key = self.step.key.clone();
         // In the background: the step is done, its dependants start now. A
@@ -1177,6 +1369,7 @@ impl Job {
             self.save(move |st| {
                 let e = st.resources.entry(key).or_default();
                 e.pending_create = true;
+                e.made_at = Some(unix_now());
                 e.id = None;
                 e.kind = Some(kind.to_string());
                 e.parent = parent;
@@ -1215,9 +1408,14 @@ impl Job {
     /// Looks for what an ambiguous create made, giving it the time an
     /// interrupted create gets to become visible.
     async fn find_after_ambiguous(&self, known: &Known) -> Result<Option<Observed>> {
+        let made_at = (self.state.lock().unwrap())
+            .resources
+            .get(&self.step.key)
+            .and_then(|e| e.made_at);
         let prior = Prior {
             id: None,
             pending_create: true,
+            made_at,
             parent_id: self.res.parent().and_then(|p| known.get(&p, "id")),
             outputs: BTreeMap::new(),
             known: known.clone(),
@@ -1263,6 +1461,8 @@ impl Job {
     async fn run(self) -> Result<bool> {
         let t = Instant::now();
         let key = self.step.key.clone();
+        // Not one change after a failed state write (`Store::check`).
+        self.store.check()?;
         let known = self.known.lock().unwrap().clone();
         // What it is sent: only known settings (its dependencies are done).
         let desired = if self.step.action == Action::Delete {
@@ -1719,6 +1919,7 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_the_order_aws_lists_a_map_in() {
+        let k = crate::state::FingerprintKey::generate();
         let mut a = serde_json::Map::new();
         a.insert("b".into(), json!("2"));
         a.insert("a".into(), json!("1"));
@@ -1726,17 +1927,87 @@ mod tests {
         b.insert("a".into(), json!("1"));
         b.insert("b".into(), json!("2"));
         assert_eq!(
-            fingerprint(&serde_json::Value::Object(a)),
-            fingerprint(&serde_json::Value::Object(b))
+            fingerprint(&k, &serde_json::Value::Object(a)),
+            fingerprint(&k, &serde_json::Value::Object(b))
         );
         assert_ne!(
-            fingerprint(&json!({"a": "1"})),
-            fingerprint(&json!({"a": "2"}))
+            fingerprint(&k, &json!({"a": "1"})),
+            fingerprint(&k, &json!({"a": "2"}))
         );
+    }
+
+    /// A secret in a setting (an API key in a function's environment): its
+    /// fingerprint is an HMAC under the stack's key, so the state alone
+    /// lets no one test a guess; without the key, a guess's unkeyed hash
+    /// (what older states held) matches nothing.
+    #[test]
+    fn a_secrets_fingerprint_needs_the_stacks_key() {
+        let env = json!({"API_KEY": "hunter2", "STAGE": "prod"});
+        let (k1, k2) = (
+            crate::state::FingerprintKey::generate(),
+            crate::state::FingerprintKey::generate(),
+        );
+        let fp = fingerprint(&k1, &env);
+        assert!(fp.starts_with("k1:") && fp.len() == 3 + 32, "{fp}");
+        assert!(fingerprint_matches(&k1, &env, &fp));
+        // Another key (an attacker's guess at it) gives another fingerprint.
+        assert_ne!(fingerprint(&k2, &env), fp);
+        assert!(!fingerprint_matches(&k2, &env, &fp));
+        // The unkeyed hash of the right guess is not it either.
+        assert!(!fp.contains(&legacy_fingerprint(&env)));
+        assert!(!fingerprint_matches(
+            &k1,
+            &json!({"API_KEY": "hunter3", "STAGE": "prod"}),
+            &fp
+        ));
+    }
+
+    /// A state from before keyed fingerprints: its fingerprints are still
+    /// compared (the plan labels causes right), then rewritten keyed.
+    #[test]
+    fn an_old_fingerprint_is_compared_once_and_rewritten() {
+        let key = crate::state::FingerprintKey::generate();
+        let n = nodes(true);
+        let c = ctx();
+        let mut reads = converged(&n, &c);
+        let mut applied: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (k, r) in &reads {
+            if let Read::Found(o) = r {
+                let old = o
+                    .props
+                    .iter()
+                    .map(|(s, v)| (s.clone(), legacy_fingerprint(v)))
+                    .collect();
+                applied.insert(k.clone(), old);
+            }
+        }
+        if let Some(Read::Found(o)) = reads.get_mut("function") {
+            o.props.insert("timeout".into(), json!(9));
+        }
+        let steps = plan_with(&n, &c, &reads, &applied, &key);
+        let cause = |k: &str| steps.iter().find(|s| s.key == k).unwrap().cause;
+        assert_eq!(cause("function"), Some(Cause::Drift));
+        // Rewritten: every old one keyed, of the value it holds now.
+        let Some(Read::Found(api)) = reads.get("api") else {
+            panic!("no api")
+        };
+        let new = rekeyed(&key, &applied["api"], &api.props).expect("rewritten");
+        assert_eq!(new.len(), applied["api"].len());
+        for (s, fp) in &new {
+            assert!(fp.starts_with("k1:"), "{s}: {fp}");
+            assert!(fingerprint_matches(
+                &key,
+                api.props.get(s).unwrap_or(&serde_json::Value::Null),
+                fp
+            ));
+        }
+        // Keyed ones are left as they are.
+        assert_eq!(rekeyed(&key, &new, &api.props), None);
     }
 
     #[test]
     fn changes_are_labelled_program_or_drift() {
+        let key = crate::state::FingerprintKey::generate();
         let n = nodes(true);
         let c = ctx();
         let mut reads = converged(&n, &c);
@@ -1745,7 +2016,7 @@ mod tests {
         let mut applied: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (k, r) in &reads {
             if let Read::Found(o) = r {
-                applied.insert(k.clone(), fingerprints(&o.props));
+                applied.insert(k.clone(), fingerprints(&key, &o.props));
             }
         }
         if let Some(Read::Found(o)) = reads.get_mut("function") {
@@ -1755,13 +2026,13 @@ mod tests {
         applied
             .get_mut("authorizer")
             .unwrap()
-            .insert("audience".into(), fingerprint(&json!(["old-client"])));
+            .insert("audience".into(), fingerprint(&key, &json!(["old-client"])));
         if let Some(Read::Found(o)) = reads.get_mut("authorizer") {
             o.props.insert("audience".into(), json!(["old-client"]));
         }
         // Deleted outside deployer.
         reads.insert("user/alice".into(), Read::Missing);
-        let steps = plan_with(&n, &c, &reads, &applied);
+        let steps = plan_with(&n, &c, &reads, &applied, &key);
         let cause = |k: &str| steps.iter().find(|s| s.key == k).unwrap().cause;
         assert_eq!(cause("function"), Some(Cause::Drift));
         assert_eq!(cause("authorizer"), Some(Cause::Program));

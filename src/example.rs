@@ -83,6 +83,9 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
             ],
             identity_providers: vec!["COGNITO".into()],
             callback_urls: vec![redirect.clone()],
+            // Sign-in errors that do not tell whether a user exists (no
+            // user enumeration through the hosted login).
+            prevent_user_existence_errors: Some(true),
             ..Default::default()
         },
     );

@@ -333,6 +333,8 @@ pub struct Prior {
     pub id: Option<String>,
     /// A create was started and its answer not recorded (a crash, a lost response).
     pub pending_create: bool,
+    /// When this stack last started to create it (`Entry::made_at`).
+    pub made_at: Option<i64>,
     /// The ID of the resource it lives in (pool, API, function), if any.
     pub parent_id: Option<String>,
     /// Its outputs as the state records them.
@@ -356,6 +358,53 @@ pub struct Cx {
     pub aws: Clients,
     /// Region, account, tags, URLs, the run's packages.
     pub ctx: Arc<Ctx>,
+}
+
+/// A declared resource as `Kind::preflight` sees it: its kind, its
+/// settings (the unknown ones marked), the keys of what it reads.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Its kind's name (`aws:iam:Role`).
+    pub kind: &'static str,
+    /// Its declared settings.
+    pub desired: Desired,
+    /// The keys of the resources whose outputs it reads.
+    pub deps: Vec<String>,
+}
+
+/// Facts of the account that a documented rule needs, read once per run
+/// before the plan (only when a declared resource needs them).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Lambda's `UnreservedConcurrentExecutions` (GetAccountSettings): read
+    /// when a function reserves concurrency.
+    pub lambda_unreserved: Option<i64>,
+    /// Lambda's account concurrency limit (`ConcurrentExecutions`).
+    pub lambda_limit: Option<i64>,
+}
+
+/// What a kind's `preflight` sees of the whole program before any change.
+pub struct Preflight<'a> {
+    /// Every declared resource, by key.
+    pub declared: &'a BTreeMap<String, Planned>,
+    /// What the run read of each resource the state knows (by key).
+    pub reads: &'a BTreeMap<String, Read>,
+    /// The account's facts (`Facts`).
+    pub facts: &'a Facts,
+}
+
+impl Preflight<'_> {
+    /// The declared resources of `kind`, by key.
+    pub fn of_kind<'b>(&'b self, kind: &'b str) -> impl Iterator<Item = (&'b String, &'b Planned)> {
+        self.declared.iter().filter(move |(_, p)| p.kind == kind)
+    }
+    /// The observed settings of `key`, when it exists.
+    pub fn observed(&self, key: &str) -> Option<&Props> {
+        match self.reads.get(key) {
+            Some(Read::Found(o)) => Some(&o.props),
+            _ => None,
+        }
+    }
 }
 
 /// How a kind's resources are read and deleted by type and ID alone,
@@ -423,6 +472,13 @@ pub trait Kind: Send + Sync {
     fn non_unique_name(&self) -> bool {
         false
     }
+    /// What AWS would refuse of this resource that is knowable before any
+    /// call (a documented rule, given the rest of the program and the
+    /// account's `Facts`): each a sentence saying what to change. `plan`
+    /// and `up` stop on any, before the first change. `key` is its own.
+    fn preflight(&self, _key: &str, _p: &Preflight) -> Vec<String> {
+        vec![]
+    }
     /// The declared settings: a pure function of the context and the outputs
     /// of the dependencies, with the ones not known yet marked as such
     /// (`model::Inputs` resolves a kind's inputs and notes them).
@@ -455,7 +511,15 @@ pub trait Kind: Send + Sync {
     /// `keep`, the one the state tracks. A create whose answer was lost and
     /// whose lookup came too early can leave one; `up` removes them, so that
     /// there is exactly one of each.
-    async fn strays(&self, _cx: &Cx, _parent_id: Option<&str>, _keep: &str) -> Result<Vec<String>> {
+    /// `made_at`: when this stack last started to create it (a kind whose
+    /// resources carry no tag counts only those made since as its own).
+    async fn strays(
+        &self,
+        _cx: &Cx,
+        _parent_id: Option<&str>,
+        _keep: &str,
+        _made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
         Ok(vec![])
     }
 }

@@ -488,6 +488,10 @@ impl Declared {
     pub async fn delete(&self, cx: &Cx, id: &str, parent_id: Option<&str>) -> Result<()> {
         self.kind.provider().delete(cx, id, parent_id).await
     }
+    /// What AWS would refuse of it, knowable before any call.
+    pub fn preflight(&self, p: &crate::kind::Preflight) -> Vec<String> {
+        self.kind.preflight(&self.key, p)
+    }
     /// What reads and deletes its kind by ID.
     pub fn provider(&self) -> Arc<dyn crate::kind::Provider> {
         self.kind.provider()
@@ -498,8 +502,9 @@ impl Declared {
         cx: &Cx,
         parent_id: Option<&str>,
         keep: &str,
+        made_at: Option<i64>,
     ) -> Result<Vec<String>> {
-        self.kind.strays(cx, parent_id, keep).await
+        self.kind.strays(cx, parent_id, keep, made_at).await
     }
 }
 

@@ -230,6 +230,13 @@ fn two_apis_program_create_noop_change_down() {
         moto.writes()
     );
     assert!(out.contains("23 unchanged"), "{out}");
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&p.stdout)
+    );
     st.extra_config = "greeting = \"bonjour\"\n".into();
     let rep = st.json(&["up"]);
     assert_eq!(changes(&rep), ["update function"]);
@@ -266,6 +273,13 @@ fn protect_and_retain_on_delete() {
     let mut st = Stack::new(&moto, "keep").with_prefix("kept");
     st.exe = example("keep_data");
     st.ok(&["up"]);
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&p.stdout)
+    );
     let pool = st.id("pool");
     assert_eq!(pool_named(&moto, "kept-keep"), vec![pool.clone()]);
     let tags = log_group_tags_of(&moto, "kept-keep").expect("the log group");
@@ -324,6 +338,47 @@ fn protect_and_retain_on_delete() {
     assert!(!st.state_file().exists());
 }
 
+/// What AWS would refuse and can be known before any call is refused by
+/// `plan` and by `up` before the first change, with the reason: on a new
+/// account (awsim's account with 10 concurrent executions in all, as
+/// Lambda gives a new one), `/echo`'s reservation of 5 would leave 5
+/// unreserved where Lambda keeps 10. Without the reservation (the
+/// example's default) the same account takes the stack.
+#[test]
+fn plan_refuses_a_reservation_the_account_cannot_give() {
+    let copy = handler_copy();
+    let mut a = Awsim::realism().expect("awsim");
+    a.extra = vec!["--account-concurrency".into(), "10".into()];
+    let moto = Moto::start_with(Some(a));
+    let mut st = Stack::new(&moto, "two").with_prefix("fresh");
+    st.exe = example("two_functions");
+    st.extra_config = "echo_reserved = 5\n".into();
+    for args in [&["plan"][..], &["up"][..]] {
+        let o = builds_in(&mut st.cmd(args), &copy)
+            .env("DEPLOYER_DEV_BUILD", "true")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} passed: {err}");
+        for part in [
+            "AWS would refuse this program (nothing was changed)",
+            "reserves 5 more concurrent executions (function/echo +5)",
+            "the account has 10 unreserved and Lambda keeps at least 10 unreserved",
+        ] {
+            assert!(err.contains(part), "{args:?}: {part:?} not in {err}");
+        }
+    }
+    // Nothing was made.
+    rt().block_on(async {
+        let s = sdk(&moto.direct).await;
+        assert!(!s.function_exists("fresh-two-echo").await);
+        assert!(s.pools_named("fresh-two").await.is_empty());
+    });
+    st.extra_config = String::new();
+    run_built(&st, &copy, &["up"]);
+    run_built(&st, &copy, &["down", "--yes"]);
+}
+
 /// `examples/two_functions.rs`, a small service: two functions with code of
 /// their own (the `handler` and `echo` crates of a copy of the workspace,
 /// built in one cargo-lambda invocation) behind one API with a Cognito JWT
@@ -337,6 +392,10 @@ fn two_functions_with_code_of_their_own() {
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "two").with_prefix("mine");
     st.exe = example("two_functions");
+    // `/echo` reserves 5 (awsim's account: 1000 in all, as an account past
+    // its first days).
+    let base = "echo_reserved = 5\n";
+    st.extra_config = base.into();
     let run = |st: &Stack, args: &[&str]| run_built(st, &copy, args);
     let code = |f: &str| {
         rt().block_on(async { sdk(&moto.direct).await.function(f).await.code_sha256 })
@@ -431,6 +490,21 @@ fn two_functions_with_code_of_their_own() {
                 unit.map(|u| u.as_str().to_string())
             ),
             (Some(30), Some("minutes".to_string()))
+        );
+        // The refresh token, not declared, keeps Cognito's 30 days: no unit
+        // is sent without its value (minutes would make it 30 minutes,
+        // below AWS's minimum of 60).
+        let refresh_unit = c
+            .token_validity_units
+            .as_ref()
+            .and_then(|u| u.refresh_token.clone())
+            .map(|u| u.as_str().to_string());
+        assert_eq!(
+            (
+                c.refresh_token_validity,
+                refresh_unit.as_deref().unwrap_or("days")
+            ),
+            (30, "days")
         );
         assert_eq!(client_access(&c), client_declared());
         assert_eq!(
@@ -785,17 +859,17 @@ fn two_functions_with_code_of_their_own() {
     assert_eq!(client_access(&c), client_declared());
     assert_eq!(c.allowed_o_auth_scopes.unwrap(), ["two/echo"]);
     // A setting of the program: the password's length, the rest kept.
-    st.extra_config = "min_password_length = 10\n".into();
+    st.extra_config = format!("{base}min_password_length = 10\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update pool"], "{out}");
     let mut want = pool_declared.clone();
     want.2 .0 = Some(10);
     assert_eq!(pool_settings(), want);
-    st.extra_config = String::new();
+    st.extra_config = base.into();
     run(&st, &["up"]);
     // The internal key: a secret of the gate function's environment, sent
     // to Lambda, shown nowhere and kept out of the state.
-    st.extra_config = "internal_key = \"k3y-of-the-gate\"\n".into();
+    st.extra_config = format!("{base}internal_key = \"k3y-of-the-gate\"\n");
     let plan = run(&st, &["plan"]);
     assert!(plan.contains("(sensitive)"), "{plan}");
     let out = run(&st, &["up", "--json"]);
@@ -822,7 +896,7 @@ fn two_functions_with_code_of_their_own() {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         assert!(!text.contains("k3y-of-the-gate"), "{}", f.display());
     }
-    st.extra_config = String::new();
+    st.extra_config = base.into();
     run(&st, &["up"]);
 
     // A layer on `/echo` (published here: moto refuses a layer that does
@@ -850,7 +924,7 @@ fn two_functions_with_code_of_their_own() {
             layers.filter_map(|l| l.arn).collect::<Vec<_>>()
         })
     };
-    st.extra_config = format!("echo_layers = [\"{layer}\"]\n");
+    st.extra_config = format!("{base}echo_layers = [\"{layer}\"]\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update function/echo"], "{out}");
     assert_eq!(echo_layers(), vec![layer.clone()]);
@@ -866,7 +940,7 @@ fn two_functions_with_code_of_their_own() {
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update function/echo"], "{out}");
     assert_eq!(echo_layers(), vec![layer.clone()]);
-    st.extra_config = String::new();
+    st.extra_config = base.into();
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update function/echo"], "{out}");
     assert!(echo_layers().is_empty());
@@ -983,17 +1057,28 @@ fn two_functions_with_code_of_their_own() {
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update stage"], "{out}");
     assert_eq!(stage_settings(), stage_declared);
+    // No access log any more: deleted (DeleteAccessLogSettings), then
+    // back.
+    st.extra_config = format!("{base}no_access_log = true\n");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update stage"], "{out}");
+    let off = stage_settings();
+    assert_eq!((off.3.clone(), off.4), (None, false), "{off:?}");
+    st.extra_config = base.into();
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update stage"], "{out}");
+    assert_eq!(stage_settings(), stage_declared);
     // A setting of the program: the rate.
-    st.extra_config = "rate_limit = 5.0\n".into();
+    st.extra_config = format!("{base}rate_limit = 5.0\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update stage"], "{out}");
     assert_eq!(stage_settings().2, Some(5.0));
     // No CORS any more: its configuration deleted.
-    st.extra_config = "rate_limit = 5.0\norigins = []\n".into();
+    st.extra_config = format!("{base}rate_limit = 5.0\norigins = []\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update api"], "{out}");
     assert_eq!(api_settings(), (declared.0.clone(), None));
-    st.extra_config = String::new();
+    st.extra_config = base.into();
     run(&st, &["up"]);
     assert_eq!(api_settings(), declared);
 
@@ -1014,7 +1099,7 @@ fn two_functions_with_code_of_their_own() {
     assert_ne!(code(echo), echo_sha);
 
     // A group's setting: updated in place (UpdateGroup sends every field).
-    st.extra_config = "operators = \"On call\"\n".into();
+    st.extra_config = format!("{base}operators = \"On call\"\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update group/operators"], "{out}");
     let g = rt().block_on(async {
@@ -1044,7 +1129,7 @@ fn two_functions_with_code_of_their_own() {
                 .collect::<Vec<_>>()
         })
     };
-    st.extra_config = "operator_password = \"OperatorPass1234\"\n".into();
+    st.extra_config = format!("{base}operator_password = \"OperatorPass1234\"\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     let mut changed = changes(&out);
     changed.sort();
@@ -1066,13 +1151,45 @@ fn two_functions_with_code_of_their_own() {
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update user/ops"], "{out}");
     assert_eq!(groups_of_ops(), ["operators"]);
+    // The group's role, set and then dropped. awsim's UpdateGroup keeps a
+    // role it is not sent (moto's way; AWS does not document it), so the
+    // group is made again without it, its member kept.
+    let group_role = || {
+        rt().block_on(async {
+            let c = sdk(&moto.direct).await.cognito;
+            let g = c.get_group().user_pool_id(&pool).group_name("operators");
+            g.send().await.unwrap().group.unwrap().role_arn
+        })
+    };
+    st.extra_config.push_str("operators_role = true\n");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update group/operators"], "{out}");
+    assert_eq!(
+        group_role(),
+        Some("arn:aws:iam::123456789012:role/mine-two-lambda".to_string())
+    );
+    st.extra_config = st.extra_config.replace("operators_role = true\n", "");
+    let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
+    assert_eq!(changes(&out), ["update group/operators"], "{out}");
+    assert_eq!(group_role(), None);
+    assert_eq!(groups_of_ops(), ["operators"], "the member is kept");
+    let o = builds_in(&mut st.cmd(&["plan", "--detailed-exitcode"]), &copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     st.extra_config.push_str("operator_groups = []\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     assert_eq!(changes(&out), ["update user/ops"], "{out}");
     assert!(groups_of_ops().is_empty());
 
     // Deletion protection: `down` stops at the pool, saying what to do.
-    st.extra_config = "operators = \"On call\"\nprotect_pool = true\n".into();
+    st.extra_config = format!("{base}operators = \"On call\"\nprotect_pool = true\n");
     let out: serde_json::Value = serde_json::from_str(run(&st, &["up", "--json"]).trim()).unwrap();
     let mut changed = changes(&out);
     changed.sort();
@@ -1097,7 +1214,7 @@ fn two_functions_with_code_of_their_own() {
         Some("ACTIVE"),
         "the pool is still there"
     );
-    st.extra_config = String::new();
+    st.extra_config = base.into();
     run(&st, &["up"]);
     run(&st, &["down", "--yes"]);
     rt().block_on(async {
@@ -1266,16 +1383,21 @@ fn a_kind_written_outside_deployer() {
     assert_eq!(bucket_of(&moto, name).unwrap().0, "Suspended");
     assert_eq!(policy(&moto).unwrap().0, ["s3:GetObject"]);
 
-    // `state rm`: forgotten, left in AWS; the next `up` finds it by name,
-    // carrying this stack's ID, and records it again without a write.
+    // `state rm`: forgotten, left in AWS released from the stack (its
+    // deployer tags removed, like `terraform state rm` leaves it): the next
+    // `up` does not take it back but says whose it is; `import` does.
     let out = st.ok(&["state", "rm", "data"]);
     assert!(out.contains("no longer records data"), "{out}");
     assert!(st.state()["resources"].get("data").is_none());
-    assert!(bucket_of(&moto, name).is_some());
-    moto.reset_recording();
-    st.ok(&["up"]);
-    let writes = moto.writes();
-    assert!(writes.is_empty(), "re-recording made writes: {writes:?}");
+    let (_, tags) = bucket_of(&moto, name).expect("left in AWS");
+    assert!(
+        !tags.contains_key("deployer:stack") && !tags.contains_key("deployer:stack-id"),
+        "{tags:?}"
+    );
+    let o = st.run(&["up"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(name), "{err}");
+    st.ok(&["import", "data", name]);
     assert_eq!(st.id("data"), name);
 
     // Dropped from the program: deleted by the next `up`.

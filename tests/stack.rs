@@ -497,6 +497,80 @@ fn a_tag_removed_from_the_config_leaves_every_resource() {
     assert!(writes.is_empty(), "{writes:?}");
 }
 
+/// App clients take no tags: a client made by hand in the stack's pool
+/// under the name of one of the stack's clients, before the stack made its
+/// own, is somebody's, never a stray: `up` leaves it (and says nothing of
+/// it), `plan` has nothing to do. (The state's `made_at` of the stack's
+/// client is moved an hour ahead: as if the stack had made it after the
+/// hand-made one.) A state without `made_at` (written before it was kept)
+/// deletes no client as a stray either.
+#[test]
+fn a_hand_made_client_of_the_same_name_is_not_a_stray() {
+    let moto = Moto::start();
+    let st = Stack::new(&moto, "hands");
+    st.ok(&["up"]);
+    let mut state = st.state();
+    let entry = &mut state["resources"]["client/example"];
+    let made = entry["made_at"].as_i64().expect("made_at recorded");
+    entry["made_at"] = serde_json::json!(made + 3600);
+    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    // Through awsim: it reports a client's creation date (moto none).
+    let hand_made = rt().block_on(async {
+        let s = sdk(&moto.endpoint).await;
+        let c = s
+            .cognito
+            .create_user_pool_client()
+            .user_pool_id(st.id("user_pool"))
+            .client_name("example")
+            .send()
+            .await
+            .unwrap();
+        c.user_pool_client.unwrap().client_id.unwrap()
+    });
+    let clients = || {
+        rt().block_on(async {
+            let s = sdk(&moto.direct).await;
+            let l = s
+                .cognito
+                .list_user_pool_clients()
+                .user_pool_id(st.id("user_pool"));
+            let l = l.max_results(60).send().await.unwrap();
+            let mut ids: Vec<String> = l
+                .user_pool_clients
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c.client_name.as_deref() == Some("example"))
+                .filter_map(|c| c.client_id)
+                .collect();
+            ids.sort();
+            ids
+        })
+    };
+    let mut both = vec![hand_made.clone(), st.id("client/example")];
+    both.sort();
+    let out = st.ok(&["up"]);
+    assert!(!out.contains("stray"), "{out}");
+    assert_eq!(clients(), both);
+    let p = st.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&p.stdout)
+    );
+    // A state of before `made_at`: no client is known to be a stray.
+    let mut state = st.state();
+    let entry = state["resources"]["client/example"]
+        .as_object_mut()
+        .unwrap();
+    entry.remove("made_at");
+    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    let out = st.ok(&["up"]);
+    assert!(!out.contains("stray"), "{out}");
+    assert_eq!(clients(), both);
+    st.ok(&["down", "--yes"]);
+}
+
 #[test]
 fn strays_with_the_stacks_name_and_tag_are_removed() {
     let moto = Moto::start();

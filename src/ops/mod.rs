@@ -805,7 +805,7 @@ async fn up_session(
         .iter()
         .map(|(k, e)| (k.clone(), e.applied.clone()))
         .collect();
-    let steps = plan_with(&nodes, &ctx, &reads, &applied);
+    let steps = plan_with(&nodes, &ctx, &reads, &applied, &s.store.fingerprint_key());
     let (nodes, steps) = targeted(nodes, steps, &g.target)?;
     if !g.target.is_empty() && !g.json && !g.quiet {
         println!(
@@ -815,9 +815,23 @@ async fn up_session(
         );
     }
     let protected = check_protected(&nodes, &steps, &reads, &g.unprotect);
+    // AWS's documented rules knowable now: refused before any change.
+    let reserves = nodes.iter().filter(|n| n.declared).any(|n| {
+        n.res.kind_name() == "aws:lambda:Function"
+            && n.res
+                .desired(&ctx, &Known::default())
+                .props
+                .get("reserved_concurrency")
+                .is_some_and(|v| !v.is_null())
+    });
+    let facts = crate::resources::lambda::account_facts(&engine.cx, reserves).await?;
+    let refused = crate::engine::preflight(&nodes, &ctx, &reads, &facts);
     if dry_run {
         print_plan(&steps, &moved, g.json);
         protected?;
+        if !refused.is_empty() {
+            return Err(crate::engine::preflight_error(&refused));
+        }
         let (r, m) = s.clients.stats.snapshot();
         let rep = Report {
             steps: vec![],
@@ -830,6 +844,9 @@ async fn up_session(
         return Ok((rep, Known::default(), Arc::unwrap_or_clone(ctx)));
     }
     protected?;
+    if !refused.is_empty() {
+        return Err(crate::engine::preflight_error(&refused));
+    }
     // Record what was found under IDs the state did not have (adoption).
     let adopted = {
         let mut st = engine.state.lock().unwrap();
@@ -1059,6 +1076,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
     let prior = crate::kind::Prior {
         id: Some(id.to_string()),
         pending_create: false,
+        made_at: None,
         parent_id: parent_id.clone(),
         outputs: BTreeMap::new(),
         known: known.clone(),
@@ -1120,6 +1138,8 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
         crate::state::Entry {
             id: Some(o.id.clone()),
             pending_create: false,
+            // Imported: not made by this stack.
+            made_at: None,
             outputs,
             kind: Some(res.kind_name().to_string()),
             parent: res.parent(),
@@ -1220,6 +1240,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
                     .or_else(|| r.parent().and_then(|p| state.id(&p).map(String::from))),
                 id: e.id,
                 pending_create: false,
+                made_at: e.made_at,
                 outputs: e.outputs,
                 known: known.clone(),
             };

@@ -286,7 +286,13 @@ impl Kind for Api {
             None => Read::Missing,
         })
     }
-    async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
+    async fn strays(
+        &self,
+        cx: &Cx,
+        _parent: Option<&str>,
+        keep: &str,
+        _made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
         Ok(self
             .ours(cx, Some(keep))
             .await?
@@ -1445,7 +1451,8 @@ fn route_settings(d: &Props) -> aws_sdk_apigatewayv2::types::RouteSettings {
         .build()
 }
 
-/// A stage's access log settings, as sent: empty turns logging off.
+/// A stage's access log settings, as sent (logging off is
+/// DeleteAccessLogSettings).
 fn access_log_settings(d: &Props) -> aws_sdk_apigatewayv2::types::AccessLogSettings {
     let log = d.get("access_log").filter(|l| !l.is_null());
     aws_sdk_apigatewayv2::types::AccessLogSettings::builder()
@@ -1607,7 +1614,8 @@ impl Kind for Stage {
             if route.iter().any(|k| changed(k)) {
                 u = u.default_route_settings(route_settings(d));
             }
-            if changed("access_log") {
+            let log_off = changed("access_log") && d.get("access_log").is_none_or(Value::is_null);
+            if changed("access_log") && !log_off {
                 u = u.access_log_settings(access_log_settings(d));
             }
             if per_route {
@@ -1627,6 +1635,22 @@ impl Kind for Stage {
             u.send()
                 .await
                 .map_err(ctx_err(format!("update stage {}", o.id)))?;
+            // Logging off: DeleteAccessLogSettings, the documented way.
+            if log_off {
+                let r = cx
+                    .aws
+                    .apigw
+                    .delete_access_log_settings()
+                    .api_id(&api)
+                    .stage_name(&o.id)
+                    .send()
+                    .await;
+                ok_if_gone(
+                    r,
+                    |s| s.is_not_found_exception(),
+                    "delete access log settings",
+                )?;
+            }
         }
         if d.get("tags") != o.props.get("tags") {
             let arn = cx.ctx.arn(

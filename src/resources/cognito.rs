@@ -343,8 +343,9 @@ impl UserPool {
     }
 
     /// UpdateUserPool resets every setting it is not sent: send back what
-    /// the pool has (DescribeUserPool), with this kind's settings from `d`
-    /// over it. Never the tags (TagResource keeps them apart).
+    /// the pool has (DescribeUserPool), every member UpdateUserPool takes,
+    /// with this kind's settings from `d` over it (the tags as the pool has
+    /// them: TagResource changes them, before this).
     async fn update_settings(cx: &Cx, id: &str, d: &Props) -> Result<()> {
         let p = cx
             .aws
@@ -412,9 +413,17 @@ impl UserPool {
             .set_sms_configuration(p.sms_configuration.clone())
             .admin_create_user_config(admin)
             .set_user_pool_add_ons(
-                (d.get("threat_protection").and_then(pool::threat_sdk))
-                    .or(p.user_pool_add_ons.clone()),
+                (d.get("threat_protection")
+                    .and_then(|t| pool::threat_sdk(t, p.user_pool_add_ons.as_ref())))
+                .or(p.user_pool_add_ons.clone()),
             )
+            // Not managed by this kind (or not here: the tags go through
+            // TagResource), sent as the pool has them.
+            .set_pool_name(p.name.clone())
+            .set_user_pool_tags(p.user_pool_tags.clone())
+            .set_acr_configuration(p.acr_configuration.clone())
+            .set_key_configuration(p.key_configuration.clone())
+            .set_issuer_configuration(p.issuer_configuration.clone())
             .set_account_recovery_setting(
                 account_recovery(d).or(p.account_recovery_setting.clone()),
             )
@@ -549,7 +558,14 @@ impl Kind for UserPool {
             None => Read::Missing,
         })
     }
-    async fn strays(&self, cx: &Cx, _parent: Option<&str>, keep: &str) -> Result<Vec<String>> {
+    async fn strays(
+        &self,
+        cx: &Cx,
+        _parent: Option<&str>,
+        keep: &str,
+        _made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
+        // Tagged: the stack ID proves it ours.
         Ok(self
             .ours(cx, Some(keep))
             .await?
@@ -611,7 +627,10 @@ impl Kind for UserPool {
             )
             .set_lambda_config(d.get("triggers").map(|t| pool::triggers_sdk(t, None)))
             .set_user_pool_tier(d.get("tier").and_then(pool::tier_sdk))
-            .set_user_pool_add_ons(d.get("threat_protection").and_then(pool::threat_sdk))
+            .set_user_pool_add_ons(
+                d.get("threat_protection")
+                    .and_then(|t| pool::threat_sdk(t, None)),
+            )
             .set_user_attribute_update_settings(d.get("verify_before_update").map(pool::verify_sdk))
             .send()
             .await
@@ -697,11 +716,14 @@ impl Kind for UserPool {
             "verify_before_update",
             "first_auth_factors",
         ];
-        if settings.iter().any(|k| changed(k)) {
-            Self::update_settings(cx, &o.id, d).await?;
-        }
+        // MFA's factor first: Cognito refuses MFA on or optional in
+        // UpdateUserPool while no factor is enabled (Terraform calls
+        // SetUserPoolMfaConfig first too); turning it off works either way.
         if changed("mfa") {
             Self::set_mfa(cx, &o.id, d).await?;
+        }
+        if settings.iter().any(|k| changed(k)) {
+            Self::update_settings(cx, &o.id, d).await?;
         }
         Self::describe(cx, &o.id)
             .await?
@@ -1800,6 +1822,27 @@ impl Handle<Client> {
 impl Client {
     /// The IDs of the pool's app clients with this name (none when the pool
     /// is gone, and its clients with it).
+    /// The pool's clients of this name made since `made_at` (less the
+    /// clock skew SigV4 allows, 5 minutes); every one when it is not known.
+    async fn made_since(
+        &self,
+        cx: &Cx,
+        pool: &str,
+        made_at: Option<i64>,
+    ) -> Result<Vec<UserPoolClientType>> {
+        let mut out = vec![];
+        for id in self.named(cx, pool).await? {
+            if let Some(c) = Self::describe(cx, pool, &id).await? {
+                let made = c.creation_date.map(|d| d.secs());
+                let since = made_at.map(|t| t - CLOCK_SKEW_SECS);
+                if since.is_none_or(|t| made.is_none_or(|m| m >= t)) {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn named(&self, cx: &Cx, pool: &str) -> Result<Vec<String>> {
         let mut pages = cx
             .aws
@@ -1919,12 +1962,6 @@ macro_rules! client_settings {
         let cur: Option<&UserPoolClientType> = $cur;
         let has = |k: &str| d.get(k).is_some_and(|v| !v.is_null());
         let secs = |k: &str| d.get(k).and_then(|v| v.as_i64());
-        // Lifetimes in minutes (whole minutes of the declared duration).
-        let units = TokenValidityUnitsType::builder()
-            .access_token(TimeUnitsType::Minutes)
-            .id_token(TimeUnitsType::Minutes)
-            .refresh_token(TimeUnitsType::Minutes)
-            .build();
         let minutes = |k: &str, kept: Option<i64>| secs(k).or(kept).map(|s| (s / 60) as i32);
         let auth_flows: Option<Vec<ExplicitAuthFlowsType>> = if has("auth_flows") {
             Some(
@@ -1965,8 +2002,18 @@ macro_rules! client_settings {
         let access = minutes("access_token_seconds", kept[0]);
         let id = minutes("id_token_seconds", kept[1]);
         let refresh = minutes("refresh_token_seconds", kept[2]);
-        // The unit goes with the values: never minutes for a default in days.
-        let units = (access.is_some() || id.is_some() || refresh.is_some()).then_some(units);
+        // Lifetimes in minutes (whole minutes of the declared duration).
+        // Each unit goes with its value only: a unit sent without its value
+        // would turn that token's default (the refresh token's 30 days)
+        // into minutes.
+        let unit = |v: Option<i32>| v.map(|_| TimeUnitsType::Minutes);
+        let units = (access.is_some() || id.is_some() || refresh.is_some()).then(|| {
+            TokenValidityUnitsType::builder()
+                .set_access_token(unit(access))
+                .set_id_token(unit(id))
+                .set_refresh_token(unit(refresh))
+                .build()
+        });
         $b.client_name(s(d, "name"))
             .allowed_o_auth_flows_user_pool_client(true)
             .set_allowed_o_auth_flows(Some(flows_of(d)))
@@ -2105,20 +2152,37 @@ impl Kind for Client {
                 return Ok(Read::Found(Self::observe(pool, &c)));
             }
         }
-        // Client names are not unique: the pool is ours (tagged), so a client
-        // of that name in it is ours too (left by an interrupted create).
-        for id in self.named(cx, pool).await? {
-            if let Some(c) = Self::describe(cx, pool, &id).await? {
-                return Ok(Read::Found(Self::observe(pool, &c)));
-            }
-        }
-        Ok(Read::Missing)
+        // Client names are not unique and clients take no tags: one of that
+        // name in the stack's pool made since this stack started to create
+        // it is its own (left by an interrupted create); one made before is
+        // somebody's by hand, never adopted.
+        Ok(
+            match self.made_since(cx, pool, prior.made_at).await?.first() {
+                Some(c) => Read::Found(Self::observe(pool, c)),
+                None => Read::Missing,
+            },
+        )
     }
-    async fn strays(&self, cx: &Cx, pool: Option<&str>, keep: &str) -> Result<Vec<String>> {
+    async fn strays(
+        &self,
+        cx: &Cx,
+        pool: Option<&str>,
+        keep: &str,
+        made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
         let Some(pool) = pool else { return Ok(vec![]) };
-        let mut ids = self.named(cx, pool).await?;
-        ids.retain(|id| id != keep);
-        Ok(ids)
+        // Without the time its create started (a state written before it
+        // was kept), none is known to be this stack's: none is deleted.
+        if made_at.is_none() {
+            return Ok(vec![]);
+        }
+        Ok(self
+            .made_since(cx, pool, made_at)
+            .await?
+            .into_iter()
+            .filter_map(|c| c.client_id)
+            .filter(|id| id != keep)
+            .collect())
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
@@ -2207,6 +2271,10 @@ impl Provider for ClientProvider {
         }
     }
 }
+
+/// How far this machine's clock may be from AWS's: SigV4 refuses a request
+/// signed more than 5 minutes off.
+const CLOCK_SKEW_SECS: i64 = 300;
 
 // ---------------------------------------------------------------- groups
 
@@ -2320,8 +2388,11 @@ impl Kind for Group {
     }
     async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, k: &Known) -> Result<Observed> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
-        // UpdateGroup sets every field it is sent and clears the others:
-        // all of them, as declared.
+        // Every field, as declared. Whether UpdateGroup keeps or clears a
+        // field it is not sent is not documented, and a role or precedence
+        // can be cleared by no value it takes: when the read-back still has
+        // one the program dropped, the group is made again with its
+        // members (`remade`).
         cx.aws
             .cognito
             .update_group()
@@ -2333,13 +2404,59 @@ impl Kind for Group {
             .send()
             .await
             .map_err(ctx_err(format!("update group {}", self.name)))?;
-        match GroupProvider.read(cx, &self.name, Some(&pool)).await? {
-            Read::Found(o) => Ok(o),
-            Read::Missing => Err(Error::Other(format!(
-                "group {} vanished after update",
-                self.name
-            ))),
+        let o = match GroupProvider.read(cx, &self.name, Some(&pool)).await? {
+            Read::Found(o) => o,
+            Read::Missing => {
+                return Err(Error::Other(format!(
+                    "group {} vanished after update",
+                    self.name
+                )))
+            }
+        };
+        let kept = |k: &str| {
+            d.get(k).is_none_or(Value::is_null) && o.props.get(k).is_some_and(|v| !v.is_null())
+        };
+        if kept("precedence") || kept("role_arn") {
+            return self.remade(cx, &pool, d, k).await;
         }
+        Ok(o)
+    }
+}
+
+impl Group {
+    /// The group made again as declared, with the members it had (what
+    /// clears a role or precedence where UpdateGroup keeps what it is not
+    /// sent): its members are listed, it is deleted and created, and each
+    /// is added back.
+    async fn remade(&self, cx: &Cx, pool: &str, d: &Props, k: &Known) -> Result<Observed> {
+        let mut members = vec![];
+        let mut pages = cx
+            .aws
+            .cognito
+            .list_users_in_group()
+            .user_pool_id(pool)
+            .group_name(&self.name)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(u) = pages.next().await {
+            let u = u.map_err(ctx_err(format!("list the members of group {}", self.name)))?;
+            members.extend(u.username);
+        }
+        GroupProvider.delete(cx, &self.name, Some(pool)).await?;
+        let o = self.create(cx, d, k).await?;
+        for m in members {
+            cx.aws
+                .cognito
+                .admin_add_user_to_group()
+                .user_pool_id(pool)
+                .group_name(&self.name)
+                .username(&m)
+                .send()
+                .await
+                .map_err(ctx_err(format!("add {m} back to group {}", self.name)))?;
+        }
+        Ok(o)
     }
 }
 

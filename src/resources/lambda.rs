@@ -41,6 +41,90 @@ pub fn managed_policy(ctx: &Ctx, name: &str) -> String {
 }
 /// The AWS managed policy that lets a function write its logs.
 pub const BASIC_EXECUTION: &str = "service-role/AWSLambdaBasicExecutionRole";
+/// The AWS managed policy that lets a function send its X-Ray traces
+/// (`Tracing::Active` needs it, or an inline policy to the same effect).
+pub const XRAY_WRITE: &str = "AWSXRayDaemonWriteAccess";
+/// AWS managed policies that allow `xray:PutTraceSegments`.
+const XRAY_POLICIES: &[&str] = &[
+    "AWSXRayDaemonWriteAccess",
+    "AWSXrayWriteOnlyAccess",
+    "AWSXrayFullAccess",
+    "AdministratorAccess",
+    "PowerUserAccess",
+];
+/// The unreserved concurrency Lambda keeps in every account: 100, or the
+/// whole limit of an account whose limit is lower (a new account's is 10:
+/// it can reserve none). A reservation that would leave less is refused
+/// (PutFunctionConcurrency, "decreases account's
+/// UnreservedConcurrentExecution below its minimum value of [10]";
+/// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+pub const UNRESERVED_MINIMUM: i64 = 100;
+
+/// The unreserved minimum of an account whose concurrency limit is `limit`.
+pub fn unreserved_minimum(limit: Option<i64>) -> i64 {
+    limit.map_or(UNRESERVED_MINIMUM, |l| l.min(UNRESERVED_MINIMUM))
+}
+
+/// The account's facts the functions of `nodes` need before a plan: its
+/// unreserved concurrency, read (GetAccountSettings) only when one of them
+/// reserves some.
+pub async fn account_facts(cx: &Cx, reserves: bool) -> Result<Facts> {
+    if !reserves {
+        return Ok(Facts::default());
+    }
+    let a = cx
+        .aws
+        .lambda
+        .get_account_settings()
+        .send()
+        .await
+        .map_err(ctx_err(
+            "read Lambda's account settings (GetAccountSettings)",
+        ))?;
+    let limit = a.account_limit;
+    Ok(Facts {
+        lambda_unreserved: limit
+            .as_ref()
+            .and_then(|l| l.unreserved_concurrent_executions)
+            .map(i64::from),
+        lambda_limit: limit.map(|l| i64::from(l.concurrent_executions)),
+    })
+}
+
+/// Whether a role's settings (its managed policies) or one of the program's
+/// inline policies of that role (`policies`, each a document) allow
+/// `xray:PutTraceSegments`.
+fn allows_xray(managed: &[String], inline: &[&Value]) -> bool {
+    let managed_ok = managed.iter().any(|p| {
+        XRAY_POLICIES
+            .iter()
+            .any(|x| p.rsplit('/').next() == Some(*x))
+    });
+    let action_ok = |a: &str| {
+        let a = a.to_ascii_lowercase();
+        a == "*" || a == "xray:*" || a == "xray:puttracesegments"
+    };
+    let statement_ok = |st: &Value| {
+        st.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && match st.get("Action") {
+                Some(Value::String(a)) => action_ok(a),
+                Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).any(action_ok),
+                _ => false,
+            }
+    };
+    let inline_ok = inline.iter().any(|doc| {
+        let doc: Value = match doc {
+            Value::String(t) => serde_json::from_str(t).unwrap_or_default(),
+            v => (*v).clone(),
+        };
+        match doc.get("Statement") {
+            Some(Value::Array(v)) => v.iter().any(statement_ok),
+            Some(st @ Value::Object(_)) => statement_ok(st),
+            _ => false,
+        }
+    });
+    managed_ok || inline_ok
+}
 const WAIT: Duration = Duration::from_secs(300);
 
 fn trust_policy(service: &str) -> Value {
@@ -204,11 +288,13 @@ impl Kind for Role {
         vec![]
     }
     fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
-        let policies: Vec<String> = self
-            .managed_policies
-            .iter()
-            .map(|p| managed_policy(ctx, p))
-            .collect();
+        // Sorted, as `read` lists them (IAM keeps no order).
+        let policies: Vec<String> = sorted(
+            self.managed_policies
+                .iter()
+                .map(|p| managed_policy(ctx, p))
+                .collect(),
+        );
         props(json!({
             "name": self.name,
             "trust": trust_policy(&self.service),
@@ -593,10 +679,11 @@ pub struct Logging {
     /// JSON lines (with levels) instead of plain text.
     pub json: bool,
     /// With `json`: the lowest level of the function's own lines that is
-    /// kept (`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`; empty: all).
+    /// kept (`TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`, `FATAL`; empty:
+    /// `INFO`, which Lambda stores and reports when none is sent).
     pub application_level: String,
     /// With `json`: the lowest level of Lambda's own lines (`DEBUG`,
-    /// `INFO`, `WARN`; empty: all).
+    /// `INFO`, `WARN`; empty: `INFO`, as Lambda stores it).
     pub system_level: String,
     /// The log group (empty: `/aws/lambda/NAME`).
     pub log_group: String,
@@ -640,17 +727,25 @@ impl Function {
 }
 
 /// A function's logging settings as a setting's value (the log group
-/// `/aws/lambda/NAME` when none is named; levels only with JSON).
+/// `/aws/lambda/NAME` when none is named; levels only with JSON, `INFO`
+/// where none is named: Lambda stores and reports `INFO` for a level it is
+/// not sent, so an empty one would be planned as a change on every run;
+/// terraform-provider-aws#35301).
 fn logging_value(name: &str, json_format: bool, app: &str, system: &str, group: &str) -> Value {
     let group = if group.is_empty() {
         format!("/aws/lambda/{name}")
     } else {
         group.to_string()
     };
+    let level = |l: &str| match (json_format, l.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => "INFO".to_string(),
+        (true, false) => l.to_ascii_uppercase(),
+    };
     json!({
         "format": if json_format { "JSON" } else { "Text" },
-        "application_level": if json_format { app.to_ascii_uppercase() } else { String::new() },
-        "system_level": if json_format { system.to_ascii_uppercase() } else { String::new() },
+        "application_level": level(app),
+        "system_level": level(system),
         "log_group": group,
     })
 }
@@ -926,6 +1021,72 @@ impl Kind for Function {
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(FunctionProvider)
     }
+    fn preflight(&self, key: &str, p: &Preflight) -> Vec<String> {
+        let mut refused = vec![];
+        // Active tracing: Lambda refuses a role that may not send traces
+        // ("The provided execution role does not have permissions to call
+        // PutTraceSegments on XRAY"; https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html).
+        // Known when the role is the program's own.
+        if self.tracing == Tracing::Active {
+            for role_key in self.role.deps() {
+                let Some(role) = p.declared.get(role_key) else {
+                    continue;
+                };
+                if role.kind != "aws:iam:Role" {
+                    continue;
+                }
+                let inline: Vec<&Value> = p
+                    .of_kind("aws:iam:RolePolicy")
+                    .filter(|(_, rp)| rp.deps.contains(role_key))
+                    .filter_map(|(_, rp)| rp.desired.props.get("policy"))
+                    .collect();
+                if !allows_xray(&strings(&role.desired.props, "policies"), &inline) {
+                    refused.push(format!(
+                        "`{key}` ({}) traces with X-Ray (Tracing::Active), but its role `{role_key}` may not send traces: Lambda refuses it (\"The provided execution role does not have permissions to call PutTraceSegments on XRAY\"). Add `{XRAY_WRITE}` to the role's managed_policies, or a RolePolicy of that role allowing xray:PutTraceSegments and xray:PutTelemetryRecords",
+                        self.name
+                    ));
+                }
+            }
+        }
+        // Reserved concurrency: Lambda keeps 10 unreserved in the account.
+        // The program's reservations are added up once, by the first
+        // function (by key) that reserves more than it has.
+        if let Some(unreserved) = p.facts.lambda_unreserved {
+            let more = |k: &str, pl: &Planned| {
+                let want = pl
+                    .desired
+                    .props
+                    .get("reserved_concurrency")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let have = p
+                    .observed(k)
+                    .and_then(|o| o.get("reserved_concurrency"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                want - have
+            };
+            let growing: Vec<(&String, i64)> = p
+                .of_kind("aws:lambda:Function")
+                .map(|(k, pl)| (k, more(k, pl)))
+                .filter(|(_, m)| *m > 0)
+                .collect();
+            let added: i64 = p
+                .of_kind("aws:lambda:Function")
+                .map(|(k, pl)| more(k, pl))
+                .sum();
+            let minimum = unreserved_minimum(p.facts.lambda_limit);
+            if growing.first().is_some_and(|(k, _)| k.as_str() == key)
+                && unreserved - added < minimum
+            {
+                refused.push(format!(
+                    "the program reserves {added} more concurrent executions ({}), but the account has {unreserved} unreserved and Lambda keeps at least {minimum} unreserved: PutFunctionConcurrency would be refused. Reserve less, or ask AWS for a higher concurrency quota (Service Quotas: Lambda, Concurrent executions; a new account has 10, and Lambda keeps 100 unreserved once it has more)",
+                    growing.iter().map(|(k, m)| format!("{k} +{m}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        refused
+    }
     fn code(&self) -> Option<crate::package::Code> {
         Some(self.code.clone())
     }
@@ -1073,11 +1234,13 @@ impl Kind for Function {
                 return Err(Error::aws(format!("create function {name}{hint}"), e));
             }
         }
+        // Lambda changes a function only once it is Active (a Pending one
+        // answers ResourceConflictException).
+        let mut o = Self::wait_active(cx, &name).await?;
         if let Some(n) = d.get("reserved_concurrency").and_then(|v| v.as_i64()) {
             Self::set_concurrency(cx, &name, Some(n as i32)).await?;
+            o.props.insert("reserved_concurrency".into(), json!(n));
         }
-        // The read that sees it Active is the one recorded.
-        let mut o = Self::wait_active(cx, &name).await?;
         o.props.insert("role_id".into(), json!(s(d, "role_id")));
         o.outputs.insert("role_id".into(), s(d, "role_id"));
         Ok(o)
@@ -1484,5 +1647,153 @@ impl Provider for PermissionProvider {
             }
             Err(e) => Err(Error::aws("remove permission", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The program as `preflight` sees it: a role with `policies` (managed
+    /// policy ARNs), its inline policies' documents, and the functions.
+    fn program(
+        policies: &[&str],
+        inline: &[Value],
+        functions: &[(&str, Option<i64>)],
+    ) -> BTreeMap<String, Planned> {
+        let mut d = BTreeMap::new();
+        let role = json!({"policies": policies.iter().map(|p| format!("arn:aws:iam::aws:policy/{p}")).collect::<Vec<_>>()});
+        d.insert(
+            "role".to_string(),
+            Planned {
+                kind: "aws:iam:Role",
+                desired: props(role).into(),
+                deps: vec![],
+            },
+        );
+        for (n, doc) in inline.iter().enumerate() {
+            d.insert(
+                format!("policy/{n}"),
+                Planned {
+                    kind: "aws:iam:RolePolicy",
+                    desired: props(json!({"policy": doc})).into(),
+                    deps: vec!["role".into()],
+                },
+            );
+        }
+        for (key, reserved) in functions {
+            d.insert(
+                key.to_string(),
+                Planned {
+                    kind: "aws:lambda:Function",
+                    desired: props(json!({"reserved_concurrency": reserved})).into(),
+                    deps: vec!["role".into()],
+                },
+            );
+        }
+        d
+    }
+
+    fn traced() -> Function {
+        let mut f = Function::new("f", Handle::<Role>::new("role").arn());
+        f.tracing = Tracing::Active;
+        f
+    }
+
+    /// Active tracing with a role of the program that may not send traces
+    /// is refused before any call; the managed policy, or an inline one
+    /// allowing xray:PutTraceSegments, lets it through.
+    #[test]
+    fn tracing_needs_a_role_that_may_send_traces() {
+        let facts = Facts::default();
+        let reads = BTreeMap::new();
+        let check = |declared: &BTreeMap<String, Planned>| {
+            let p = Preflight {
+                declared,
+                reads: &reads,
+                facts: &facts,
+            };
+            traced().preflight("function/f", &p)
+        };
+        let basic = program(&["service-role/AWSLambdaBasicExecutionRole"], &[], &[]);
+        let refused = check(&basic);
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].contains("PutTraceSegments") && refused[0].contains(XRAY_WRITE),
+            "{}",
+            refused[0]
+        );
+        let managed = program(&[BASIC_EXECUTION, XRAY_WRITE], &[], &[]);
+        assert!(check(&managed).is_empty());
+        let allow = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}]});
+        assert!(check(&program(
+            &[BASIC_EXECUTION],
+            &[allow.to_string().into()],
+            &[]
+        ))
+        .is_empty());
+        let deny = json!({"Statement": {"Effect": "Deny", "Action": "xray:*", "Resource": "*"}});
+        assert_eq!(check(&program(&[BASIC_EXECUTION], &[deny], &[])).len(), 1);
+        // Untraced: nothing to check.
+        let p = Preflight {
+            declared: &basic,
+            reads: &reads,
+            facts: &facts,
+        };
+        let plain = Function::new("f", Handle::<Role>::new("role").arn());
+        assert!(plain.preflight("function/f", &p).is_empty());
+    }
+
+    /// Reservations are refused when they would leave less than 100
+    /// unreserved (the whole limit of an account below 100), counted once
+    /// for the whole program, against what the functions already reserve.
+    #[test]
+    fn reservations_keep_the_unreserved_minimum() {
+        let f = Function::new("f", Handle::<Role>::new("role").arn());
+        let declared = program(
+            &[],
+            &[],
+            &[("function/a", Some(5)), ("function/b", Some(3))],
+        );
+        let run = |unreserved: i64, reads: &BTreeMap<String, Read>| {
+            let facts = Facts {
+                lambda_unreserved: Some(unreserved),
+                lambda_limit: Some(1000),
+            };
+            let p = Preflight {
+                declared: &declared,
+                reads,
+                facts: &facts,
+            };
+            (f.preflight("function/a", &p), f.preflight("function/b", &p))
+        };
+        let none = BTreeMap::new();
+        let (a, b) = run(100, &none);
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(unreserved_minimum(Some(10)), 10);
+        assert_eq!(unreserved_minimum(Some(1000)), 100);
+        assert!(
+            a[0].contains("reserves 8 more") && a[0].contains("function/a +5, function/b +3"),
+            "{}",
+            a[0]
+        );
+        assert!(b.is_empty(), "said once: {b:?}");
+        assert_eq!(run(108, &none), (vec![], vec![]));
+        // Already reserving 5 of them: 3 more.
+        let mut reads = BTreeMap::new();
+        reads.insert(
+            "function/a".to_string(),
+            Read::Found(Observed {
+                id: "a".into(),
+                props: props(json!({"reserved_concurrency": 5})),
+                outputs: BTreeMap::new(),
+            }),
+        );
+        assert_eq!(run(103, &reads), (vec![], vec![]));
+        let (_, b) = run(102, &reads);
+        assert!(
+            b[0].contains("reserves 3 more concurrent executions (function/b +3)"),
+            "{b:?}"
+        );
     }
 }

@@ -26,6 +26,12 @@ pub struct Entry {
     /// when the ID is recorded: a crash in between is found on the next run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_create: bool,
+    /// When this stack last started to create it (Unix seconds, this
+    /// machine's clock), kept once it exists: a kind whose resources carry
+    /// no tag (an app client) tells one this stack made from a hand-made
+    /// one of the same name by its creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_at: Option<i64>,
     /// Non-secret outputs (ARN, endpoint, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
@@ -183,8 +189,132 @@ pub struct Store {
     /// already carried is not written again (group commit).
     changed: std::sync::atomic::AtomicU64,
     written: std::sync::atomic::AtomicU64,
-    /// A background write's failure, answered by the next write or flush.
-    failed: Mutex<Option<Error>>,
+    /// The first state write that failed for good (after its one retry):
+    /// from then on no change starts (`Store::check`) and the run stops
+    /// with it; the changes already made are written once more at the end
+    /// (`Store::flush`), as far as that is possible.
+    failed: Mutex<Option<String>>,
+    /// The state writes not finished yet: the lock is released only once
+    /// there are none, on every way a run ends.
+    writes: Writes,
+    /// The key of the stack's fingerprints (`FingerprintKey`), read beside
+    /// the state and written before the first state that uses it.
+    key: Mutex<KeyState>,
+}
+
+/// The state writes of a store not finished yet (waiting their turn or in
+/// flight). A lock is released only once its store has none
+/// (`Store::release`, and `s3::release_all` on Ctrl-C, SIGTERM or a
+/// panic): a write that landed after the release would meet the next
+/// holder's state and fail its first write after it changed resources.
+#[derive(Clone)]
+pub struct Writes(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Default for Writes {
+    fn default() -> Writes {
+        Writes(std::sync::Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
+
+impl Writes {
+    /// Counts a write until the guard is dropped (the write's task ends).
+    pub(crate) fn begin(&self) -> WriteGuard {
+        self.0.send_modify(|n| *n += 1);
+        WriteGuard(self.clone())
+    }
+
+    /// Returns once no write is pending.
+    pub async fn idle(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    fn same(&self, other: &Writes) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// One pending write (see `Writes::begin`).
+pub(crate) struct WriteGuard(Writes);
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        self.0 .0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// The writes of every store that holds a lock in this process: what
+/// `wait_for_writes` waits for before `s3::release_all` lets the locks go.
+static LOCKED: Mutex<Vec<Writes>> = Mutex::new(Vec::new());
+
+/// Returns once every store that holds a lock has no write pending (each
+/// write ends by itself: a local write is synchronous, an S3 one has the
+/// SDK's timeouts).
+pub async fn wait_for_writes() {
+    let all: Vec<Writes> = LOCKED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for w in all {
+        w.idle().await;
+    }
+}
+
+/// The key a stack's fingerprints are made with (`engine::fingerprint`):
+/// 32 random bytes, kept beside the state (`<stack>.key`, mode 0600, or
+/// the `<stack>.key` object) and never in it.
+#[derive(Clone, PartialEq)]
+pub struct FingerprintKey(pub [u8; 32]);
+
+impl std::fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FingerprintKey(..)")
+    }
+}
+
+impl FingerprintKey {
+    /// A new random key.
+    pub fn generate() -> FingerprintKey {
+        use rand::RngCore;
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        FingerprintKey(k)
+    }
+
+    fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn from_hex(text: &str) -> Option<FingerprintKey> {
+        let t = text.trim();
+        if t.len() != 64 {
+            return None;
+        }
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(t.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(FingerprintKey(k))
+    }
+}
+
+/// Where the store's fingerprint key stands.
+enum KeyState {
+    /// Not looked for yet.
+    Unread,
+    /// As read from the backend, or written there by this run.
+    Stored(FingerprintKey),
+    /// Made by this run, to be written before the first state write.
+    New(FingerprintKey),
+    /// The backend's could not be read: this run's fingerprints use this
+    /// one, which is never written (the next run's plan labels the causes
+    /// of the settings this run records as "both" once).
+    Unreadable(FingerprintKey),
+}
+
+/// A failed state write, and whether the same write may succeed if tried
+/// again (no answer, a 5xx, an I/O error) or not (a state replaced by
+/// someone else, access denied).
+pub struct WriteError {
+    pub error: Error,
+    pub transient: bool,
 }
 
 /// Where a stack's state lives: a local directory, or `s3://BUCKET[/PREFIX]`.
@@ -223,6 +353,9 @@ impl Store {
     }
 
     fn at(path: PathBuf, s3: Option<s3::S3Store>) -> Store {
+        // One count of pending writes for the store and its S3 backend,
+        // whose PUTs run in tasks of their own.
+        let writes = s3.as_ref().map(|s| s.writes.clone()).unwrap_or_default();
         Store {
             path,
             lock: None,
@@ -233,6 +366,8 @@ impl Store {
             changed: Default::default(),
             written: Default::default(),
             failed: Mutex::new(None),
+            writes,
+            key: Mutex::new(KeyState::Unread),
         }
     }
 
@@ -240,22 +375,36 @@ impl Store {
     /// fails at once naming its holder.
     pub async fn acquire(&mut self, stack: &str, operation: &str) -> Result<()> {
         match &self.s3 {
-            Some(s) => s.lock(operation).await,
-            None => self.lock(stack),
+            Some(s) => s.lock(operation).await?,
+            None => self.lock(stack)?,
         }
+        LOCKED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.writes.clone());
+        Ok(())
     }
 
-    /// Releases the lock (the local one also goes with the process).
+    /// Releases the lock (the local one also goes with the process), once
+    /// every state write of this store has finished or failed.
     pub async fn release(&self) -> Result<()> {
+        self.writes.idle().await;
+        LOCKED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|w| !w.same(&self.writes));
         match &self.s3 {
             Some(s) => s.release().await,
             None => Ok(()),
         }
     }
 
-    /// Loads the state; no state yet is an empty state.
+    /// Loads the state; no state yet is an empty state. The fingerprint
+    /// key is read beside it (one round trip, not two in a row).
     pub async fn load(&self, stack: &str) -> Result<State> {
-        let st = self.load_any(stack).await?;
+        let (st, key) = tokio::join!(self.load_any(stack), self.read_key());
+        let st = st?;
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = key;
         self.serial
             .store(st.serial, std::sync::atomic::Ordering::SeqCst);
         Ok(st)
@@ -275,6 +424,88 @@ impl Store {
         }
     }
 
+    /// The key file of the local backend: `<stack>.key` beside the state.
+    fn key_path(&self) -> PathBuf {
+        self.path.with_extension("key")
+    }
+
+    /// The backend's fingerprint key; a new one when it has none. An
+    /// unreadable key stops nothing (only the plan's labels of causes
+    /// depend on it): it is said once, and this run uses a key of its own.
+    async fn read_key(&self) -> KeyState {
+        let got = match &self.s3 {
+            Some(s) => s.read_key().await,
+            None => match std::fs::read_to_string(self.key_path()) {
+                Ok(t) => Ok(Some(t)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io(self.key_path().display().to_string(), e)),
+            },
+        };
+        match got {
+            Ok(None) => KeyState::New(FingerprintKey::generate()),
+            Ok(Some(text)) => match FingerprintKey::from_hex(&text) {
+                Some(k) => KeyState::Stored(k),
+                None => {
+                    eprintln!("deployer: the fingerprint key beside {} is not one (64 hex digits); a new one replaces it with this run's first state write, so the next plan may label a setting's cause \"both\" once", self.path.display());
+                    KeyState::New(FingerprintKey::generate())
+                }
+            },
+            Err(e) => {
+                eprintln!("deployer: could not read the fingerprint key beside {} ({e}); this run uses a key of its own, so the next plan may label a setting's cause \"both\" once", self.path.display());
+                KeyState::Unreadable(FingerprintKey::generate())
+            }
+        }
+    }
+
+    /// The key this store's fingerprints are made with.
+    pub fn fingerprint_key(&self) -> FingerprintKey {
+        let mut k = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        if let KeyState::Unread = *k {
+            *k = KeyState::New(FingerprintKey::generate());
+        }
+        match &*k {
+            KeyState::Stored(k) | KeyState::New(k) | KeyState::Unreadable(k) => k.clone(),
+            KeyState::Unread => unreachable!(),
+        }
+    }
+
+    /// Uses (and writes with the next state) another store's key, if it
+    /// has one: `state push` and `pull` move a stack's key with its state.
+    pub fn take_key_of(&self, other: &Store) {
+        let theirs = match &*other.key.lock().unwrap_or_else(|e| e.into_inner()) {
+            KeyState::Stored(k) => k.clone(),
+            _ => return,
+        };
+        let mut mine = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(&*mine, KeyState::Stored(k) if *k == theirs) {
+            *mine = KeyState::New(theirs);
+        }
+    }
+
+    /// Writes a key this run made before the first state that may hold
+    /// fingerprints made with it.
+    async fn store_key(&self) -> Result<()> {
+        let k = match &*self.key.lock().unwrap_or_else(|e| e.into_inner()) {
+            KeyState::New(k) => k.clone(),
+            _ => return Ok(()),
+        };
+        let hex = k.to_hex();
+        match &self.s3 {
+            Some(s) => s.write_key(hex.into_bytes()).await?,
+            None => {
+                let p = self.key_path();
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Error::io(dir.display().to_string(), e))?;
+                }
+                write_synced(&p, hex.as_bytes())
+                    .map_err(|e| Error::io(p.display().to_string(), e))?;
+            }
+        }
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = KeyState::Stored(k);
+        Ok(())
+    }
+
     /// Saves the state: atomically on disk, or a compare-and-swap in S3.
     pub async fn save(&self, state: &State) -> Result<()> {
         let mut state = state.clone();
@@ -287,11 +518,37 @@ impl Store {
         self.save_exact(&state).await
     }
 
+    /// Stops the run before its next change once a state write failed:
+    /// the error says what failed and what to do.
+    pub fn check(&self) -> Result<()> {
+        match &*self.failed.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(why) => Err(Error::Other(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Remembers the first failed write and returns the run's error for it.
+    fn fail(&self, e: &Error) -> Error {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        let why = failed.get_or_insert_with(|| {
+            format!(
+                "the state could not be written: {e}. This run started no change after that (the steps under way finished): AWS may now hold changes the state does not record. Fix the cause, then run the command again: `up` finds what this run made by name and stack tag, `down` what it deleted as gone"
+            )
+        });
+        Error::Other(why.clone())
+    }
+
     /// Changes the shared in-memory state and returns once a write carrying
     /// the change is done (durable: an intent before a create). Writes are
     /// ordered (see `order`); changes made while a write is in flight go
-    /// out together in the next one.
-    pub async fn update(&self, state: &Mutex<State>, f: impl FnOnce(&mut State)) -> Result<()> {
+    /// out together in the next one. Refused, changing nothing, once a
+    /// write failed (`check`).
+    pub async fn update(
+        self: &std::sync::Arc<Self>,
+        state: &std::sync::Arc<Mutex<State>>,
+        f: impl FnOnce(&mut State),
+    ) -> Result<()> {
+        self.check()?;
         let n = self.change(state, f);
         self.write_through(state, n).await
     }
@@ -300,26 +557,39 @@ impl Store {
     /// for what a crash can lose because the next run finds it again (a
     /// record after a create whose intent was written, a deleted resource's
     /// entry). Off the critical path: a step does not wait for it. Its
-    /// failure is answered by the next write or by [`Store::flush`].
+    /// failure stops the run before its next change (`check`); once a write
+    /// failed, the change waits for the final `flush`.
     pub fn update_later(
         self: &std::sync::Arc<Self>,
         state: &std::sync::Arc<Mutex<State>>,
         f: impl FnOnce(&mut State),
     ) {
         let n = self.change(state, f);
+        if self.check().is_err() {
+            return;
+        }
         let (store, state) = (self.clone(), state.clone());
+        let pending = self.writes.begin();
         tokio::spawn(async move {
-            if let Err(e) = store.write_through(&state, n).await {
-                let mut failed = store.failed.lock().unwrap_or_else(|e| e.into_inner());
-                failed.get_or_insert(e);
-            }
+            let _pending = pending;
+            // A failure is kept in `failed`: the scheduler and the final
+            // flush answer it.
+            let _ = store.write_now(&state, n).await;
         });
     }
 
-    /// Returns once every change made so far is written.
-    pub async fn flush(&self, state: &Mutex<State>) -> Result<()> {
+    /// Returns once every change made so far is written. After a failed
+    /// write, the changes made since are written once more (as far as the
+    /// backend allows: a full disk freed meanwhile, not a state replaced by
+    /// someone else's) and the run stops with the first failure.
+    pub async fn flush(
+        self: &std::sync::Arc<Self>,
+        state: &std::sync::Arc<Mutex<State>>,
+    ) -> Result<()> {
         let n = self.changed.load(std::sync::atomic::Ordering::SeqCst);
-        self.write_through(state, n).await
+        let failed = self.check();
+        let wrote = self.write_through(state, n).await;
+        failed.and(wrote)
     }
 
     fn change(&self, state: &Mutex<State>, f: impl FnOnce(&mut State)) -> u64 {
@@ -330,13 +600,27 @@ impl Store {
             + 1
     }
 
-    /// Writes the state unless a write already carried change `n`.
-    async fn write_through(&self, state: &Mutex<State>, n: u64) -> Result<()> {
+    /// Writes the state unless a write already carried change `n`, in a
+    /// task of its own: a run stopped meanwhile (Ctrl-C) does not cut a
+    /// write short, and its lock waits for it (`Writes`).
+    async fn write_through(
+        self: &std::sync::Arc<Self>,
+        state: &std::sync::Arc<Mutex<State>>,
+        n: u64,
+    ) -> Result<()> {
+        let (store, state) = (self.clone(), state.clone());
+        let pending = self.writes.begin();
+        tokio::spawn(async move {
+            let _pending = pending;
+            store.write_now(&state, n).await
+        })
+        .await
+        .map_err(|e| Error::Other(format!("a state write stopped: {e}")))?
+    }
+
+    async fn write_now(&self, state: &Mutex<State>, n: u64) -> Result<()> {
         use std::sync::atomic::Ordering::SeqCst;
         let _order = self.order.lock().await;
-        if let Some(e) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            return Err(e);
-        }
         if self.written.load(SeqCst) >= n {
             return Ok(());
         }
@@ -344,36 +628,67 @@ impl Store {
             let st = state.lock().unwrap_or_else(|e| e.into_inner());
             (st.clone(), self.changed.load(SeqCst))
         };
-        self.save(&copy).await?;
-        self.written.store(carried, SeqCst);
-        Ok(())
-    }
-
-    /// Writes this state as it is (serial and writer included).
-    pub async fn save_exact(&self, state: &State) -> Result<()> {
-        match &self.s3 {
-            Some(s) => {
-                let body =
-                    serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
-                s.save(body).await
+        match self.save(&copy).await {
+            Ok(()) => {
+                self.written.fetch_max(carried, SeqCst);
+                Ok(())
             }
-            None => self.save_file(state),
+            Err(e) => Err(self.fail(&e)),
         }
     }
 
-    /// Removes the state once the stack is gone.
+    /// Writes this state as it is (serial and writer included). A write
+    /// that failed for a reason that may pass (no answer, a 5xx the SDK's
+    /// retries did not outlast, an I/O error) is tried once more with the
+    /// same bytes: in S3 a first attempt that was applied after all is then
+    /// recognised as this run's own (see `S3Store::save`).
+    pub async fn save_exact(&self, state: &State) -> Result<()> {
+        self.store_key().await?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let r = match &self.s3 {
+                Some(s) => {
+                    let body = serde_json::to_vec_pretty(state)
+                        .map_err(|e| Error::Other(e.to_string()))?;
+                    s.save(body).await
+                }
+                None => self.save_file(state).map_err(|e| WriteError {
+                    transient: matches!(e, Error::Io { .. }),
+                    error: e,
+                }),
+            };
+            match r {
+                Ok(()) => return Ok(()),
+                Err(e) if e.transient && tries < 2 => {
+                    if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+                        eprintln!(
+                            "deployer: state write failed ({}); trying once more",
+                            e.error
+                        );
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.error),
+            }
+        }
+    }
+
+    /// Removes the state once the stack is gone (and its fingerprint key).
     pub async fn remove(&self, state: &State) -> Result<()> {
         match &self.s3 {
             Some(s) => {
                 self.save(state).await?;
-                s.remove().await
+                s.remove().await?;
+                s.remove_key().await;
+                Ok(())
             }
             None => {
                 if self.path.exists() {
-                    self.remove_file(state)
-                } else {
-                    Ok(())
+                    self.remove_file(state)?;
                 }
+                let _ = std::fs::remove_file(self.key_path());
+                Ok(())
             }
         }
     }
@@ -653,6 +968,74 @@ mod tests {
         assert!(m.contains("s.json.bak") && m.contains("line 2"), "{m}");
         let e = parse("{\"version\":9,\"stack\":\"x\"}", "s.json", "b").unwrap_err();
         assert!(matches!(e, Error::NewerState { found: 9, .. }));
+    }
+
+    /// A state write that fails (here: the state's directory cannot be
+    /// made, on every try) stops every later change: `check` says so, an
+    /// `update` is refused without changing the state, a background change
+    /// is kept for the final flush, which fails with the first error.
+    #[tokio::test]
+    async fn a_failed_write_stops_the_changes_after_it() {
+        let d = tempfile::tempdir().unwrap();
+        // A file where the state's directory should be.
+        let blocker = d.path().join("state");
+        std::fs::write(&blocker, b"not a directory").unwrap();
+        let store = std::sync::Arc::new(Store::new(&blocker, "t"));
+        let state = std::sync::Arc::new(Mutex::new(State::new("t")));
+        store.check().unwrap();
+        store.update_later(&state, |st| st.name_prefix = Some("first".into()));
+        let t = std::time::Instant::now();
+        while store.check().is_ok() {
+            assert!(
+                t.elapsed().as_secs() < 10,
+                "the failed write was not noticed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let e = store.check().unwrap_err().to_string();
+        assert!(
+            e.contains("could not be written") && e.contains("started no change after that"),
+            "{e}"
+        );
+        let e2 = store
+            .update(&state, |st| st.name_prefix = Some("refused".into()))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e2, e);
+        assert_eq!(
+            state.lock().unwrap().name_prefix.as_deref(),
+            Some("first"),
+            "a refused update changed the state"
+        );
+        store.update_later(&state, |st| st.region = Some("kept".into()));
+        assert_eq!(state.lock().unwrap().region.as_deref(), Some("kept"));
+        assert_eq!(store.flush(&state).await.unwrap_err().to_string(), e);
+        store.writes.idle().await;
+    }
+
+    /// The fingerprint key is written beside the state (mode 0600), never
+    /// in it, and read back by the next load.
+    #[tokio::test]
+    async fn the_fingerprint_key_is_kept_beside_the_state() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::new(d.path(), "t");
+        s.load("t").await.unwrap();
+        let k = s.fingerprint_key();
+        s.save(&State::new("t")).await.unwrap();
+        let text = std::fs::read_to_string(&s.path).unwrap();
+        assert!(!text.contains(&k.to_hex()));
+        let kp = d.path().join("t.key");
+        assert_eq!(std::fs::read_to_string(&kp).unwrap(), k.to_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&kp).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+        let again = Store::new(d.path(), "t");
+        again.load("t").await.unwrap();
+        assert_eq!(again.fingerprint_key(), k);
     }
 
     #[test]

@@ -87,6 +87,9 @@ static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
 /// Releases every lock this process still holds (each only if it still has
 /// our ID). Called by the CLI before it exits.
 pub async fn release_all() {
+    // No state write of this run may land after its lock is gone: the
+    // next holder's first write would fail after it changed resources.
+    super::wait_for_writes().await;
     let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
     for h in held {
         // Ours only if it still holds our ID; deleted only if it is still
@@ -210,6 +213,10 @@ pub struct S3Store {
     /// The lock this run holds, and its ETag when known (its PutObject's
     /// answer, or the lock read back after a lost one).
     held: Mutex<Option<(LockInfo, Option<String>)>>,
+    /// The state PUTs not finished yet (each runs in a task of its own, so
+    /// that a run stopped meanwhile does not leave one in flight after its
+    /// lock is released).
+    pub(crate) writes: super::Writes,
 }
 
 fn is_status<E>(
@@ -219,6 +226,23 @@ fn is_status<E>(
     e.raw_response()
         .is_some_and(|r| r.status().as_u16() == code)
 }
+
+/// True for a failure that may pass: no answer, throttling, a 5xx (what
+/// the SDK's own retries did not outlast).
+fn is_transient<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    match e.raw_response() {
+        Some(r) => {
+            let code = r.status().as_u16();
+            code >= 500 || code == 429
+        }
+        None => true,
+    }
+}
+
+/// Said once per process: the bucket's versioning could not be read.
+static VERSIONING_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The backend's errors, each with what to do.
 fn s3_error<E: std::error::Error>(what: &str, bucket: &str, e: E) -> Error {
@@ -252,11 +276,31 @@ impl S3Store {
             .interceptor(crate::aws::NoBlindRetry(|op| op == "PutObject"))
             .build();
         let client = aws_sdk_s3::Client::from_conf(conf);
+        // Advisory: whether the bucket keeps versions only decides whether
+        // a `.bak` copy is written. A bucket that is not there, or an
+        // endpoint that does not answer, stops the run (nothing else could
+        // work); any other failure to read it (an answer the SDK cannot
+        // parse, a policy without s3:GetBucketVersioning) is said once, and
+        // the run goes on as if versioning were off (the `.bak` copy kept).
         let versioned = match client.get_bucket_versioning().bucket(bucket).send().await {
-            Ok(v) => v.status().is_some_and(|s| s.as_str() == "Enabled"),
-            Err(e) => return Err(s3_error(&format!("open s3://{bucket}"), bucket, e)),
+            Ok(v) => Some(v.status().is_some_and(|s| s.as_str() == "Enabled")),
+            Err(e) => {
+                let msg = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+                if msg.contains("NoSuchBucket") || crate::error::no_response(&e) {
+                    return Err(s3_error(&format!("open s3://{bucket}"), bucket, e));
+                }
+                if !VERSIONING_WARNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!(
+                        "deployer: warning: could not read the versioning of s3://{bucket} ({msg}); going on as if it were off: the state before each run is kept as {}.bak",
+                        key_of(prefix, &format!("{stack}.json"))
+                    );
+                }
+                None
+            }
         };
-        if !versioned {
+        let warned = versioned.is_none();
+        let versioned = versioned.unwrap_or(false);
+        if !versioned && !warned {
             eprintln!(
                 "deployer: s3://{bucket} has no versioning; the state before each run is kept as {}.bak. Turning versioning on is recommended: aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled",
                 key_of(prefix, &format!("{stack}.json"))
@@ -271,6 +315,7 @@ impl S3Store {
             versioned,
             backed_up: Default::default(),
             held: Mutex::new(None),
+            writes: Default::default(),
         })
     }
 
@@ -353,6 +398,9 @@ impl S3Store {
             match r {
                 Err(e) if is_status(&e, 412) || is_status(&e, 409) => {
                     match self.lock_holder().await? {
+                        // Our own: an attempt that was applied and answered
+                        // 5xx, which the SDK sent again.
+                        Some((etag, Holder::Known(h))) if h.id == me.id => break Ok(Err(etag)),
                         Some((etag, h)) => return Err(self.locked(&etag, &h)),
                         None if attempts < 3 => continue,
                         None => {
@@ -363,11 +411,12 @@ impl S3Store {
                         }
                     }
                 }
-                r => break r,
+                r => break r.map(Ok),
             }
         };
         let etag = match r {
-            Ok(o) => o.e_tag().map(String::from),
+            Ok(Ok(o)) => o.e_tag().map(String::from),
+            Ok(Err(etag)) => Some(etag),
             Err(e) => {
                 if !crate::error::no_response(&e) {
                     return Err(s3_error(
@@ -461,7 +510,18 @@ impl S3Store {
 
     /// Writes the state if the object is still the one read or written
     /// last (If-Match its ETag; If-None-Match: * when there was none).
-    pub async fn save(&self, body: Vec<u8>) -> Result<()> {
+    ///
+    /// A 412 is not always someone else's: an attempt that S3 applied and
+    /// answered with a 5xx is sent again by the SDK (or by the store's one
+    /// retry), and that second attempt meets the first one's object. So a
+    /// 412 (or a lost answer) is resolved by reading the object back: it
+    /// is ours when it holds exactly these bytes (this run's serial, writer
+    /// and time included), else someone else's, which stops the run.
+    pub async fn save(&self, body: Vec<u8>) -> std::result::Result<(), super::WriteError> {
+        let fatal = |error| super::WriteError {
+            error,
+            transient: false,
+        };
         let mut cur = self.current.lock().await;
         let key = self.key(".json");
         let previous = cur.as_ref().map(|(_, b)| b.clone());
@@ -478,24 +538,53 @@ impl S3Store {
             Some((etag, _)) => put.if_match(etag),
             None => put.if_none_match("*"),
         };
-        match put.send().await {
+        // In a task of its own: a run stopped meanwhile (Ctrl-C) does not
+        // drop the request half sent, and its lock waits for the answer.
+        let pending = self.writes.begin();
+        let sent = tokio::spawn(async move {
+            let _pending = pending;
+            put.send().await
+        })
+        .await
+        .map_err(|e| fatal(Error::Other(format!("a state write stopped: {e}"))))?;
+        match sent {
             Ok(o) => {
                 *cur = Some((o.e_tag().unwrap_or_default().to_string(), body.clone()));
             }
-            Err(e) if is_status(&e, 412) || is_status(&e, 409) => return Err(self.conflict()),
+            Err(e) if is_status(&e, 412) || is_status(&e, 409) || crate::error::no_response(&e) => {
+                // Read it back: ours if it holds what we sent.
+                let got = self.get(&key).await.map_err(|error| super::WriteError {
+                    error,
+                    // Not known yet: the store's retry reads it again.
+                    transient: true,
+                })?;
+                match got {
+                    Some((etag, b)) if b == body => *cur = Some((etag, body.clone())),
+                    _ if crate::error::no_response(&e) => {
+                        // Not applied (or not yet visible): the same bytes
+                        // may be sent again under the same condition.
+                        return Err(super::WriteError {
+                            error: s3_error(
+                                &format!("write s3://{}/{key}", self.bucket),
+                                &self.bucket,
+                                e,
+                            ),
+                            transient: true,
+                        });
+                    }
+                    _ => return Err(fatal(self.conflict())),
+                }
+            }
             Err(e) => {
-                if !crate::error::no_response(&e) {
-                    return Err(s3_error(
+                let transient = is_transient(&e);
+                return Err(super::WriteError {
+                    error: s3_error(
                         &format!("write s3://{}/{key}", self.bucket),
                         &self.bucket,
                         e,
-                    ));
-                }
-                // No answer: read it back. Ours if it holds what we sent.
-                match self.get(&key).await? {
-                    Some((etag, b)) if b == body => *cur = Some((etag, body.clone())),
-                    _ => return Err(self.conflict()),
-                }
+                    ),
+                    transient,
+                });
             }
         }
         // Only the writer whose compare-and-swap won keeps a backup: a
@@ -507,11 +596,69 @@ impl S3Store {
             if let Some(prev) = previous.filter(|p| p != &body) {
                 if let Err(e) = self.write_backup(&key, prev).await {
                     self.backed_up.store(false, SeqCst);
-                    return Err(e);
+                    return Err(fatal(e));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The stack's fingerprint key (`<stack>.key`), if there is one.
+    pub async fn read_key(&self) -> Result<Option<String>> {
+        Ok(self
+            .get(&self.key(".key"))
+            .await?
+            .map(|(_, b)| String::from_utf8_lossy(&b).to_string()))
+    }
+
+    /// Writes the stack's fingerprint key (under the lock; unconditional,
+    /// so sending it again after a lost answer is safe).
+    pub async fn write_key(&self, body: Vec<u8>) -> Result<()> {
+        let key = self.key(".key");
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let r = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type("text/plain")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await;
+            match r {
+                Ok(_) => return Ok(()),
+                Err(e) if is_transient(&e) && tries < 3 => continue,
+                Err(e) => {
+                    return Err(s3_error(
+                        &format!("write s3://{}/{key}", self.bucket),
+                        &self.bucket,
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Deletes the stack's fingerprint key once its state is gone; a
+    /// failure is said, never fatal (the stack is gone already).
+    pub async fn remove_key(&self) {
+        let key = self.key(".key");
+        if let Err(e) = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            eprintln!(
+                "deployer: could not delete s3://{}/{key} ({}); it is no longer used and can be deleted",
+                self.bucket,
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            );
+        }
     }
 
     /// `<stack>.json.bak`: the state before this run (no versioning).

@@ -36,7 +36,9 @@ pub struct IdentityProvider {
     /// Which provider and how to reach it; a change of type replaces it.
     pub federation: Federation,
     /// The pool's attribute from the provider's (`"email" -> "email"`);
-    /// `username` is `sub` unless given.
+    /// `username` is the provider's ID of the user unless given (`sub`;
+    /// Facebook `id`, Login with Amazon `user_id`; SAML: the NameID, none
+    /// mapped).
     pub attribute_mapping: BTreeMap<String, String>,
     /// Other names for it (an email domain users type to be sent there).
     pub identifiers: Vec<String>,
@@ -102,7 +104,8 @@ pub enum Social {
 }
 
 impl IdentityProvider {
-    /// A provider of this name in the pool, `username` from `sub`.
+    /// A provider of this name in the pool, `username` from the provider's
+    /// ID of the user.
     pub fn new(
         user_pool_id: Input<String>,
         name: impl Into<String>,
@@ -233,10 +236,28 @@ impl Handle<IdentityProvider> {
     }
 }
 
-fn mapping_with_username(m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+/// The attribute mapping with the `username` Cognito maps by itself when a
+/// provider of this type is made without one: the provider's own ID of the
+/// user (Google, Sign in with Apple and OIDC `sub`, Facebook `id`, Login
+/// with Amazon `user_id`). SAML maps none: the username comes from the
+/// assertion's NameID. A `username` given is kept as it is.
+/// (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-specifying-attribute-mapping.html)
+fn mapping_with_username(kind: &str, m: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut m = m.clone();
-    m.entry("username".into()).or_insert_with(|| "sub".into());
+    if let Some(id) = username_source(kind) {
+        m.entry("username".into()).or_insert_with(|| id.into());
+    }
     m
+}
+
+/// The provider's attribute Cognito maps to `username` by default.
+fn username_source(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Facebook" => Some("id"),
+        "LoginWithAmazon" => Some("user_id"),
+        "Google" | "SignInWithApple" | "OIDC" => Some("sub"),
+        _ => None,
+    }
 }
 
 #[async_trait::async_trait]
@@ -278,7 +299,7 @@ impl Kind for IdentityProvider {
             "name": self.name,
             "type": kind,
             "details": details,
-            "attribute_mapping": mapping_with_username(&self.attribute_mapping),
+            "attribute_mapping": mapping_with_username(kind, &self.attribute_mapping),
             "identifiers": sorted(self.identifiers.clone()),
         });
         i.finish(v)
@@ -443,5 +464,57 @@ impl Provider for IdentityProviderProvider {
             |s| s.is_resource_not_found_exception(),
             format!("delete identity provider {id}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `username` as Cognito maps it by itself for each provider type: the
+    /// provider's ID of the user, none for SAML; one given is kept.
+    #[test]
+    fn username_is_mapped_as_cognito_maps_it_per_provider() {
+        let mapping = |federation: Federation, given: &[(&str, &str)]| {
+            let mut p = IdentityProvider::new("us-east-1_x".to_string().into(), "p", federation);
+            p.attribute_mapping = given
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            let d = p.desired(&Ctx::for_tests(), &Known::default());
+            d.props["attribute_mapping"].clone()
+        };
+        let social = |provider| Federation::Social {
+            provider,
+            client_id: "c".into(),
+            client_secret: "s".to_string().into(),
+            scopes: vec![],
+        };
+        assert_eq!(mapping(social(Social::Facebook), &[])["username"], "id");
+        assert_eq!(mapping(social(Social::Amazon), &[])["username"], "user_id");
+        assert_eq!(mapping(social(Social::Google), &[])["username"], "sub");
+        let oidc = Federation::Oidc {
+            issuer: "https://login.example".into(),
+            client_id: "c".into(),
+            client_secret: "s".to_string().into(),
+            scopes: vec!["openid".into()],
+        };
+        assert_eq!(mapping(oidc, &[])["username"], "sub");
+        let saml = || Federation::Saml {
+            metadata_url: "https://idp.example/metadata".into(),
+            sign_out: false,
+        };
+        let m = mapping(
+            saml(),
+            &[(
+                "email",
+                "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+            )],
+        );
+        assert!(m.get("username").is_none(), "{m}");
+        assert_eq!(
+            mapping(social(Social::Facebook), &[("username", "email")])["username"],
+            "email"
+        );
     }
 }

@@ -543,14 +543,30 @@ pub(crate) fn email_sdk(v: &Value) -> EmailConfigurationType {
         .build()
 }
 
+/// The verification messages as a setting's value: the email pair of the
+/// option in use (code, or link) and the text message. Only that pair is
+/// sent and compared (the API model: a code template with `{####}`, a link
+/// template with `{##...##}`, each for its `DefaultEmailOption`).
 fn verification_value(m: &VerificationMessages) -> Value {
+    let (subject, message) = if m.by_link {
+        (&m.email_subject_by_link, &m.email_message_by_link)
+    } else {
+        (&m.email_subject, &m.email_message)
+    };
+    verification_json(m.by_link, subject, message, &m.sms_message)
+}
+
+fn verification_json(by_link: bool, subject: &str, message: &str, sms: &str) -> Value {
+    let option = if by_link {
+        "CONFIRM_WITH_LINK"
+    } else {
+        "CONFIRM_WITH_CODE"
+    };
     json!({
-        "default_email_option": if m.by_link { "CONFIRM_WITH_LINK" } else { "CONFIRM_WITH_CODE" },
-        "email_subject": m.email_subject,
-        "email_message": m.email_message,
-        "email_subject_by_link": m.email_subject_by_link,
-        "email_message_by_link": m.email_message_by_link,
-        "sms_message": m.sms_message,
+        "default_email_option": option,
+        "email_subject": subject,
+        "email_message": message,
+        "sms_message": sms,
     })
 }
 
@@ -558,30 +574,50 @@ fn verification_of(p: &UserPoolType) -> Value {
     let t = p.verification_message_template.as_ref();
     let d = VerificationMessages::default();
     let or = |v: Option<&String>, d: &str| v.cloned().unwrap_or_else(|| d.to_string());
-    json!({
-        "default_email_option": t.and_then(|t| t.default_email_option.as_ref()).map(|o| o.as_str()).unwrap_or("CONFIRM_WITH_CODE"),
-        "email_subject": or(t.and_then(|t| t.email_subject.as_ref()), &d.email_subject),
-        "email_message": or(t.and_then(|t| t.email_message.as_ref()), &d.email_message),
-        "email_subject_by_link": or(t.and_then(|t| t.email_subject_by_link.as_ref()), &d.email_subject_by_link),
-        "email_message_by_link": or(t.and_then(|t| t.email_message_by_link.as_ref()), &d.email_message_by_link),
-        "sms_message": or(t.and_then(|t| t.sms_message.as_ref()), &d.sms_message),
-    })
+    let by_link = t.and_then(|t| t.default_email_option.as_ref())
+        == Some(&DefaultEmailOptionType::ConfirmWithLink);
+    let (subject, message) = if by_link {
+        (
+            or(
+                t.and_then(|t| t.email_subject_by_link.as_ref()),
+                &d.email_subject_by_link,
+            ),
+            or(
+                t.and_then(|t| t.email_message_by_link.as_ref()),
+                &d.email_message_by_link,
+            ),
+        )
+    } else {
+        (
+            or(t.and_then(|t| t.email_subject.as_ref()), &d.email_subject),
+            or(t.and_then(|t| t.email_message.as_ref()), &d.email_message),
+        )
+    };
+    let sms = or(t.and_then(|t| t.sms_message.as_ref()), &d.sms_message);
+    verification_json(by_link, &subject, &message, &sms)
 }
 
+/// The template for CreateUserPool / UpdateUserPool: the email pair of its
+/// option only, and the text message.
 pub(crate) fn verification_sdk(v: &Value) -> VerificationMessageTemplateType {
     let s = |k: &str| v[k].as_str().map(String::from);
-    VerificationMessageTemplateType::builder()
-        .default_email_option(DefaultEmailOptionType::from(
-            v["default_email_option"]
-                .as_str()
-                .unwrap_or("CONFIRM_WITH_CODE"),
-        ))
-        .set_email_subject(s("email_subject"))
-        .set_email_message(s("email_message"))
-        .set_email_subject_by_link(s("email_subject_by_link"))
-        .set_email_message_by_link(s("email_message_by_link"))
-        .set_sms_message(s("sms_message"))
-        .build()
+    let by_link = v["default_email_option"].as_str() == Some("CONFIRM_WITH_LINK");
+    let b = VerificationMessageTemplateType::builder()
+        .default_email_option(if by_link {
+            DefaultEmailOptionType::ConfirmWithLink
+        } else {
+            DefaultEmailOptionType::ConfirmWithCode
+        })
+        .set_sms_message(s("sms_message"));
+    if by_link {
+        b.set_email_subject_by_link(s("email_subject"))
+            .set_email_message_by_link(s("email_message"))
+            .build()
+    } else {
+        b.set_email_subject(s("email_subject"))
+            .set_email_message(s("email_message"))
+            .build()
+    }
 }
 
 fn invitation_value(m: &Invitation) -> Value {
@@ -640,7 +676,9 @@ fn triggers_of(p: &UserPoolType) -> Value {
 }
 
 /// The triggers for CreateUserPool / UpdateUserPool; `keep` is what the pool
-/// has (the custom senders, which this kind does not manage, are kept).
+/// has (the custom senders, their KMS key and the inbound federation
+/// trigger, which this kind does not manage, are kept: UpdateUserPool resets
+/// what it is not sent).
 pub(crate) fn triggers_sdk(v: &Value, keep: Option<&LambdaConfigType>) -> LambdaConfigType {
     let s = |k: &str| v[k].as_str().map(String::from);
     let pre_token = s("pre_token_generation").and_then(|arn| {
@@ -667,6 +705,7 @@ pub(crate) fn triggers_sdk(v: &Value, keep: Option<&LambdaConfigType>) -> Lambda
         .set_custom_sms_sender(keep.and_then(|k| k.custom_sms_sender.clone()))
         .set_custom_email_sender(keep.and_then(|k| k.custom_email_sender.clone()))
         .set_kms_key_id(keep.and_then(|k| k.kms_key_id.clone()))
+        .set_inbound_federation(keep.and_then(|k| k.inbound_federation.clone()))
         .build()
 }
 
@@ -674,9 +713,18 @@ pub(crate) fn tier_sdk(v: &Value) -> Option<UserPoolTierType> {
     v.as_str().map(UserPoolTierType::from)
 }
 
-pub(crate) fn threat_sdk(v: &Value) -> Option<UserPoolAddOnsType> {
+/// The threat protection mode for CreateUserPool / UpdateUserPool; `keep`
+/// is what the pool has (its additional flows' mode, which this kind does
+/// not manage, is kept: UpdateUserPool resets what it is not sent).
+pub(crate) fn threat_sdk(
+    v: &Value,
+    keep: Option<&UserPoolAddOnsType>,
+) -> Option<UserPoolAddOnsType> {
     UserPoolAddOnsType::builder()
         .advanced_security_mode(AdvancedSecurityModeType::from(v.as_str()?))
+        .set_advanced_security_additional_flows(
+            keep.and_then(|k| k.advanced_security_additional_flows.clone()),
+        )
         .build()
         .ok()
 }
