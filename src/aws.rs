@@ -287,8 +287,12 @@ impl Intercept for LongUploads {
         let least = Duration::from_secs(UPLOAD_TIMEOUT_SECS);
         let now = cfg.load::<TimeoutConfig>().cloned();
         let long = |d: Option<Duration>| d.map_or(least, |d| d.max(least));
+        // From the configuration as it is (its connect timeout kept).
+        let builder = now
+            .as_ref()
+            .map_or_else(TimeoutConfig::builder, |t| t.to_builder());
         cfg.interceptor_state().store_put(
-            TimeoutConfig::builder()
+            builder
                 .operation_attempt_timeout(long(
                     now.as_ref().and_then(|t| t.operation_attempt_timeout()),
                 ))

@@ -828,7 +828,11 @@ impl Engine {
             Some(p) => Some(st.id(&p)?.to_string()),
             None => None,
         };
-        let made_at = st.resources.get(&key).and_then(|e| e.made_at);
+        let entry = st.resources.get(&key);
+        if n.res.untagged() && !entry.is_some_and(|e| e.lost_create) {
+            return None;
+        }
+        let made_at = entry.and_then(|e| e.made_at);
         let (cx, res) = (self.cx.clone(), n.res.clone());
         Some(async move {
             let strays = res
@@ -1241,6 +1245,17 @@ impl Engine {
                         took: t.elapsed(),
                     });
                 }
+                // Looked for: a lost create's strays are gone.
+                let lost =
+                    (self.state.lock().unwrap().resources.get(&key)).is_some_and(|e| e.lost_create);
+                if lost {
+                    self.mutate_state(|st| {
+                        if let Some(e) = st.resources.get_mut(&key) {
+                            e.lost_create = false;
+                        }
+                    })
+                    .await?;
+                }
                 Ok::<(), Error>(())
             })
         });
@@ -1323,15 +1338,16 @@ impl Job {
             .unwrap()
             .outputs
             .insert(self.step.key.clone(), o.outputs.clone());
-        // When its create started, kept (`Entry::made_at`).
-        let made_at = (self.state.lock().unwrap())
+        // When its create started and whether one lost its answer, kept.
+        let (made_at, lost_create) = (self.state.lock().unwrap())
             .resources
             .get(&self.step.key)
-            .and_then(|e| e.made_at);
+            .map_or((None, false), |e| (e.made_at, e.lost_create));
         let entry = Entry {
             id: Some(o.id.clone()),
             pending_create: false,
             made_at,
+            lost_create,
             outputs: o.state_outputs(),
             kind: Some(self.res.kind_name().to_string()),
             parent: self.res.parent(),
@@ -1386,6 +1402,14 @@ impl Job {
                 Ok(o) => break o,
                 Err(e) if e.is_ambiguous() && attempts < MAX_AMBIGUOUS_CREATES => {
                     attempts += 1;
+                    // It may have made one: its strays are looked for.
+                    let key = self.step.key.clone();
+                    self.save(move |st| {
+                        if let Some(e) = st.resources.get_mut(&key) {
+                            e.lost_create = true;
+                        }
+                    })
+                    .await?;
                     if debug() {
                         eprintln!("deployer: {}: {e}; looking for it", self.step.key);
                     }

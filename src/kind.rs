@@ -506,6 +506,13 @@ pub trait Kind: Send + Sync {
         observed: &Observed,
         known: &Known,
     ) -> Result<Observed>;
+    /// Its resources carry no tag (an app client): another of its name is
+    /// this stack's only after a create of it lost its answer, so strays
+    /// are looked for then and never otherwise (a hand-made one of the same
+    /// name is somebody's).
+    fn untagged(&self) -> bool {
+        false
+    }
     /// For a kind whose name is not unique: the IDs of other resources with
     /// this one's name and stack tag (inside `parent_id` for a child) than
     /// `keep`, the one the state tracks. A create whose answer was lost and

@@ -496,6 +496,10 @@ impl Declared {
     pub fn provider(&self) -> Arc<dyn crate::kind::Provider> {
         self.kind.provider()
     }
+    /// Its resources carry no tag (`Kind::untagged`).
+    pub fn untagged(&self) -> bool {
+        self.kind.untagged()
+    }
     /// Other resources of its name and stack than `keep` (`Kind::strays`).
     pub async fn strays(
         &self,

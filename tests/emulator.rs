@@ -13,28 +13,7 @@ use crate::common::*;
 #[test]
 fn the_emulator_takes_the_example_up_plan_down_on_s3() {
     let moto = Moto::emulator();
-    rt().block_on(async {
-        let s3 = s3(&moto.endpoint).await;
-        s3.create_bucket()
-            .bucket("emulated-state")
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let on = aws_sdk_s3::types::VersioningConfiguration::builder()
-            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-            .build();
-        s3.put_bucket_versioning()
-            .bucket("emulated-state")
-            .versioning_configuration(on)
-            .send()
-            .await
-            .unwrap();
-    });
+    make_bucket(&moto.endpoint, "emulated-state", true);
     let st = Stack::new(&moto, "emulated");
     let b = "s3://emulated-state/deployer";
     let out = st.ok(&["--backend", b, "up"]);

@@ -740,6 +740,18 @@ fn two_functions_with_code_of_their_own() {
         // And the client's access tokens: two hours; it reads and writes
         // every attribute; no rotation.
         use aws_sdk_cognitoidentityprovider::types as cog;
+        // And MFA off, its TOTP factor too: `up` turns the factor on
+        // (SetUserPoolMfaConfig) before UpdateUserPool asks for MFA, which
+        // Cognito refuses while no factor is on.
+        let totp_off = cog::SoftwareTokenMfaConfigType::builder()
+            .enabled(false)
+            .build();
+        let m = c.set_user_pool_mfa_config().user_pool_id(&pool);
+        let m = m.mfa_configuration(cog::UserPoolMfaType::Off);
+        m.software_token_mfa_configuration(totp_off)
+            .send()
+            .await
+            .unwrap();
         let hours = cog::TokenValidityUnitsType::builder()
             .access_token(cog::TimeUnitsType::Hours)
             .build();
@@ -807,6 +819,7 @@ fn two_functions_with_code_of_their_own() {
     let plan = run(&st, &["plan"]);
     for line in [
         "password_policy.minimum_length: 6 -> 12",
+        "mfa: OFF -> OPTIONAL",
         "auto_verified_attributes: [] -> [\"email\"]",
         "access_token_seconds: 7200 -> 1800",
         "read_attributes: [\"email\",\"name\",\"phone_number\"] -> [\"email\",\"email_verified\"]",

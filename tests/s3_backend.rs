@@ -6,45 +6,6 @@ use crate::common;
 use common::*;
 use deployer::aws::{FAULT_ENV, FAULT_EXIT_CODE};
 
-fn make_bucket(moto: &Moto, bucket: &str, versioned: bool) {
-    rt().block_on(async {
-        let c = s3(&moto.direct).await;
-        c.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        if versioned {
-            c.put_bucket_versioning()
-                .bucket(bucket)
-                .versioning_configuration(
-                    aws_sdk_s3::types::VersioningConfiguration::builder()
-                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-    });
-}
-
-/// The object's bytes, or None.
-fn object(moto: &Moto, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    rt().block_on(async {
-        let c = s3(&moto.direct).await;
-        match c.get_object().bucket(bucket).key(key).send().await {
-            Ok(o) => Some(o.body.collect().await.unwrap().into_bytes().to_vec()),
-            Err(_) => None,
-        }
-    })
-}
-
 fn put_object(moto: &Moto, bucket: &str, key: &str, body: &[u8]) {
     rt().block_on(async {
         s3(&moto.direct)
@@ -103,7 +64,7 @@ fn err_of(o: &std::process::Output) -> String {
 #[test]
 fn up_noop_down_on_s3() {
     let moto = Moto::start();
-    make_bucket(&moto, "team-state", true);
+    make_bucket(&moto.direct, "team-state", true);
     let st = Stack::new(&moto, "shared");
     let b = "s3://team-state/deployer";
     st.ok(&["--backend", b, "up"]);
@@ -170,7 +131,7 @@ fn up_noop_down_on_s3() {
 #[test]
 fn a_second_stack_on_s3_changes_nothing_of_the_first() {
     let moto = Moto::start();
-    make_bucket(&moto, "team-state", true);
+    make_bucket(&moto.direct, "team-state", true);
     let b = "s3://team-state/deployer";
     let dev = Stack::new(&moto, "dev");
     dev.ok(&["--backend", b, "up"]);
@@ -243,7 +204,7 @@ fn assert_none_but_state(moto: &Moto, st: &Stack) {
 #[test]
 fn two_concurrent_ups_one_runs_the_other_fails_fast_naming_the_holder() {
     let moto = Moto::start_plain();
-    make_bucket(&moto, "race", false);
+    make_bucket(&moto.direct, "race", false);
     let st = Stack::new(&moto, "race");
     let b = "s3://race";
     // Rounds where the two runs met: on a loaded machine the second process
@@ -307,7 +268,7 @@ fn assert_exactly_one_on_s3(moto: &Moto, st: &Stack, bucket: &str, key: &str) {
 #[test]
 fn a_killed_runs_lock_stays_until_unlock() {
     let moto = Moto::start_plain();
-    make_bucket(&moto, "killed", false);
+    make_bucket(&moto.direct, "killed", false);
     let st = Stack::new(&moto, "k");
     let b = "s3://killed/p";
     let o = st
@@ -347,7 +308,7 @@ fn a_killed_runs_lock_stays_until_unlock() {
 fn a_foreign_write_stops_the_run_and_survives() {
     // Realism makes `up` take seconds, with a state write after every step.
     let moto = Moto::start();
-    make_bucket(&moto, "foreign", true);
+    make_bucket(&moto.direct, "foreign", true);
     let st = Stack::new(&moto, "f");
     let b = "s3://foreign";
     let child = up_until_state_written(&moto, &st, b, "foreign", "f.json");
@@ -376,7 +337,7 @@ fn a_foreign_write_stops_the_run_and_survives() {
 #[test]
 fn push_pull_round_trip_and_refusals() {
     let moto = Moto::start_plain();
-    make_bucket(&moto, "moves", false);
+    make_bucket(&moto.direct, "moves", false);
     let mut st = Stack::new(&moto, "mv");
     let b = "s3://moves/teams";
     st.ok(&["up"]);
@@ -451,7 +412,7 @@ fn bad_backends_say_what_to_do_and_change_nothing() {
         err_of(&o)
     );
     // A corrupt or newer state object is refused and left as it is.
-    make_bucket(&moto, "corrupt", false);
+    make_bucket(&moto.direct, "corrupt", false);
     put_object(&moto, "corrupt", "bad.json", b"{\"version\": 1, \"stack\":");
     let o = st.run(&["--backend", "s3://corrupt", "up"]);
     assert!(err_of(&o).contains("not valid JSON"), "{}", err_of(&o));
@@ -483,7 +444,7 @@ fn bad_backends_say_what_to_do_and_change_nothing() {
 #[test]
 fn ctrl_c_releases_the_lock() {
     let moto = Moto::start(); // realism: `up` takes seconds
-    make_bucket(&moto, "sigint", true);
+    make_bucket(&moto.direct, "sigint", true);
     let st = Stack::new(&moto, "i");
     let b = "s3://sigint";
     let child = up_until_state_written(&moto, &st, b, "sigint", "i.json");
@@ -513,7 +474,7 @@ fn access_denied_on_the_bucket_says_which_permissions() {
     let mut a = Awsim::chaos(1, 0.0, 0.0, 0.0);
     a.deny = vec!["s3"];
     let moto = Moto::start_with(Some(a));
-    make_bucket(&moto, "denied", false);
+    make_bucket(&moto.direct, "denied", false);
     let st = Stack::new(&moto, "d");
     let o = st.run(&["--backend", "s3://denied", "up"]);
     assert!(!o.status.success());
@@ -551,7 +512,7 @@ fn s3_chaos_seed(seed: u64) {
     let mut a = Awsim::chaos(seed, 0.10, 0.05, 0.10);
     a.scale = test_scale();
     let moto = Moto::start_with(Some(a));
-    make_bucket(&moto, "chaos", seed.is_multiple_of(2));
+    make_bucket(&moto.direct, "chaos", seed.is_multiple_of(2));
     let st = Stack::new(&moto, "c");
     let b = "s3://chaos/s";
     st.ok(&["--backend", b, "up"]);
@@ -571,7 +532,7 @@ fn s3_chaos_seed(seed: u64) {
 fn one_process_runs_up_again_on_s3() {
     use clap::Parser;
     let moto = Moto::start_plain();
-    make_bucket(&moto, "again", true);
+    make_bucket(&moto.direct, "again", true);
     let st = Stack::new(&moto, "again");
     let (dir, cfg, zip) = (st.state_dir(), st.config_path(), handler_zip());
     let args = [
@@ -612,7 +573,7 @@ fn one_process_runs_up_again_on_s3() {
 #[test]
 fn sigterm_releases_the_lock_even_during_the_build() {
     let moto = Moto::start();
-    make_bucket(&moto, "sigterm", true);
+    make_bucket(&moto.direct, "sigterm", true);
     let st = Stack::new(&moto, "t");
     let b = "s3://sigterm";
     // Mid-run, after the first state write.
@@ -701,7 +662,7 @@ fn sigterm_releases_the_lock_even_during_the_build() {
 #[test]
 fn an_unreadable_lock_is_held_and_unlock_removes_it() {
     let moto = Moto::start_plain();
-    make_bucket(&moto, "garbage", true);
+    make_bucket(&moto.direct, "garbage", true);
     let st = Stack::new(&moto, "g");
     let b = "s3://garbage";
     put_object(&moto, "garbage", "g.lock", b"not json at all");
@@ -732,7 +693,7 @@ fn a_losing_writer_keeps_the_winners_backup_and_nothing_forces_sse() {
         a.replace_after_get = Some(("/losing/l.json".into(), winner.clone()));
         a
     }));
-    make_bucket(&moto, "losing", false);
+    make_bucket(&moto.direct, "losing", false);
     let mut st = Stack::new(&moto, "l");
     let b = "s3://losing";
     st.ok(&["--backend", b, "up"]);
@@ -780,7 +741,7 @@ fn a_losing_writer_keeps_the_winners_backup_and_nothing_forces_sse() {
 #[test]
 fn push_over_an_equal_serial_with_other_content_needs_force() {
     let moto = Moto::start_plain();
-    make_bucket(&moto, "equal", true);
+    make_bucket(&moto.direct, "equal", true);
     let st = Stack::new(&moto, "eq");
     let b = "s3://equal";
     st.ok(&["up"]);
@@ -828,7 +789,7 @@ fn unlock_never_removes_a_lock_taken_after_its_read() {
         a.replace_after_get = Some(("/race/k.lock".into(), theirs.clone()));
         a
     }));
-    make_bucket(&moto, "race", true);
+    make_bucket(&moto.direct, "race", true);
     let st = Stack::new(&moto, "k");
     let b = "s3://race";
     let o = st

@@ -498,22 +498,15 @@ fn a_tag_removed_from_the_config_leaves_every_resource() {
 }
 
 /// App clients take no tags: a client made by hand in the stack's pool
-/// under the name of one of the stack's clients, before the stack made its
-/// own, is somebody's, never a stray: `up` leaves it (and says nothing of
-/// it), `plan` has nothing to do. (The state's `made_at` of the stack's
-/// client is moved an hour ahead: as if the stack had made it after the
-/// hand-made one.) A state without `made_at` (written before it was kept)
-/// deletes no client as a stray either.
+/// under the name of one of the stack's clients is somebody's, not a stray,
+/// unless a create of the stack's client lost its answer (then one made
+/// around the same time is what that create left): `up` leaves it and says
+/// nothing of it, `plan` has nothing to do.
 #[test]
 fn a_hand_made_client_of_the_same_name_is_not_a_stray() {
     let moto = Moto::start();
     let st = Stack::new(&moto, "hands");
     st.ok(&["up"]);
-    let mut state = st.state();
-    let entry = &mut state["resources"]["client/example"];
-    let made = entry["made_at"].as_i64().expect("made_at recorded");
-    entry["made_at"] = serde_json::json!(made + 3600);
-    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     // Through awsim: it reports a client's creation date (moto none).
     let hand_made = rt().block_on(async {
         let s = sdk(&moto.endpoint).await;
@@ -558,16 +551,6 @@ fn a_hand_made_client_of_the_same_name_is_not_a_stray() {
         "{}",
         String::from_utf8_lossy(&p.stdout)
     );
-    // A state of before `made_at`: no client is known to be a stray.
-    let mut state = st.state();
-    let entry = state["resources"]["client/example"]
-        .as_object_mut()
-        .unwrap();
-    entry.remove("made_at");
-    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
-    let out = st.ok(&["up"]);
-    assert!(!out.contains("stray"), "{out}");
-    assert_eq!(clients(), both);
     st.ok(&["down", "--yes"]);
 }
 
@@ -599,7 +582,10 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
             .send()
             .await
             .unwrap();
-        s.cognito
+        // (through awsim, which reports a client's creation date)
+        sdk(&moto.endpoint)
+            .await
+            .cognito
             .create_user_pool_client()
             .user_pool_id(st.id("user_pool"))
             .client_name("example")
@@ -618,8 +604,20 @@ fn strays_with_the_stacks_name_and_tag_are_removed() {
             .unwrap();
         assert_eq!(s.pools_named(&st.prefix).await.len(), 3);
     });
+    // The client is looked for as a stray only after a create of it lost
+    // its answer (clients take no tags): the state says so, as that create
+    // would have.
+    let mut state = st.state();
+    state["resources"]["client/example"]["lost_create"] = serde_json::json!(true);
+    std::fs::write(st.state_file(), serde_json::to_vec_pretty(&state).unwrap()).unwrap();
     let out = st.ok(&["up"]);
     assert!(out.contains("stray"), "{out}");
+    assert!(
+        st.state()["resources"]["client/example"]
+            .get("lost_create")
+            .is_none(),
+        "looked for: the mark is gone"
+    );
     rt().block_on(async {
         let s = sdk(&moto.direct).await;
         assert_eq!(

@@ -17,45 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn make_bucket(endpoint: &str, bucket: &str, versioned: bool) {
-    rt().block_on(async {
-        let c = s3(endpoint).await;
-        c.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        if versioned {
-            c.put_bucket_versioning()
-                .bucket(bucket)
-                .versioning_configuration(
-                    aws_sdk_s3::types::VersioningConfiguration::builder()
-                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
-    });
-}
-
-/// The object's bytes, read from moto itself, or None.
-fn object(moto: &Moto, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    rt().block_on(async {
-        let c = s3(&moto.direct).await;
-        match c.get_object().bucket(bucket).key(key).send().await {
-            Ok(o) => Some(o.body.collect().await.unwrap().into_bytes().to_vec()),
-            Err(_) => None,
-        }
-    })
-}
-
 fn json_object(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
     serde_json::from_slice(&object(moto, bucket, key).expect("the object")).unwrap()
 }

@@ -128,17 +128,24 @@ pub async fn start(opts: &Options) -> Result<ControlPlane> {
         .map_err(|e| Error::Other(format!("cannot start awsim ({}): {e}", script.display())))?;
     let out = awsim.stdout.take();
     let awsim = Owned(awsim);
-    // awsim prints its port once it listens.
-    let line = tokio::task::spawn_blocking(move || {
+    // awsim prints its port once it listens (within 60 s: it loads no
+    // model before its first request; a hung one is killed with `awsim`).
+    let read = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         let mut line = String::new();
         if let Some(out) = out {
             let _ = std::io::BufReader::new(out).read_line(&mut line);
         }
         line
-    })
-    .await
-    .unwrap_or_default();
+    });
+    let line = match tokio::time::timeout(Duration::from_secs(60), read).await {
+        Ok(line) => line.unwrap_or_default(),
+        Err(_) => {
+            return Err(Error::Other(
+                "awsim did not say where it listens within 60 s".into(),
+            ))
+        }
+    };
     let awsim_port: u16 = line.trim().parse().map_err(|_| {
         Error::Other(format!(
             "awsim did not start (it said {:?}); its errors are above",

@@ -806,16 +806,9 @@ async fn up_session(
         .map(|(k, e)| (k.clone(), e.applied.clone()))
         .collect();
     let steps = plan_with(&nodes, &ctx, &reads, &applied, &s.store.fingerprint_key());
-    let (nodes, steps) = targeted(nodes, steps, &g.target)?;
-    if !g.target.is_empty() && !g.json && !g.quiet {
-        println!(
-            "Targeted run: only {} and what they need ({} resources); the rest of the stack is left as it is.",
-            g.target.join(", "),
-            nodes.len()
-        );
-    }
-    let protected = check_protected(&nodes, &steps, &reads, &g.unprotect);
-    // AWS's documented rules knowable now: refused before any change.
+    // AWS's documented rules knowable now: refused before any change
+    // (over the whole program, a targeted run's included: a rule may need
+    // a resource the target does not).
     let reserves = nodes.iter().filter(|n| n.declared).any(|n| {
         n.res.kind_name() == "aws:lambda:Function"
             && n.res
@@ -826,6 +819,15 @@ async fn up_session(
     });
     let facts = crate::resources::lambda::account_facts(&engine.cx, reserves).await?;
     let refused = crate::engine::preflight(&nodes, &ctx, &reads, &facts);
+    let (nodes, steps) = targeted(nodes, steps, &g.target)?;
+    if !g.target.is_empty() && !g.json && !g.quiet {
+        println!(
+            "Targeted run: only {} and what they need ({} resources); the rest of the stack is left as it is.",
+            g.target.join(", "),
+            nodes.len()
+        );
+    }
+    let protected = check_protected(&nodes, &steps, &reads, &g.unprotect);
     if dry_run {
         print_plan(&steps, &moved, g.json);
         protected?;
@@ -1140,6 +1142,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
             pending_create: false,
             // Imported: not made by this stack.
             made_at: None,
+            lost_create: false,
             outputs,
             kind: Some(res.kind_name().to_string()),
             parent: res.parent(),

@@ -343,9 +343,10 @@ impl UserPool {
     }
 
     /// UpdateUserPool resets every setting it is not sent: send back what
-    /// the pool has (DescribeUserPool), every member UpdateUserPool takes,
-    /// with this kind's settings from `d` over it (the tags as the pool has
-    /// them: TagResource changes them, before this).
+    /// the pool has (DescribeUserPool), every member UpdateUserPool takes
+    /// that this SDK has (not yet DcrConfiguration), with this kind's
+    /// settings from `d` over it (the tags as declared: TagResource changes
+    /// them, before this, and a read right after may be stale).
     async fn update_settings(cx: &Cx, id: &str, d: &Props) -> Result<()> {
         let p = cx
             .aws
@@ -420,7 +421,7 @@ impl UserPool {
             // Not managed by this kind (or not here: the tags go through
             // TagResource), sent as the pool has them.
             .set_pool_name(p.name.clone())
-            .set_user_pool_tags(p.user_pool_tags.clone())
+            .set_user_pool_tags(Some(string_map(d, "tags").into_iter().collect()))
             .set_acr_configuration(p.acr_configuration.clone())
             .set_key_configuration(p.key_configuration.clone())
             .set_issuer_configuration(p.issuer_configuration.clone())
@@ -1820,10 +1821,8 @@ impl Handle<Client> {
 }
 
 impl Client {
-    /// The IDs of the pool's app clients with this name (none when the pool
-    /// is gone, and its clients with it).
-    /// The pool's clients of this name made since `made_at` (less the
-    /// clock skew SigV4 allows, 5 minutes); every one when it is not known.
+    /// The pool's clients of this name made since `made_at` (less
+    /// `CLOCK_SKEW_SECS`); every one when it is not known.
     async fn made_since(
         &self,
         cx: &Cx,
@@ -1843,6 +1842,8 @@ impl Client {
         Ok(out)
     }
 
+    /// The IDs of the pool's app clients with this name (none when the pool
+    /// is gone, and its clients with it).
     async fn named(&self, cx: &Cx, pool: &str) -> Result<Vec<String>> {
         let mut pages = cx
             .aws
@@ -2163,26 +2164,37 @@ impl Kind for Client {
             },
         )
     }
+    fn untagged(&self) -> bool {
+        true
+    }
     async fn strays(
         &self,
         cx: &Cx,
         pool: Option<&str>,
         keep: &str,
-        made_at: Option<i64>,
+        _made_at: Option<i64>,
     ) -> Result<Vec<String>> {
+        // Asked only after a create of it lost its answer (`untagged`):
+        // another of its name made within the time that create's retries
+        // took (by AWS's clock, around the one kept) is what it left.
         let Some(pool) = pool else { return Ok(vec![]) };
-        // Without the time its create started (a state written before it
-        // was kept), none is known to be this stack's: none is deleted.
-        if made_at.is_none() {
+        let Some(kept) = Self::describe(cx, pool, keep).await? else {
             return Ok(vec![]);
+        };
+        let Some(at) = kept.creation_date.map(|d| d.secs()) else {
+            return Ok(vec![]);
+        };
+        let mut out = vec![];
+        for c in self.made_since(cx, pool, None).await? {
+            let near = c
+                .creation_date
+                .is_some_and(|d| (d.secs() - at).abs() <= LOST_CREATE_WINDOW_SECS);
+            match c.client_id {
+                Some(id) if id != keep && near => out.push(id),
+                _ => {}
+            }
         }
-        Ok(self
-            .made_since(cx, pool, made_at)
-            .await?
-            .into_iter()
-            .filter_map(|c| c.client_id)
-            .filter(|id| id != keep)
-            .collect())
+        Ok(out)
     }
     async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
@@ -2272,9 +2284,17 @@ impl Provider for ClientProvider {
     }
 }
 
-/// How far this machine's clock may be from AWS's: SigV4 refuses a request
-/// signed more than 5 minutes off.
+/// How far this machine's clock may be from AWS's when a lost create is
+/// looked for by name (`Client::made_since`): SigV4 refuses a request
+/// signed more than 5 minutes off (the SDK corrects a larger skew, so a
+/// clock further off may miss the client its create made: a second is made,
+/// and swept as a stray).
 const CLOCK_SKEW_SECS: i64 = 300;
+
+/// How long a create's retries may take: another client of the same name
+/// made that close to the one kept, after a create of it lost its answer,
+/// is what that create left.
+const LOST_CREATE_WINDOW_SECS: i64 = 600;
 
 // ---------------------------------------------------------------- groups
 
@@ -2443,6 +2463,13 @@ impl Group {
             let u = u.map_err(ctx_err(format!("list the members of group {}", self.name)))?;
             members.extend(u.username);
         }
+        // Said before the delete: a run stopped between the delete and the
+        // last member added back leaves this line to put them back by.
+        eprintln!(
+            "deployer: group {} keeps a role or precedence UpdateGroup cannot clear: made again, its members added back: {}",
+            self.name,
+            if members.is_empty() { "(none)".to_string() } else { members.join(", ") }
+        );
         GroupProvider.delete(cx, &self.name, Some(pool)).await?;
         let o = self.create(cx, d, k).await?;
         for m in members {

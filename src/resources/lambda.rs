@@ -92,23 +92,35 @@ pub async fn account_facts(cx: &Cx, reserves: bool) -> Result<Facts> {
 }
 
 /// Whether a role's settings (its managed policies) or one of the program's
-/// inline policies of that role (`policies`, each a document) allow
-/// `xray:PutTraceSegments`.
+/// inline policies of that role (`policies`, each a document) may allow
+/// `xray:PutTraceSegments`: false only when it is known not to (AWS managed
+/// policies, none of which allows it; inline policies, none of which does).
+/// A policy of the account's own (its content not in the program) or a
+/// statement with `NotAction` may: not refused.
 fn allows_xray(managed: &[String], inline: &[&Value]) -> bool {
+    let aws_managed = |p: &String| p.contains(":iam::aws:policy/");
     let managed_ok = managed.iter().any(|p| {
-        XRAY_POLICIES
-            .iter()
-            .any(|x| p.rsplit('/').next() == Some(*x))
+        !aws_managed(p)
+            || XRAY_POLICIES
+                .iter()
+                .any(|x| p.rsplit('/').next() == Some(*x))
     });
     let action_ok = |a: &str| {
         let a = a.to_ascii_lowercase();
-        a == "*" || a == "xray:*" || a == "xray:puttracesegments"
+        match a.split_once(':') {
+            Some((service, action)) => {
+                iam_glob(service.as_bytes(), b"xray")
+                    && iam_glob(action.as_bytes(), b"puttracesegments")
+            }
+            None => a == "*",
+        }
     };
     let statement_ok = |st: &Value| {
         st.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && match st.get("Action") {
-                Some(Value::String(a)) => action_ok(a),
-                Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).any(action_ok),
+            && match (st.get("Action"), st.get("NotAction")) {
+                (_, Some(_)) => true,
+                (Some(Value::String(a)), _) => action_ok(a),
+                (Some(Value::Array(v)), _) => v.iter().filter_map(Value::as_str).any(action_ok),
                 _ => false,
             }
     };
@@ -125,6 +137,20 @@ fn allows_xray(managed: &[String], inline: &[&Value]) -> bool {
     });
     managed_ok || inline_ok
 }
+
+/// IAM's wildcard match of an action: `*` any run of characters, `?` any one.
+fn iam_glob(pat: &[u8], text: &[u8]) -> bool {
+    match (pat.first(), text.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            iam_glob(&pat[1..], text) || (!text.is_empty() && iam_glob(pat, &text[1..]))
+        }
+        (Some(b'?'), Some(_)) => iam_glob(&pat[1..], &text[1..]),
+        (Some(a), Some(b)) if a == b => iam_glob(&pat[1..], &text[1..]),
+        _ => false,
+    }
+}
+
 const WAIT: Duration = Duration::from_secs(300);
 
 fn trust_policy(service: &str) -> Value {
@@ -1048,7 +1074,8 @@ impl Kind for Function {
                 }
             }
         }
-        // Reserved concurrency: Lambda keeps 10 unreserved in the account.
+        // Reserved concurrency: Lambda keeps 100 of the account's
+        // concurrency unreserved (all of it below 100).
         // The program's reservations are added up once, by the first
         // function (by key) that reserves more than it has.
         if let Some(unreserved) = p.facts.lambda_unreserved {
@@ -1732,6 +1759,19 @@ mod tests {
             &[]
         ))
         .is_empty());
+        let wild =
+            json!({"Statement": [{"Effect": "Allow", "Action": "xray:Put*", "Resource": "*"}]});
+        assert!(check(&program(&[BASIC_EXECUTION], &[wild], &[])).is_empty());
+        let other =
+            json!({"Statement": [{"Effect": "Allow", "Action": "xray:Get*", "Resource": "*"}]});
+        assert_eq!(check(&program(&[BASIC_EXECUTION], &[other], &[])).len(), 1);
+        // A policy of the account's own: its content is not known here.
+        let mut own = program(&[BASIC_EXECUTION], &[], &[]);
+        own.get_mut("role").unwrap().desired.props.insert(
+            "policies".into(),
+            json!(["arn:aws:iam::123456789012:policy/tracing"]),
+        );
+        assert!(check(&own).is_empty());
         let deny = json!({"Statement": {"Effect": "Deny", "Action": "xray:*", "Resource": "*"}});
         assert_eq!(check(&program(&[BASIC_EXECUTION], &[deny], &[])).len(), 1);
         // Untraced: nothing to check.

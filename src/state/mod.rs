@@ -32,6 +32,11 @@ pub struct Entry {
     /// one of the same name by its creation time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_at: Option<i64>,
+    /// A create of it lost its answer, so it may have made another of its
+    /// name: strays of a kind whose resources carry no tag
+    /// (`Kind::untagged`) are looked for only then; cleared once looked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost_create: bool,
     /// Non-secret outputs (ARN, endpoint, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,

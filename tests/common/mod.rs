@@ -870,3 +870,43 @@ pub fn example(name: &str) -> PathBuf {
     }
     exe
 }
+
+/// A bucket in eu-west-1 made through `endpoint`, versioned if asked.
+pub fn make_bucket(endpoint: &str, bucket: &str, versioned: bool) {
+    rt().block_on(async {
+        let c = s3(endpoint).await;
+        c.create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if versioned {
+            c.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// The object's bytes, read from moto itself, or None.
+pub fn object(moto: &Moto, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    rt().block_on(async {
+        let c = s3(&moto.direct).await;
+        match c.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => Some(o.body.collect().await.unwrap().into_bytes().to_vec()),
+            Err(_) => None,
+        }
+    })
+}
