@@ -151,6 +151,10 @@ impl Plane {
     }
 }
 
+/// How long dev's own control plane may pause before a call to it fails
+/// (`--stall-timeout` for AWS is 20 s).
+const LOCAL_STALL_SECS: u64 = 120;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DevOpts {
     /// Port of the program's first API (example_url); its next APIs on the
@@ -295,6 +299,15 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     }
     if g2.stack == "default" {
         g2.stack = "dev".into();
+    }
+    // dev's own control plane is a Python process of this machine, alive
+    // (it is dev's child) but slow on a busy machine (a fresh moto loads
+    // IAM's managed policies on its first calls: over 20 s seen with two
+    // test runs on 2 cores): a pause there is load, not a wrong endpoint.
+    if moto.is_some() {
+        g2.stall_timeout = g2.stall_timeout.max(LOCAL_STALL_SECS);
+        g2.attempt_timeout = g2.attempt_timeout.max(LOCAL_STALL_SECS + 60);
+        g2.operation_timeout = g2.operation_timeout.max(2 * LOCAL_STALL_SECS + 60);
     }
     let urls = Urls::Local {
         idp: idp_base.clone(),
