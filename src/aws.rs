@@ -838,8 +838,8 @@ mod tests {
     /// A passing state of AWS that ends after 1, 4, 6 or 15 s (IAM
     /// propagation, a function Pending) is waited out within 1.25 s of its
     /// end (a try at most every second, jittered, for the first 20 s),
-    /// with a try about every second at most. Tokio's clock is paused: the
-    /// sleeps take no time.
+    /// with a try every 0.75 s at most. Tokio's clock is paused: the sleeps
+    /// take no time.
     #[tokio::test(start_paused = true)]
     async fn a_wait_ends_close_to_when_aws_is_ready() {
         for ready_s in [1u64, 4, 6, 15] {
@@ -869,8 +869,11 @@ mod tests {
                 late <= Duration::from_millis(1250),
                 "ready after {ready_s} s, waited {late:?} longer"
             );
+            // At most a try every 0.75 s after the first three (the
+            // jitter's least): a bound that holds for every draw of it (the
+            // bound of one a second failed twice in a day on unlucky draws).
             assert!(
-                calls <= ready_s + 4,
+                calls <= ready_s * 4 / 3 + 4,
                 "ready after {ready_s} s: {calls} calls"
             );
         }

@@ -51,8 +51,37 @@ impl Dev {
         Dev::start_with(c, &[], 240)
     }
 
-    /// `deployer dev` with more arguments and environment (in `c`).
-    fn start_with(mut c: Command, args: &[&str], wait_secs: u64) -> Dev {
+    /// `deployer dev` with more arguments and environment (in `c`). The
+    /// ports are picked free here and bound by dev a moment later: another
+    /// process may take one meanwhile (seen with the suite beside a second
+    /// run of itself), so a start refused with "Address already in use" is
+    /// tried again on other ports (three times at most).
+    fn start_with(c: Command, args: &[&str], wait_secs: u64) -> Dev {
+        for attempt in 1.. {
+            let mut again = Command::new(c.get_program());
+            again.args(c.get_args());
+            for (k, v) in c.get_envs() {
+                match v {
+                    Some(v) => again.env(k, v),
+                    None => again.env_remove(k),
+                };
+            }
+            if let Some(d) = c.get_current_dir() {
+                again.current_dir(d);
+            }
+            match Dev::try_start(again, args, wait_secs) {
+                Ok(dev) => return dev,
+                Err(said) if attempt < 3 && said.contains("Address already in use") => {
+                    eprintln!("a port was taken before dev bound it: trying other ports");
+                }
+                Err(said) => panic!("deployer dev did not start serving: {said}"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// One start: the dev serving, or what it said before it stopped.
+    fn try_start(mut c: Command, args: &[&str], wait_secs: u64) -> Result<Dev, String> {
         let exe = std::path::PathBuf::from(c.get_program());
         let dir = tempfile::tempdir().unwrap();
         let (api, idp) = (common::free_port(), common::free_port());
@@ -101,16 +130,21 @@ impl Dev {
         });
         let out = BufReader::new(child.stdout.take().unwrap());
         std::thread::spawn(move || for _ in out.lines() {});
-        rx.recv_timeout(Duration::from_secs(wait_secs))
-            .expect("deployer dev did not start serving");
-        Dev {
+        if let Err(e) = rx.recv_timeout(Duration::from_secs(wait_secs)) {
+            let _ = child.kill();
+            let _ = child.wait();
+            // Its last lines reach the reader thread a moment after.
+            std::thread::sleep(Duration::from_millis(200));
+            return Err(format!("{e}: {}", said.lock().unwrap().join("\n")));
+        }
+        Ok(Dev {
             child,
             exe,
             dir,
             api,
             idp,
             said,
-        }
+        })
     }
 
     /// What dev printed on its terminal, once it holds `what` (its lines

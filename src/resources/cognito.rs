@@ -1270,8 +1270,10 @@ impl PoolUser {
         }
     }
 
-    /// The names of the groups the user is a member of, sorted.
-    async fn groups_of(cx: &Cx, pool: &str, name: &str) -> Result<Vec<String>> {
+    /// The names of the groups the user is a member of, sorted; `None` when
+    /// the user or its pool is gone (a delete that landed between this call
+    /// and the user's read beside it: a killed run's request in flight).
+    async fn groups_of(cx: &Cx, pool: &str, name: &str) -> Result<Option<Vec<String>>> {
         let mut pages = cx
             .aws
             .cognito
@@ -1283,10 +1285,20 @@ impl PoolUser {
             .send();
         let mut out = vec![];
         while let Some(g) = pages.next().await {
-            let g = g.map_err(ctx_err(format!("list the groups of user {name}")))?;
+            let g = match g {
+                Ok(g) => g,
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_resource_not_found_exception() || s.is_user_not_found_exception()
+                    }) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(Error::aws(format!("list the groups of user {name}"), e)),
+            };
             out.extend(g.group_name);
         }
-        Ok(sorted(out))
+        Ok(Some(sorted(out)))
     }
 }
 
@@ -1398,7 +1410,9 @@ impl Kind for PoolUser {
         let Some(u) = u? else {
             return Ok(Read::Missing);
         };
-        let groups = groups?;
+        let Some(groups) = groups? else {
+            return Ok(Read::Missing);
+        };
         let attrs = u
             .user_attributes
             .unwrap_or_default()
