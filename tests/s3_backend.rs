@@ -20,10 +20,6 @@ fn put_object(moto: &Moto, bucket: &str, key: &str, body: &[u8]) {
     });
 }
 
-fn state_of(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
-    serde_json::from_slice(&object(moto, bucket, key).expect("state object")).unwrap()
-}
-
 /// Starts `up` on the backend `b` and returns once it has written its state
 /// object (the run goes on).
 fn up_until_state_written(

@@ -17,30 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn json_object(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
-    serde_json::from_slice(&object(moto, bucket, key).expect("the object")).unwrap()
-}
-
 /// `deployer` (or a program's binary) for the stack `st`, calls to
-/// `endpoint`: `Stack::cmd` without the handler zip (these programs have no
-/// function, so nothing is built).
+/// `endpoint` (`Stack::cmd_to`: these programs have no function).
 fn cmd(st: &Stack, endpoint: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(&st.exe);
-    c.args(["--stack", &st.name])
-        .arg("--state-dir")
-        .arg(st.state_dir())
-        .arg("--config")
-        .arg(st.config_path())
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null());
-    c
+    st.cmd_to(endpoint, args)
 }
 
 fn run(st: &Stack, endpoint: &str, args: &[&str]) -> std::process::Output {
@@ -344,7 +324,7 @@ fn an_unreadable_bucket_versioning_warns_once_and_the_run_goes_on() {
         1,
         "{e}"
     );
-    let v = json_object(&moto, "plain", "p/v.json");
+    let v = state_of(&moto, "plain", "p/v.json");
     let pool = v["resources"]["pool"]["id"]
         .as_str()
         .expect("the pool's ID");
@@ -412,7 +392,7 @@ fn a_conditional_write_applied_then_answered_5xx_is_recognised_as_ours() {
             faults.events()
         );
     }
-    let v = json_object(&moto, "own", "o.json");
+    let v = state_of(&moto, "own", "o.json");
     let pool = v["resources"]["pool"]["id"]
         .as_str()
         .expect("the pool's ID");
@@ -443,7 +423,7 @@ fn a_state_write_that_fails_for_a_moment_is_tried_once_more() {
     let o = run(&st, &faults.endpoint, &["--backend", "s3://again", "up"]);
     assert!(o.status.success(), "{}", err_of(&o));
     assert_eq!(faults.injected.load(Ordering::SeqCst), 10);
-    let v = json_object(&moto, "again", "a.json");
+    let v = state_of(&moto, "again", "a.json");
     let pool = v["resources"]["pool"]["id"]
         .as_str()
         .expect("the pool's ID");
@@ -533,7 +513,7 @@ fn a_failed_state_write_stops_the_run_before_its_next_change() {
         assert!(group_exists(&moto, &format!("{prefix}-g{i}")));
     }
     // Someone else's state replaces this one right after `down` reads it.
-    let mut v = json_object(&moto, "chain", "chain.json");
+    let mut v = state_of(&moto, "chain", "chain.json");
     v["name_prefix"] = "someone-else".into();
     let foreign = serde_json::to_vec_pretty(&v).unwrap();
     std::fs::write(&theirs, &foreign).unwrap();
@@ -634,7 +614,7 @@ fn ctrl_c_releases_the_lock_only_after_the_write_in_flight() {
         faults.events()
     );
     assert!(object(&moto, "late", "h.lock").is_none());
-    let v = json_object(&moto, "late", "h.json");
+    let v = state_of(&moto, "late", "h.json");
     assert!(v["resources"]["pool"].is_object(), "{v}");
 }
 

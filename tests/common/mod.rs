@@ -494,6 +494,16 @@ impl<'a> Stack<'a> {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.cmd_to(&self.moto.endpoint, args);
+        c.env("DEPLOYER_HANDLER_ZIP", handler_zip())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// The program for this stack, its calls to `endpoint`, without the
+    /// handler zip (a program with no function: nothing is built) nor
+    /// `env`.
+    pub fn cmd_to(&self, endpoint: &str, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
         c.args(["--stack", &self.name])
             .arg("--state-dir")
@@ -506,10 +516,8 @@ impl<'a> Stack<'a> {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env("AWS_REGION", "eu-west-1")
-            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
-            .env("DEPLOYER_HANDLER_ZIP", handler_zip())
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         c
     }
@@ -909,4 +917,9 @@ pub fn object(moto: &Moto, bucket: &str, key: &str) -> Option<Vec<u8>> {
             Err(_) => None,
         }
     })
+}
+
+/// The JSON object at `key`, read from moto itself.
+pub fn state_of(moto: &Moto, bucket: &str, key: &str) -> serde_json::Value {
+    serde_json::from_slice(&object(moto, bucket, key).expect("the object")).unwrap()
 }
