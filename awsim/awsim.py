@@ -159,6 +159,8 @@ LAMBDA_ROUTES = [
     ("GET", r"^/2015-03-31/functions/([^/]+)/configuration$", "GetFunctionConfiguration"),
     ("PUT", r"^/2015-03-31/functions/([^/]+)/configuration$", "UpdateFunctionConfiguration"),
     ("PUT", r"^/2015-03-31/functions/([^/]+)/code$", "UpdateFunctionCode"),
+    ("PUT", r"^/2017-10-31/functions/([^/]+)/concurrency$", "PutFunctionConcurrency"),
+    ("DELETE", r"^/2017-10-31/functions/([^/]+)/concurrency$", "DeleteFunctionConcurrency"),
     ("POST", r"^/2015-03-31/functions/([^/]+)/policy$", "AddPermission"),
     ("GET", r"^/2015-03-31/functions/([^/]+)/policy$", "GetPolicy"),
     ("DELETE", r"^/2015-03-31/functions/([^/]+)/policy/[^/]+$", "RemovePermission"),
@@ -308,10 +310,13 @@ def realism_before(service, op, subject, body, now):
                 return rest_error(
                     400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", {"Type": "User"}
                 )
-        if op in ("UpdateFunctionCode", "UpdateFunctionConfiguration"):
+        # "Pending: ... Any invocations or other API actions that operate on
+        # the function will fail." (Lambda function states page); an update
+        # in progress refuses the next update the same way.
+        if op in ("UpdateFunctionCode", "UpdateFunctionConfiguration", "PutFunctionConcurrency", "DeleteFunctionConcurrency"):
             with LOCK:
                 pending = FN_PENDING_UNTIL.get(subject, 0) > now
-                updating = FN_UPDATING_UNTIL.get(subject, 0) > now
+                updating = FN_UPDATING_UNTIL.get(subject, 0) > now and op.startswith("Update")
             if pending or updating:
                 count("lambda_update_conflict")
                 why = (

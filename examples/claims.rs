@@ -44,6 +44,9 @@ struct Settings {
     logs_key: Option<String>,
     /// The function's logs in the cheaper Infrequent Access class.
     logs_infrequent: Option<bool>,
+    /// Where the web client's hosted login sends a user back to (default
+    /// `http://localhost:8080/callback`; a deployed app's is https).
+    web_callback: Option<String>,
 }
 
 fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error::Result<()> {
@@ -186,7 +189,11 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         flows: vec![OAuthFlow::Code],
         scopes: vec!["openid".into()],
         identity_providers: providers,
-        callback_urls: vec!["http://localhost:8080/callback".into()],
+        callback_urls: vec![settings
+            .web_callback
+            .clone()
+            .unwrap_or("http://localhost:8080/callback".into())
+            .into()],
         ..Default::default()
     };
     let web = s.add("client/web", web);

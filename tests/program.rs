@@ -379,6 +379,170 @@ fn plan_refuses_a_reservation_the_account_cannot_give() {
     run_built(&st, &copy, &["down", "--yes"]);
 }
 
+/// UpdateUserPool resets every setting it is not sent (awsim's rule 10,
+/// moto's own behaviour): what was set on the pool elsewhere (ACR levels,
+/// the key and issuer configuration, an inbound federation trigger, threat
+/// protection's additional flows) survives deployer's UpdateUserPool of
+/// the settings it manages (issue 32 item 6).
+#[test]
+fn a_pools_update_keeps_what_was_set_elsewhere() {
+    use aws_sdk_cognitoidentityprovider::types as ct;
+    let copy = handler_copy();
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "claims").with_prefix("kept");
+    st.exe = example("claims");
+    run_built(&st, &copy, &["up"]);
+    let pool_id = st.id("pool");
+    let arn = rt().block_on(async {
+        // Through awsim, as AWS takes it (moto alone would also reset what
+        // is fixed at creation).
+        let s = sdk(&moto.endpoint).await;
+        let p = s.pool(&pool_id).await;
+        let mut lc = p.lambda_config.clone().expect("the trigger");
+        let arn = lc
+            .pre_token_generation
+            .clone()
+            .or(lc
+                .pre_token_generation_config
+                .as_ref()
+                .map(|c| c.lambda_arn.clone()))
+            .expect("the trigger's function");
+        lc.inbound_federation = Some(
+            ct::InboundFederationLambdaType::builder()
+                .lambda_version(ct::InboundFederationLambdaVersionType::V10)
+                .lambda_arn(&arn)
+                .build()
+                .unwrap(),
+        );
+        // Made elsewhere (the console, another tool): one UpdateUserPool
+        // with these; moto resets the rest, which `up` then puts back.
+        s.cognito
+            .update_user_pool()
+            .user_pool_id(&pool_id)
+            .lambda_config(lc)
+            .acr_configuration(
+                "Level2",
+                ct::AcrLevelConfigType::builder()
+                    .acr_value("urn:example:mfa")
+                    .build()
+                    .unwrap(),
+            )
+            .key_configuration(
+                ct::KeyConfigurationType::builder()
+                    .key_type(ct::EncryptionKeyType::AwsOwnedKey)
+                    .build(),
+            )
+            .issuer_configuration(
+                ct::IssuerConfigurationType::builder()
+                    .r#type(ct::IssuerType::Updated)
+                    .build(),
+            )
+            .user_pool_add_ons(
+                ct::UserPoolAddOnsType::builder()
+                    .advanced_security_mode(ct::AdvancedSecurityModeType::Audit)
+                    .advanced_security_additional_flows(
+                        ct::AdvancedSecurityAdditionalFlowsType::builder()
+                            .custom_auth_mode(ct::AdvancedSecurityEnabledModeType::Audit)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+    // The program drops its trigger: `up` updates the pool's LambdaConfig
+    // (and puts back what the direct call reset).
+    st.extra_config = "no_trigger = true\n".into();
+    run_built(&st, &copy, &["up"]);
+    rt().block_on(async {
+        let p = sdk(&moto.direct).await.pool(&pool_id).await;
+        let lc = p.lambda_config.clone().unwrap_or_else(|| panic!("{p:?}"));
+        assert_eq!(
+            lc.pre_token_generation, None,
+            "the program's change: {lc:?}"
+        );
+        assert_eq!(lc.pre_token_generation_config, None, "{lc:?}");
+        assert_eq!(
+            lc.inbound_federation
+                .as_ref()
+                .map(|f| f.lambda_arn.as_str()),
+            Some(arn.as_str()),
+            "the inbound federation trigger was reset: {p:?}"
+        );
+        let acr = p.acr_configuration.clone().unwrap_or_default();
+        assert_eq!(
+            acr.get("Level2").map(|a| a.acr_value.as_str()),
+            Some("urn:example:mfa"),
+            "ACR levels reset: {p:?}"
+        );
+        assert_eq!(
+            p.key_configuration
+                .as_ref()
+                .and_then(|k| k.key_type.clone()),
+            Some(ct::EncryptionKeyType::AwsOwnedKey),
+            "key configuration reset: {p:?}"
+        );
+        assert_eq!(
+            p.issuer_configuration
+                .as_ref()
+                .and_then(|i| i.r#type.clone()),
+            Some(ct::IssuerType::Updated),
+            "issuer configuration reset: {p:?}"
+        );
+        let addons = p
+            .user_pool_add_ons
+            .clone()
+            .unwrap_or_else(|| panic!("add-ons reset: {p:?}"));
+        assert_eq!(
+            addons.advanced_security_mode,
+            ct::AdvancedSecurityModeType::Audit
+        );
+        assert_eq!(
+            addons
+                .advanced_security_additional_flows
+                .and_then(|f| f.custom_auth_mode),
+            Some(ct::AdvancedSecurityEnabledModeType::Audit),
+            "additional flows reset"
+        );
+    });
+    run_built(&st, &copy, &["down", "--yes"]);
+}
+
+/// A callback URL Cognito refuses (plain http to a host other than
+/// localhost) is refused by `plan` with the reason, before any call that
+/// changes anything; awsim refuses the same at apply (its rule 20).
+#[test]
+fn plan_refuses_a_callback_url_cognito_refuses() {
+    let copy = handler_copy();
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "claims").with_prefix("cb");
+    st.exe = example("claims");
+    st.extra_config = "web_callback = \"http://app.example.com/callback\"\n".into();
+    let o = builds_in(&mut st.cmd(&["plan"]), &copy)
+        .env("DEPLOYER_DEV_BUILD", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "plan passed: {err}");
+    for part in [
+        "AWS would refuse this program (nothing was changed)",
+        "`client/web` (web): callback URL \"http://app.example.com/callback\" is plain http",
+        "Use https, or http only to localhost",
+    ] {
+        assert!(err.contains(part), "{part:?} not in {err}");
+    }
+    rt().block_on(async {
+        assert!(sdk(&moto.direct)
+            .await
+            .pools_named("cb-claims")
+            .await
+            .is_empty());
+    });
+}
+
 /// `examples/two_functions.rs`, a small service: two functions with code of
 /// their own (the `handler` and `echo` crates of a copy of the workspace,
 /// built in one cargo-lambda invocation) behind one API with a Cognito JWT

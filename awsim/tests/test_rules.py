@@ -68,6 +68,7 @@ class Rules(unittest.TestCase):
     def setUpClass(cls):
         moto, moto_port = start_moto()
         cls.procs.append(moto)
+        cls.moto_port = moto_port
         a, port = start_awsim(moto_port)
         cls.procs.append(a)
         b, port_new = start_awsim(moto_port, "--account-concurrency", "10", "--update-group-omitted", "clear")
@@ -153,6 +154,35 @@ class Rules(unittest.TestCase):
                      "Specified ReservedConcurrentExecutions for function decreases account's "
                      "UnreservedConcurrentExecution below its minimum value of [10].",
                      FunctionName=f1, ReservedConcurrentExecutions=1)
+
+    def test_lambda_pending_function_refuses_concurrency(self):
+        # "Pending: ... Any invocations or other API actions that operate on
+        # the function will fail." (Lambda function states): a reservation
+        # made right after CreateFunction is refused until the function is
+        # Active.
+        p, port = start_awsim(self.moto_port, "--realism", "--lambda-pending", "2", "--role-invisible", "0",
+                              "--role-arn-as-id", "0", "--role-unassumable", "0", "--write-latency", "0")
+        try:
+            lam = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                               aws_access_key_id="testing", aws_secret_access_key="testing",
+                               config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+            name = self.name("fn")
+            lam.create_function(FunctionName=name, Runtime="python3.12", Handler="index.handler",
+                                Role=self.role(), Code={"ZipFile": self.zip})
+            self.assertEqual(lam.get_function(FunctionName=name)["Configuration"]["State"], "Pending")
+            self.refused(lam.put_function_concurrency, "ResourceConflictException",
+                         "The operation cannot be performed at this time. The function is currently in the following state: Pending",
+                         FunctionName=name, ReservedConcurrentExecutions=1)
+            import time
+            deadline = time.monotonic() + 10
+            while lam.get_function(FunctionName=name)["Configuration"]["State"] != "Active":
+                self.assertLess(time.monotonic(), deadline, "the function never became Active")
+                time.sleep(0.2)
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+            self.assertEqual(lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"], 1)
+        finally:
+            p.kill()
+            p.wait()
 
     def test_lambda_logging_config_as_aws_stores_it(self):
         lam = self.client("lambda")

@@ -2073,6 +2073,27 @@ fn opt_list(v: Vec<String>) -> Option<Vec<String>> {
     }
 }
 
+/// Why Cognito refuses a callback URL, or `None`: "Be an absolute URI ...
+/// Not include a fragment component ... Amazon Cognito requires HTTPS over
+/// HTTP except for http://localhost, http://127.0.0.1 and http://[::1]"
+/// (CreateUserPoolClient, CallbackURLs; awsim's rule 20). An app's own
+/// scheme (`myapp://cb`) is allowed.
+fn callback_refused(u: &str) -> Option<&'static str> {
+    let Ok(url) = url::Url::parse(u) else {
+        return Some("is not an absolute URL");
+    };
+    if url.fragment().is_some() {
+        return Some("has a fragment (#...)");
+    }
+    let local = matches!(
+        url.host(),
+        Some(url::Host::Domain("localhost"))
+            | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+            | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+    );
+    (url.scheme() == "http" && !local).then_some("is plain http to a host other than localhost")
+}
+
 #[async_trait::async_trait]
 impl Kind for Client {
     fn provider(&self) -> Arc<dyn Provider> {
@@ -2095,6 +2116,37 @@ impl Kind for Client {
     }
     fn non_unique_name(&self) -> bool {
         true
+    }
+    fn preflight(&self, key: &str, p: &Preflight) -> Vec<String> {
+        let Some(me) = p.declared.get(key) else {
+            return vec![];
+        };
+        // A list with an unknown element (an API's URL before the API
+        // exists) is checked when it is known: AWS refuses it at apply.
+        let urls = match me.desired.unknown.contains("callback_urls") {
+            true => vec![],
+            false => strings(&me.desired.props, "callback_urls"),
+        };
+        let mut refused: Vec<String> = urls
+            .iter()
+            .filter_map(|u| callback_refused(u).map(|why| (u, why)))
+            .map(|(u, why)| {
+                format!(
+                    "`{key}` ({}): callback URL {u:?} {why}: Cognito refuses it (\"Invalid CallbackURL\"). Use https, or http only to localhost, 127.0.0.1 or [::1]",
+                    self.name
+                )
+            })
+            .collect();
+        if !self.default_redirect_uri.is_empty()
+            && !me.desired.unknown.contains("callback_urls")
+            && !urls.contains(&self.default_redirect_uri)
+        {
+            refused.push(format!(
+                "`{key}` ({}): default_redirect_uri {:?} is not one of its callback_urls: Cognito refuses it (\"DefaultRedirectURI must be in CallbackURLs\"). Add it to callback_urls",
+                self.name, self.default_redirect_uri
+            ));
+        }
+        refused
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut flows: Vec<&str> = self.flows.iter().map(|f| f.as_str()).collect();
@@ -2559,6 +2611,28 @@ impl Provider for GroupProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callback_urls_as_cognito_takes_them() {
+        for ok in [
+            "https://app.example.com/cb",
+            "http://localhost:8080/callback",
+            "http://127.0.0.1:3000/",
+            "http://[::1]:5173/",
+            "myapp://signed-in",
+        ] {
+            assert_eq!(callback_refused(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("http://app.example.com/cb", "plain http"),
+            ("https://app.example.com/cb#top", "fragment"),
+            ("/callback", "absolute"),
+            ("http://localhost.example.com/", "plain http"),
+        ] {
+            let got = callback_refused(bad).unwrap_or_else(|| panic!("{bad} taken"));
+            assert!(got.contains(why), "{bad}: {got}");
+        }
+    }
 
     #[test]
     fn fingerprint_is_a_salted_argon2id_hash() {

@@ -117,6 +117,15 @@ pub fn assert_every_setting(moto: &Moto, st: &Stack) {
         scopes.sort();
         assert_eq!(scopes, vec!["email", "example/auth", "openid", "profile"]);
         assert_eq!(code.supported_identity_providers.unwrap(), vec!["COGNITO"]);
+        // The hosted login's client hides whether a user exists (the
+        // example's default, issue 32 item 21).
+        assert_eq!(
+            code.prevent_user_existence_errors
+                .as_ref()
+                .map(|p| p.as_str()),
+            Some("ENABLED"),
+            "the example's hosted-login client must prevent user existence errors"
+        );
         assert_eq!(
             code.callback_urls.unwrap(),
             vec![format!("{endpoint}/oidc")]
