@@ -83,6 +83,12 @@ a time (the same calls made one after another: the sequential baseline), and
 --record FILE appends one JSON line per request (start, end, service,
 operation, status) from which the bench counts round trips.
 
+quotas (--quotas, off by default; quotas.py, table quotas.json, QUOTAS.md):
+AWS's documented control-plane request-rate quotas, a token bucket per access
+key, region, service and bucket; past one, the service's own throttling error
+(counted as quota:<service>:<bucket>). --quota-scale F multiplies every rate
+and burst (0.5: an account whose quotas other callers share).
+
 GET /__awsim/stats answers the injected faults by kind (JSON).
 The proxy exits when its parent process goes away (nothing outlives a test).
 """
@@ -104,8 +110,10 @@ from urllib.parse import parse_qs, quote, unquote
 
 import rules  # layer (b): the documented rules of each operation (rules.py)
 import validate  # layer (a): requests checked against AWS's published models (validate.py)
+import quotas  # --quotas: AWS's documented request-rate quotas (quotas.py, quotas.json)
 
 ARGS = None
+QUOTAS = None  # quotas.Quotas with --quotas
 LOCK = threading.Lock()
 STATS = {}
 SERIAL = threading.Lock()  # --serial: held over each whole request
@@ -495,6 +503,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.forward(body, headers, service, op, subject, mutating, chaos=True)
 
     def forward(self, body, headers, service, op, subject, mutating, chaos):
+        # --quotas: a token from the account's bucket before anything else can answer
+        if QUOTAS is not None and not self.path.startswith("/moto-api"):
+            err = QUOTAS.take(service, op, self.command, self.path, headers)
+            if err is not None:
+                return self.reply(*err)
         if service in ARGS.deny or op in ARGS.deny:
             count(f"access_denied:{service}")
             if service == "s3":
@@ -1061,9 +1074,14 @@ def main():
                    help="what Cognito UpdateGroup does with Description/RoleArn/Precedence it is not sent (undocumented; rules.py)")
     p.add_argument("--no-validate", action="store_true", help="do not check requests against AWS's published models (validate.py)")
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--quotas", action="store_true", help="AWS's documented request-rate quotas (quotas.json): the service's throttling error past them")
+    p.add_argument("--quota-scale", type=float, default=1.0, help="multiplies every quota's rate and burst (0.5: quotas shared with other callers)")
     ARGS = p.parse_args()
     m = re.match(r"^http://([^:/]+):(\d+)", ARGS.upstream)
     ARGS.upstream_host, ARGS.upstream_port = m.group(1), int(m.group(2))
+    if ARGS.quotas:
+        global QUOTAS
+        QUOTAS = quotas.Quotas(quotas.load(), ARGS.quota_scale, count=count, throttle_error=throttle_error)
     server = Server(("127.0.0.1", ARGS.port), Handler)
     threading.Thread(target=watchdog, args=(os.getppid(),), daemon=True).start()
     print(server.server_address[1], flush=True)
