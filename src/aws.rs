@@ -159,6 +159,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Calls counted (the run's summary).
     pub stats: Arc<CallStats>,
+    /// The gates of AWS's request quotas every call passes (`pace`).
+    pub pacer: Arc<crate::pace::Pacer>,
     /// The region the clients call.
     pub region: String,
     /// The run's SDK configuration (credentials, region, endpoint,
@@ -194,7 +196,7 @@ pub struct Target {
 /// timed-out attempt is retried once (`TimeoutRetryCap`), and the call
 /// gives up after 60 s in all whatever happens. A zip upload to Lambda
 /// (`CreateFunction`, `UpdateFunctionCode`) has no whole-attempt limit below
-/// an hour (`LongUploads`): only the stall timeout stops it, so a 50 MB zip
+/// an hour (`Paced`): only the stall timeout stops it, so a 50 MB zip
 /// on a slow link goes through as long as it moves.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -250,57 +252,19 @@ impl Timeouts {
     }
 }
 
-/// Gives a zip upload to Lambda (`CreateFunction`, `UpdateFunctionCode`
-/// with `ZipFile`) attempt and operation timeouts of at least
-/// [`UPLOAD_TIMEOUT_SECS`]: a 50 MB zip on a slow link takes minutes, and
-/// the stall timeout stops one that does not move.
-#[derive(Debug)]
-pub struct LongUploads;
-
-impl LongUploads {
-    fn is_zip_upload(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> bool {
-        use aws_sdk_lambda::operation::create_function::CreateFunctionInput;
-        use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeInput;
-        input
-            .downcast_ref::<CreateFunctionInput>()
-            .is_some_and(|i| i.code().is_some_and(|c| c.zip_file().is_some()))
-            || input
-                .downcast_ref::<UpdateFunctionCodeInput>()
-                .is_some_and(|i| i.zip_file().is_some())
-    }
-}
-
-impl Intercept for LongUploads {
-    fn name(&self) -> &'static str {
-        "deployer-long-uploads"
-    }
-
-    fn read_before_execution(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        use aws_smithy_types::timeout::TimeoutConfig;
-        if !Self::is_zip_upload(context.input()) {
-            return Ok(());
-        }
-        let least = Duration::from_secs(UPLOAD_TIMEOUT_SECS);
-        let now = cfg.load::<TimeoutConfig>().cloned();
-        let long = |d: Option<Duration>| d.map_or(least, |d| d.max(least));
-        // From the configuration as it is (its connect timeout kept).
-        let builder = now
-            .as_ref()
-            .map_or_else(TimeoutConfig::builder, |t| t.to_builder());
-        cfg.interceptor_state().store_put(
-            builder
-                .operation_attempt_timeout(long(
-                    now.as_ref().and_then(|t| t.operation_attempt_timeout()),
-                ))
-                .operation_timeout(long(now.as_ref().and_then(|t| t.operation_timeout())))
-                .build(),
-        );
-        Ok(())
-    }
+/// True for a zip upload to Lambda (`CreateFunction`, `UpdateFunctionCode`
+/// with `ZipFile`): its attempt and operation timeouts are at least
+/// [`UPLOAD_TIMEOUT_SECS`] (`Paced`): a 50 MB zip on a slow link takes
+/// minutes, and the stall timeout stops one that does not move.
+fn is_zip_upload(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> bool {
+    use aws_sdk_lambda::operation::create_function::CreateFunctionInput;
+    use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeInput;
+    input
+        .downcast_ref::<CreateFunctionInput>()
+        .is_some_and(|i| i.code().is_some_and(|c| c.zip_file().is_some()))
+        || input
+            .downcast_ref::<UpdateFunctionCodeInput>()
+            .is_some_and(|i| i.zip_file().is_some())
 }
 
 /// How many attempts of the current call timed out.
@@ -349,6 +313,161 @@ impl Intercept for TimeoutRetryCap {
     }
 }
 
+/// The interceptor that paces a client's calls (see the module's
+/// documentation): each attempt gets its `Ticket`; a throttle slows the
+/// gates, an answer speeds them back up. It also keeps the call's attempt
+/// and operation timeouts (the SDK's are off for a paced call: they would
+/// count the wait at the gate): an attempt that takes longer fails as a
+/// timeout; no attempt starts once the call has spent its operation
+/// timeout, waits at gates not counted.
+#[derive(Debug)]
+pub struct Paced {
+    pacer: Arc<crate::pace::Pacer>,
+    /// The service's signing name (`lambda`, `cognito-idp`, ...).
+    service: &'static str,
+    attempt: Duration,
+    operation: Duration,
+}
+
+impl Paced {
+    /// Paces `service`'s calls through `pacer`, with the attempt and
+    /// operation timeouts of `timeouts` (the run's SDK configuration).
+    pub fn new(
+        pacer: Arc<crate::pace::Pacer>,
+        service: &'static str,
+        timeouts: Option<&aws_smithy_types::timeout::TimeoutConfig>,
+    ) -> Paced {
+        let d = Timeouts::default();
+        Paced {
+            pacer,
+            service,
+            attempt: timeouts
+                .and_then(|t| t.operation_attempt_timeout())
+                .unwrap_or(d.attempt),
+            operation: timeouts
+                .and_then(|t| t.operation_timeout())
+                .unwrap_or(d.operation),
+        }
+    }
+
+    fn op(cfg: &aws_smithy_types::config_bag::ConfigBag) -> String {
+        cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_default()
+    }
+}
+
+impl Intercept for Paced {
+    fn name(&self) -> &'static str {
+        "deployer-paced"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        use aws_smithy_types::timeout::TimeoutConfig;
+        let least = Duration::from_secs(UPLOAD_TIMEOUT_SECS);
+        let upload = is_zip_upload(context.input());
+        let (attempt, operation) = match upload {
+            true => (self.attempt.max(least), self.operation.max(least)),
+            false => (self.attempt, self.operation),
+        };
+        cfg.interceptor_state().store_put(crate::pace::CallLimits {
+            attempt,
+            operation,
+            clock: Arc::new(crate::pace::CallClock::default()),
+        });
+        // The SDK's own attempt and operation timeouts would count the
+        // wait at the gate: off for this call (its connect timeout kept).
+        let now = cfg.load::<TimeoutConfig>().cloned();
+        let builder = now
+            .as_ref()
+            .map_or_else(TimeoutConfig::builder, |t| t.to_builder());
+        cfg.interceptor_state().store_put(
+            builder
+                .disable_operation_attempt_timeout()
+                .disable_operation_timeout()
+                .build(),
+        );
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(limits) = cfg.load::<crate::pace::CallLimits>().cloned() else {
+            return Ok(());
+        };
+        let ticket = crate::pace::Ticket {
+            gates: self.pacer.gates(self.service, &Self::op(cfg)),
+            priority: crate::pace::priority(),
+            attempt: limits.attempt,
+            clock: limits.clock,
+        };
+        context.request_mut().add_extension(ticket);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let gates = self.pacer.gates(self.service, &Self::op(cfg));
+        match context.response() {
+            Some(r) if is_throttle(r) => gates.iter().for_each(|g| g.throttled()),
+            Some(r) if r.status().is_success() => gates.iter().for_each(|g| g.answered()),
+            _ => {}
+        }
+        if let Some(limits) = cfg.load::<crate::pace::CallLimits>().cloned() {
+            if limits.clock.spent() >= limits.operation {
+                cfg.interceptor_state()
+                    .store_put(retry_config().with_max_attempts(1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for an answer that is a throttle: HTTP 429, or a throttling code
+/// (the SDK's list: `Throttling`, `ThrottlingException`,
+/// `TooManyRequestsException`, ...), but Cognito's `LimitExceededException`,
+/// which is a hard quota there.
+fn is_throttle(r: &aws_smithy_runtime_api::client::orchestrator::HttpResponse) -> bool {
+    if r.status().as_u16() == 429 {
+        return true;
+    }
+    if r.status().is_success() {
+        return false;
+    }
+    let Some(body) = r.body().bytes() else {
+        return false;
+    };
+    let (code, _) = error_code_and_message(r.headers().get("x-amzn-errortype"), body);
+    THROTTLING.contains(&code.as_str())
+}
+
+/// The SDK's throttling codes (aws-runtime's `THROTTLING_ERRORS`) but
+/// `LimitExceededException`, a hard quota in Cognito.
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+];
+
 /// Throttling, 5xx and AWS's "busy, try again" answers (see
 /// `BusyClassifier`): standard retry, 10 attempts, full-jitter exponential
 /// backoff from 100 ms capped at 4 s. The adaptive mode was dropped: after
@@ -360,6 +479,18 @@ pub fn retry_config() -> RetryConfig {
         .with_max_attempts(10)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(4))
+}
+
+/// The retry partition of a client of `service`: the SDK's standard
+/// strategy has a retry quota (a token bucket of 500, 5 a retry) that,
+/// once a few dozen throttles drained it, fails every further throttled
+/// call at once; deployer's calls are paced (`pace`) and bounded (10
+/// attempts, two timed out, the operation timeout), so no such quota.
+fn unlimited_retries(service: &'static str) -> aws_smithy_runtime::client::retries::RetryPartition {
+    use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+    RetryPartition::custom(format!("deployer-{service}"))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// AWS answers these while a change to the same thing is in flight; the
@@ -572,68 +703,59 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
 }
 
 impl Clients {
-    /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create, one retry after a timeout; long timeouts for Lambda's zip uploads) and retry classifier.
+    /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create, one retry after a timeout; long timeouts for Lambda's zip uploads, pacing under AWS's quotas) and retry classifier.
     pub fn new(cfg: &SdkConfig) -> Clients {
         let stats = Arc::new(CallStats::default());
+        let pacer = Arc::new(crate::pace::Pacer::default());
         let fault_after = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
         let counter = || Counter {
             stats: stats.clone(),
             fault_after,
         };
+        let paced =
+            |service: &'static str| Paced::new(pacer.clone(), service, cfg.timeout_config());
+        macro_rules! client {
+            ($sdk:ident, $service:literal, $classifier:expr) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(cfg)
+                        .interceptor(paced($service))
+                        .interceptor(counter())
+                        .interceptor(NoBlindRetry(is_create))
+                        .interceptor(TimeoutRetryCap)
+                        .retry_classifier($classifier)
+                        .retry_partition(unlimited_retries($service))
+                        .build(),
+                )
+            };
+        }
         Clients {
-            cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(
-                aws_sdk_cognitoidentityprovider::config::Builder::from(cfg)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::cognito())
-                    .build(),
+            cognito: client!(
+                aws_sdk_cognitoidentityprovider,
+                "cognito-idp",
+                BusyClassifier::cognito()
             ),
-            apigw: aws_sdk_apigatewayv2::Client::from_conf(
-                aws_sdk_apigatewayv2::config::Builder::from(cfg)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::default())
-                    .build(),
+            apigw: client!(
+                aws_sdk_apigatewayv2,
+                "apigateway",
+                BusyClassifier::default()
             ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(cfg)
-                    .interceptor(LongUploads)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::default())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(cfg)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::default())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(cfg)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::default())
-                    .build(),
-            ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(cfg)
-                    .interceptor(counter())
-                    .interceptor(NoBlindRetry(is_create))
-                    .interceptor(TimeoutRetryCap)
-                    .retry_classifier(BusyClassifier::default())
-                    .build(),
-            ),
+            lambda: client!(aws_sdk_lambda, "lambda", BusyClassifier::default()),
+            iam: client!(aws_sdk_iam, "iam", BusyClassifier::default()),
+            sts: client!(aws_sdk_sts, "sts", BusyClassifier::default()),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs", BusyClassifier::default()),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
             stats,
+            pacer,
             sdk: cfg.clone(),
         }
+    }
+
+    /// The interceptor that paces a client's calls under AWS's quotas of
+    /// `service` (its signing name), for the client of a kind written
+    /// outside deployer: a service `awsim/quotas.json` does not list is
+    /// not paced, but its attempt and operation timeouts are kept.
+    pub fn paced(&self, service: &'static str) -> impl Intercept + 'static {
+        Paced::new(self.pacer.clone(), service, self.sdk.timeout_config())
     }
 
     /// An interceptor that counts a client's calls with deployer's own (the

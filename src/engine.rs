@@ -1080,6 +1080,22 @@ impl Engine {
         }
         let mut started: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<&Step> = steps.iter().filter(|s| s.action != Action::Same).collect();
+        // A step on the longest chain of steps left goes first: started
+        // first, and first at the gates of AWS's quotas (`pace`).
+        let chains = crate::pace::chain_lengths(
+            &waits
+                .iter()
+                .filter(|(k, _)| !done.contains(*k))
+                .map(|(k, w)| {
+                    (
+                        k.clone(),
+                        w.iter().filter(|d| !done.contains(*d)).cloned().collect(),
+                    )
+                })
+                .collect(),
+        );
+        let chain = |k: &str| chains.get(k).copied().unwrap_or(1);
+        todo.sort_by_key(|s| std::cmp::Reverse(chain(&s.key)));
         let mut running = tokio::task::JoinSet::new();
         // A resource's strays are listed as soon as its step is done,
         // beside the steps that follow (off the critical path).
@@ -1113,9 +1129,11 @@ impl Engine {
                         read: reads.get(&s.key).cloned().unwrap_or(Read::Missing),
                         parent_new,
                     };
+                    let priority = chain(&s.key);
                     running.spawn(async move {
                         let key = job.step.key.clone();
-                        let r = crate::aws::STEP.scope(key.clone(), job.run()).await;
+                        let run = crate::aws::STEP.scope(key.clone(), job.run());
+                        let r = crate::pace::PRIORITY.scope(priority, run).await;
                         crate::aws::clear_wait(&key);
                         (key, r)
                     });

@@ -44,6 +44,7 @@ pub mod model;
 pub mod ops;
 #[doc(hidden)]
 pub mod outputs;
+pub mod pace;
 pub mod package;
 #[doc(hidden)]
 pub mod render;

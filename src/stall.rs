@@ -206,33 +206,45 @@ impl Progress {
 impl HttpConnector for GuardedConnector {
     fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
         let stall = self.stall;
-        let start = Instant::now();
-        let body = request.take_body();
-        let progress = Arc::new(Mutex::new(Progress {
-            last: start,
-            first: None,
-            sent: None,
-            bytes: 0,
-            total: body.content_length(),
-        }));
-        let p = progress.clone();
-        *request.body_mut() = body.map_preserve_contents(move |b| {
-            SdkBody::from_body_1_x(Tracked {
-                inner: b,
-                rest: Bytes::new(),
-                progress: p.clone(),
-            })
-        });
-        let inner = self.inner.call(request);
+        let connector = self.inner.clone();
+        // A paced call (`crate::pace`) first waits for its turn under AWS's
+        // quota; its attempt's clocks start after.
+        let ticket = request.extension::<crate::pace::Ticket>().cloned();
         HttpConnectorFuture::new(async move {
+            if let Some(t) = &ticket {
+                t.pass().await;
+            }
+            let start = Instant::now();
+            let limit = ticket.as_ref().map(|t| start + t.attempt);
+            let body = request.take_body();
+            let progress = Arc::new(Mutex::new(Progress {
+                last: start,
+                first: None,
+                sent: None,
+                bytes: 0,
+                total: body.content_length(),
+            }));
+            let p = progress.clone();
+            *request.body_mut() = body.map_preserve_contents(move |b| {
+                SdkBody::from_body_1_x(Tracked {
+                    inner: b,
+                    rest: Bytes::new(),
+                    progress: p.clone(),
+                })
+            });
+            let inner = connector.call(request);
             tokio::pin!(inner);
             loop {
-                let deadline = lock(&progress).deadline(stall);
+                let stalls = lock(&progress).deadline(stall);
+                let deadline = limit.map_or(stalls, |l| l.min(stalls));
                 tokio::select! {
                     r = &mut inner => {
                         return r.map(|response| watch_answer(response, stall));
                     }
                     _ = tokio::time::sleep_until(deadline) => {
+                        if let Some(l) = limit.filter(|l| Instant::now() >= *l) {
+                            return Err(ConnectorError::timeout(Box::new(AttemptTimedOut(l - start))));
+                        }
                         let p = lock(&progress);
                         if Instant::now() >= p.deadline(stall) {
                             if std::env::var_os("DEPLOYER_DEBUG").is_some() {
@@ -247,6 +259,24 @@ impl HttpConnector for GuardedConnector {
         })
     }
 }
+
+/// A paced attempt took longer than its attempt timeout once sent (the
+/// SDK's own attempt timeout is off for it: it would count the wait for
+/// its turn).
+#[derive(Debug)]
+pub struct AttemptTimedOut(Duration);
+
+impl std::fmt::Display for AttemptTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out: no whole answer within the attempt timeout of {} s",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for AttemptTimedOut {}
 
 fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
     p.lock().unwrap_or_else(|e| e.into_inner())

@@ -63,6 +63,7 @@ fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
             sts: mock_client!(aws_sdk_sts, []),
             logs: mock_client!(aws_sdk_cloudwatchlogs, []),
             stats: Arc::new(CallStats::default()),
+            pacer: Default::default(),
             region: "eu-west-1".into(),
             sdk: aws_config::SdkConfig::builder().build(),
         },
