@@ -480,12 +480,14 @@ class Handler(BaseHTTPRequestHandler):
                 SERIAL.release()
             if ARGS.record:
                 line = json.dumps({"start": start, "end": time.monotonic(), "service": self.service,
-                                   "op": self.op, "status": self.status})
+                                   "op": self.op, "status": self.status, "method": self.command,
+                                   "path": self.path, "quota_refused": getattr(self, "quota_refused", False)})
                 with RECORD_LOCK, open(ARGS.record, "a") as f:
                     f.write(line + "\n")
 
     def handle_request(self):
         self.service, self.op = "?", "?"
+        self.quota_refused = False
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         if self.path.startswith("/__awsim/stats"):
@@ -507,6 +509,7 @@ class Handler(BaseHTTPRequestHandler):
         if QUOTAS is not None and not self.path.startswith("/moto-api"):
             err = QUOTAS.take(service, op, self.command, self.path, headers)
             if err is not None:
+                self.quota_refused = True
                 return self.reply(*err)
         if service in ARGS.deny or op in ARGS.deny:
             count(f"access_denied:{service}")

@@ -667,7 +667,13 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
     let mut loader = defaults()
         .http_client(http_client_with(t.timeouts.stall))
         .retry_config(retry_config())
-        .timeout_config(t.timeouts.config());
+        .timeout_config(t.timeouts.config())
+        // The stall guard (`http_client_with`) watches every attempt once
+        // it is sent; the SDK's own stalled-stream protection would also
+        // count a paced call's wait for its turn as a stalled upload.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        );
     if let Some(p) = &t.profile {
         loader = loader.profile_name(p);
     }

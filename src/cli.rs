@@ -96,6 +96,17 @@ pub enum Cmd {
         /// The account's Lambda concurrency limit (a new account has 10).
         #[arg(long)]
         account_concurrency: Option<u32>,
+        /// AWS's documented request-rate quotas per account and region
+        /// (awsim/QUOTAS.md): past one, the service's own throttling error.
+        #[arg(long)]
+        quotas: bool,
+        /// The share of each quota left to deployer (0.5: other callers
+        /// take half); with --quotas.
+        #[arg(long, default_value_t = 1.0, requires = "quotas")]
+        quota_scale: f64,
+        /// Seconds added to every request (the distance to a region: 0.05).
+        #[arg(long)]
+        latency: Option<f64>,
     },
     /// The function's logs (CloudWatch Logs `/aws/lambda/{prefix}`; for a
     /// `deployer dev` stack, the local function's), START/END/REPORT included.
@@ -214,11 +225,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             port,
             realism,
             account_concurrency,
+            quotas,
+            quota_scale,
+            latency,
         } => {
             let opts = crate::local::control::Options {
                 port,
                 realism: realism.then_some(1.0),
                 account_concurrency,
+                quotas: quotas.then_some(quota_scale),
+                latency,
             };
             crate::local::control::serve(opts).await
         }

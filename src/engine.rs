@@ -766,6 +766,8 @@ pub struct Engine {
     pub providers: crate::kind::Providers,
     /// Strays listed beside the reads (see [`Engine::sweep_strays`]).
     pub strays_seen: Mutex<BTreeMap<String, StrayList>>,
+    /// At most this many steps in flight (0: no limit).
+    pub parallelism: usize,
 }
 
 /// What a stray listing was made for (the parent's ID, the ID kept) and
@@ -1110,9 +1112,16 @@ impl Engine {
                 }
             }
             if first_error.is_none() {
-                let (ready, rest): (Vec<&Step>, Vec<&Step>) = todo
+                let (mut ready, mut rest): (Vec<&Step>, Vec<&Step>) = todo
                     .into_iter()
                     .partition(|s| waits[&s.key].iter().all(|w| done.contains(w)));
+                if self.parallelism > 0 {
+                    let room = self.parallelism.saturating_sub(running.len());
+                    if ready.len() > room {
+                        rest.extend(ready.split_off(room));
+                        rest.sort_by_key(|s| std::cmp::Reverse(chain(&s.key)));
+                    }
+                }
                 todo = rest;
                 for s in ready {
                     started.insert(s.key.clone());

@@ -14,6 +14,7 @@ mod mocks;
 mod package;
 mod program;
 mod s3_backend;
+mod scale;
 mod soak;
 mod stack;
 mod state_safety;

@@ -19,6 +19,8 @@ const AWSIM: &[(&str, &str)] = &[
     ("awsim.py", include_str!("../../awsim/awsim.py")),
     ("rules.py", include_str!("../../awsim/rules.py")),
     ("validate.py", include_str!("../../awsim/validate.py")),
+    ("quotas.py", include_str!("../../awsim/quotas.py")),
+    ("quotas.json", include_str!("../../awsim/quotas.json")),
 ];
 
 /// A child process killed (and reaped) on drop.
@@ -52,6 +54,11 @@ pub struct Options {
     pub realism: Option<f64>,
     /// The account's Lambda concurrency limit (awsim's default when None).
     pub account_concurrency: Option<u32>,
+    /// AWS's documented request-rate quotas (awsim/QUOTAS.md), at this
+    /// share of each (1.0: as documented; 0.5: other callers take half).
+    pub quotas: Option<f64>,
+    /// Seconds added to every request (the distance to a region).
+    pub latency: Option<f64>,
 }
 
 /// The folder awsim's files are written to for this deployer (its content
@@ -122,6 +129,12 @@ pub async fn start(opts: &Options) -> Result<ControlPlane> {
     }
     if let Some(n) = opts.account_concurrency {
         cmd.args(["--account-concurrency", &n.to_string()]);
+    }
+    if let Some(scale) = opts.quotas {
+        cmd.args(["--quotas", "--quota-scale", &scale.to_string()]);
+    }
+    if let Some(l) = opts.latency {
+        cmd.args(["--latency", &l.to_string()]);
     }
     let mut awsim = cmd
         .spawn()

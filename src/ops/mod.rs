@@ -80,6 +80,11 @@ pub struct Global {
     /// upload's: at least an hour).
     #[arg(long, global = true, env = "DEPLOYER_OPERATION_TIMEOUT", default_value_t = crate::aws::DEFAULT_OPERATION_TIMEOUT_SECS)]
     pub operation_timeout: u64,
+    /// At most this many changes in flight at once (0: as many as are
+    /// ready; every call is paced under AWS's request quotas anyway).
+    /// Terraform's default is 10.
+    #[arg(long, global = true, env = "DEPLOYER_PARALLELISM", default_value_t = 0)]
+    pub parallelism: usize,
     /// Apply (or plan) only this resource and what it needs (its
     /// dependencies); repeatable. The rest of the stack is left as it is.
     #[arg(long = "target", global = true, value_name = "KEY")]
@@ -792,6 +797,7 @@ async fn up_session(
         sink: printer(g.json || g.quiet, reports.clone()),
         providers,
         strays_seen: Default::default(),
+        parallelism: g.parallelism,
     };
     let (reads, confirmed) = tokio::join!(engine.read_all(&nodes), s.confirm());
     confirmed?;
@@ -965,6 +971,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
         sink: printer(g.json, reports.clone()),
         providers,
         strays_seen: Default::default(),
+        parallelism: g.parallelism,
     };
     let (reads, confirmed) = tokio::join!(engine.read_nodes(&nodes), s.confirm());
     confirmed?;

@@ -440,6 +440,7 @@ async fn carried_by_another_stack(
         sink: std::sync::Arc::new(|_| {}),
         providers: declared.providers,
         strays_seen: Default::default(),
+        parallelism: 0,
     };
     let reads = engine.read_nodes(&declared.nodes).await?;
     let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
