@@ -403,8 +403,12 @@ impl Intercept for Paced {
         let Some(limits) = cfg.load::<crate::pace::CallLimits>().cloned() else {
             return Ok(());
         };
+        let op = Self::op(cfg);
+        let one_at_a_time = one_change_at_a_time(self.service, &op, context.request())
+            .map(|what| self.pacer.one_at_a_time(&what));
         let ticket = crate::pace::Ticket {
-            gates: self.pacer.gates(self.service, &Self::op(cfg)),
+            one_at_a_time,
+            gates: self.pacer.gates(self.service, &op),
             priority: crate::pace::priority(),
             attempt: limits.attempt,
             clock: limits.clock,
@@ -422,7 +426,9 @@ impl Intercept for Paced {
         let gates = self.pacer.gates(self.service, &Self::op(cfg));
         match context.response() {
             Some(r) if is_throttle(r) => gates.iter().for_each(|g| g.throttled()),
-            Some(r) if r.status().is_success() => gates.iter().for_each(|g| g.answered()),
+            // Any answer but a throttle or a 5xx (a 404 of a lookup is
+            // one) is AWS keeping up.
+            Some(r) if r.status().as_u16() < 500 => gates.iter().for_each(|g| g.answered()),
             _ => {}
         }
         if let Some(limits) = cfg.load::<crate::pace::CallLimits>().cloned() {
@@ -432,6 +438,35 @@ impl Intercept for Paced {
             }
         }
         Ok(())
+    }
+}
+
+/// What a change takes its turn at, where AWS allows one change at a time
+/// and answers a second with a conflict (the codes `is_busy_error`
+/// retries): a write to an HTTP API (its routes, integrations, stage,
+/// authorizers: "Unable to complete operation due to concurrent
+/// modification"), a pool's app-client writes
+/// (`ConcurrentModificationException`). Taking turns costs no more than
+/// the quota's pace; meeting the conflict costs a backoff each time.
+fn one_change_at_a_time(
+    service: &str,
+    op: &str,
+    request: &aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+) -> Option<String> {
+    match service {
+        "apigateway" if request.method() != "GET" => {
+            let path = request.uri().split("/v2/apis/").nth(1)?;
+            let api = path.split(['/', '?']).next().filter(|a| !a.is_empty())?;
+            Some(format!("apigateway:{api}"))
+        }
+        "cognito-idp" if op.ends_with("UserPoolClient") && !op.starts_with("Describe") => {
+            let body: serde_json::Value = serde_json::from_slice(request.body().bytes()?).ok()?;
+            Some(format!(
+                "cognito-idp:{}:clients",
+                body["UserPoolId"].as_str()?
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -89,6 +89,9 @@ fn specs_of(service: &str, op: &str) -> Vec<&'static Spec> {
 #[derive(Debug, Default)]
 pub struct Pacer {
     gates: Mutex<HashMap<(String, String), Arc<Gate>>>,
+    /// One write at a time to what AWS allows one change at a time (an
+    /// HTTP API, a pool's app clients), by what it is.
+    one_at_a_time: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// What the gates did so far: for the run's progress and summary.
@@ -115,10 +118,16 @@ impl Pacer {
             .map(|s| {
                 gates
                     .entry((service.to_string(), s.bucket.clone()))
-                    .or_insert_with(|| Arc::new(Gate::new(service, s)))
+                    .or_insert_with(|| Arc::new(Gate::documented(service, s)))
                     .clone()
             })
             .collect()
+    }
+
+    /// The lock of `what` (see `one_at_a_time`).
+    pub fn one_at_a_time(&self, what: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(what.to_string()).or_default().clone()
     }
 
     /// What the gates did so far.
@@ -162,6 +171,8 @@ struct GateState {
     next: u64,
     throttled: u64,
     sent: u64,
+    /// When the rate was last halved.
+    slowed: Option<Instant>,
 }
 
 impl GateState {
@@ -189,6 +200,22 @@ impl Drop for Place<'_> {
 }
 
 impl Gate {
+    /// The gate of a documented quota: a twentieth below its rate and one
+    /// below its burst, since the calls reach AWS with the network's
+    /// jitter, which bunches some that left evenly spaced.
+    fn documented(service: &str, s: &Spec) -> Gate {
+        let rate = s.rate.map(|r| r * 0.95);
+        let burst = s.burst.or(s.rate).map(|b| (b - 1.0).max(1.0));
+        Gate::new(
+            service,
+            &Spec {
+                rate,
+                burst,
+                ..s.clone()
+            },
+        )
+    }
+
     fn new(service: &str, s: &Spec) -> Gate {
         let rate = s.rate.unwrap_or(f64::INFINITY);
         let burst = s.burst.unwrap_or(rate).max(1.0);
@@ -204,6 +231,7 @@ impl Gate {
                 next: 0,
                 throttled: 0,
                 sent: 0,
+                slowed: None,
             }),
             turn: Notify::new(),
         }
@@ -262,19 +290,32 @@ impl Gate {
     /// the documented one, and the burst with it.
     pub fn throttled(&self) {
         let mut s = self.lock();
-        s.refill(Instant::now());
+        let now = Instant::now();
+        s.refill(now);
         s.throttled += 1;
+        // The calls in flight when AWS began to throttle come back
+        // throttled together: one halving for them all (a second's worth).
+        if s.slowed.is_some_and(|t| now - t < Duration::from_secs(1)) {
+            return;
+        }
+        s.slowed = Some(now);
         s.rate = (s.rate / 2.0).max(s.max_rate / 20.0).max(0.05);
+        if std::env::var_os("DEPLOYER_DEBUG").is_some() {
+            eprintln!(
+                "deployer: {} throttled: {:.2} requests a second now",
+                self.name, s.rate
+            );
+        }
         s.tokens = s.tokens.min(0.0);
     }
 
-    /// A call of this gate was answered: the rate climbs back a fiftieth of
-    /// the documented one, up to it.
+    /// A call of this gate was answered: the rate climbs back a twentieth
+    /// of the documented one, up to it.
     pub fn answered(&self) {
         let mut s = self.lock();
         if s.rate < s.max_rate {
             s.refill(Instant::now());
-            s.rate = (s.rate + s.max_rate / 50.0).min(s.max_rate);
+            s.rate = (s.rate + s.max_rate / 20.0).min(s.max_rate);
         }
     }
 
@@ -385,6 +426,9 @@ impl CallClock {
 /// attempt may take once sent.
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
+    /// Held from before the gates until the answer came: AWS takes one
+    /// change at a time there (`Pacer::one_at_a_time`).
+    pub one_at_a_time: Option<Arc<tokio::sync::Mutex<()>>>,
     pub gates: Vec<Arc<Gate>>,
     pub priority: u32,
     pub attempt: Duration,
@@ -392,10 +436,27 @@ pub(crate) struct Ticket {
 }
 
 impl Ticket {
-    /// Passes the gates; the attempt's clock starts after.
-    pub async fn pass(&self) {
-        let waited = pass_all(&self.gates, self.priority).await;
+    /// Takes its turn (the lock of what it changes, then the gates); the
+    /// attempt's clock starts after. The guard is held until the answer.
+    pub async fn pass(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let start = Instant::now();
+        let held = match &self.one_at_a_time {
+            Some(m) => Some(m.clone().lock_owned().await),
+            None => None,
+        };
+        pass_all(&self.gates, self.priority).await;
+        let waited = start.elapsed();
+        if waited > Duration::from_millis(200) && std::env::var_os("DEPLOYER_DEBUG").is_some() {
+            let gates: Vec<String> = (self.gates.iter())
+                .map(|g| {
+                    let s = g.lock();
+                    format!("{} at {:.2}/s, {} waiting", g.name, s.rate, s.queue.len())
+                })
+                .collect();
+            eprintln!("deployer: waited {waited:?} for its turn: {gates:?}");
+        }
         self.clock.note(waited);
+        held
     }
 }
 
@@ -509,12 +570,16 @@ mod tests {
         let g = gate(20.0, 20.0);
         g.throttled();
         assert_eq!(g.rate(), 10.0);
+        // The calls in flight come back throttled together: one halving.
         g.throttled();
         g.throttled();
-        g.throttled();
-        g.throttled();
+        assert_eq!(g.rate(), 10.0);
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            g.throttled();
+        }
         assert_eq!(g.rate(), 1.0, "a twentieth at least");
-        for _ in 0..100 {
+        for _ in 0..19 {
             g.answered();
         }
         assert_eq!(g.rate(), 20.0);

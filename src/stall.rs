@@ -211,9 +211,11 @@ impl HttpConnector for GuardedConnector {
         // quota; its attempt's clocks start after.
         let ticket = request.extension::<crate::pace::Ticket>().cloned();
         HttpConnectorFuture::new(async move {
-            if let Some(t) = &ticket {
-                t.pass().await;
-            }
+            // Held until the answer (or the attempt's end).
+            let _turn = match &ticket {
+                Some(t) => t.pass().await,
+                None => None,
+            };
             let start = Instant::now();
             let limit = ticket.as_ref().map(|t| start + t.attempt);
             let body = request.take_body();

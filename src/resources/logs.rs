@@ -80,21 +80,18 @@ impl LogGroup {
     }
 
     async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {
-        // Both at once (one round trip): the tags are listed by the ARN.
+        // The tags only of a group that exists: ListTagsForResource's quota
+        // is half DescribeLogGroups' (5 and 10 a second), and a fresh
+        // stack's groups do not exist yet.
         let arn = Self::arn(&cx.ctx, name);
-        let (out, tags) = tokio::join!(
-            cx.aws
-                .logs
-                .describe_log_groups()
-                .log_group_name_prefix(name)
-                .send(),
-            cx.aws
-                .logs
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-        );
-        let out = out.map_err(ctx_err(format!("describe log group {name}")))?;
+        let out = cx
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .map_err(ctx_err(format!("describe log group {name}")))?;
         let Some(g) = out
             .log_groups
             .unwrap_or_default()
@@ -103,6 +100,13 @@ impl LogGroup {
         else {
             return Ok(None);
         };
+        let tags = cx
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await;
         let tags = match tags {
             Ok(t) => t.tags.unwrap_or_default(),
             Err(e)
