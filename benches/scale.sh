@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The scale bench (issue 33): examples/fleet.rs at N functions (5N + 14
-# resources: 62, 268, 526 at N = 10, 50, 100) behind moto and awsim with
+# The scale bench (issue 33): examples/fleet.rs at N functions (6N + 2 + 6
+# per pool, a pool per 25 functions: 68, 314, 626 resources at N = 10, 50,
+# 100) behind moto and awsim with
 # AWS's documented control-plane quotas (--quotas, awsim/QUOTAS.md) and
 # 50 ms added to every request. For each N: a fresh `up`, a no-op `plan`, a
 # change of one function (`up`), `down`; each timed, with the floor the
@@ -62,7 +63,7 @@ for n in "${sizes[@]}"; do
       bucket=$(echo "$f" | python3 -c 'import json,sys; print(json.load(sys.stdin)["floor_bucket"])')
       calls=$(echo "$f" | python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"])')
       refused=$(echo "$f" | python3 -c 'import json,sys; print(json.load(sys.stdin)["quota_refused"])')
-      printf '%s | %s | %s | %s | %.1f | %s (%s) | %s | %s | %s\n' "$n" $((5 * n + 14)) "$label" \
+      printf '%s | %s | %s | %s | %.1f | %s (%s) | %s | %s | %s\n' "$n" $((6 * n + 2 + 6 * (n / 25 > 1 ? n / 25 : 1))) "$label" \
         "$([ "$par" = 0 ] && echo paced || echo "$par")" "$(echo "$t1 - $t0" | bc)" "$floor" "$bucket" \
         "$calls" "$refused" "$(( $(cat "$work/rss") / 1024 ))"
     }

@@ -3,7 +3,7 @@
 //! permission, integration and route behind one HTTP API and stage, plus
 //! `pools` Cognito user pools (one per 25 functions by default), each with
 //! a resource server, two app clients and two groups. At N functions that
-//! is 5N + 2 + 6 per pool resources: 62 at N = 10, 268 at N = 50, 526 at
+//! is 6N + 2 + 6 per pool resources: 68 at N = 10, 314 at N = 50, 626 at
 //! N = 100. Every function runs the example's `handler` crate.
 //! What the scale bench (`benches/scale.sh`) and `tests/scale.rs` run:
 //! `cargo run --example fleet -- up` with `functions = 50` in the config.
@@ -35,8 +35,14 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     s.add("stage", Stage::new(api.id()));
     for i in 0..n {
         let f_name = format!("{name}-f{i:03}");
-        let role = s.add(format!("role/{i:03}"), Role::for_lambda(format!("{f_name}-run")));
-        let logs = s.add(format!("logs/{i:03}"), LogGroup::for_function(&f_name, Some(7)));
+        let role = s.add(
+            format!("role/{i:03}"),
+            Role::for_lambda(format!("{f_name}-run")),
+        );
+        let logs = s.add(
+            format!("logs/{i:03}"),
+            LogGroup::for_function(&f_name, Some(7)),
+        );
         let mut f = Function::new(f_name, role.arn());
         if settings.changed == Some(i) {
             let revision = settings.revision.clone().unwrap_or("1".into());

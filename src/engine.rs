@@ -732,6 +732,10 @@ pub fn foreign_error(stack: &str, found: &[Foreign]) -> Error {
 /// Progress of a run, for the CLI to render.
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// The run's changes are about to start: how many.
+    Begin {
+        steps: usize,
+    },
     Started {
         key: String,
         action: Action,
@@ -1098,6 +1102,7 @@ impl Engine {
         );
         let chain = |k: &str| chains.get(k).copied().unwrap_or(1);
         todo.sort_by_key(|s| std::cmp::Reverse(chain(&s.key)));
+        (self.sink)(Event::Begin { steps: todo.len() });
         let mut running = tokio::task::JoinSet::new();
         // A resource's strays are listed as soon as its step is done,
         // beside the steps that follow (off the critical path).

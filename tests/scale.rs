@@ -1,4 +1,4 @@
-//! A service at scale: `examples/fleet.rs` with 50 functions (268
+//! A service at scale: `examples/fleet.rs` with 50 functions (314
 //! resources: each function's role, log group, permission, integration and
 //! route; two pools with their scopes, clients and groups) behind awsim
 //! with AWS's documented control-plane quotas (`--quotas`: the services'
@@ -91,7 +91,10 @@ fn fleet_under_quotas(seed: u64, quota_scale: f64, prefix: &str) {
     moto.reset_recording();
     let out = st.ok(&["up"]);
     let writes = moto.writes();
-    assert!(writes.is_empty(), "seed {seed}: the no-op up wrote: {writes:?}\n{out}");
+    assert!(
+        writes.is_empty(),
+        "seed {seed}: the no-op up wrote: {writes:?}\n{out}"
+    );
     let t = std::time::Instant::now();
     st.ok(&["down", "--yes"]);
     eprintln!("scale: seed {seed}: down {:.1}s", t.elapsed().as_secs_f64());
@@ -109,7 +112,9 @@ fn fleet_under_quotas(seed: u64, quota_scale: f64, prefix: &str) {
             .map(|r| r.role_name().to_string())
             .collect();
         assert!(left.is_empty(), "seed {seed}: roles left: {left:?}");
-        assert!(log_groups(&moto.direct, &format!("{fleet}-f000")).await.is_empty());
+        assert!(log_groups(&moto.direct, &format!("{fleet}-f000"))
+            .await
+            .is_empty());
     });
 }
 
