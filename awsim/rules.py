@@ -37,6 +37,16 @@ SRC = {
     "cognito-domain": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolDomain.html",
     "apigw-access-log": "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-stages-stagename.html",
     "logs-retention": "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html",
+    "tagging": "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html",
+    "apigw-routes": "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html",
+    "apigw-route": "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-routes.html",
+    "apigw-integration": "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-integrations.html",
+    "apigw-authorizer": "https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html",
+    "cognito-add-to-group": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminAddUserToGroup.html",
+    "cognito-admin-create-user": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html",
+    "cognito-set-password": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminSetUserPassword.html",
+    "iam-quotas": "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html",
+    "iam-create-role": "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html",
 }
 
 STATE_LOCK = threading.Lock()
@@ -773,6 +783,340 @@ def logs_retention(ctx, doc):
     return None
 
 
+# ------------------------------------------------------------ tags (every service)
+
+TAG_LIMIT = 50  # 'Maximum number of tags per resource – 50' (SRC tagging)
+
+
+def _reserved_tag(tags):
+    """The first key beginning with aws: (any case): 'The aws: prefix is
+    reserved for AWS use ... You can't edit or delete tag keys or values with
+    this prefix' (SRC tagging)."""
+    for k in tags or {}:
+        if isinstance(k, str) and k.lower().startswith("aws:"):
+            return k
+    return None
+
+
+def _too_many(have, sent):
+    """More than 50 keys once the sent tags are merged with the resource's."""
+    keys = set(have or {}) | set(sent or {})
+    return len(keys) > TAG_LIMIT
+
+
+def lambda_tags(ctx, method, path, headers, doc):
+    """Lambda TagResource (and CreateFunction's Tags): at most 50 tags on a
+    function, no aws: key (SRC tagging). moto takes both. AWS's text not found."""
+    p = path.split("?")[0]
+    m = re.match(r"^/2017-03-31/tags/(.+)$", p)
+    have = {}
+    if m and method == "POST":
+        sent = doc.get("Tags")
+        st, _, b = ctx.upstream("GET", f"/2017-03-31/tags/{m.group(1)}", headers=headers)
+        have = _doc(b).get("Tags") or {} if st == 200 else {}
+    elif method == "POST" and re.match(r"^/2015-03-31/functions/?$", p):
+        sent = doc.get("Tags")
+    else:
+        return None
+    if not isinstance(sent, dict):
+        return None
+    k = _reserved_tag(sent)
+    if k:
+        ctx.count("rule:lambda_tag_reserved")
+        return _lambda_err(ctx, f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+    if _too_many(have, sent):
+        ctx.count("rule:lambda_tag_limit")
+        return _lambda_err(ctx, "Number of tags exceeds resource tag limit.")
+    return None
+
+
+def apigw_tags(ctx, method, path, headers, doc):
+    """API Gateway v2 TagResource and the Tags of CreateApi/CreateStage: no
+    aws: key (AWS's answer recorded in serverless/serverless#9223 and in a
+    CDK reproduction for AmazonApiGatewayV2: BadRequestException "Invalid
+    tag key. Tag keys cannot start with 'aws:' (case insensitive)"); at most
+    50 (SRC tagging; text not found)."""
+    p = path.split("?")[0]
+    have = {}
+    m = re.match(r"^/v2/tags/(.+)$", p)
+    if m and method == "POST":
+        st, _, b = ctx.upstream("GET", p, headers=headers)
+        have = (_doc(b).get("tags") or {}) if st == 200 else {}
+    elif not (method == "POST" and re.match(r"^/v2/apis(/[^/]+/stages)?/?$", p)):
+        return None
+    sent = doc.get("tags")
+    if not isinstance(sent, dict):
+        return None
+    if _reserved_tag(sent):
+        ctx.count("rule:apigw_tag_reserved")
+        return ctx.rest_error(400, "BadRequestException", "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)")
+    if _too_many(have, sent):
+        ctx.count("rule:apigw_tag_limit")
+        return ctx.rest_error(400, "BadRequestException", "Too many tags. A resource can have at most 50 tags.")
+    return None
+
+
+def cognito_tags(ctx, op, doc):
+    """Cognito TagResource (and CreateUserPool's UserPoolTags): no aws: key,
+    at most 50 in a request (SRC tagging; the pool's own tags are awsim.py's
+    overlay, not read here). AWS's text not found."""
+    sent = doc.get("Tags") if op == "TagResource" else doc.get("UserPoolTags")
+    if not isinstance(sent, dict):
+        return None
+    k = _reserved_tag(sent)
+    if k:
+        ctx.count("rule:cognito_tag_reserved")
+        return ctx.json_error(400, "InvalidParameterException", f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+    if len(sent) > TAG_LIMIT:
+        ctx.count("rule:cognito_tag_limit")
+        return ctx.json_error(400, "InvalidParameterException", "Number of tags exceeds resource tag limit.")
+    return None
+
+
+def logs_tags(ctx, op, headers, doc):
+    """CloudWatch Logs TagResource/TagLogGroup/CreateLogGroup: no aws: key; at
+    most 50 on a group once merged with its tags (SRC tagging; the model
+    limits one request to 50, not the group). AWS's text not found."""
+    sent = doc.get("tags")
+    if not isinstance(sent, dict):
+        return None
+    k = _reserved_tag(sent)
+    if k:
+        ctx.count("rule:logs_tag_reserved")
+        return ctx.json_error(400, "InvalidParameterException", f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+    have = {}
+    if op in ("TagResource", "TagLogGroup"):
+        h = {k2: v for k2, v in headers.items() if k2.lower() != "x-amz-target"}
+        if op == "TagResource":
+            h["X-Amz-Target"] = "Logs_20140328.ListTagsForResource"
+            st, _, b = ctx.upstream("POST", "/", json.dumps({"resourceArn": doc.get("resourceArn")}).encode(), h)
+        else:
+            h["X-Amz-Target"] = "Logs_20140328.ListTagsLogGroup"
+            st, _, b = ctx.upstream("POST", "/", json.dumps({"logGroupName": doc.get("logGroupName")}).encode(), h)
+        have = (_doc(b).get("tags") or {}) if st == 200 else {}
+    if _too_many(have, sent):
+        ctx.count("rule:logs_tag_limit")
+        return ctx.json_error(400, "InvalidParameterException", "Number of tags exceeds resource tag limit.")
+    return None
+
+
+# ------------------------------------------------------------ API Gateway v2: routes, integrations, authorizers
+
+ROUTE_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+
+
+def _api(ctx, headers, api):
+    st, _, b = ctx.upstream("GET", f"/v2/apis/{api}", headers=headers)
+    return _doc(b) if st == 200 else {}
+
+
+def apigw_route(ctx, headers, api, route, doc):
+    """CreateRoute/UpdateRoute of an HTTP API. The route key is `$default`
+    or an HTTP method (or ANY) and a resource path; a greedy path variable
+    {name+} only as the last segment (SRC apigw-routes: 'Routes consist of
+    two parts: an HTTP method and a resource path', 'The greedy path
+    variable must be at the end of the resource path'). A JWT route needs a
+    JWT authorizer of the API, a CUSTOM route a Lambda (REQUEST) one (AWS's
+    answers recorded in anomalyco/sst#4097, anomalyco/ion#470 and
+    hashicorp/terraform-provider-aws#17497). moto takes any key and ID."""
+    info = _api(ctx, headers, api)
+    if info.get("protocolType") != "HTTP":
+        return None
+    key = doc.get("routeKey")
+    if isinstance(key, str) and key != "$default":
+        method, _, rpath = key.partition(" ")
+        segs = rpath.split("/")[1:]
+        greedy = [i for i, sg in enumerate(segs) if re.fullmatch(r"\{[^{}/]+\+\}", sg)]
+        if (method.upper() not in ROUTE_METHODS or not rpath.startswith("/")
+                or any(i != len(segs) - 1 for i in greedy)):
+            ctx.count("rule:apigw_route_key")
+            return ctx.rest_error(400, "BadRequestException", f"Invalid route key: {key}")
+    atype = doc.get("authorizationType")
+    if atype in ("JWT", "CUSTOM"):
+        aid = doc.get("authorizerId")
+        if aid is None and route:
+            st, _, b = ctx.upstream("GET", f"/v2/apis/{api}/routes/{route}", headers=headers)
+            aid = _doc(b).get("authorizerId") if st == 200 else None
+        want = "JWT" if atype == "JWT" else "REQUEST"
+        got = None
+        if aid:
+            st, _, b = ctx.upstream("GET", f"/v2/apis/{api}/authorizers/{quote(aid, safe='')}", headers=headers)
+            got = _doc(b).get("authorizerType") if st == 200 else None
+        if got != want:
+            ctx.count("rule:apigw_route_authorizer")
+            if atype == "JWT":
+                return ctx.rest_error(400, "BadRequestException", "Invalid authorizer ID specified. "
+                                      "Setting the authorization type to JWT requires a valid JWT authorizer.")
+            return ctx.rest_error(400, "BadRequestException", "Invalid authorizer ID specified. Setting the "
+                                  "authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.")
+    return None
+
+
+def apigw_integration(ctx, headers, api, integration, doc):
+    """CreateIntegration/UpdateIntegration of an HTTP API: payloadFormatVersion
+    'Supported values for Lambda proxy integrations are 1.0 and 2.0. For all
+    other integrations, 1.0 is the only supported value.' (SRC
+    apigw-integration). moto takes any. AWS's text not found."""
+    v = doc.get("payloadFormatVersion")
+    if not isinstance(v, str):
+        return None
+    if _api(ctx, headers, api).get("protocolType") != "HTTP":
+        return None
+    itype = doc.get("integrationType")
+    if itype is None and integration:
+        st, _, b = ctx.upstream("GET", f"/v2/apis/{api}/integrations/{integration}", headers=headers)
+        itype = _doc(b).get("integrationType") if st == 200 else None
+    ok = ("1.0", "2.0") if itype == "AWS_PROXY" else ("1.0",)
+    if v not in ok:
+        ctx.count("rule:apigw_payload_format_version")
+        return ctx.rest_error(400, "BadRequestException",
+                              f"PayloadFormatVersion {v} is not supported for integration type {itype}. "
+                              f"Supported values: {', '.join(ok)}")
+    return None
+
+
+def apigw_authorizer(ctx, headers, api, authorizer, doc):
+    """CreateAuthorizer/UpdateAuthorizer, JWT: jwtConfiguration with its
+    issuer ('Required for the JWT authorizer type'), and one identity source
+    ('For JWT, a single entry to specify where to extract the JSON Web Token
+    (JWT) from inbound requests'), SRC apigw-authorizer. moto takes a JWT
+    authorizer without either. AWS's text not found."""
+    atype = doc.get("authorizerType")
+    cur = {}
+    if authorizer:
+        st, _, b = ctx.upstream("GET", f"/v2/apis/{api}/authorizers/{authorizer}", headers=headers)
+        cur = _doc(b) if st == 200 else {}
+        atype = atype or cur.get("authorizerType")
+    if atype != "JWT":
+        return None
+    jwt = doc.get("jwtConfiguration") if "jwtConfiguration" in doc else cur.get("jwtConfiguration")
+    if not isinstance(jwt, dict) or not jwt.get("issuer"):
+        ctx.count("rule:apigw_jwt_issuer")
+        return ctx.rest_error(400, "BadRequestException", "JwtConfiguration.Issuer is required for the JWT authorizer type.")
+    src = doc.get("identitySource") if "identitySource" in doc else cur.get("identitySource")
+    if isinstance(src, list) and len(src) != 1:
+        ctx.count("rule:apigw_jwt_identity_source")
+        return ctx.rest_error(400, "BadRequestException", "IdentitySource must be a single entry for the JWT authorizer type.")
+    return None
+
+
+def apigw_before(ctx, method, path, headers, body):
+    p = path.split("?")[0]
+    doc = _doc(body)
+    if re.match(r"^/v2/apis/[^/]+/stages(/[^/]+)?$", p):
+        return apigw_access_log(ctx, doc) or apigw_tags(ctx, method, path, headers, doc)
+    if p.startswith("/v2/tags/") or re.match(r"^/v2/apis/?$", p):
+        return apigw_tags(ctx, method, path, headers, doc)
+    m = re.match(r"^/v2/apis/([^/]+)/(routes|integrations|authorizers)(?:/([^/]+))?$", p)
+    if not m or (method == "POST") == bool(m.group(3)):
+        return None
+    api, kind, sub = m.group(1), m.group(2), m.group(3)
+    if kind == "routes":
+        return apigw_route(ctx, headers, api, sub, doc)
+    if kind == "integrations":
+        return apigw_integration(ctx, headers, api, sub, doc)
+    return apigw_authorizer(ctx, headers, api, sub, doc)
+
+
+# ------------------------------------------------------------ Cognito users and groups
+
+def cognito_add_to_group(ctx, headers, doc):
+    """AdminAddUserToGroup to a group the pool lacks: ResourceNotFoundException
+    'Group not found.' (SRC cognito-add-to-group; AWS's text recorded in
+    aws-amplify/amplify-cli#2214); moto answers with the group's name as
+    the message."""
+    st, _ = _cognito(ctx, headers, "GetGroup", {"UserPoolId": doc.get("UserPoolId"), "GroupName": doc.get("GroupName")})
+    if st != 200:
+        ctx.count("rule:cognito_group_not_found")
+        return ctx.json_error(400, "ResourceNotFoundException", "Group not found.")
+    return None
+
+
+def cognito_password(ctx, op, headers, doc):
+    """AdminCreateUser's TemporaryPassword ('must conform to the password
+    policy', SRC cognito-admin-create-user) and AdminSetUserPassword's
+    Password (SRC cognito-set-password) against the pool's PasswordPolicy:
+    InvalidPasswordException 'Password does not conform to policy: ...' (the
+    code is the page's; the text is from memory of AWS's answer, not found in
+    a source). moto takes any temporary password, and words the other
+    refusal its own way."""
+    pw = doc.get("TemporaryPassword") if op == "AdminCreateUser" else doc.get("Password")
+    if not isinstance(pw, str):
+        return None
+    st, d = _cognito(ctx, headers, "DescribeUserPool", {"UserPoolId": doc.get("UserPoolId")})
+    pol = ((d.get("UserPool") or {}).get("Policies") or {}).get("PasswordPolicy") if st == 200 else None
+    if not isinstance(pol, dict):
+        return None
+    problem = None
+    if len(pw) < int(pol.get("MinimumLength") or 0):
+        problem = "Password not long enough"
+    elif pol.get("RequireLowercase") and not re.search(r"[a-z]", pw):
+        problem = "Password must have lowercase characters"
+    elif pol.get("RequireUppercase") and not re.search(r"[A-Z]", pw):
+        problem = "Password must have uppercase characters"
+    elif pol.get("RequireNumbers") and not re.search(r"[0-9]", pw):
+        problem = "Password must have numeric characters"
+    elif pol.get("RequireSymbols") and not re.search(r"[\^$*.\[\]{}()?\"!@#%&/\\,><':;|_~`=+\- ]", pw):
+        problem = "Password must have symbol characters"
+    if problem:
+        ctx.count("rule:cognito_password_policy")
+        return ctx.json_error(400, "InvalidPasswordException", f"Password does not conform to policy: {problem}")
+    return None
+
+
+# ------------------------------------------------------------ IAM
+
+def _form(body):
+    from urllib.parse import parse_qs
+    return {k: v[0] for k, v in parse_qs((body or b"").decode(errors="replace"), keep_blank_values=True).items()}
+
+
+def _policy_size(text):
+    # 'IAM doesn't count white space when computing the size of a policy
+    # against these quotas' (SRC iam-quotas).
+    return len(re.sub(r"\s", "", text or ""))
+
+
+def iam_before(ctx, op, headers, body):
+    """CreateRole/UpdateAssumeRolePolicy: a trust policy that is not JSON is
+    MalformedPolicyDocument 'This policy contains invalid Json' (SRC
+    iam-create-role; AWS's text recorded in AWSCookbook/Security#2 and
+    localstack/localstack#8453, AWS-validated); moto stores it.
+    PutRolePolicy: a role's inline policies together are at most 10,240
+    characters without white space ('Role policy size ... 10,240
+    characters', SRC iam-quotas); AWS's answer, LimitExceeded 'Maximum
+    policy size of 10240 bytes exceeded for role NAME', is recorded in
+    aws/aws-cdk#12403, gchq/sleeper#1459 (status 409) and
+    awslabs/aws-deployment-framework#474; moto takes any size."""
+    form = _form(body)
+    if op in ("CreateRole", "UpdateAssumeRolePolicy"):
+        d = form.get("AssumeRolePolicyDocument") if op == "CreateRole" else form.get("PolicyDocument")
+        if d is None:
+            return None
+        try:
+            ok = isinstance(json.loads(d), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            ctx.count("rule:iam_trust_policy_json")
+            return ctx.query_error(400, "MalformedPolicyDocument", "This policy contains invalid Json")
+        return None
+    if op == "PutRolePolicy":
+        role, name = form.get("RoleName"), form.get("PolicyName")
+        total = _policy_size(form.get("PolicyDocument"))
+        inline = _iam(ctx, headers, "ListRolePolicies", RoleName=role)
+        for pname in _texts(inline, "member"):
+            if pname == name:
+                continue
+            pol = _iam(ctx, headers, "GetRolePolicy", RoleName=role, PolicyName=pname)
+            for d in _texts(pol, "PolicyDocument"):
+                total += _policy_size(unquote(d))
+        if total > 10240:
+            ctx.count("rule:iam_role_policy_size")
+            return ctx.query_error(409, "LimitExceeded", f"Maximum policy size of 10240 bytes exceeded for role {role}")
+    return None
+
+
 # ------------------------------------------------------------ entry points
 
 _ARGS = [None]
@@ -788,6 +1132,9 @@ def before(ctx, service, op, method, path, headers, body):
             return lambda_account_settings(ctx, headers)
         if lop == "PutFunctionConcurrency":
             return lambda_concurrency(ctx, fn, headers, doc)
+        err = lambda_tags(ctx, method, path, headers, doc)
+        if err is not None:
+            return err
         if lop in ("CreateFunction", "UpdateFunctionConfiguration"):
             fn = fn or doc.get("FunctionName")
             return (lambda_environment(ctx, doc)
@@ -796,6 +1143,14 @@ def before(ctx, service, op, method, path, headers, body):
         return None
     if service == "cognito-idp":
         doc = _doc(body)
+        if op == "TagResource" or op == "CreateUserPool":
+            err = cognito_tags(ctx, op, doc)
+            if err is not None:
+                return err
+        if op == "AdminAddUserToGroup":
+            return cognito_add_to_group(ctx, headers, doc)
+        if op in ("AdminCreateUser", "AdminSetUserPassword"):
+            return cognito_password(ctx, op, headers, doc)
         if op in ("CreateUserPool", "UpdateUserPool"):
             return cognito_messages(ctx, doc) or cognito_mfa_pool(ctx, op, headers, doc)
         if op == "SetUserPoolMfaConfig":
@@ -808,12 +1163,13 @@ def before(ctx, service, op, method, path, headers, body):
             return cognito_domain_before(ctx, headers, doc)
         return None
     if service == "apigateway" and method in ("POST", "PATCH"):
-        p = path.split("?")[0]
-        if re.match(r"^/v2/apis/[^/]+/stages(/[^/]+)?$", p):
-            return apigw_access_log(ctx, _doc(body))
-        return None
+        return apigw_before(ctx, method, path, headers, body)
     if service == "logs" and op == "PutRetentionPolicy":
         return logs_retention(ctx, _doc(body))
+    if service == "logs" and op in ("TagResource", "TagLogGroup", "CreateLogGroup"):
+        return logs_tags(ctx, op, headers, _doc(body))
+    if service == "iam" and op in ("CreateRole", "UpdateAssumeRolePolicy", "PutRolePolicy"):
+        return iam_before(ctx, op, headers, body)
     return None
 
 

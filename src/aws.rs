@@ -194,7 +194,8 @@ pub struct Target {
 /// With the defaults a stalled endpoint (connection accepted, nothing
 /// answered) fails a call after two attempts of 20 s (about 40 s): a
 /// timed-out attempt is retried once (`TimeoutRetryCap`), and the call
-/// gives up after 60 s in all whatever happens. A zip upload to Lambda
+/// gives up after 60 s in all (its waits for a turn under AWS's quotas not
+/// counted: `Paced`; an attempt's limit is within what is left of it). A zip upload to Lambda
 /// (`CreateFunction`, `UpdateFunctionCode`) has no whole-attempt limit below
 /// an hour (`Paced`): only the stall timeout stops it, so a 50 MB zip
 /// on a slow link goes through as long as it moves.
@@ -232,6 +233,9 @@ pub const DEFAULT_ATTEMPT_TIMEOUT_SECS: u64 = 30;
 /// How long a call may take in all, retries included, by default
 /// (seconds): ten attempts with their backoff (capped at 4 s) fit.
 pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 60;
+/// The SDK's operation timeout of a paced call, a backstop (seconds):
+/// deployer keeps the call's own (waits for turns not counted).
+pub const BACKSTOP_SECS: u64 = 2 * 3600;
 /// How long connecting (TCP and TLS) may take (seconds).
 pub const CONNECT_TIMEOUT_SECS: u64 = 10;
 /// The least attempt and operation timeouts of a zip upload to Lambda
@@ -379,8 +383,12 @@ impl Intercept for Paced {
             operation,
             clock: Arc::new(crate::pace::CallClock::default()),
         });
-        // The SDK's own attempt and operation timeouts would count the
-        // wait at the gate: off for this call (its connect timeout kept).
+        // The SDK's own attempt timeout would count the wait for the
+        // turn: off for this call (the connector times the attempt once
+        // sent); its operation timeout stays as a backstop far above what
+        // deployer keeps (a client whose HTTP client is not deployer's
+        // does not time its attempts). The SDK's stalled-stream protection
+        // too would count the wait: the stall guard watches the attempt.
         let now = cfg.load::<TimeoutConfig>().cloned();
         let builder = now
             .as_ref()
@@ -388,13 +396,16 @@ impl Intercept for Paced {
         cfg.interceptor_state().store_put(
             builder
                 .disable_operation_attempt_timeout()
-                .disable_operation_timeout()
+                .operation_timeout(operation.max(Duration::from_secs(BACKSTOP_SECS)))
                 .build(),
+        );
+        cfg.interceptor_state().store_put(
+            aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
         );
         Ok(())
     }
 
-    fn modify_before_transmit(
+    fn modify_before_signing(
         &self,
         context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
         _rc: &RuntimeComponents,
@@ -406,14 +417,21 @@ impl Intercept for Paced {
         let op = Self::op(cfg);
         let one_at_a_time = one_change_at_a_time(self.service, &op, context.request())
             .map(|what| self.pacer.one_at_a_time(&what));
-        let ticket = crate::pace::Ticket {
-            one_at_a_time,
-            gates: self.pacer.gates(self.service, &op),
-            priority: crate::pace::priority(),
-            attempt: limits.attempt,
-            clock: limits.clock,
-        };
-        context.request_mut().add_extension(ticket);
+        let gates = self.pacer.gates(self.service, &op);
+        cfg.interceptor_state()
+            .store_put(crate::pace::Ticket::new(one_at_a_time, gates, &limits));
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(ticket) = cfg.load::<crate::pace::Ticket>().cloned() {
+            context.request_mut().add_extension(ticket);
+        }
         Ok(())
     }
 
@@ -423,6 +441,9 @@ impl Intercept for Paced {
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if let Some(ticket) = cfg.load::<crate::pace::Ticket>() {
+            ticket.release();
+        }
         let gates = self.pacer.gates(self.service, &Self::op(cfg));
         match context.response() {
             Some(r) if is_throttle(r) => gates.iter().for_each(|g| g.throttled()),
@@ -755,10 +776,18 @@ impl Clients {
         };
         let paced =
             |service: &'static str| Paced::new(pacer.clone(), service, cfg.timeout_config());
+        // One cache of the credentials for every client (as the SDK
+        // configuration has), each attempt taking its turn before it.
+        let identity = cfg
+            .identity_cache()
+            .unwrap_or_else(|| aws_smithy_runtime::client::identity::IdentityCache::lazy().build());
         macro_rules! client {
             ($sdk:ident, $service:literal, $classifier:expr) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(cfg)
+                        .identity_cache(crate::pace::PacedIdentity {
+                            inner: identity.clone(),
+                        })
                         .interceptor(paced($service))
                         .interceptor(counter())
                         .interceptor(NoBlindRetry(is_create))

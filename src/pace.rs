@@ -9,20 +9,23 @@
 //! throttles and fails.
 //!
 //! Every call of deployer's own clients goes through the gate of its
-//! quota's bucket (a token bucket at the documented rate and burst) before
-//! it is sent: the HTTP connector waits there ([`crate::stall`]), and the
-//! attempt's clocks start when it leaves. Among the calls waiting at one
-//! gate, the one of the step with the longest chain of steps after it goes
-//! first ([`PRIORITY`], set by the engine), then the oldest. A throttle
-//! halves the gate's rate (other callers share the account's quota); each
-//! success gives back a fiftieth of the documented rate, up to it.
+//! quota's bucket (a token bucket a little below the documented rate and
+//! burst) before it is signed and sent: the identity resolution that
+//! precedes signing waits there (`PacedIdentity`; the HTTP connector for a
+//! call that is not signed), so that a long wait never ages a signature or
+//! the SDK's clock-skew estimate, and the attempt is timed from when it is
+//! sent. Among the calls waiting at one gate, the one of the step with the
+//! longest chain of steps after it goes first ([`PRIORITY`], set by the
+//! engine), then the oldest. A throttle halves the gate's rate (other
+//! callers share the account's quota), once for the calls in flight
+//! together; each answer gives back a twentieth of the documented rate, up
+//! to it.
 //!
 //! Why here, not in the SDK: the SDK's adaptive retry mode has one
 //! client-side limiter per client, starts it only after a first throttle,
 //! and knows no quota; the SDK's retry strategy cannot be replaced on a
-//! service's client; and a wait inside the SDK would count against the
-//! attempt and operation timeouts. The connector is async, sees each
-//! attempt, and runs inside the step's task.
+//! service's client; and a wait inside the SDK's retry strategy would count
+//! against the attempt and operation timeouts.
 
 use serde::Deserialize;
 use std::cmp::Reverse;
@@ -299,7 +302,9 @@ impl Gate {
             return;
         }
         s.slowed = Some(now);
-        s.rate = (s.rate / 2.0).max(s.max_rate / 20.0).max(0.05);
+        s.rate = (s.rate / 2.0)
+            .max(s.max_rate / 20.0)
+            .max(0.05f64.min(s.max_rate));
         if std::env::var_os("DEPLOYER_DEBUG").is_some() {
             eprintln!(
                 "deployer: {} throttled: {:.2} requests a second now",
@@ -316,6 +321,9 @@ impl Gate {
         if s.rate < s.max_rate {
             s.refill(Instant::now());
             s.rate = (s.rate + s.max_rate / 20.0).min(s.max_rate);
+            drop(s);
+            // The first in line waits by the old rate: it computes again.
+            self.turn.notify_waiters();
         }
     }
 
@@ -406,9 +414,10 @@ pub(crate) struct CallClock {
 impl CallClock {
     fn note(&self, waited: Duration) {
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        c.1 += waited;
-        if c.0.is_none() {
-            c.0 = Some(Instant::now());
+        // The first wait comes before the call's clock starts.
+        match c.0 {
+            None => c.0 = Some(Instant::now()),
+            Some(_) => c.1 += waited,
         }
     }
 
@@ -421,24 +430,56 @@ impl CallClock {
     }
 }
 
-/// What the HTTP connector reads of an attempt (a request extension): the
-/// gates it passes before it is sent, its priority there, and how long the
-/// attempt may take once sent.
+/// An attempt's turn: the lock of what it changes (if AWS takes one change
+/// at a time there), the gates of its quotas, its priority at them, and how
+/// long the attempt may take once sent. Stored in the attempt's config bag
+/// before it is signed: the identity resolution that precedes signing
+/// waits for the turn (`PacedIdentity`), so a long wait never ages the
+/// signature or skews the SDK's clock; the HTTP connector (a request
+/// extension) times the attempt from when it is sent, and takes the turn
+/// itself for an unsigned call.
 #[derive(Debug, Clone)]
 pub(crate) struct Ticket {
-    /// Held from before the gates until the answer came: AWS takes one
-    /// change at a time there (`Pacer::one_at_a_time`).
     pub one_at_a_time: Option<Arc<tokio::sync::Mutex<()>>>,
     pub gates: Vec<Arc<Gate>>,
     pub priority: u32,
+    /// The attempt's limit once sent.
     pub attempt: Duration,
+    /// The whole call's, waits for turns not counted.
+    pub operation: Duration,
     pub clock: Arc<CallClock>,
+    /// The lock's guard, held from the turn until the attempt ends
+    /// (`release`); and whether the turn was taken.
+    turn: Arc<Mutex<(bool, Option<tokio::sync::OwnedMutexGuard<()>>)>>,
+}
+
+impl aws_smithy_types::config_bag::Storable for Ticket {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 impl Ticket {
-    /// Takes its turn (the lock of what it changes, then the gates); the
-    /// attempt's clock starts after. The guard is held until the answer.
-    pub async fn pass(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// A new attempt's ticket.
+    pub fn new(
+        one_at_a_time: Option<Arc<tokio::sync::Mutex<()>>>,
+        gates: Vec<Arc<Gate>>,
+        limits: &CallLimits,
+    ) -> Ticket {
+        Ticket {
+            one_at_a_time,
+            gates,
+            priority: priority(),
+            attempt: limits.attempt,
+            operation: limits.operation,
+            clock: limits.clock.clone(),
+            turn: Default::default(),
+        }
+    }
+
+    /// Takes its turn once (the lock of what it changes, then the gates).
+    pub async fn pass(&self) {
+        if self.turn.lock().unwrap_or_else(|e| e.into_inner()).0 {
+            return;
+        }
         let start = Instant::now();
         let held = match &self.one_at_a_time {
             Some(m) => Some(m.clone().lock_owned().await),
@@ -456,7 +497,47 @@ impl Ticket {
             eprintln!("deployer: waited {waited:?} for its turn: {gates:?}");
         }
         self.clock.note(waited);
-        held
+        *self.turn.lock().unwrap_or_else(|e| e.into_inner()) = (true, held);
+    }
+
+    /// The attempt ended: the lock goes to the next change.
+    pub fn release(&self) {
+        let guard = self.turn.lock().unwrap_or_else(|e| e.into_inner()).1.take();
+        drop(guard);
+    }
+
+    /// How long the attempt may take from now (when it is sent): its own
+    /// limit, within what is left of the call's.
+    pub fn limit(&self) -> Duration {
+        self.attempt
+            .min(self.operation.saturating_sub(self.clock.spent()))
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// The identity cache of a paced client: before the attempt's identity is
+/// resolved (and the request signed with it), the attempt takes its turn.
+#[derive(Debug)]
+pub(crate) struct PacedIdentity {
+    pub inner: aws_smithy_runtime_api::client::identity::SharedIdentityCache,
+}
+
+impl aws_smithy_runtime_api::client::identity::ResolveCachedIdentity for PacedIdentity {
+    fn resolve_cached_identity<'a>(
+        &'a self,
+        resolver: aws_smithy_runtime_api::client::identity::SharedIdentityResolver,
+        runtime_components: &'a aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        config_bag: &'a aws_smithy_types::config_bag::ConfigBag,
+    ) -> aws_smithy_runtime_api::client::identity::IdentityFuture<'a> {
+        let ticket = config_bag.load::<Ticket>().cloned();
+        aws_smithy_runtime_api::client::identity::IdentityFuture::new(async move {
+            if let Some(t) = ticket {
+                t.pass().await;
+            }
+            self.inner
+                .resolve_cached_identity(resolver, runtime_components, config_bag)
+                .await
+        })
     }
 }
 

@@ -211,13 +211,13 @@ impl HttpConnector for GuardedConnector {
         // quota; its attempt's clocks start after.
         let ticket = request.extension::<crate::pace::Ticket>().cloned();
         HttpConnectorFuture::new(async move {
-            // Held until the answer (or the attempt's end).
-            let _turn = match &ticket {
-                Some(t) => t.pass().await,
-                None => None,
-            };
+            // Taken before signing (`pace::PacedIdentity`); here for a
+            // call that is not signed.
+            if let Some(t) = &ticket {
+                t.pass().await;
+            }
             let start = Instant::now();
-            let limit = ticket.as_ref().map(|t| start + t.attempt);
+            let limit = ticket.as_ref().map(|t| start + t.limit());
             let body = request.take_body();
             let progress = Arc::new(Mutex::new(Progress {
                 last: start,
@@ -241,7 +241,7 @@ impl HttpConnector for GuardedConnector {
                 let deadline = limit.map_or(stalls, |l| l.min(stalls));
                 tokio::select! {
                     r = &mut inner => {
-                        return r.map(|response| watch_answer(response, stall));
+                        return r.map(|response| watch_answer(response, stall, limit.map(|l| (l, l - start))));
                     }
                     _ = tokio::time::sleep_until(deadline) => {
                         if let Some(l) = limit.filter(|l| Instant::now() >= *l) {
@@ -377,7 +377,11 @@ impl Body for Tracked {
 }
 
 /// The answer with its body watched for stalls (but an event stream's).
-fn watch_answer(mut response: HttpResponse, stall: Duration) -> HttpResponse {
+fn watch_answer(
+    mut response: HttpResponse,
+    stall: Duration,
+    limit: Option<(Instant, Duration)>,
+) -> HttpResponse {
     let event_stream = response
         .headers()
         .get("content-type")
@@ -389,18 +393,22 @@ fn watch_answer(mut response: HttpResponse, stall: Duration) -> HttpResponse {
                 inner: b,
                 stall,
                 timer: None,
+                limit: limit.map(|(at, of)| (Box::pin(tokio::time::sleep_until(at)), of)),
             })
         });
     }
     response
 }
 
-/// The answer's body: fails when no bytes come for `stall` while it is read.
+/// The answer's body: fails when no bytes come for `stall` while it is
+/// read, or when a paced attempt's limit passes before its end.
 struct Watched {
     inner: SdkBody,
     stall: Duration,
     /// Started at the first read (the caller may read the body later).
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The attempt's end (and its length), for a paced call.
+    limit: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
 }
 
 impl Body for Watched {
@@ -416,6 +424,11 @@ impl Body for Watched {
         let timer = this
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        if let Some((at, of)) = this.limit.as_mut() {
+            if at.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Some(Err(Box::new(AttemptTimedOut(*of)))));
+            }
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 timer.as_mut().reset(Instant::now() + stall);

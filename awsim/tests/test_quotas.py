@@ -122,26 +122,33 @@ class Quotas(unittest.TestCase):
         elapsed = time.monotonic() - start
         return sum(r == OK for r in results), [r for r in results if r != OK], elapsed
 
-    def drain(self, call, limit=500):
-        """Calls until one is refused: that refusal."""
+    def drain(self, call, limit=20):
+        """Bursts of calls at once until one is refused: that refusal
+        (bursts, so that a loaded machine whose calls one after another are
+        slower than the rate still empties the bucket)."""
         for _ in range(limit):
-            r = self.outcome(call)
-            if r != OK:
-                return r
-        self.fail(f"no refusal after {limit} calls")
+            _, refused, _ = self.burst(call, 40, threads=16)
+            if refused:
+                return refused[0]
+        self.fail(f"no refusal after {limit} bursts of 40 calls")
 
     def admitted_over(self, call, seconds):
-        """Calls one after another for `seconds` from a drained bucket: (admitted, span measured)."""
+        """Calls one after another for `seconds` from a drained bucket:
+        (admitted, span measured, refused). With none refused the calls
+        were slower than the rate (a loaded machine): only the upper bound
+        of what was admitted says anything then."""
         t0 = time.monotonic()
-        admitted, last = 0, t0
+        admitted, refused, last = 0, 0, t0
         while True:
             t = time.monotonic()
             if t - t0 >= seconds:
                 break
             if self.outcome(call) == OK:
                 admitted += 1
+            else:
+                refused += 1
             last = t
-        return admitted, last - t0
+        return admitted, last - t0, refused
 
     def check_service(self, service, bucket_name, rate, size, call, code, status, refill_seconds=1.2):
         """A burst past the bucket is refused with `code`/`status`; drained, it refills at `rate`."""
@@ -149,16 +156,19 @@ class Quotas(unittest.TestCase):
         self.assertEqual((spec["rate"], spec["burst"]), (rate, size))  # the documented figures
         kind = f"quota:{service}:{bucket_name}"
         before = self.stats().get(kind, 0)
-        admitted, refused, elapsed = self.burst(call, int(size * 2 + 10))
-        self.assertTrue(refused, f"{service}: no refusal in a burst of {int(size * 2 + 10)}")
+        n = int(size * 2 + 10)
+        admitted, refused, elapsed = self.burst(call, n)
+        if n > size + rate * elapsed + 2:  # the calls outran the refill
+            self.assertTrue(refused, f"{service}: no refusal in a burst of {n} in {elapsed:.2f}s")
         for c, s, _ in refused:
             self.assertEqual((c, s), (code, status))
         self.assertGreaterEqual(admitted, size)
         self.assertLessEqual(admitted, size + rate * elapsed + 2)
         self.drain(call)
-        got, span = self.admitted_over(call, refill_seconds)
+        got, span, slowed = self.admitted_over(call, refill_seconds)
         expected = rate * span
-        self.assertGreaterEqual(got, expected - 2.5, f"{service}: {got} admitted in {span:.2f}s at {rate}/s")
+        if slowed:
+            self.assertGreaterEqual(got, expected - 2.5, f"{service}: {got} admitted in {span:.2f}s at {rate}/s")
         self.assertLessEqual(got, expected + 2.5, f"{service}: {got} admitted in {span:.2f}s at {rate}/s")
         refusals = self.stats().get(kind, 0) - before
         self.assertGreaterEqual(refusals, len(refused) + 1)  # the burst's, the drain's, the refill's
@@ -238,8 +248,13 @@ class Quotas(unittest.TestCase):
         self.assertEqual((admitted, refused), (60, []))
         more, refused, _ = self.burst(lambda: lam.get_function(FunctionName=name), 300, threads=12)
         elapsed = time.monotonic() - start
-        self.assertTrue(refused, f"360 GetFunction in {elapsed:.2f}s: none refused")
-        self.assertEqual(refused[0][:2], ("TooManyRequestsException", 429))
+        # Refusals only when the calls outran the refill: on a loaded
+        # machine 360 calls can take long enough for 100/s to admit them
+        # all (the bound below holds either way).
+        if 360 > 100 + 100 * elapsed + 5:
+            self.assertTrue(refused, f"360 GetFunction in {elapsed:.2f}s: none refused")
+        if refused:
+            self.assertEqual(refused[0][:2], ("TooManyRequestsException", 429))
         self.assertLessEqual(60 + more, 100 + 100 * elapsed + 2, f"{60 + more} admitted in {elapsed:.2f}s")
         self.assertGreaterEqual(60 + more, 100)
 
@@ -255,11 +270,16 @@ class Quotas(unittest.TestCase):
             t.start()
         for t in threads:
             t.join()
-        (full, span_full), (half, span_half) = results["full"], results["half"]
+        (full, span_full, slowed_full), (half, span_half, slowed_half) = results["full"], results["half"]
         # from a full bucket: 15 + 15 t at scale 1, 7.5 + 7.5 t at scale 0.5
-        self.assertLessEqual(abs(full - (15 + 15 * span_full)), 3, results)
-        self.assertLessEqual(abs(half - (7.5 + 7.5 * span_half)), 3, results)
-        self.assertTrue(0.35 <= half / full <= 0.65, results)
+        # (at most; as much where the bucket, not the machine, was the limit)
+        self.assertLessEqual(full, 15 + 15 * span_full + 3, results)
+        self.assertLessEqual(half, 7.5 + 7.5 * span_half + 3, results)
+        self.assertTrue(slowed_half, f"half the quota refused nothing: {results}")
+        self.assertGreaterEqual(half, 7.5 + 7.5 * span_half - 3, results)
+        if slowed_full:
+            self.assertGreaterEqual(full, 15 + 15 * span_full - 3, results)
+            self.assertTrue(0.35 <= half / full <= 0.65, results)
         self.assertGreaterEqual(self.stats("half").get("quota:lambda:Remainder of the control plane API requests", 0), 1)
 
     def test_regions_and_access_keys_have_separate_buckets(self):

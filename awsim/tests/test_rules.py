@@ -428,6 +428,181 @@ class Rules(unittest.TestCase):
         self.assertIn("Member must satisfy enum value set: [1, 3, 5, 7, 14,", e.exception.response["Error"]["Message"])
         logs.put_retention_policy(logGroupName=group, retentionInDays=14)
 
+    # ------------------------------------------------------------ tags
+
+    def test_tags_reserved_prefix_and_limit(self):
+        lam, logs, gw, idp = (self.client(s) for s in ("lambda", "logs", "apigatewayv2", "cognito-idp"))
+        fn = self.function()
+        farn = lam.get_function(FunctionName=fn)["Configuration"]["FunctionArn"]
+        self.refused(lam.tag_resource, "InvalidParameterValueException",
+                     "Invalid tag key: aws:team. Tag keys cannot start with 'aws:'.", Resource=farn, Tags={"aws:team": "x"})
+        lam.tag_resource(Resource=farn, Tags={f"a{i}": "v" for i in range(30)})
+        self.refused(lam.tag_resource, "InvalidParameterValueException", "Number of tags exceeds resource tag limit.",
+                     Resource=farn, Tags={f"b{i}": "v" for i in range(21)})
+        lam.tag_resource(Resource=farn, Tags={f"b{i}": "v" for i in range(20)})
+        group = self.name("/g")
+        logs.create_log_group(logGroupName=group, tags={f"a{i}": "v" for i in range(40)})
+        larn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}"
+        self.refused(logs.tag_resource, "InvalidParameterException",
+                     "Invalid tag key: AWS:x. Tag keys cannot start with 'aws:'.", resourceArn=larn, tags={"AWS:x": "v"})
+        self.refused(logs.tag_resource, "InvalidParameterException", "Number of tags exceeds resource tag limit.",
+                     resourceArn=larn, tags={f"b{i}": "v" for i in range(11)})
+        logs.tag_resource(resourceArn=larn, tags={f"b{i}": "v" for i in range(10)})
+        api = gw.create_api(Name=self.name("api"), ProtocolType="HTTP")["ApiId"]
+        aarn = f"arn:aws:apigateway:us-east-1::/apis/{api}"
+        self.refused(gw.tag_resource, "BadRequestException",
+                     "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)", ResourceArn=aarn, Tags={"aws:x": "v"})
+        self.refused(gw.create_stage, "BadRequestException",
+                     "Invalid tag key. Tag keys cannot start with 'aws:' (case insensitive)", ApiId=api, StageName="s",
+                     Tags={"Aws:x": "v"})
+        gw.tag_resource(ResourceArn=aarn, Tags={"team": "x"})
+        pool = self.pool()
+        parn = idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Arn"]
+        self.refused(idp.tag_resource, "InvalidParameterException",
+                     "Invalid tag key: aws:x. Tag keys cannot start with 'aws:'.", ResourceArn=parn, Tags={"aws:x": "v"})
+        self.refused(idp.tag_resource, "InvalidParameterException", "Number of tags exceeds resource tag limit.",
+                     ResourceArn=parn, Tags={f"k{i}": "v" for i in range(51)})
+        idp.tag_resource(ResourceArn=parn, Tags={"team": "x"})
+
+    # ------------------------------------------------------------ API Gateway v2 routes, integrations, authorizers
+
+    def test_apigw_route_key_form(self):
+        gw = self.client("apigatewayv2")
+        api = gw.create_api(Name=self.name("api"), ProtocolType="HTTP")["ApiId"]
+        for bad in ("GET a", "FETCH /a", "GET /{proxy+}/x", "/a"):
+            self.refused(gw.create_route, "BadRequestException", f"Invalid route key: {bad}", ApiId=api, RouteKey=bad)
+        for good in ("$default", "GET /a", "ANY /{proxy+}", "GET /a/{id}", "POST /a/{id}/{rest+}"):
+            gw.create_route(ApiId=api, RouteKey=good)
+        r = gw.create_route(ApiId=api, RouteKey="GET /b")["RouteId"]
+        self.refused(gw.update_route, "BadRequestException", "Invalid route key: GET /{p+}/c", ApiId=api, RouteId=r,
+                     RouteKey="GET /{p+}/c")
+        # a WebSocket API's route keys are its own
+        ws = gw.create_api(Name=self.name("ws"), ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action")["ApiId"]
+        gw.create_route(ApiId=ws, RouteKey="sendMessage")
+
+    def test_apigw_route_authorizer(self):
+        gw = self.client("apigatewayv2")
+        api = gw.create_api(Name=self.name("api"), ProtocolType="HTTP")["ApiId"]
+        self.refused(gw.create_route, "BadRequestException", "Invalid authorizer ID specified. Setting the authorization "
+                     "type to JWT requires a valid JWT authorizer.", ApiId=api, RouteKey="GET /a", AuthorizationType="JWT")
+        uri = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+               f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f/invocations")
+        lam_auth = gw.create_authorizer(ApiId=api, AuthorizerType="REQUEST", Name="l", AuthorizerUri=uri,
+                                        AuthorizerPayloadFormatVersion="2.0",
+                                        IdentitySource=["$request.header.Authorization"])["AuthorizerId"]
+        self.refused(gw.create_route, "BadRequestException", "Invalid authorizer ID specified. Setting the authorization "
+                     "type to JWT requires a valid JWT authorizer.", ApiId=api, RouteKey="GET /a", AuthorizationType="JWT",
+                     AuthorizerId=lam_auth)
+        self.refused(gw.create_route, "BadRequestException", "Invalid authorizer ID specified. Setting the authorization "
+                     "type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.", ApiId=api, RouteKey="GET /a",
+                     AuthorizationType="CUSTOM", AuthorizerId="nope123")
+        jwt = gw.create_authorizer(ApiId=api, AuthorizerType="JWT", Name="j", IdentitySource=["$request.header.Authorization"],
+                                   JwtConfiguration={"Issuer": "https://issuer.example", "Audience": ["a"]})["AuthorizerId"]
+        r = gw.create_route(ApiId=api, RouteKey="GET /a", AuthorizationType="JWT", AuthorizerId=jwt,
+                            AuthorizationScopes=["read"])["RouteId"]
+        gw.create_route(ApiId=api, RouteKey="GET /c", AuthorizationType="CUSTOM", AuthorizerId=lam_auth)
+        self.refused(gw.update_route, "BadRequestException", "Invalid authorizer ID specified. Setting the authorization "
+                     "type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.", ApiId=api, RouteId=r,
+                     AuthorizationType="CUSTOM")
+        gw.update_route(ApiId=api, RouteId=r, AuthorizationType="JWT")
+
+    def test_apigw_payload_format_version(self):
+        gw = self.client("apigatewayv2")
+        api = gw.create_api(Name=self.name("api"), ProtocolType="HTTP")["ApiId"]
+        self.refused(gw.create_integration, "BadRequestException",
+                     "PayloadFormatVersion 2.0 is not supported for integration type HTTP_PROXY. Supported values: 1.0",
+                     ApiId=api, IntegrationType="HTTP_PROXY", IntegrationUri="https://example.com", IntegrationMethod="GET",
+                     PayloadFormatVersion="2.0")
+        fn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f"
+        self.refused(gw.create_integration, "BadRequestException",
+                     "PayloadFormatVersion 3.0 is not supported for integration type AWS_PROXY. Supported values: 1.0, 2.0",
+                     ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=fn, PayloadFormatVersion="3.0")
+        i = gw.create_integration(ApiId=api, IntegrationType="AWS_PROXY", IntegrationUri=fn, PayloadFormatVersion="2.0")
+        gw.create_integration(ApiId=api, IntegrationType="HTTP_PROXY", IntegrationUri="https://example.com",
+                              IntegrationMethod="GET", PayloadFormatVersion="1.0")
+        gw.update_integration(ApiId=api, IntegrationId=i["IntegrationId"], PayloadFormatVersion="1.0")
+        self.refused(gw.update_integration, "BadRequestException",
+                     "PayloadFormatVersion 3.0 is not supported for integration type AWS_PROXY. Supported values: 1.0, 2.0",
+                     ApiId=api, IntegrationId=i["IntegrationId"], PayloadFormatVersion="3.0")
+
+    def test_apigw_jwt_authorizer(self):
+        gw = self.client("apigatewayv2")
+        api = gw.create_api(Name=self.name("api"), ProtocolType="HTTP")["ApiId"]
+        src = ["$request.header.Authorization"]
+        self.refused(gw.create_authorizer, "BadRequestException",
+                     "JwtConfiguration.Issuer is required for the JWT authorizer type.",
+                     ApiId=api, AuthorizerType="JWT", Name="j", IdentitySource=src)
+        self.refused(gw.create_authorizer, "BadRequestException",
+                     "JwtConfiguration.Issuer is required for the JWT authorizer type.",
+                     ApiId=api, AuthorizerType="JWT", Name="j", IdentitySource=src, JwtConfiguration={"Audience": ["a"]})
+        self.refused(gw.create_authorizer, "BadRequestException",
+                     "IdentitySource must be a single entry for the JWT authorizer type.",
+                     ApiId=api, AuthorizerType="JWT", Name="j", IdentitySource=src + ["$request.header.X"],
+                     JwtConfiguration={"Issuer": "https://issuer.example", "Audience": ["a"]})
+        a = gw.create_authorizer(ApiId=api, AuthorizerType="JWT", Name="j", IdentitySource=src,
+                                 JwtConfiguration={"Issuer": "https://issuer.example", "Audience": ["a"]})["AuthorizerId"]
+        self.refused(gw.update_authorizer, "BadRequestException",
+                     "JwtConfiguration.Issuer is required for the JWT authorizer type.",
+                     ApiId=api, AuthorizerId=a, JwtConfiguration={"Audience": ["b"]})
+        gw.update_authorizer(ApiId=api, AuthorizerId=a, JwtConfiguration={"Issuer": "https://issuer.example", "Audience": ["b"]})
+        gw.update_authorizer(ApiId=api, AuthorizerId=a, Name="renamed")
+
+    # ------------------------------------------------------------ Cognito users and groups
+
+    def test_cognito_add_user_to_missing_group(self):
+        idp = self.client("cognito-idp")
+        pool = self.pool()
+        idp.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
+        self.refused(idp.admin_add_user_to_group, "ResourceNotFoundException", "Group not found.",
+                     UserPoolId=pool, Username="u", GroupName="admins")
+        idp.create_group(UserPoolId=pool, GroupName="admins")
+        idp.admin_add_user_to_group(UserPoolId=pool, Username="u", GroupName="admins")
+
+    def test_cognito_password_policy(self):
+        idp = self.client("cognito-idp")
+        pool = self.pool(Policies={"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": True,
+                                                      "RequireLowercase": True, "RequireNumbers": True,
+                                                      "RequireSymbols": False}})
+        self.refused(idp.admin_create_user, "InvalidPasswordException",
+                     "Password does not conform to policy: Password not long enough",
+                     UserPoolId=pool, Username="u", TemporaryPassword="Short1", MessageAction="SUPPRESS")
+        self.refused(idp.admin_create_user, "InvalidPasswordException",
+                     "Password does not conform to policy: Password must have uppercase characters",
+                     UserPoolId=pool, Username="u", TemporaryPassword="longenough1", MessageAction="SUPPRESS")
+        idp.admin_create_user(UserPoolId=pool, Username="u", TemporaryPassword="LongEnough1", MessageAction="SUPPRESS")
+        self.refused(idp.admin_set_user_password, "InvalidPasswordException",
+                     "Password does not conform to policy: Password must have numeric characters",
+                     UserPoolId=pool, Username="u", Password="LongEnoughX", Permanent=True)
+        idp.admin_set_user_password(UserPoolId=pool, Username="u", Password="LongEnough22", Permanent=True)
+
+    # ------------------------------------------------------------ IAM
+
+    def test_iam_trust_policy_json(self):
+        iam = self.client("iam")
+        self.refused(iam.create_role, "MalformedPolicyDocument", "This policy contains invalid Json",
+                     RoleName=self.name("r"), AssumeRolePolicyDocument='{"Version": "2012-10-17",')
+        name = self.name("r")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+        self.refused(iam.update_assume_role_policy, "MalformedPolicyDocument", "This policy contains invalid Json",
+                     RoleName=name, PolicyDocument="lambda.amazonaws.com")
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=TRUST)
+
+    def test_iam_inline_policies_size(self):
+        iam = self.client("iam")
+        name = self.name("r")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
+
+        def doc(n, prefix):
+            return json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{prefix}-{i:05d}/*"}
+                for i in range(n)]}, indent=2)
+        iam.put_role_policy(RoleName=name, PolicyName="a", PolicyDocument=doc(60, "a"))  # ~5,000 without spaces
+        self.refused(iam.put_role_policy, "LimitExceeded", f"Maximum policy size of 10240 bytes exceeded for role {name}",
+                     RoleName=name, PolicyName="b", PolicyDocument=doc(70, "b"))
+        iam.put_role_policy(RoleName=name, PolicyName="b", PolicyDocument=doc(50, "b"))
+        # replacing a policy counts its new document, not the old one
+        iam.put_role_policy(RoleName=name, PolicyName="a", PolicyDocument=doc(60, "c"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -80,9 +80,10 @@ pub struct Global {
     /// upload's: at least an hour).
     #[arg(long, global = true, env = "DEPLOYER_OPERATION_TIMEOUT", default_value_t = crate::aws::DEFAULT_OPERATION_TIMEOUT_SECS)]
     pub operation_timeout: u64,
-    /// At most this many changes in flight at once (0: as many as are
-    /// ready; every call is paced under AWS's request quotas anyway).
-    /// Terraform's default is 10.
+    /// At most this many of the plan's changes in flight at once (0: as
+    /// many as are ready; every call is paced under AWS's request quotas
+    /// anyway); the deletion of strays and of retired resources is not
+    /// counted. Terraform's default is 10.
     #[arg(long, global = true, env = "DEPLOYER_PARALLELISM", default_value_t = 0)]
     pub parallelism: usize,
     /// Apply (or plan) only this resource and what it needs (its

@@ -220,15 +220,10 @@ impl Handle<Role> {
 impl Role {
     async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
         let name = name.to_string();
-        // Both at once (one round trip): the attachments are listed by name.
-        let (role, attached) = tokio::join!(
-            cx.aws.iam.get_role().role_name(&name).send(),
-            cx.aws
-                .iam
-                .list_attached_role_policies()
-                .role_name(&name)
-                .send()
-        );
+        // The attachments only of a role that exists: IAM's request quota is
+        // the scarce thing at scale (a fresh stack's roles do not exist
+        // yet), a round trip less so.
+        let role = cx.aws.iam.get_role().role_name(&name).send().await;
         let role = match role {
             Ok(r) => r.role,
             Err(e)
@@ -252,6 +247,13 @@ impl Role {
             })
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or(Value::Null);
+        let attached = cx
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await;
         let attached = match attached {
             Ok(a) => a.attached_policies.unwrap_or_default(),
             Err(e)
