@@ -27,6 +27,18 @@ fn fleet_under_quotas(seed: u64, quota_scale: f64, prefix: &str) {
     let mut st = Stack::new(&moto, "fleet").with_prefix(prefix);
     st.exe = example("fleet");
     st.extra_config = format!("functions = {FUNCTIONS}\n");
+    // The local emulator (one Python awsim and one moto for 100 calls at
+    // once, on a machine that runs the rest of the suite, or the suite
+    // twice) can take longer than AWS's 20 s to answer: it gets the 120 s
+    // `deployer dev` gives its own control plane (the suite beside a second
+    // run of itself: "no answer 20 s after the request was sent").
+    for (k, v) in [
+        ("DEPLOYER_STALL_TIMEOUT", "120"),
+        ("DEPLOYER_ATTEMPT_TIMEOUT", "150"),
+        ("DEPLOYER_OPERATION_TIMEOUT", "300"),
+    ] {
+        st.env.push((k.into(), v.into()));
+    }
     eprintln!("scale: seed {seed}, quotas x{quota_scale}, {FUNCTIONS} functions");
     let t = std::time::Instant::now();
     let out = st.json(&["up"]);
