@@ -856,6 +856,16 @@ def apigw_tags(ctx, method, path, headers, doc):
     return None
 
 
+def _json_reserved_tag(ctx, service, sent):
+    """A JSON service's answer to an aws: tag key (Cognito, Logs: the same
+    InvalidParameterException), or None."""
+    k = _reserved_tag(sent)
+    if not k:
+        return None
+    ctx.count(f"rule:{service}_tag_reserved")
+    return ctx.json_error(400, "InvalidParameterException", f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+
+
 def cognito_tags(ctx, op, doc):
     """Cognito TagResource (and CreateUserPool's UserPoolTags): no aws: key,
     at most 50 in a request (SRC tagging; the pool's own tags are awsim.py's
@@ -863,10 +873,9 @@ def cognito_tags(ctx, op, doc):
     sent = doc.get("Tags") if op == "TagResource" else doc.get("UserPoolTags")
     if not isinstance(sent, dict):
         return None
-    k = _reserved_tag(sent)
-    if k:
-        ctx.count("rule:cognito_tag_reserved")
-        return ctx.json_error(400, "InvalidParameterException", f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+    err = _json_reserved_tag(ctx, "cognito", sent)
+    if err:
+        return err
     if len(sent) > TAG_LIMIT:
         ctx.count("rule:cognito_tag_limit")
         return ctx.json_error(400, "InvalidParameterException", "Number of tags exceeds resource tag limit.")
@@ -880,10 +889,9 @@ def logs_tags(ctx, op, headers, doc):
     sent = doc.get("tags")
     if not isinstance(sent, dict):
         return None
-    k = _reserved_tag(sent)
-    if k:
-        ctx.count("rule:logs_tag_reserved")
-        return ctx.json_error(400, "InvalidParameterException", f"Invalid tag key: {k}. Tag keys cannot start with 'aws:'.")
+    err = _json_reserved_tag(ctx, "logs", sent)
+    if err:
+        return err
     have = {}
     if op in ("TagResource", "TagLogGroup"):
         h = {k2: v for k2, v in headers.items() if k2.lower() != "x-amz-target"}
