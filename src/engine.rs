@@ -880,8 +880,26 @@ impl Engine {
                 known: recorded.clone(),
             }
         };
+        // The round's list reads (`crate::listing`): the names each kind's
+        // reads may look for, the state's IDs and the declared names.
+        let mut names: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for n in nodes {
+            let key = n.res.key();
+            let entry = names.entry(n.res.kind_name()).or_default();
+            entry.extend(st.id(&key).filter(|i| !i.is_empty()).map(String::from));
+            let d = n.res.desired(&self.cx.ctx, &recorded);
+            if let Some(serde_json::Value::String(name)) = d.props.get("name") {
+                if !d.unknown.contains("name") && !name.is_empty() {
+                    entry.push(name.clone());
+                }
+            }
+        }
+        let listed = Arc::new(Cx {
+            listing: Some(Arc::new(crate::listing::Listing::new(names))),
+            ..Cx::new(self.cx.aws.clone(), self.cx.ctx.clone())
+        });
         let read_set = |items: Vec<(String, Res, Prior)>| {
-            let cx = self.cx.clone();
+            let cx = listed.clone();
             async move {
                 let futs = items.into_iter().map(|(k, r, p)| {
                     let cx = cx.clone();

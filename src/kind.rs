@@ -358,6 +358,51 @@ pub struct Cx {
     pub aws: Clients,
     /// Region, account, tags, URLs, the run's packages.
     pub ctx: Arc<Ctx>,
+    /// The plan's read round's list reads (`crate::listing`); None outside
+    /// that round.
+    pub listing: Option<Arc<crate::listing::Listing>>,
+}
+
+impl Cx {
+    /// A context for calls outside the plan's read round (no listing).
+    pub fn new(aws: Clients, ctx: Arc<Ctx>) -> Cx {
+        Cx {
+            aws,
+            ctx,
+            listing: None,
+        }
+    }
+
+    /// False when the plan's list of `kind` (made once by `list`, see
+    /// `crate::listing`) shows that `name` does not exist: its read by
+    /// itself would only be told "not found". True otherwise (no listing,
+    /// too few to list, the list cut short or refused, or `name` listed).
+    pub async fn may_exist<F, Fut>(&self, kind: &'static str, name: &str, list: F) -> bool
+    where
+        F: FnOnce(crate::listing::Ask) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<crate::listing::Listed>>>,
+    {
+        match &self.listing {
+            Some(l) => l.holds(kind, name, list).await != Some(false),
+            None => true,
+        }
+    }
+
+    /// The plan's list of `kind` inside `scope` (a child kind's parent ID),
+    /// made once by `list`: None outside the plan's read round or when the
+    /// list cannot say (`crate::listing::Listing::list`).
+    pub async fn listed<F, Fut>(
+        &self,
+        kind: &'static str,
+        scope: &str,
+        list: F,
+    ) -> Option<Arc<crate::listing::Listed>>
+    where
+        F: FnOnce(crate::listing::Ask) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<crate::listing::Listed>>>,
+    {
+        self.listing.as_ref()?.list(kind, scope, list).await
+    }
 }
 
 /// A declared resource as `Kind::preflight` sees it: its kind, its

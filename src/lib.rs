@@ -37,6 +37,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod example;
 pub mod kind;
+pub mod listing;
 #[doc(hidden)]
 pub mod local;
 pub mod model;

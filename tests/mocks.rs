@@ -54,8 +54,8 @@ fn example(key: &str) -> Res {
 const CLIENT_CODE: &str = "example-authorization-code";
 
 fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
-    Cx {
-        aws: Clients {
+    Cx::new(
+        Clients {
             cognito,
             lambda,
             apigw: mock_client!(aws_sdk_apigatewayv2, []),
@@ -67,8 +67,8 @@ fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
             region: "eu-west-1".into(),
             sdk: aws_config::SdkConfig::builder().build(),
         },
-        ctx: ctx(),
-    }
+        ctx(),
+    )
 }
 
 fn active_function() -> lambda::operation::get_function::GetFunctionOutput {

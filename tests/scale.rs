@@ -148,3 +148,62 @@ fn fifty_functions_under_the_quotas_with_lost_answers() {
 fn fifty_functions_at_half_the_quotas() {
     fleet_under_quotas(seed(), 0.5, "half");
 }
+
+/// The plan's list reads (`src/listing.rs`): a fresh stack of 8 functions
+/// lists roles, functions and log groups once each instead of asking for
+/// each of its 8 roles, functions and log groups by itself (24 calls that
+/// would all answer "not found"); once they exist, each is read by itself
+/// again (the lists lack tags, attachments, policies), but an API's routes
+/// and integrations come from one list each, and the plan is a no-op.
+#[test]
+fn a_fresh_plan_lists_instead_of_reading_one_by_one() {
+    let moto = Moto::start();
+    let mut st = Stack::new(&moto, "fleet").with_prefix("lists");
+    st.exe = example("fleet");
+    st.extra_config = "functions = 8\n".into();
+    let count = |ops: &[(String, bool)], f: &dyn Fn(&str) -> bool| {
+        ops.iter().filter(|(op, _)| f(op)).count()
+    };
+    let get_function = |op: &str| {
+        op.starts_with("GET ")
+            && op.contains("/functions/lists-fleet-f")
+            && !op.ends_with("/policy")
+    };
+    let list_functions = |op: &str| {
+        op.starts_with("GET ") && (op.contains("/functions?") || op.ends_with("/functions"))
+    };
+    moto.reset_recording();
+    st.ok(&["plan"]);
+    let ops = moto.recorded();
+    assert_eq!(count(&ops, &|op| op == "GetRole"), 0, "{ops:?}");
+    assert_eq!(count(&ops, &|op| op == "ListRoles"), 1, "{ops:?}");
+    assert_eq!(count(&ops, &get_function), 0, "{ops:?}");
+    assert_eq!(count(&ops, &list_functions), 1, "{ops:?}");
+    assert_eq!(count(&ops, &|op| op == "DescribeLogGroups"), 1, "{ops:?}");
+    st.ok(&["up"]);
+    moto.reset_recording();
+    // --detailed-exitcode: 0 only for a plan without changes.
+    st.ok(&["plan", "--detailed-exitcode"]);
+    let ops = moto.recorded();
+    assert_eq!(count(&ops, &|op| op == "GetRole"), 8, "{ops:?}");
+    assert_eq!(count(&ops, &get_function), 8, "{ops:?}");
+    // An API's routes and integrations: the list has all a read has.
+    let under = |what: &'static str| {
+        move |op: &str| op.starts_with("GET ") && op.contains(&format!("/{what}/"))
+    };
+    let listed = |what: &'static str| {
+        move |op: &str| {
+            op.starts_with("GET ")
+                && (op.ends_with(&format!("/{what}")) || op.contains(&format!("/{what}?")))
+        }
+    };
+    assert_eq!(count(&ops, &under("routes")), 0, "{ops:?}");
+    assert_eq!(count(&ops, &under("integrations")), 0, "{ops:?}");
+    assert_eq!(count(&ops, &listed("routes")), 1, "{ops:?}");
+    assert_eq!(count(&ops, &listed("integrations")), 1, "{ops:?}");
+    assert!(
+        ops.iter().all(|(_, m)| !m),
+        "a plan writes nothing: {ops:?}"
+    );
+    st.ok(&["down", "--yes"]);
+}

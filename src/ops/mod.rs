@@ -789,10 +789,7 @@ async fn up_session(
         }),
     };
     let engine = Engine {
-        cx: Arc::new(Cx {
-            aws: s.clients.clone(),
-            ctx: ctx.clone(),
-        }),
+        cx: Arc::new(Cx::new(s.clients.clone(), ctx.clone())),
         store: s.store.clone(),
         state: Arc::new(Mutex::new(state.clone())),
         sink: printer(
@@ -968,10 +965,7 @@ async fn down_session(g: &Global, mut s: Session, t0: Instant) -> Result<()> {
     } = nodes_for(&g.app, &s.cfg, &mut s.state, false)?;
     let reports = Arc::new(Mutex::new(vec![]));
     let engine = Engine {
-        cx: Arc::new(Cx {
-            aws: s.clients.clone(),
-            ctx: ctx.clone(),
-        }),
+        cx: Arc::new(Cx::new(s.clients.clone(), ctx.clone())),
         store: s.store.clone(),
         state: Arc::new(Mutex::new(s.state.clone())),
         sink: printer(
@@ -1089,10 +1083,7 @@ async fn import_session(g: &Global, mut s: Session, key: &str, id: &str) -> Resu
             .map(|(k, e)| (k.clone(), e.outputs.clone()))
             .collect(),
     };
-    let cx = Cx {
-        aws: s.clients.clone(),
-        ctx: ctx.clone(),
-    };
+    let cx = Cx::new(s.clients.clone(), ctx.clone());
     let prior = crate::kind::Prior {
         id: Some(id.to_string()),
         pending_create: false,
@@ -1242,10 +1233,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         .collect();
     if !wanted.is_empty() {
         let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
-        let cx = Cx {
-            aws: Clients::new(&sdk),
-            ctx: ctx.clone(),
-        };
+        let cx = Cx::new(Clients::new(&sdk), ctx.clone());
         let keys: std::collections::BTreeSet<&String> =
             wanted.iter().flat_map(|(_, o)| o.deps()).collect();
         for key in keys {

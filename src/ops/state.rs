@@ -431,10 +431,7 @@ async fn carried_by_another_stack(
     let ctx = std::sync::Arc::new(ctx);
     let declared = super::nodes_for(&g.app, &s.cfg, &mut st, true)?;
     let engine = crate::engine::Engine {
-        cx: std::sync::Arc::new(crate::kind::Cx {
-            aws: s.clients.clone(),
-            ctx: ctx.clone(),
-        }),
+        cx: std::sync::Arc::new(crate::kind::Cx::new(s.clients.clone(), ctx.clone())),
         store: s.store.clone(),
         state: std::sync::Arc::new(std::sync::Mutex::new(st)),
         sink: std::sync::Arc::new(|_| {}),
@@ -586,10 +583,7 @@ async fn release(
         outputs: e.outputs.clone(),
         known: known.clone(),
     };
-    let cx = crate::kind::Cx {
-        aws: s.clients.clone(),
-        ctx: ctx.clone(),
-    };
+    let cx = crate::kind::Cx::new(s.clients.clone(), ctx.clone());
     let o = match res.read(&cx, &prior).await? {
         crate::kind::Read::Found(o) if e.id.as_ref().is_none_or(|id| &o.id == id) => o,
         _ => return Ok(Released::Gone),

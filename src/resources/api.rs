@@ -920,6 +920,50 @@ impl Kind for Integration {
     }
 }
 
+/// Every integration of `api` (GetIntegrations), each as a read of it by
+/// itself sees it, within `ask.budget` pages (`crate::listing`).
+async fn list_integrations(
+    cx: &Cx,
+    api: &str,
+    ask: crate::listing::Ask,
+) -> Result<Option<crate::listing::Listed>> {
+    let mut found = BTreeMap::new();
+    let mut token = None;
+    for _ in 0..ask.budget {
+        let page = match cx
+            .aws
+            .apigw
+            .get_integrations()
+            .api_id(api)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            // No API, no integration.
+            Err(e) if not_found!(e) => return Ok(Some(Default::default())),
+            Err(e) => return Err(Error::aws("list integrations", e)),
+        };
+        for i in page.items.unwrap_or_default() {
+            if let Some(id) = i.integration_id.as_deref() {
+                found.insert(
+                    id.to_string(),
+                    Integration::observe(api, id, integration_view!(i)),
+                );
+            }
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(Some(crate::listing::Listed {
+                prefix: String::new(),
+                names: found.keys().cloned().collect(),
+                found,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Reads and deletes [`Integration`]s by ID.
 pub struct IntegrationProvider;
 
@@ -932,6 +976,10 @@ impl Provider for IntegrationProvider {
         let Some(api) = parent else {
             return Ok(Read::Missing);
         };
+        let list = |ask| list_integrations(cx, api, ask);
+        if let Some(l) = cx.listed(self.kind(), api, list).await {
+            return Ok(l.found.get(id).cloned().map_or(Read::Missing, Read::Found));
+        }
         match cx
             .aws
             .apigw
@@ -1215,6 +1263,56 @@ impl Kind for Route {
     }
 }
 
+/// Every route of `api` (GetRoutes), each as a read of it by itself sees
+/// it, within `ask.budget` pages (`crate::listing`).
+async fn list_routes(
+    cx: &Cx,
+    api: &str,
+    ask: crate::listing::Ask,
+) -> Result<Option<crate::listing::Listed>> {
+    let mut found = BTreeMap::new();
+    let mut token = None;
+    for _ in 0..ask.budget {
+        let page = match cx
+            .aws
+            .apigw
+            .get_routes()
+            .api_id(api)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            // No API, no route.
+            Err(e) if not_found!(e) => return Ok(Some(Default::default())),
+            Err(e) => return Err(Error::aws("list routes", e)),
+        };
+        for r in page.items.unwrap_or_default() {
+            if let Some(id) = r.route_id.as_deref() {
+                let o = Route::observe(
+                    api,
+                    id,
+                    r.route_key.as_deref(),
+                    r.target.as_deref(),
+                    r.authorization_type.as_ref(),
+                    r.authorizer_id.as_deref(),
+                    r.authorization_scopes.as_deref(),
+                );
+                found.insert(id.to_string(), o);
+            }
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(Some(crate::listing::Listed {
+                prefix: String::new(),
+                names: found.keys().cloned().collect(),
+                found,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Reads and deletes [`Route`]s by ID.
 pub struct RouteProvider;
 
@@ -1227,6 +1325,10 @@ impl Provider for RouteProvider {
         let Some(api) = parent else {
             return Ok(Read::Missing);
         };
+        let list = |ask| list_routes(cx, api, ask);
+        if let Some(l) = cx.listed(self.kind(), api, list).await {
+            return Ok(l.found.get(id).cloned().map_or(Read::Missing, Read::Found));
+        }
         match cx
             .aws
             .apigw

@@ -219,6 +219,12 @@ impl Handle<Role> {
 
 impl Role {
     async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
+        if !cx
+            .may_exist(RoleProvider.kind(), name, |ask| list_roles(cx, ask))
+            .await
+        {
+            return Ok(Read::Missing);
+        }
         let name = name.to_string();
         // The attachments only of a role that exists: IAM's request quota is
         // the scarce thing at scale (a fresh stack's roles do not exist
@@ -554,6 +560,70 @@ impl Kind for Role {
     }
 }
 
+/// Every role of the account (ListRoles: 1,000 a call, no filter by name),
+/// within `ask.budget` calls (`crate::listing`).
+async fn list_roles(cx: &Cx, ask: crate::listing::Ask) -> Result<Option<crate::listing::Listed>> {
+    let mut names = BTreeSet::new();
+    let mut marker = None;
+    for _ in 0..ask.budget {
+        let page = cx
+            .aws
+            .iam
+            .list_roles()
+            .max_items(1000)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(ctx_err("list IAM roles"))?;
+        names.extend(page.roles.into_iter().map(|r| r.role_name));
+        marker = page.marker.filter(|_| page.is_truncated);
+        if marker.is_none() {
+            return Ok(Some(crate::listing::Listed {
+                prefix: String::new(),
+                names,
+                ..Default::default()
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Every function of the region (ListFunctions: 50 a call, no filter by
+/// name), within `ask.budget` calls (`crate::listing`).
+async fn list_functions(
+    cx: &Cx,
+    ask: crate::listing::Ask,
+) -> Result<Option<crate::listing::Listed>> {
+    let mut names = BTreeSet::new();
+    let mut marker = None;
+    for _ in 0..ask.budget {
+        let page = cx
+            .aws
+            .lambda
+            .list_functions()
+            .max_items(50)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(ctx_err("list functions"))?;
+        names.extend(
+            page.functions
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|f| f.function_name),
+        );
+        marker = page.next_marker.filter(|m| !m.is_empty());
+        if marker.is_none() {
+            return Ok(Some(crate::listing::Listed {
+                prefix: String::new(),
+                names,
+                ..Default::default()
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Reads and deletes [`Role`]s by ID.
 pub struct RoleProvider;
 
@@ -844,6 +914,13 @@ impl Function {
     }
 
     async fn get_function(cx: &Cx, name: &str) -> Result<Option<GetFunctionOutput>> {
+        if !name.contains(':')
+            && !cx
+                .may_exist(FunctionProvider.kind(), name, |ask| list_functions(cx, ask))
+                .await
+        {
+            return Ok(None);
+        }
         match cx
             .aws
             .lambda

@@ -79,7 +79,47 @@ impl LogGroup {
         )
     }
 
+    /// The groups whose names start with `ask.prefix` (DescribeLogGroups:
+    /// 50 a call), within `ask.budget` calls (`crate::listing`).
+    async fn list(cx: &Cx, ask: crate::listing::Ask) -> Result<Option<crate::listing::Listed>> {
+        let mut names = std::collections::BTreeSet::new();
+        let mut token = None;
+        for _ in 0..ask.budget {
+            let page = cx
+                .aws
+                .logs
+                .describe_log_groups()
+                .set_log_group_name_prefix((!ask.prefix.is_empty()).then(|| ask.prefix.clone()))
+                .limit(50)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(ctx_err(format!("list log groups under {}", ask.prefix)))?;
+            names.extend(
+                page.log_groups
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|g| g.log_group_name),
+            );
+            token = page.next_token.filter(|t| !t.is_empty());
+            if token.is_none() {
+                return Ok(Some(crate::listing::Listed {
+                    prefix: ask.prefix,
+                    names,
+                    ..Default::default()
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {
+        if !cx
+            .may_exist(LogGroupProvider.kind(), name, |ask| Self::list(cx, ask))
+            .await
+        {
+            return Ok(None);
+        }
         // The tags only of a group that exists: ListTagsForResource's quota
         // is half DescribeLogGroups' (5 and 10 a second), and a fresh
         // stack's groups do not exist yet.
