@@ -767,8 +767,14 @@ pub async fn load_sdk_config(t: &Target) -> Result<SdkConfig> {
 impl Clients {
     /// The clients of `cfg`, each with deployer's interceptors (call counter, no blind retry of a create, one retry after a timeout; long timeouts for Lambda's zip uploads, pacing under AWS's quotas) and retry classifier.
     pub fn new(cfg: &SdkConfig) -> Clients {
+        Clients::sharing(cfg, 1.0)
+    }
+
+    /// `new`, pacing at `quota_share` of each documented quota
+    /// (`--quota-share`).
+    pub fn sharing(cfg: &SdkConfig, quota_share: f64) -> Clients {
         let stats = Arc::new(CallStats::default());
-        let pacer = Arc::new(crate::pace::Pacer::default());
+        let pacer = Arc::new(crate::pace::Pacer::with_share(quota_share));
         let fault_after = std::env::var(FAULT_ENV).ok().and_then(|v| v.parse().ok());
         let counter = || Counter {
             stats: stats.clone(),

@@ -91,6 +91,9 @@ fn specs_of(service: &str, op: &str) -> Vec<&'static Spec> {
 /// The gates of one run's clients, by service and bucket.
 #[derive(Debug, Default)]
 pub struct Pacer {
+    /// The share of each documented quota this run takes (`--quota-share`;
+    /// 0 or unset: all of it).
+    share: f64,
     gates: Mutex<HashMap<(String, String), Arc<Gate>>>,
     /// One write at a time to what AWS allows one change at a time (an
     /// HTTP API, a pool's app clients), by what it is.
@@ -112,6 +115,16 @@ pub struct PaceStats {
 }
 
 impl Pacer {
+    /// The gates of a run that takes `share` (0 to 1) of each documented
+    /// quota: other callers (another deploy, the account's services) take
+    /// the rest.
+    pub fn with_share(share: f64) -> Pacer {
+        Pacer {
+            share: if share > 0.0 { share.min(1.0) } else { 1.0 },
+            ..Pacer::default()
+        }
+    }
+
     /// The gates a call of `op` of `service` goes through (none for a
     /// service or an operation with no documented rate).
     pub fn gates(&self, service: &str, op: &str) -> Vec<Arc<Gate>> {
@@ -121,7 +134,7 @@ impl Pacer {
             .map(|s| {
                 gates
                     .entry((service.to_string(), s.bucket.clone()))
-                    .or_insert_with(|| Arc::new(Gate::documented(service, s)))
+                    .or_insert_with(|| Arc::new(Gate::documented(service, s, self.share)))
                     .clone()
             })
             .collect()
@@ -206,9 +219,11 @@ impl Gate {
     /// The gate of a documented quota: a twentieth below its rate and one
     /// below its burst, since the calls reach AWS with the network's
     /// jitter, which bunches some that left evenly spaced.
-    fn documented(service: &str, s: &Spec) -> Gate {
-        let rate = s.rate.map(|r| r * 0.95);
-        let burst = s.burst.or(s.rate).map(|b| (b - 1.0).max(1.0));
+    /// `share`: the part of the quota the run takes (`Pacer::with_share`).
+    fn documented(service: &str, s: &Spec, share: f64) -> Gate {
+        let share = if share > 0.0 { share.min(1.0) } else { 1.0 };
+        let rate = s.rate.map(|r| r * 0.95 * share);
+        let burst = s.burst.or(s.rate).map(|b| (b * share - 1.0).max(1.0));
         Gate::new(
             service,
             &Spec {
@@ -565,6 +580,21 @@ mod tests {
         assert!(names("s3", "PutObject").is_empty());
         assert!(!names("cognito-idp", "DescribeUserPool").is_empty());
         assert!(!names("iam", "GetRole").is_empty());
+    }
+
+    #[test]
+    fn a_share_of_the_quotas_paces_below_them() {
+        let full = Pacer::default().gates("lambda", "CreateFunction");
+        let half = Pacer::with_share(0.5).gates("lambda", "CreateFunction");
+        assert_eq!(full.len(), 1);
+        // Lambda's 15 a second, less a twentieth; half of that.
+        assert!((full[0].rate() - 14.25).abs() < 1e-9, "{}", full[0].rate());
+        assert!((half[0].rate() - 7.125).abs() < 1e-9, "{}", half[0].rate());
+        assert_eq!(crate::ops::quota_share("0.5"), Ok(0.5));
+        for bad in ["0", "1.5", "-1", "half"] {
+            let e = crate::ops::quota_share(bad).unwrap_err();
+            assert!(e.contains("above 0 and at most 1"), "{e}");
+        }
     }
 
     #[test]

@@ -86,6 +86,12 @@ pub struct Global {
     /// counted. Terraform's default is 10.
     #[arg(long, global = true, env = "DEPLOYER_PARALLELISM", default_value_t = 0)]
     pub parallelism: usize,
+    /// Take at most this share (0 to 1) of each of AWS's documented request
+    /// quotas: the rest is left to other callers of the account (another
+    /// deploy in CI, the account's own services). A throttle slows the run
+    /// further anyway.
+    #[arg(long, global = true, env = "DEPLOYER_QUOTA_SHARE", default_value_t = 1.0, value_parser = quota_share)]
+    pub quota_share: f64,
     /// Apply (or plan) only this resource and what it needs (its
     /// dependencies); repeatable. The rest of the stack is left as it is.
     #[arg(long = "target", global = true, value_name = "KEY")]
@@ -183,6 +189,16 @@ impl Global {
     }
 }
 
+/// `--quota-share`: a share of AWS's quotas, more than 0 and at most 1.
+pub fn quota_share(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a share of AWS's request quotas: give a number above 0 and at most 1 (0.5: half of each quota)"
+        )),
+    }
+}
+
 /// A stack name names a file and an S3 key: only letters, digits, `-` and
 /// `_` (no `/`, no `..`, nothing empty), checked before anything is read.
 pub fn stack_name(s: &str) -> std::result::Result<String, String> {
@@ -274,7 +290,7 @@ pub async fn open(g: &Global, lock: Option<&str>) -> Result<Session> {
     if new_identity {
         state.stack_id = Some(State::new_stack_id());
     }
-    let clients = Clients::new(&sdk);
+    let clients = Clients::sharing(&sdk, g.quota_share);
     let region = clients.region.clone();
     if let Some(r) = &state.region {
         if !state.resources.is_empty() && r != &region {

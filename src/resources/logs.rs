@@ -225,7 +225,20 @@ impl Kind for LogGroup {
             .send()
             .await
         {
-            Ok(_) => {}
+            // Made as declared but for its retention (CreateLogGroup takes
+            // none): no read back (its tags' quota is 5 a second).
+            Ok(_) => {
+                let mut made = d.clone();
+                made.insert("retention_days".into(), serde_json::Value::Null);
+                let mut outputs = BTreeMap::new();
+                outputs.insert("id".into(), name.clone());
+                let o = Observed {
+                    id: name,
+                    props: made,
+                    outputs,
+                };
+                return self.update(cx, d, &o, k).await;
+            }
             // Unique name: adopt the group Lambda (or an interrupted run) made.
             Err(e)
                 if e.as_service_error()
