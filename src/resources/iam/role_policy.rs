@@ -1,5 +1,3 @@
-//! IAM: a role's inline policy, with a typed policy document.
-
 use crate::error::{Error, Result};
 use crate::kind::*;
 use crate::model::{deps_of, Input, Inputs};
