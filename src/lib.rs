@@ -37,7 +37,6 @@ pub mod error;
 #[doc(hidden)]
 pub mod example;
 pub mod kind;
-pub mod listing;
 #[doc(hidden)]
 pub mod local;
 pub mod model;
@@ -62,6 +61,40 @@ pub use app::App;
 mod layering {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
+
+    /// The lines of a file outside its test code: a `#[cfg(test)]` module
+    /// (`mod tests { ... }`, to its closing brace) and the one item after
+    /// any other `#[cfg(test)]`.
+    fn without_tests(text: &str) -> Vec<&str> {
+        let mut out = vec![];
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#[cfg(test)]" {
+                out.push(line);
+                continue;
+            }
+            let Some(item) = lines.next() else { break };
+            if item.trim_start().starts_with("mod ") && item.trim_end().ends_with('{') {
+                let mut depth = 1i32;
+                for l in lines.by_ref() {
+                    depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                    if depth <= 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn test_code_is_left_out_and_nothing_else() {
+        let text = "use crate::a;\n#[cfg(test)]\nuse crate::t;\nfn f() {}\n#[cfg(test)]\nmod tests {\n    fn g() { crate::t2 }\n}\nuse crate::b;\n";
+        assert_eq!(
+            without_tests(text),
+            vec!["use crate::a;", "fn f() {}", "use crate::b;"]
+        );
+    }
 
     /// The crate's top-level modules and the ones each uses (`crate::x`
     /// paths outside comments and test modules).
@@ -90,10 +123,15 @@ mod layering {
             if module == "lib" || module == "main" {
                 continue;
             }
+            // A test module in a file of its own (`tests.rs`, `x_tests.rs`).
+            let name = f.file_name().unwrap().to_string_lossy();
+            if name == "tests.rs" || name.ends_with("_tests.rs") {
+                continue;
+            }
             let text = std::fs::read_to_string(&f).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap();
+            let code = without_tests(&text);
             let entry = uses.entry(module.clone()).or_default();
-            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for line in code.iter().filter(|l| !l.trim_start().starts_with("//")) {
                 for (i, _) in line.match_indices("crate::") {
                     let rest = &line[i + "crate::".len()..];
                     let name: String = rest

@@ -80,8 +80,11 @@ impl LogGroup {
     }
 
     /// The groups whose names start with `ask.prefix` (DescribeLogGroups:
-    /// 50 a call), within `ask.budget` calls (`crate::listing`).
-    async fn list(cx: &Cx, ask: crate::listing::Ask) -> Result<Option<crate::listing::Listed>> {
+    /// 50 a call), within `ask.budget` calls (`crate::kind::listing`).
+    async fn list(
+        cx: &Cx,
+        ask: crate::kind::listing::Ask,
+    ) -> Result<Option<crate::kind::listing::Listed>> {
         let mut names = std::collections::BTreeSet::new();
         let mut token = None;
         for _ in 0..ask.budget {
@@ -103,7 +106,7 @@ impl LogGroup {
             );
             token = page.next_token.filter(|t| !t.is_empty());
             if token.is_none() {
-                return Ok(Some(crate::listing::Listed {
+                return Ok(Some(crate::kind::listing::Listed {
                     prefix: ask.prefix,
                     names,
                     ..Default::default()

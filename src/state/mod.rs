@@ -7,12 +7,14 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+mod local;
 pub mod s3;
+
+use local::write_synced;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -697,125 +699,6 @@ impl Store {
             }
         }
     }
-
-    pub fn backup_path(&self) -> PathBuf {
-        with_suffix(&self.path, ".bak")
-    }
-
-    fn lock_path(&self) -> PathBuf {
-        self.path.with_extension("lock")
-    }
-
-    /// Takes the stack's lock or fails at once naming its holder.
-    pub fn lock(&mut self, stack: &str) -> Result<()> {
-        let lp = self.lock_path();
-        if let Some(dir) = lp.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-        }
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lp)
-            .map_err(|e| Error::io(lp.display().to_string(), e))?;
-        match f.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                // The holder writes who it is right after taking the lock:
-                // give a run that raced us a moment to do so.
-                let mut holder = String::new();
-                for _ in 0..50 {
-                    holder.clear();
-                    let _ = f.rewind();
-                    let _ = f.read_to_string(&mut holder);
-                    if holder.contains("pid=") {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                return Err(Error::Locked {
-                    stack: stack.to_string(),
-                    holder: describe_holder(holder.trim()),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io(lp.display().to_string(), e))
-            }
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let info = format!(
-            "pid={} host={} since={}",
-            std::process::id(),
-            hostname(),
-            now
-        );
-        f.set_len(0)
-            .map_err(|e| Error::io(lp.display().to_string(), e))?;
-        f.rewind()
-            .map_err(|e| Error::io(lp.display().to_string(), e))?;
-        f.write_all(info.as_bytes())
-            .map_err(|e| Error::io(lp.display().to_string(), e))?;
-        let _ = f.sync_all();
-        self.lock = Some(f);
-        Ok(())
-    }
-
-    /// Loads the state file; a missing file is an empty state.
-    pub fn load_file(&self, stack: &str) -> Result<State> {
-        let p = self.path.display().to_string();
-        if let Ok(m) = std::fs::metadata(&self.path) {
-            check_size(m.len(), &p)?;
-        }
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new(stack)),
-            Err(e) => return Err(Error::io(p, e)),
-        };
-        parse(&text, &p, &self.backup_path().display().to_string())
-    }
-
-    /// Writes the state atomically: temp file, fsync, previous copy to `.bak`,
-    /// rename, fsync of the directory. Mode 0600.
-    pub fn save_file(&self, state: &State) -> Result<()> {
-        let _g = self.write.lock().unwrap_or_else(|e| e.into_inner());
-        let p = self.path.display().to_string();
-        let dir = self
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-        let tmp = with_suffix(&self.path, ".tmp");
-        let body = serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
-        write_synced(&tmp, &body).map_err(|e| Error::io(tmp.display().to_string(), e))?;
-        if self.path.exists() {
-            let bak = self.backup_path();
-            let bak_tmp = with_suffix(&self.path, ".bak.tmp");
-            let prev = std::fs::read(&self.path).map_err(|e| Error::io(p.clone(), e))?;
-            // Never replace a good backup with a corrupt current copy.
-            if serde_json::from_slice::<serde_json::Value>(&prev).is_ok() {
-                write_synced(&bak_tmp, &prev)
-                    .map_err(|e| Error::io(bak_tmp.display().to_string(), e))?;
-                std::fs::rename(&bak_tmp, &bak)
-                    .map_err(|e| Error::io(bak.display().to_string(), e))?;
-            }
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(p, e))?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    /// Removes the state file once the stack is gone (the backup stays).
-    pub fn remove_file(&self, state: &State) -> Result<()> {
-        self.save_file(state)?;
-        std::fs::remove_file(&self.path).map_err(|e| Error::io(self.path.display().to_string(), e))
-    }
 }
 
 pub fn parse(text: &str, path: &str, backup: &str) -> Result<State> {
@@ -837,30 +720,6 @@ pub fn parse(text: &str, path: &str, backup: &str) -> Result<State> {
         detail: format!("not a deployer state: {e}"),
         backup: backup.to_string(),
     })
-}
-
-fn write_synced(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    f.write_all(body)?;
-    f.sync_all()
-}
-
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -887,31 +746,6 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|_| "unknown-host".into())
 }
 
-fn describe_holder(raw: &str) -> String {
-    let mut pid = "?";
-    let mut host = "?";
-    let mut since = None;
-    for part in raw.split_whitespace() {
-        if let Some(v) = part.strip_prefix("pid=") {
-            pid = v;
-        } else if let Some(v) = part.strip_prefix("host=") {
-            host = v;
-        } else if let Some(v) = part.strip_prefix("since=") {
-            since = v.parse::<u64>().ok();
-        }
-    }
-    let ago = since
-        .map(|s| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(s);
-            format!("since unix time {s}, {}s ago", now.saturating_sub(s))
-        })
-        .unwrap_or_else(|| "since an unknown time".into());
-    format!("pid {pid} on host {host}, {ago}")
-}
-
 /// The largest state a read accepts: a stack's state is kilobytes; a file
 /// or object this big is not one (a wrong path, a wrong object) and is not
 /// read into memory.
@@ -928,130 +762,4 @@ pub fn check_size(len: u64, path: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-
-    #[test]
-    fn a_state_too_big_to_be_one_is_refused_unread() {
-        let d = tempfile::tempdir().unwrap();
-        let st = Store::new(d.path(), "big");
-        let f = std::fs::File::create(&st.path).unwrap();
-        f.set_len(MAX_STATE_BYTES + 1).unwrap();
-        let e = st.load_file("big").unwrap_err().to_string();
-        assert!(e.contains("more than a state can be"), "{e}");
-    }
-    use super::*;
-
-    #[test]
-    fn save_load_backup_and_mode() {
-        let d = tempfile::tempdir().unwrap();
-        let s = Store::new(d.path(), "t");
-        let mut st = State::new("t");
-        s.save_file(&st).unwrap();
-        st.resources.insert(
-            "api".into(),
-            Entry {
-                id: Some("abc".into()),
-                ..Default::default()
-            },
-        );
-        s.save_file(&st).unwrap();
-        assert_eq!(s.load_file("t").unwrap(), st);
-        let bak: State = serde_json::from_slice(&std::fs::read(s.backup_path()).unwrap()).unwrap();
-        assert!(bak.resources.is_empty());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&s.path).unwrap().permissions().mode();
-            assert_eq!(m & 0o777, 0o600);
-        }
-    }
-
-    #[test]
-    fn corrupt_and_newer() {
-        let e = parse("{\"version\":1,\n\"stack\":", "s.json", "s.json.bak").unwrap_err();
-        let m = e.to_string();
-        assert!(m.contains("s.json.bak") && m.contains("line 2"), "{m}");
-        let e = parse("{\"version\":9,\"stack\":\"x\"}", "s.json", "b").unwrap_err();
-        assert!(matches!(e, Error::NewerState { found: 9, .. }));
-    }
-
-    /// A state write that fails (here: the state's directory cannot be
-    /// made, on every try) stops every later change: `check` says so, an
-    /// `update` is refused without changing the state, a background change
-    /// is kept for the final flush, which fails with the first error.
-    #[tokio::test]
-    async fn a_failed_write_stops_the_changes_after_it() {
-        let d = tempfile::tempdir().unwrap();
-        // A file where the state's directory should be.
-        let blocker = d.path().join("state");
-        std::fs::write(&blocker, b"not a directory").unwrap();
-        let store = std::sync::Arc::new(Store::new(&blocker, "t"));
-        let state = std::sync::Arc::new(Mutex::new(State::new("t")));
-        store.check().unwrap();
-        store.update_later(&state, |st| st.name_prefix = Some("first".into()));
-        let t = std::time::Instant::now();
-        while store.check().is_ok() {
-            assert!(
-                t.elapsed().as_secs() < 10,
-                "the failed write was not noticed"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        let e = store.check().unwrap_err().to_string();
-        assert!(
-            e.contains("could not be written") && e.contains("started no change after that"),
-            "{e}"
-        );
-        let e2 = store
-            .update(&state, |st| st.name_prefix = Some("refused".into()))
-            .await
-            .unwrap_err()
-            .to_string();
-        assert_eq!(e2, e);
-        assert_eq!(
-            state.lock().unwrap().name_prefix.as_deref(),
-            Some("first"),
-            "a refused update changed the state"
-        );
-        store.update_later(&state, |st| st.region = Some("kept".into()));
-        assert_eq!(state.lock().unwrap().region.as_deref(), Some("kept"));
-        assert_eq!(store.flush(&state).await.unwrap_err().to_string(), e);
-        store.writes.idle().await;
-    }
-
-    /// The fingerprint key is written beside the state (mode 0600), never
-    /// in it, and read back by the next load.
-    #[tokio::test]
-    async fn the_fingerprint_key_is_kept_beside_the_state() {
-        let d = tempfile::tempdir().unwrap();
-        let s = Store::new(d.path(), "t");
-        s.load("t").await.unwrap();
-        let k = s.fingerprint_key();
-        s.save(&State::new("t")).await.unwrap();
-        let text = std::fs::read_to_string(&s.path).unwrap();
-        assert!(!text.contains(&k.to_hex()));
-        let kp = d.path().join("t.key");
-        assert_eq!(std::fs::read_to_string(&kp).unwrap(), k.to_hex());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&kp).unwrap().permissions().mode();
-            assert_eq!(m & 0o777, 0o600);
-        }
-        let again = Store::new(d.path(), "t");
-        again.load("t").await.unwrap();
-        assert_eq!(again.fingerprint_key(), k);
-    }
-
-    #[test]
-    fn second_lock_names_holder() {
-        let d = tempfile::tempdir().unwrap();
-        let mut a = Store::new(d.path(), "t");
-        a.lock("t").unwrap();
-        let mut b = Store::new(d.path(), "t");
-        let e = b.lock("t").unwrap_err().to_string();
-        assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
-        drop(a);
-        b.lock("t").unwrap();
-    }
-}
+mod tests;

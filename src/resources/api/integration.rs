@@ -201,12 +201,12 @@ impl Kind for Integration {
 }
 
 /// Every integration of `api` (GetIntegrations), each as a read of it by
-/// itself sees it, within `ask.budget` pages (`crate::listing`).
+/// itself sees it, within `ask.budget` pages (`crate::kind::listing`).
 async fn list_integrations(
     cx: &Cx,
     api: &str,
-    ask: crate::listing::Ask,
-) -> Result<Option<crate::listing::Listed>> {
+    ask: crate::kind::listing::Ask,
+) -> Result<Option<crate::kind::listing::Listed>> {
     let mut found = BTreeMap::new();
     let mut token = None;
     for _ in 0..ask.budget {
@@ -234,7 +234,7 @@ async fn list_integrations(
         }
         token = page.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
-            return Ok(Some(crate::listing::Listed {
+            return Ok(Some(crate::kind::listing::Listed {
                 prefix: String::new(),
                 names: found.keys().cloned().collect(),
                 found,

@@ -495,8 +495,11 @@ impl Kind for Role {
 }
 
 /// Every role of the account (ListRoles: 1,000 a call, no filter by name),
-/// within `ask.budget` calls (`crate::listing`).
-async fn list_roles(cx: &Cx, ask: crate::listing::Ask) -> Result<Option<crate::listing::Listed>> {
+/// within `ask.budget` calls (`crate::kind::listing`).
+async fn list_roles(
+    cx: &Cx,
+    ask: crate::kind::listing::Ask,
+) -> Result<Option<crate::kind::listing::Listed>> {
     let mut names = BTreeSet::new();
     let mut marker = None;
     for _ in 0..ask.budget {
@@ -512,7 +515,7 @@ async fn list_roles(cx: &Cx, ask: crate::listing::Ask) -> Result<Option<crate::l
         names.extend(page.roles.into_iter().map(|r| r.role_name));
         marker = page.marker.filter(|_| page.is_truncated);
         if marker.is_none() {
-            return Ok(Some(crate::listing::Listed {
+            return Ok(Some(crate::kind::listing::Listed {
                 prefix: String::new(),
                 names,
                 ..Default::default()

@@ -19,11 +19,11 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(300);
 
 /// Every function of the region (ListFunctions: 50 a call, no filter by
-/// name), within `ask.budget` calls (`crate::listing`).
+/// name), within `ask.budget` calls (`crate::kind::listing`).
 async fn list_functions(
     cx: &Cx,
-    ask: crate::listing::Ask,
-) -> Result<Option<crate::listing::Listed>> {
+    ask: crate::kind::listing::Ask,
+) -> Result<Option<crate::kind::listing::Listed>> {
     let mut names = BTreeSet::new();
     let mut marker = None;
     for _ in 0..ask.budget {
@@ -44,7 +44,7 @@ async fn list_functions(
         );
         marker = page.next_marker.filter(|m| !m.is_empty());
         if marker.is_none() {
-            return Ok(Some(crate::listing::Listed {
+            return Ok(Some(crate::kind::listing::Listed {
                 prefix: String::new(),
                 names,
                 ..Default::default()

@@ -17,6 +17,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub mod listing;
+
 /// A resource's settings as a map (setting name to JSON value): what a kind declares (`desired`) and what AWS reports (`read`), compared key by key.
 pub type Props = BTreeMap<String, Value>;
 
@@ -358,9 +360,9 @@ pub struct Cx {
     pub aws: Clients,
     /// Region, account, tags, URLs, the run's packages.
     pub ctx: Arc<Ctx>,
-    /// The plan's read round's list reads (`crate::listing`); None outside
+    /// The plan's read round's list reads (`crate::kind::listing`); None outside
     /// that round.
-    pub listing: Option<Arc<crate::listing::Listing>>,
+    pub listing: Option<Arc<crate::kind::listing::Listing>>,
 }
 
 impl Cx {
@@ -374,13 +376,13 @@ impl Cx {
     }
 
     /// False when the plan's list of `kind` (made once by `list`, see
-    /// `crate::listing`) shows that `name` does not exist: its read by
+    /// `crate::kind::listing`) shows that `name` does not exist: its read by
     /// itself would only be told "not found". True otherwise (no listing,
     /// too few to list, the list cut short or refused, or `name` listed).
     pub async fn may_exist<F, Fut>(&self, kind: &'static str, name: &str, list: F) -> bool
     where
-        F: FnOnce(crate::listing::Ask) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<crate::listing::Listed>>>,
+        F: FnOnce(crate::kind::listing::Ask) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<crate::kind::listing::Listed>>>,
     {
         match &self.listing {
             Some(l) => l.holds(kind, name, list).await != Some(false),
@@ -390,16 +392,16 @@ impl Cx {
 
     /// The plan's list of `kind` inside `scope` (a child kind's parent ID),
     /// made once by `list`: None outside the plan's read round or when the
-    /// list cannot say (`crate::listing::Listing::list`).
+    /// list cannot say (`crate::kind::listing::Listing::list`).
     pub async fn listed<F, Fut>(
         &self,
         kind: &'static str,
         scope: &str,
         list: F,
-    ) -> Option<Arc<crate::listing::Listed>>
+    ) -> Option<Arc<crate::kind::listing::Listed>>
     where
-        F: FnOnce(crate::listing::Ask) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<crate::listing::Listed>>>,
+        F: FnOnce(crate::kind::listing::Ask) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<crate::kind::listing::Listed>>>,
     {
         self.listing.as_ref()?.list(kind, scope, list).await
     }
@@ -777,37 +779,4 @@ pub fn ctx_err<E: std::error::Error>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn diff_lists_changed_declared_keys_only() {
-        let d = props(json!({"a": 1, "b": ["x"], "c": "same"}));
-        let o = props(json!({"a": 2, "c": "same", "extra": true}));
-        assert_eq!(diff(&d, &o), vec!["a".to_string(), "b".to_string()]);
-        assert!(diff(&d, &d).is_empty());
-    }
-
-    #[test]
-    fn an_unknown_setting_is_changed_and_never_sent() {
-        let d = Desired::new(
-            json!({"name": "f", "role": "", "environment": {"A": "1", "C": ""}}),
-            ["role".to_string(), "environment.C".to_string()].into(),
-        );
-        let o = props(json!({"name": "f", "role": "", "environment": {"A": "1", "C": ""}}));
-        // Equal placeholders are no match: unknown is changed.
-        assert_eq!(
-            d.diff(&o),
-            vec!["environment".to_string(), "role".to_string()]
-        );
-        assert!(d.is_unknown("environment") && !d.is_unknown("env") && !d.is_unknown("name"));
-        assert_eq!(
-            d.clone().known(),
-            Err(vec!["environment.C".to_string(), "role".to_string()])
-        );
-        let known = Desired::from(o.clone());
-        assert!(known.diff(&o).is_empty());
-        assert_eq!(known.known(), Ok(o));
-    }
-}
+mod tests;
