@@ -154,13 +154,14 @@ fn fifty_functions_at_half_the_quotas() {
 /// each of its 8 roles, functions and log groups by itself (24 calls that
 /// would all answer "not found"); once they exist, each is read by itself
 /// again (the lists lack tags, attachments, policies), but an API's routes
-/// and integrations come from one list each, and the plan is a no-op.
+/// and integrations, and a pool's groups, come from one list each, and the
+/// plan is a no-op.
 #[test]
 fn a_fresh_plan_lists_instead_of_reading_one_by_one() {
     let moto = Moto::start();
     let mut st = Stack::new(&moto, "fleet").with_prefix("lists");
     st.exe = example("fleet");
-    st.extra_config = "functions = 8\n".into();
+    st.extra_config = "functions = 8\npools = 2\n".into();
     let count = |ops: &[(String, bool)], f: &dyn Fn(&str) -> bool| {
         ops.iter().filter(|(op, _)| f(op)).count()
     };
@@ -201,6 +202,9 @@ fn a_fresh_plan_lists_instead_of_reading_one_by_one() {
     assert_eq!(count(&ops, &under("integrations")), 0, "{ops:?}");
     assert_eq!(count(&ops, &listed("routes")), 1, "{ops:?}");
     assert_eq!(count(&ops, &listed("integrations")), 1, "{ops:?}");
+    // Two pools of two groups each: a list of each pool's groups.
+    assert_eq!(count(&ops, &|op| op == "GetGroup"), 0, "{ops:?}");
+    assert_eq!(count(&ops, &|op| op == "ListGroups"), 2, "{ops:?}");
     assert!(
         ops.iter().all(|(_, m)| !m),
         "a plan writes nothing: {ops:?}"

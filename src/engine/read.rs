@@ -77,13 +77,17 @@ impl Engine {
         for n in nodes {
             let key = n.res.key();
             let entry = names.entry(n.res.kind_name()).or_default();
-            entry.extend(st.id(&key).filter(|i| !i.is_empty()).map(String::from));
+            let id = st.id(&key).filter(|i| !i.is_empty()).map(String::from);
             let d = n.res.desired(&self.cx.ctx, &recorded);
-            if let Some(serde_json::Value::String(name)) = d.props.get("name") {
-                if !d.unknown.contains("name") && !name.is_empty() {
-                    entry.push(name.clone());
+            let name = match d.props.get("name") {
+                Some(serde_json::Value::String(n)) if !d.unknown.contains("name") => {
+                    Some(n.clone()).filter(|n| !n.is_empty())
                 }
-            }
+                _ => None,
+            };
+            // One name for each resource, two after a rename.
+            entry.extend(id.clone());
+            entry.extend(name.filter(|n| Some(n) != id.as_ref()));
         }
         let listed = Arc::new(Cx {
             listing: Some(Arc::new(crate::kind::listing::Listing::new(names))),

@@ -107,16 +107,17 @@ impl Listing {
     }
 
     /// What the list of `kind` would be asked, or None when the round reads
-    /// too few of it to list.
+    /// too few of it to list (a name counts once for each resource: the
+    /// groups of two pools may have the same names).
     pub fn ask(&self, kind: &str) -> Option<Ask> {
         let names = self.names.get(kind)?;
-        let distinct: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-        if distinct.len() < LIST_FROM {
+        if names.len() < LIST_FROM {
             return None;
         }
+        let distinct: BTreeSet<&str> = names.iter().map(String::as_str).collect();
         Some(Ask {
             prefix: common_prefix(distinct.iter().copied()),
-            budget: (distinct.len() / 4).max(1),
+            budget: (names.len() / 4).max(1),
         })
     }
 

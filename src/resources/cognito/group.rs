@@ -199,6 +199,73 @@ impl Group {
     }
 }
 
+/// A group as a read of it sees it.
+fn observed(
+    pool: &str,
+    id: &str,
+    g: aws_sdk_cognitoidentityprovider::types::GroupType,
+) -> Observed {
+    let mut outputs = parent_out(pool);
+    outputs.insert("id".into(), id.to_string());
+    Observed {
+        id: id.to_string(),
+        props: props(json!({
+            "name": id,
+            "description": g.description.unwrap_or_default(),
+            "precedence": g.precedence,
+            "role_arn": g.role_arn,
+        })),
+        outputs,
+    }
+}
+
+/// Every group of `pool` (ListGroups: 60 a call), each as a read of it by
+/// itself sees it, within `ask.budget` calls (`crate::kind::listing`).
+async fn list_groups(
+    cx: &Cx,
+    pool: &str,
+    ask: crate::kind::listing::Ask,
+) -> Result<Option<crate::kind::listing::Listed>> {
+    let mut found = BTreeMap::new();
+    let mut token = None;
+    for _ in 0..ask.budget {
+        let page = match cx
+            .aws
+            .cognito
+            .list_groups()
+            .user_pool_id(pool)
+            .limit(60)
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            // No pool, no group.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(Some(Default::default()))
+            }
+            Err(e) => return Err(Error::aws("list groups", e)),
+        };
+        for g in page.groups.unwrap_or_default() {
+            if let Some(name) = g.group_name.clone() {
+                found.insert(name.clone(), observed(pool, &name, g));
+            }
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(Some(crate::kind::listing::Listed {
+                prefix: String::new(),
+                names: found.keys().cloned().collect(),
+                found,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Reads and deletes [`Group`]s by name, in their pool.
 pub struct GroupProvider;
 
@@ -211,6 +278,10 @@ impl Provider for GroupProvider {
         let Some(pool) = parent else {
             return Ok(Read::Missing);
         };
+        let list = |ask| list_groups(cx, pool, ask);
+        if let Some(l) = cx.listed(self.kind(), pool, list).await {
+            return Ok(l.found.get(id).cloned().map_or(Read::Missing, Read::Found));
+        }
         let g = found_or_none(
             cx.aws
                 .cognito
@@ -225,18 +296,7 @@ impl Provider for GroupProvider {
         let Some(g) = g.and_then(|g| g.group) else {
             return Ok(Read::Missing);
         };
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), id.to_string());
-        Ok(Read::Found(Observed {
-            id: id.to_string(),
-            props: props(json!({
-                "name": id,
-                "description": g.description.unwrap_or_default(),
-                "precedence": g.precedence,
-                "role_arn": g.role_arn,
-            })),
-            outputs,
-        }))
+        Ok(Read::Found(observed(pool, id, g)))
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
