@@ -58,6 +58,9 @@ pub mod tools;
 pub use app::App;
 
 #[cfg(test)]
+mod cycles_tests;
+
+#[cfg(test)]
 mod layering {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
@@ -65,7 +68,7 @@ mod layering {
     /// The lines of a file outside its test code: a `#[cfg(test)]` module
     /// (`mod tests { ... }`, to its closing brace) and the one item after
     /// any other `#[cfg(test)]`.
-    fn without_tests(text: &str) -> Vec<&str> {
+    pub(super) fn without_tests(text: &str) -> Vec<&str> {
         let mut out = vec![];
         let mut lines = text.lines();
         while let Some(line) = lines.next() {

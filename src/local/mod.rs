@@ -11,7 +11,7 @@ pub mod control;
 pub mod idp;
 pub mod lambda;
 pub mod logs;
-pub mod signup;
+pub use idp::signup;
 pub mod tokens;
 
 use crate::aws::{Clients, Target};

@@ -573,17 +573,6 @@ impl Stack {
             .expect("a handle of this stack names a declared resource")
             .lifecycle
     }
-    /// Refuses to delete or replace the resource: `plan`, `up` and `down`
-    /// stop before any change and name the flag that allows it this once
-    /// (`--unprotect KEY`).
-    ///
-    /// ```
-    /// # use deployer::model::Stack;
-    /// # use deployer::resources::cognito::UserPool;
-    /// let mut s = Stack::new();
-    /// let pool = s.add("pool", UserPool::new("accounts"));
-    /// s.protect(&pool);
-    /// ```
     /// Says that the resource now declared as `to` was declared as `from`
     /// (a refactor: a key renamed): its state entry moves, and the resource
     /// is neither replaced nor deleted (Pulumi's aliases, Terraform's
@@ -604,7 +593,17 @@ impl Stack {
     pub fn moves(&self) -> &[(String, String)] {
         &self.moves
     }
-    /// Forbids every replace and delete of the resource (`down` included) unless a run names it in `--unprotect`.
+    /// Refuses to delete or replace the resource (`down` included):
+    /// `plan`, `up` and `down` stop before any change and name the flag
+    /// that allows it this once (`--unprotect KEY`).
+    ///
+    /// ```
+    /// # use deployer::model::Stack;
+    /// # use deployer::resources::cognito::UserPool;
+    /// let mut s = Stack::new();
+    /// let pool = s.add("pool", UserPool::new("accounts"));
+    /// s.protect(&pool);
+    /// ```
     pub fn protect<K>(&mut self, h: &Handle<K>) {
         self.lifecycle_of(h.key()).protect = Protect::All;
     }

@@ -148,7 +148,7 @@ pub(in crate::local) async fn sign_in(
 ) -> Response {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let (user, client_id) = (get("username"), get("client_id"));
-    let open = super::signup::open(p, pool).await;
+    let open = super::pool::sign_up_open(p, pool).await;
     let secret = client(p, &client_id)
         .await
         .and_then(|(_, c)| c.client_secret)

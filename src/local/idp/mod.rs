@@ -6,6 +6,7 @@
 
 mod hosted_ui;
 mod pool;
+pub mod signup;
 mod token;
 mod trigger;
 
@@ -16,7 +17,7 @@ pub(super) use pool::{client, described_pool, triggers};
 pub(super) use trigger::{said, Trigger};
 
 use super::tokens::{self, now};
-use super::{lambda, signup, Plane};
+use super::{lambda, Plane};
 use aws_sdk_cognitoidentityprovider::types::{TimeUnitsType, UserPoolClientType};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -168,11 +169,8 @@ pub fn router(plane: Arc<Plane>) -> Router {
         .route("/{pool}/.well-known/jwks.json", get(jwks))
         .route("/oauth2/authorize", get(authorize))
         .route("/login", get(authorize).post(login))
-        .route(
-            "/signup",
-            get(super::signup::page).post(super::signup::submit),
-        )
-        .route("/confirm", post(super::signup::confirm))
+        .route("/signup", get(signup::page).post(signup::submit))
+        .route("/confirm", post(signup::confirm))
         .route("/oauth2/token", post(token))
         .route("/oauth2/userInfo", get(userinfo))
         .with_state(plane)
@@ -239,7 +237,7 @@ async fn authorize(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     match check_request(&p, &q).await {
-        Ok(pool) => login_page(&q, None, super::signup::open(&p, &pool).await),
+        Ok(pool) => login_page(&q, None, pool::sign_up_open(&p, &pool).await),
         Err(r) => r,
     }
 }

@@ -124,3 +124,14 @@ pub(in crate::local) async fn described_pool(
         .await
         .ok()
 }
+
+/// Whether people may sign up to the pool themselves (the login page
+/// then links to the sign-up form, as Cognito's does).
+pub(in crate::local) async fn sign_up_open(p: &Plane, pool: &str) -> bool {
+    let described = described_pool(p, pool).await;
+    let config = described
+        .as_ref()
+        .and_then(|d| d.user_pool.as_ref())
+        .and_then(|u| u.admin_create_user_config.as_ref());
+    !config.is_some_and(|c| c.allow_admin_create_user_only)
+}

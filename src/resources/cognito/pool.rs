@@ -4,10 +4,8 @@
 //! DescribeUserPool in the same shape it is declared, and turned into the
 //! SDK's type for CreateUserPool and UpdateUserPool.
 
-use super::UserPool;
 use crate::error::{Error, Result};
 use crate::kind::{strings, Props};
-use crate::model::Inputs;
 use aws_sdk_cognitoidentityprovider::types::{
     AdvancedSecurityModeType, AliasAttributeType, AttributeDataType, AuthFactorType,
     DefaultEmailOptionType, EmailConfigurationType, EmailSendingAccountType, MessageTemplateType,
@@ -198,7 +196,7 @@ pub enum ThreatProtection {
 }
 
 impl ThreatProtection {
-    fn as_str(&self) -> &'static str {
+    pub(super) fn as_str(&self) -> &'static str {
         match self {
             ThreatProtection::Off => "OFF",
             ThreatProtection::Audit => "AUDIT",
@@ -208,7 +206,7 @@ impl ThreatProtection {
 }
 
 impl Tier {
-    fn as_str(&self) -> &'static str {
+    pub(super) fn as_str(&self) -> &'static str {
         match self {
             Tier::Lite => "LITE",
             Tier::Essentials => "ESSENTIALS",
@@ -229,7 +227,7 @@ pub enum AliasAttribute {
 }
 
 impl AliasAttribute {
-    fn as_str(&self) -> &'static str {
+    pub(super) fn as_str(&self) -> &'static str {
         match self {
             AliasAttribute::Email => "email",
             AliasAttribute::PhoneNumber => "phone_number",
@@ -252,7 +250,7 @@ pub enum AuthFactor {
 }
 
 impl AuthFactor {
-    fn as_str(&self) -> &'static str {
+    pub(super) fn as_str(&self) -> &'static str {
         match self {
             AuthFactor::Password => "PASSWORD",
             AuthFactor::EmailOtp => "EMAIL_OTP",
@@ -262,7 +260,7 @@ impl AuthFactor {
     }
 }
 
-fn sorted_names<T>(v: &[T], name: fn(&T) -> &'static str) -> Value {
+pub(super) fn sorted_names<T>(v: &[T], name: fn(&T) -> &'static str) -> Value {
     let mut names: Vec<&str> = v.iter().map(name).collect();
     names.sort();
     json!(names)
@@ -273,7 +271,7 @@ fn sorted_names<T>(v: &[T], name: fn(&T) -> &'static str) -> Value {
 /// The custom attributes' value (sorted by name, Cognito's default string
 /// lengths filled in so that a pool that reports them and one that does not
 /// compare alike).
-fn custom_attributes_value(v: &[CustomAttribute]) -> Value {
+pub(super) fn custom_attributes_value(v: &[CustomAttribute]) -> Value {
     let mut out: Vec<Value> = v
         .iter()
         .map(|a| {
@@ -403,7 +401,7 @@ fn required_schema(name: &str) -> SchemaAttributeType {
         .build()
 }
 
-fn email_value(e: &EmailSettings) -> Value {
+pub(super) fn email_value(e: &EmailSettings) -> Value {
     let (account, source_arn, from, set) = match &e.sender {
         Email::Cognito => ("COGNITO_DEFAULT", None, None, None),
         Email::Ses {
@@ -448,7 +446,7 @@ pub(crate) fn email_sdk(v: &Value) -> EmailConfigurationType {
 /// option in use (code, or link) and the text message. Only that pair is
 /// sent and compared (the API model: a code template with `{####}`, a link
 /// template with `{##...##}`, each for its `DefaultEmailOption`).
-fn verification_value(m: &VerificationMessages) -> Value {
+pub(super) fn verification_value(m: &VerificationMessages) -> Value {
     let (subject, message) = if m.by_link {
         (&m.email_subject_by_link, &m.email_message_by_link)
     } else {
@@ -521,7 +519,7 @@ pub(crate) fn verification_sdk(v: &Value) -> VerificationMessageTemplateType {
     }
 }
 
-fn invitation_value(m: &Invitation) -> Value {
+pub(super) fn invitation_value(m: &Invitation) -> Value {
     json!({"email_subject": m.email_subject, "email_message": m.email_message, "sms_message": m.sms_message})
 }
 
@@ -566,40 +564,6 @@ pub(crate) fn threat_sdk(
         )
         .build()
         .ok()
-}
-
-/// These settings as the program declares them, each under its name (a
-/// setting left `None` is absent: not managed).
-pub(crate) fn declared_into(pool: &UserPool, i: &mut Inputs, v: &mut Value) {
-    v["custom_attributes"] = custom_attributes_value(&pool.custom_attributes);
-    let mut required = pool.required_attributes.clone();
-    required.sort();
-    v["required_attributes"] = json!(required);
-    if let Some(e) = &pool.email {
-        v["email"] = email_value(e);
-    }
-    if let Some(m) = &pool.verification_messages {
-        v["verification_messages"] = verification_value(m);
-    }
-    if let Some(m) = &pool.invitation {
-        v["invitation"] = invitation_value(m);
-    }
-    if let Some(t) = &pool.tier {
-        v["tier"] = json!(t.as_str());
-    }
-    if let Some(t) = &pool.threat_protection {
-        v["threat_protection"] = json!(t.as_str());
-    }
-    if let Some(a) = &pool.verify_before_update {
-        v["verify_before_update"] = sorted_names(a, |c| c.as_str());
-    }
-    v["alias_attributes"] = sorted_names(&pool.alias_attributes, |a| a.as_str());
-    if let Some(f) = &pool.first_auth_factors {
-        v["first_auth_factors"] = sorted_names(f, |a| a.as_str());
-    }
-    if let Some(t) = &pool.triggers {
-        v["triggers"] = t.value(i);
-    }
 }
 
 /// The schema CreateUserPool is sent: the custom attributes and the

@@ -94,7 +94,7 @@ impl Triggers {
     }
     /// The setting's value: each trigger's function ARN (null: none) and
     /// the pre token generation event's version.
-    pub(super) fn value(&self, i: &mut Inputs) -> Value {
+    pub(crate) fn value(&self, i: &mut Inputs) -> Value {
         let mut v = serde_json::Map::new();
         for (name, arn) in TRIGGERS.iter().zip(self.each()) {
             let arn = arn

@@ -531,7 +531,7 @@ impl Kind for UserPool {
                 .collect::<Vec<_>>());
         }
         let mut i = Inputs::new(ctx, k);
-        pool::declared_into(self, &mut i, &mut v);
+        declared_into(self, &mut i, &mut v);
         i.finish(v)
     }
     async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
@@ -777,5 +777,39 @@ impl Provider for UserPoolProvider {
             }
             Err(e) => Err(Error::aws(format!("delete user pool {id}"), e)),
         }
+    }
+}
+
+/// These settings as the program declares them, each under its name (a
+/// setting left `None` is absent: not managed).
+fn declared_into(pool: &UserPool, i: &mut Inputs, v: &mut Value) {
+    v["custom_attributes"] = pool::custom_attributes_value(&pool.custom_attributes);
+    let mut required = pool.required_attributes.clone();
+    required.sort();
+    v["required_attributes"] = json!(required);
+    if let Some(e) = &pool.email {
+        v["email"] = pool::email_value(e);
+    }
+    if let Some(m) = &pool.verification_messages {
+        v["verification_messages"] = pool::verification_value(m);
+    }
+    if let Some(m) = &pool.invitation {
+        v["invitation"] = pool::invitation_value(m);
+    }
+    if let Some(t) = &pool.tier {
+        v["tier"] = json!(t.as_str());
+    }
+    if let Some(t) = &pool.threat_protection {
+        v["threat_protection"] = json!(t.as_str());
+    }
+    if let Some(a) = &pool.verify_before_update {
+        v["verify_before_update"] = pool::sorted_names(a, |c| c.as_str());
+    }
+    v["alias_attributes"] = pool::sorted_names(&pool.alias_attributes, |a| a.as_str());
+    if let Some(f) = &pool.first_auth_factors {
+        v["first_auth_factors"] = pool::sorted_names(f, |a| a.as_str());
+    }
+    if let Some(t) = &pool.triggers {
+        v["triggers"] = t.value(i);
     }
 }

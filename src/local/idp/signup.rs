@@ -8,12 +8,12 @@
 //! post confirmation trigger; and the user signed in (a code back to the
 //! client, as after a login).
 
-use super::idp::{
+use super::{
     check_request, client, described_pool, error_page, error_part, hidden_fields, html, keep,
     printable, said, secret_hash, sign_in, triggers, Trigger,
 };
-use super::tokens::{now, uuid};
-use super::Plane;
+use crate::local::tokens::{now, uuid};
+use crate::local::Plane;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -80,17 +80,6 @@ fn confirm_page(q: &BTreeMap<String, String>, id: &str, error: Option<&str>) -> 
         html(id),
     )))
     .into_response()
-}
-
-/// Whether people may sign up to the pool themselves (the login page
-/// then links to the sign-up form, as Cognito's does).
-pub async fn open(p: &Plane, pool: &str) -> bool {
-    let described = described_pool(p, pool).await;
-    let config = described
-        .as_ref()
-        .and_then(|d| d.user_pool.as_ref())
-        .and_then(|u| u.admin_create_user_config.as_ref());
-    !config.is_some_and(|c| c.allow_admin_create_user_only)
 }
 
 /// `POST /signup`: the pre sign-up trigger, the user made, then either
