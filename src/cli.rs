@@ -13,7 +13,7 @@ use std::time::Instant;
     long_about = None,
     name = "deployer",
     version,
-    about = "Deploys a stack program (by default the Cognito + API Gateway + Lambda OIDC example) straight through the AWS SDK (no Terraform, no CloudFormation)"
+    about = "Deploys a stack written as a Rust program straight through the AWS SDK (no Terraform, no CloudFormation); `deployer` itself runs the Cognito + API Gateway + Lambda example"
 )]
 pub struct Cli {
     /// The flags every command takes.
@@ -32,8 +32,8 @@ pub enum Cmd {
         /// Print the plan and change nothing (same as `plan`).
         #[arg(long)]
         dry_run: bool,
-        /// Then redeploy the function's code on every change to the handler
-        /// crate (built with the dev loop's profile), until Ctrl-C.
+        /// Then redeploy the functions' code on every change to their crates
+        /// (built with the dev loop's profile), until Ctrl-C.
         #[arg(long, conflicts_with = "dry_run")]
         watch: bool,
     },
@@ -63,11 +63,13 @@ pub enum Cmd {
     Outputs {
         /// One output, printed raw (like `terraform output --raw`).
         name: Option<String>,
-        /// Print example_client_secret (read live from Cognito).
+        /// Print the secret outputs too (a client secret: read live from
+        /// AWS, never from the state).
         #[arg(long)]
         show_secrets: bool,
     },
-    /// Build the handler zip and print its path and CodeSha256.
+    /// Build the `handler` crate's zip (the example's function) and print
+    /// its path and CodeSha256.
     Package {
         /// The dev loop's build for Lambda (`lambda-dev` profile:
         /// unoptimised, incremental; what `up --watch` deploys) instead of
@@ -108,9 +110,12 @@ pub enum Cmd {
         #[arg(long)]
         latency: Option<f64>,
     },
-    /// The function's logs (CloudWatch Logs `/aws/lambda/{prefix}`; for a
-    /// `deployer dev` stack, the local function's), START/END/REPORT included.
+    /// The functions' logs (CloudWatch Logs `/aws/lambda/{name}`; for a
+    /// `deployer dev` stack, the local functions'), START/END/REPORT included.
     Logs {
+        /// One function: its key in the program (`function/003`) or its
+        /// name; else every function of the stack, each line naming its own.
+        key: Option<String>,
         /// Keep printing new lines until Ctrl-C.
         #[arg(long, short)]
         follow: bool,
@@ -238,7 +243,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             crate::local::control::serve(opts).await
         }
-        Cmd::Logs { follow, since } => crate::ops::logs::logs(&g, follow, &since).await,
+        Cmd::Logs { key, follow, since } => {
+            crate::ops::logs::logs(&g, key.as_deref(), follow, &since).await
+        }
         Cmd::Unlock { lock_id } => crate::ops::state::unlock(&g, &lock_id).await,
         Cmd::State(c) => crate::ops::state::run(&g, c).await,
         Cmd::Tool { name } => {

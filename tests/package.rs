@@ -94,7 +94,7 @@ fn a_failed_link_shows_the_linkers_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the link must fail: {err}");
     let failed = err
-        .find("building the handler with cargo-lambda failed")
+        .find("building the functions' code with cargo-lambda failed")
         .unwrap_or_else(|| panic!("no build failure said: {err}"));
     let said = &err[failed..];
     // rustc's diagnostic, with the linker's own output in it.

@@ -1069,6 +1069,72 @@ fn logs_reads_the_functions_log_group() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not a duration"));
 }
 
+/// `deployer logs` of a program of several functions (`examples/fleet.rs`
+/// with two): every function's lines merged in time order, each naming its
+/// function's key; `logs KEY` (or the function's name) one function only; a
+/// key the stack lacks is refused with the keys it has.
+#[test]
+fn logs_of_every_function_or_of_one() {
+    let moto = Moto::start_plain();
+    let mut st = Stack::new(&moto, "fleet").with_prefix("lg");
+    st.exe = example("fleet");
+    st.extra_config = "functions = 2\n".into();
+    st.ok(&["up"]);
+    rt().block_on(async {
+        let logs = logs_client(&moto.direct).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        for (i, at) in [(0, now - 2000), (1, now - 1000)] {
+            let group = format!("/aws/lambda/lg-fleet-f00{i}");
+            logs.create_log_stream()
+                .log_group_name(&group)
+                .log_stream_name("s")
+                .send()
+                .await
+                .unwrap();
+            logs.put_log_events()
+                .log_group_name(&group)
+                .log_stream_name("s")
+                .log_events(
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(at)
+                        .message(format!("line of f{i}"))
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let out = st.ok(&["logs"]);
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("line of")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].contains("function/000 line of f0"), "{out}");
+    assert!(lines[1].contains("function/001 line of f1"), "{out}");
+    let one = st.ok(&["logs", "function/001"]);
+    assert!(
+        one.contains("line of f1") && !one.contains("line of f0"),
+        "{one}"
+    );
+    let by_name = st.ok(&["logs", "lg-fleet-f000"]);
+    assert!(
+        by_name.contains("line of f0") && !by_name.contains("line of f1"),
+        "{by_name}"
+    );
+    let o = st.run(&["logs", "function/009"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no function \"function/009\"")
+            && err.contains("function/000 (lg-fleet-f000)"),
+        "{err}"
+    );
+    st.ok(&["down", "--yes"]);
+}
+
 /// `plan` shows values (old -> new, maps key by key, secrets masked) and
 /// `--detailed-exitcode` answers 0 (nothing to do) or 2 (changes pending).
 #[test]

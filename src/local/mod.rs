@@ -203,9 +203,9 @@ pub async fn dev(g: &Global, opts: DevOpts) -> Result<()> {
     let new_build = g.handler_zip.is_none()
         && !crate::package::built_before(cfg.architecture, crate::package::Profile::Local);
     let first = match (new_tools, new_build) {
-        (true, true) => Some("building the handler and its dependencies (about a minute on 2 cores) while moto installs (about a minute)"),
+        (true, true) => Some("building the functions' code and its dependencies (about a minute on 2 cores) while moto installs (about a minute)"),
         (true, false) => Some("installing moto (about a minute)"),
-        (false, true) => Some("building the handler and its dependencies (about a minute on 2 cores)"),
+        (false, true) => Some("building the functions' code and its dependencies (about a minute on 2 cores)"),
         (false, false) => None,
     };
     if let Some(first) = first {

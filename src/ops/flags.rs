@@ -12,7 +12,8 @@ pub struct Global {
     /// `PREFIX/<NAME>.json`). Letters, digits, `-` and `_`, up to 64.
     #[arg(long, global = true, env = "DEPLOYER_STACK", default_value = "default", value_parser = stack_name)]
     pub stack: String,
-    /// Optional TOML config (name_prefix, region, tags, users, architecture).
+    /// Optional TOML config: name_prefix, region, tags, architecture,
+    /// backend, and the program's own settings.
     #[arg(long, global = true, env = "DEPLOYER_CONFIG")]
     pub config: Option<PathBuf>,
     /// AWS region (else the config file, AWS_REGION, the profile, eu-west-1).
@@ -36,7 +37,8 @@ pub struct Global {
         default_value = "state"
     )]
     pub state_dir: PathBuf,
-    /// Use this handler zip instead of building the handler crate.
+    /// Use this zip for the `handler` crate's functions instead of building
+    /// it (a program whose functions are other crates builds those).
     #[arg(long, global = true, env = "DEPLOYER_HANDLER_ZIP")]
     pub handler_zip: Option<PathBuf>,
     /// Print one JSON document instead of text.

@@ -1,4 +1,5 @@
-//! `deployer logs [--follow] [--since 10m]`: the function's CloudWatch Logs
+//! `deployer logs [KEY] [--follow] [--since 10m]`: a function's CloudWatch
+//! Logs, or every function's of the stack merged in time order
 //! (`FilterLogEvents` on `/aws/lambda/{function}`, polled every second for
 //! `--follow`). For a `deployer dev` stack they come from the emulator, where
 //! the local function's lines are written the way Lambda writes them.
@@ -27,7 +28,10 @@ pub fn parse_since(s: &str) -> Result<i64> {
     Ok(n * ms)
 }
 
-pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
+/// `deployer logs [KEY]`: the logs of the stack's function `KEY` (its key
+/// in the program or its name), else of every function the stack records,
+/// merged in time order (each line then names its function).
+pub async fn logs(g: &Global, key: Option<&str>, follow: bool, since: &str) -> Result<()> {
     let back = parse_since(since)?;
     let cfg = Config::load(g.config.as_deref())?;
     let store = read_store(g, &cfg).await?;
@@ -39,39 +43,56 @@ pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
             store.path.display()
         ))
     })?;
-    // The stack's Lambda function's group: the function the state records
-    // (any program), else the example's name.
-    let function = state
+    // The stack's functions, by key: their names as the state records them.
+    let functions: Vec<(String, String)> = state
         .resources
         .iter()
-        .find(|(k, e)| {
+        .filter(|(k, e)| {
             e.kind_and_parent(k)
                 .is_some_and(|(kind, _)| kind == "aws:lambda:Function")
         })
-        .and_then(|(_, e)| e.id.clone())
-        .unwrap_or(prefix);
+        .filter_map(|(k, e)| Some((k.clone(), e.id.clone()?)))
+        .collect();
+    let chosen: Vec<(String, String)> = match key {
+        Some(want) => {
+            let found: Vec<_> = functions
+                .iter()
+                .filter(|(k, name)| k == want || name == want)
+                .cloned()
+                .collect();
+            if found.is_empty() {
+                let known: Vec<String> = functions
+                    .iter()
+                    .map(|(k, n)| format!("{k} ({n})"))
+                    .collect();
+                return Err(Error::Other(format!(
+                    "stack {:?} has no function {want:?}: its functions are {} (give a key or a name)",
+                    g.stack,
+                    if known.is_empty() { "none yet".to_string() } else { known.join(", ") }
+                )));
+            }
+            found
+        }
+        // No function recorded (a stack from before functions were kept by
+        // key): the example's name.
+        None if functions.is_empty() => vec![(prefix.clone(), prefix)],
+        None => functions,
+    };
+    let several = chosen.len() > 1;
     let (sdk, local) = stack_sdk(g, &cfg, &state).await?;
     let client = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-    let group = format!("/aws/lambda/{function}");
     let mut start = now_ms() - back;
     let mut seen: HashSet<String> = HashSet::new();
     loop {
-        let mut token: Option<String> = None;
         let mut last = start;
-        loop {
-            let r = client
-                .filter_log_events()
-                .log_group_name(&group)
-                .start_time(start)
-                .set_next_token(token.clone())
-                .send()
-                .await;
-            let page = match r {
-                Ok(p) => p,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
+        let mut events = vec![];
+        for (key, name) in &chosen {
+            let group = format!("/aws/lambda/{name}");
+            match read_group(&client, &group, start).await {
+                Ok(found) => events.extend(found.into_iter().map(|e| (key.clone(), e))),
+                // One of several not made yet (no call logged yet): the rest.
+                Err(e) if several && is_missing(&e) => {}
+                Err(e) if is_missing(&e) => {
                     return Err(Error::Other(format!(
                         "log group {group} does not exist: run `deployer up` (it creates it)"
                     )))
@@ -83,29 +104,26 @@ pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
                     )))
                 }
                 Err(e) => return Err(Error::aws(format!("read the logs of {group}"), e)),
-            };
-            let mut events = page.events.unwrap_or_default();
-            events.sort_by_key(|e| e.timestamp.unwrap_or_default());
-            for e in events {
-                let id = e.event_id.clone().unwrap_or_default();
-                if !id.is_empty() && !seen.insert(id) {
-                    continue;
-                }
-                let t = e.timestamp.unwrap_or_default();
-                last = last.max(t);
-                let msg = e.message.unwrap_or_default();
-                if g.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"timestamp": t, "stream": e.log_stream_name, "message": msg})
-                    );
-                } else {
-                    println!("{} {}", format_ms(t), msg.trim_end());
-                }
             }
-            token = page.next_token;
-            if token.is_none() {
-                break;
+        }
+        events.sort_by_key(|(_, e)| e.timestamp.unwrap_or_default());
+        for (key, e) in events {
+            let id = e.event_id.clone().unwrap_or_default();
+            if !id.is_empty() && !seen.insert(id) {
+                continue;
+            }
+            let t = e.timestamp.unwrap_or_default();
+            last = last.max(t);
+            let msg = e.message.unwrap_or_default();
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"timestamp": t, "function": key, "stream": e.log_stream_name, "message": msg})
+                );
+            } else if several {
+                println!("{} {key} {}", format_ms(t), msg.trim_end());
+            } else {
+                println!("{} {}", format_ms(t), msg.trim_end());
             }
         }
         if !follow {
@@ -113,6 +131,39 @@ pub async fn logs(g: &Global, follow: bool, since: &str) -> Result<()> {
         }
         start = last;
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+type LogsError = aws_sdk_cloudwatchlogs::error::SdkError<
+    aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError,
+>;
+
+fn is_missing(e: &LogsError) -> bool {
+    e.as_service_error()
+        .is_some_and(|s| s.is_resource_not_found_exception())
+}
+
+/// Every event of `group` since `start` (every page).
+async fn read_group(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    start: i64,
+) -> std::result::Result<Vec<aws_sdk_cloudwatchlogs::types::FilteredLogEvent>, LogsError> {
+    let mut out = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start)
+            .set_next_token(token.clone())
+            .send()
+            .await?;
+        out.extend(page.events.unwrap_or_default());
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(out);
+        }
     }
 }
 

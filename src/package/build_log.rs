@@ -79,7 +79,7 @@ impl BuildLog {
     /// then cargo's own words, then what to try.
     pub fn failure(&self, arch: Architecture, profile: Profile, status: &str) -> String {
         let mut out = format!(
-            "building the handler with {} failed ({status})",
+            "building the functions' code with {} failed ({status})",
             profile.tool()
         );
         if !self.errors.is_empty() {

@@ -357,7 +357,7 @@ pub fn build_crates(
     let first = specs.iter().any(|(_, bin)| !bootstrap(bin).exists());
     if first {
         eprintln!(
-            "deployer: building the handler for Amazon Linux 2023 with cargo-lambda and zig; the first build compiles every dependency (several minutes on a 2-core machine), later ones only what changed"
+            "deployer: building the functions' code for Amazon Linux 2023 with cargo-lambda and zig; the first build compiles every dependency (several minutes on a 2-core machine), later ones only what changed"
         );
         warn_low_space(&target_dir);
     }
@@ -519,9 +519,9 @@ fn run_build(
                 let secs = started.elapsed().as_secs();
                 if tty {
                     let what: String = what.chars().take(40).collect();
-                    eprint!("\r\x1b[2K  building the handler: {crates} crates, {secs} s, compiling {what}");
+                    eprint!("\r\x1b[2K  building the functions' code: {crates} crates, {secs} s, compiling {what}");
                 } else if said.elapsed().as_secs() >= 30 {
-                    eprintln!("deployer: building the handler: {crates} crates compiled, {secs} s");
+                    eprintln!("deployer: building the functions' code: {crates} crates compiled, {secs} s");
                     said = std::time::Instant::now();
                 }
             }
@@ -538,7 +538,7 @@ fn run_build(
     }
     if first || crates > 0 {
         eprintln!(
-            "deployer: handler built in {:.0} s ({crates} crates compiled)",
+            "deployer: functions' code built in {:.0} s ({crates} crates compiled)",
             started.elapsed().as_secs_f64()
         );
     }

@@ -75,7 +75,7 @@ fn a_failed_build_shows_the_compilers_messages_first() {
     let m = log.failure(Architecture::X86_64, Profile::Dev, "exit status: 1");
     let lines: Vec<&str> = m.lines().collect();
     assert!(
-        lines[0].starts_with("building the handler with cargo-lambda failed"),
+        lines[0].starts_with("building the functions' code with cargo-lambda failed"),
         "{m}"
     );
     assert_eq!(
