@@ -49,10 +49,9 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
             f.environment.insert("REVISION".into(), revision.into());
         }
         let function = s.add_after(format!("function/{i:03}"), f, &[logs.key()]);
-        let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
         s.add(
             format!("permission/{i:03}"),
-            Permission::for_api_gateway(function.name(), from_api),
+            Permission::for_api(function.name(), api.execution_arn()),
         );
         let integration = s.add(
             format!("integration/{i:03}"),

@@ -29,8 +29,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
     f.environment.insert("GREETING".into(), greeting.into());
     f.environment.insert("PUBLIC_URL".into(), api.endpoint());
     let function = s.add_after("function", f, &[logs.key()]);
-    let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
-    let permission = Permission::for_api_gateway(function.name(), from_api);
+    let permission = Permission::for_api(function.name(), api.execution_arn());
     s.add("permission", permission);
     let integration = s.add(
         "integration",

@@ -74,8 +74,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
         };
         s.add(format!("{door}/route"), route);
         s.add(format!("{door}/stage"), Stage::new(api.id()));
-        let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
-        let permission = Permission::for_api_gateway(function.name(), from_api);
+        let permission = Permission::for_api(function.name(), api.execution_arn());
         s.add(format!("{door}/permission"), permission);
         let url = api.endpoint().map(|e| format!("{e}/whoami"));
         s.export(format!("{door}_url"), url);

@@ -234,8 +234,7 @@ fn program(cfg: &Config, settings: &Settings, s: &mut Stack) -> deployer::error:
                 .insert("EXAMPLE_OIDC_CLIENT_SECRET".into(), client.secret());
         }
         let function = s.add(format!("function/{key}"), f);
-        let from_api = api.execution_arn().map(|a| format!("{a}/*/*"));
-        let permission = Permission::for_api_gateway(function.name(), from_api);
+        let permission = Permission::for_api(function.name(), api.execution_arn());
         s.add(format!("permission/{key}"), permission);
         let integration = s.add(
             format!("integration/{key}"),

@@ -108,10 +108,7 @@ pub fn program(cfg: &Config, s: &mut Stack) -> crate::error::Result<()> {
     let function = s.add_after("function", f, &[logs.key()]);
     s.add(
         "permission",
-        Permission::for_api_gateway(
-            function.name(),
-            api.execution_arn().map(|a| format!("{a}/*/*")),
-        ),
+        Permission::for_api(function.name(), api.execution_arn()),
     );
     let authorizer = s.add(
         "authorizer",

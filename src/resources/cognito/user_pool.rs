@@ -484,6 +484,39 @@ impl Kind for UserPool {
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(UserPoolProvider)
     }
+    /// A pre token generation trigger of event version 2 or 3 needs the
+    /// Essentials or Plus tier ("In user pools with the Essentials or Plus
+    /// feature plan, you can generate the version two or V2_0 trigger
+    /// event ... and the version three or V3_0": Cognito's developer guide,
+    /// Pre token generation Lambda trigger): refused on a pool declared
+    /// Lite, or left undeclared on a pool AWS reports as Lite (a new pool
+    /// is Essentials unless it says otherwise).
+    fn preflight(&self, key: &str, p: &Preflight) -> Vec<String> {
+        let Some(t) = &self.triggers else {
+            return vec![];
+        };
+        if t.pre_token_generation.is_none()
+            || matches!(t.pre_token_generation_version, pool::PreTokenVersion::V1)
+        {
+            return vec![];
+        }
+        let lite = match &self.tier {
+            Some(tier) => matches!(tier, Tier::Lite),
+            None => p
+                .observed(key)
+                .and_then(|o| o.get("tier"))
+                .and_then(|v| v.as_str())
+                .is_some_and(|t| t == "LITE"),
+        };
+        if !lite {
+            return vec![];
+        }
+        vec![format!(
+            "`{key}` ({}): a pre token generation trigger of event version {} needs the Essentials or Plus tier, and the pool is Lite: set `tier: Some(Tier::Essentials)` (or Plus), or the trigger's version to V1",
+            self.name,
+            if matches!(t.pre_token_generation_version, pool::PreTokenVersion::V2) { "2" } else { "3" },
+        )]
+    }
     fn deps(&self) -> Vec<String> {
         self.triggers.as_ref().map(|t| t.deps()).unwrap_or_default()
     }
@@ -811,5 +844,58 @@ fn declared_into(pool: &UserPool, i: &mut Inputs, v: &mut Value) {
     }
     if let Some(t) = &pool.triggers {
         v["triggers"] = t.value(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::{Facts, Preflight};
+
+    fn refusals(pool: &UserPool, observed_tier: Option<&str>) -> Vec<String> {
+        let declared = BTreeMap::new();
+        let mut reads = BTreeMap::new();
+        if let Some(t) = observed_tier {
+            reads.insert(
+                "pool".to_string(),
+                Read::Found(Observed {
+                    id: "eu-west-1_x".into(),
+                    props: props(json!({ "tier": t })),
+                    outputs: BTreeMap::new(),
+                }),
+            );
+        }
+        let facts = Facts::default();
+        let p = Preflight {
+            declared: &declared,
+            reads: &reads,
+            facts: &facts,
+        };
+        pool.preflight("pool", &p)
+    }
+
+    #[test]
+    fn a_v2_token_trigger_needs_essentials_or_plus() {
+        let with = |version, tier| UserPool {
+            triggers: Some(Triggers {
+                pre_token_generation: Some("arn:aws:lambda:eu-west-1:1:function:t".into()),
+                pre_token_generation_version: version,
+                ..Default::default()
+            }),
+            tier,
+            ..UserPool::new("accounts")
+        };
+        use pool::PreTokenVersion::{V1, V2, V3};
+        let e = refusals(&with(V2, Some(Tier::Lite)), None);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("needs the Essentials or Plus tier"), "{e:?}");
+        assert_eq!(refusals(&with(V3, Some(Tier::Lite)), None).len(), 1);
+        assert!(refusals(&with(V2, Some(Tier::Essentials)), None).is_empty());
+        assert!(refusals(&with(V3, Some(Tier::Plus)), None).is_empty());
+        assert!(refusals(&with(V1, Some(Tier::Lite)), None).is_empty());
+        // Undeclared: as AWS reports the pool (a new one is Essentials).
+        assert!(refusals(&with(V2, None), None).is_empty());
+        assert_eq!(refusals(&with(V2, None), Some("LITE")).len(), 1);
+        assert!(refusals(&with(V2, None), Some("ESSENTIALS")).is_empty());
     }
 }

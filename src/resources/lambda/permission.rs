@@ -76,6 +76,24 @@ impl Permission {
             source_account: None,
         }
     }
+
+    /// API Gateway may invoke the function from any route and stage of the
+    /// API whose execution ARN is given (`api.execution_arn()`): the
+    /// `/*/*` suffix added here.
+    ///
+    /// ```
+    /// use deployer::model::{Handle, Stack};
+    /// use deployer::resources::api::Api;
+    /// use deployer::resources::lambda::{Function, Permission, Role};
+    /// let mut s = Stack::new();
+    /// let api = s.add("api", Api::new("notes"));
+    /// let role = s.add("role", Role::for_lambda("notes-run"));
+    /// let f = s.add("function", Function::new("notes", role.arn()));
+    /// s.add("permission", Permission::for_api(f.name(), api.execution_arn()));
+    /// ```
+    pub fn for_api(function: Input<String>, api_execution_arn: Input<String>) -> Self {
+        Self::for_api_gateway(function, api_execution_arn.map(|a| format!("{a}/*/*")))
+    }
 }
 
 #[async_trait::async_trait]
