@@ -42,7 +42,8 @@ for n in "${sizes[@]}"; do
     par=0
     [ "$mode" = 10 ] && par=10
     quotas=(--quotas --quota-scale "$scale")
-    [ "$mode" = free ] && quotas=()
+    share=(--quota-share "$scale")
+    if [ "$mode" = free ]; then quotas=(); share=(); fi
     mport=$(free_port)
     MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/moto_server" -H 127.0.0.1 -p "$mport" >/dev/null 2>&1 &
     pids+=($!)
@@ -63,7 +64,7 @@ for n in "${sizes[@]}"; do
       /usr/bin/time -f "%M" -o "$work/rss" env AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
         AWS_REGION=eu-west-1 AWS_ENDPOINT_URL="$endpoint" DEPLOYER_HANDLER_ZIP="$zip" \
         "$exe" --stack "fleet$n" --state-dir "$work/state-$mode" --config "$cfg" --parallelism "$par" \
-        --quota-share "$scale" "$@" \
+        "${share[@]}" "$@" \
         >"$work/out" 2>"$work/err" || { echo "FAILED: $label"; tail -5 "$work/err"; exit 1; }
       t1=$(date +%s.%N)
       local f; f=$("$venv/python" benches/scale_floor.py "$rec" "$scale")

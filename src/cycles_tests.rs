@@ -26,12 +26,7 @@ fn modules() -> BTreeMap<String, String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![];
     walk(&src, &mut files);
-    let mut out = BTreeMap::new();
-    for f in files {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        if name == "main.rs" || name == "tests.rs" || name.ends_with("_tests.rs") {
-            continue;
-        }
+    let module_of_file = |f: &Path| {
         let rel = f.strip_prefix(&src).unwrap().with_extension("");
         let mut segs: Vec<String> = rel
             .components()
@@ -40,12 +35,51 @@ fn modules() -> BTreeMap<String, String> {
         if segs.last().is_some_and(|s| s == "mod" || s == "lib") {
             segs.pop();
         }
+        segs.join("::")
+    };
+    // `#[path = "x.rs"] mod name;`: x.rs is `name` inside the declaring
+    // file's module, wherever it lies.
+    let mut declared_at: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, l) in lines.iter().enumerate() {
+            let Some(file) = l
+                .strip_prefix("#[path = \"")
+                .and_then(|r| r.strip_suffix("\"]"))
+            else {
+                continue;
+            };
+            let Some(name) = lines
+                .get(i + 1)
+                .and_then(|n| {
+                    n.strip_prefix("mod ")
+                        .or_else(|| n.strip_prefix("pub mod "))
+                })
+                .and_then(|n| n.strip_suffix(';'))
+            else {
+                continue;
+            };
+            let at = f.parent().unwrap().join(file);
+            declared_at.insert(at, join(&module_of_file(f), name));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name == "main.rs" || name == "tests.rs" || name.ends_with("_tests.rs") {
+            continue;
+        }
+        let module = declared_at
+            .get(&f)
+            .cloned()
+            .unwrap_or_else(|| module_of_file(&f));
         let text = std::fs::read_to_string(&f).unwrap();
         let code: Vec<&str> = super::layering::without_tests(&text)
             .into_iter()
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect();
-        out.insert(segs.join("::"), code.join("\n"));
+        out.insert(module, code.join("\n"));
     }
     out
 }
@@ -345,6 +379,11 @@ fn no_import_circle_at_any_depth() {
         ),
         Some("resources::iam::role".into())
     );
+    // A file declared with `#[path]` is the module that declares it names.
+    assert!(c.code.contains_key("resources::cognito::pool::triggers"));
+    assert!(c
+        .code
+        .contains_key("resources::cognito::user_pool::settings"));
     let uses = c.sibling_uses();
     assert!(uses[""]["engine"].contains("kind"), "{:?}", uses[""]);
     let mut found = vec![];
