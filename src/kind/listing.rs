@@ -169,6 +169,54 @@ impl Listing {
     }
 }
 
+/// One page of a list: the names on it (each with the resource as a read
+/// of it sees it, where the list carries everything), and the token of the
+/// next page; `ParentGone` when the resource the list is of (an API, a
+/// pool) does not exist: nothing is in it.
+pub enum Page {
+    /// The page's names and the next page's token (None: the last page).
+    Items(Vec<(String, Option<crate::kind::Observed>)>, Option<String>),
+    /// The parent is gone.
+    ParentGone,
+}
+
+/// A list of every name starting with `prefix` (`""`: a list of every
+/// name), page by page (`page(token)`), within `ask.budget` pages:
+/// `Ok(None)` when it went past them.
+pub async fn paged<F, Fut>(
+    ask: &Ask,
+    prefix: &str,
+    mut page: F,
+) -> crate::error::Result<Option<Listed>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = crate::error::Result<Page>>,
+{
+    let mut out = Listed {
+        prefix: prefix.to_string(),
+        ..Listed::default()
+    };
+    let mut token = None;
+    for _ in 0..ask.budget {
+        match page(token.take()).await? {
+            Page::ParentGone => return Ok(Some(Listed::default())),
+            Page::Items(items, next) => {
+                for (name, found) in items {
+                    if let Some(o) = found {
+                        out.found.insert(name.clone(), o);
+                    }
+                    out.names.insert(name);
+                }
+                token = next.filter(|t| !t.is_empty());
+                if token.is_none() {
+                    return Ok(Some(out));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +273,32 @@ mod tests {
         );
         assert_eq!(many.holds("j", "app-fn2", list).await, None, "another kind");
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn pages_are_read_to_the_last_within_the_budget() {
+        let ask = |budget| Ask {
+            prefix: "p".into(),
+            budget,
+        };
+        let pages = |token: Option<String>| async move {
+            Ok(match token.as_deref() {
+                None => Page::Items(vec![("p1".into(), None)], Some("2".into())),
+                Some("2") => Page::Items(vec![("p2".into(), None)], None),
+                _ => unreachable!(),
+            })
+        };
+        let all = paged(&ask(2), "p", pages).await.unwrap().unwrap();
+        assert_eq!(all.names, ["p1".to_string(), "p2".to_string()].into());
+        assert_eq!(all.prefix, "p");
+        assert_eq!(
+            paged(&ask(1), "p", pages).await.unwrap(),
+            None,
+            "past the budget"
+        );
+        let one = ask(1);
+        let gone = paged(&one, "", |_| async { Ok(Page::ParentGone) }).await;
+        assert_eq!(gone.unwrap().unwrap().holds("x"), Some(false));
     }
 
     #[tokio::test]

@@ -85,35 +85,27 @@ impl LogGroup {
         cx: &Cx,
         ask: crate::kind::listing::Ask,
     ) -> Result<Option<crate::kind::listing::Listed>> {
-        let mut names = std::collections::BTreeSet::new();
-        let mut token = None;
-        for _ in 0..ask.budget {
+        use crate::kind::listing::{paged, Page};
+        let prefix = ask.prefix.clone();
+        let prefix = prefix.as_str();
+        paged(&ask, prefix, |token| async move {
             let page = cx
                 .aws
                 .logs
                 .describe_log_groups()
-                .set_log_group_name_prefix((!ask.prefix.is_empty()).then(|| ask.prefix.clone()))
+                .set_log_group_name_prefix(Some(prefix.to_string()).filter(|p| !p.is_empty()))
                 .limit(50)
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(ctx_err(format!("list log groups under {}", ask.prefix)))?;
-            names.extend(
-                page.log_groups
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|g| g.log_group_name),
-            );
-            token = page.next_token.filter(|t| !t.is_empty());
-            if token.is_none() {
-                return Ok(Some(crate::kind::listing::Listed {
-                    prefix: ask.prefix,
-                    names,
-                    ..Default::default()
-                }));
-            }
-        }
-        Ok(None)
+                .map_err(ctx_err(format!("list log groups under {prefix}")))?;
+            let groups = page.log_groups.unwrap_or_default().into_iter();
+            let names = groups
+                .filter_map(|g| Some((g.log_group_name?, None)))
+                .collect();
+            Ok(Page::Items(names, page.next_token))
+        })
+        .await
     }
 
     async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {

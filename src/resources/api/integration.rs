@@ -4,7 +4,6 @@ use crate::kind::*;
 use crate::model::{deps_of, Input, Inputs};
 use aws_sdk_apigatewayv2::types::IntegrationType;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- integration
@@ -207,9 +206,8 @@ async fn list_integrations(
     api: &str,
     ask: crate::kind::listing::Ask,
 ) -> Result<Option<crate::kind::listing::Listed>> {
-    let mut found = BTreeMap::new();
-    let mut token = None;
-    for _ in 0..ask.budget {
+    use crate::kind::listing::{paged, Page};
+    paged(&ask, "", |token| async move {
         let page = match cx
             .aws
             .apigw
@@ -221,27 +219,20 @@ async fn list_integrations(
         {
             Ok(p) => p,
             // No API, no integration.
-            Err(e) if not_found!(e) => return Ok(Some(Default::default())),
+            Err(e) if not_found!(e) => return Ok(Page::ParentGone),
             Err(e) => return Err(Error::aws("list integrations", e)),
         };
-        for i in page.items.unwrap_or_default() {
-            if let Some(id) = i.integration_id.as_deref() {
-                found.insert(
-                    id.to_string(),
-                    Integration::observe(api, id, integration_view!(i)),
-                );
-            }
-        }
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(Some(crate::kind::listing::Listed {
-                prefix: String::new(),
-                names: found.keys().cloned().collect(),
-                found,
-            }));
-        }
-    }
-    Ok(None)
+        let items = page.items.unwrap_or_default().into_iter();
+        let found = items
+            .filter_map(|i| {
+                let id = i.integration_id.clone()?;
+                let o = Integration::observe(api, &id, integration_view!(i));
+                Some((id, Some(o)))
+            })
+            .collect();
+        Ok(Page::Items(found, page.next_token))
+    })
+    .await
 }
 
 /// Reads and deletes [`Integration`]s by ID.

@@ -4,7 +4,6 @@ use crate::kind::*;
 use crate::model::{deps_of, Input, Inputs};
 use aws_sdk_apigatewayv2::types::AuthorizationType;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- routes
@@ -263,9 +262,8 @@ async fn list_routes(
     api: &str,
     ask: crate::kind::listing::Ask,
 ) -> Result<Option<crate::kind::listing::Listed>> {
-    let mut found = BTreeMap::new();
-    let mut token = None;
-    for _ in 0..ask.budget {
+    use crate::kind::listing::{paged, Page};
+    paged(&ask, "", |token| async move {
         let page = match cx
             .aws
             .apigw
@@ -277,33 +275,28 @@ async fn list_routes(
         {
             Ok(p) => p,
             // No API, no route.
-            Err(e) if not_found!(e) => return Ok(Some(Default::default())),
+            Err(e) if not_found!(e) => return Ok(Page::ParentGone),
             Err(e) => return Err(Error::aws("list routes", e)),
         };
-        for r in page.items.unwrap_or_default() {
-            if let Some(id) = r.route_id.as_deref() {
+        let items = page.items.unwrap_or_default().into_iter();
+        let found = items
+            .filter_map(|r| {
+                let id = r.route_id.clone()?;
                 let o = Route::observe(
                     api,
-                    id,
+                    &id,
                     r.route_key.as_deref(),
                     r.target.as_deref(),
                     r.authorization_type.as_ref(),
                     r.authorizer_id.as_deref(),
                     r.authorization_scopes.as_deref(),
                 );
-                found.insert(id.to_string(), o);
-            }
-        }
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(Some(crate::kind::listing::Listed {
-                prefix: String::new(),
-                names: found.keys().cloned().collect(),
-                found,
-            }));
-        }
-    }
-    Ok(None)
+                Some((id, Some(o)))
+            })
+            .collect();
+        Ok(Page::Items(found, page.next_token))
+    })
+    .await
 }
 
 /// Reads and deletes [`Route`]s by ID.

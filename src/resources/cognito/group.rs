@@ -226,9 +226,8 @@ async fn list_groups(
     pool: &str,
     ask: crate::kind::listing::Ask,
 ) -> Result<Option<crate::kind::listing::Listed>> {
-    let mut found = BTreeMap::new();
-    let mut token = None;
-    for _ in 0..ask.budget {
+    use crate::kind::listing::{paged, Page};
+    paged(&ask, "", |token| async move {
         let page = match cx
             .aws
             .cognito
@@ -245,25 +244,21 @@ async fn list_groups(
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                return Ok(Some(Default::default()))
+                return Ok(Page::ParentGone)
             }
             Err(e) => return Err(Error::aws("list groups", e)),
         };
-        for g in page.groups.unwrap_or_default() {
-            if let Some(name) = g.group_name.clone() {
-                found.insert(name.clone(), observed(pool, &name, g));
-            }
-        }
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(Some(crate::kind::listing::Listed {
-                prefix: String::new(),
-                names: found.keys().cloned().collect(),
-                found,
-            }));
-        }
-    }
-    Ok(None)
+        let groups = page.groups.unwrap_or_default().into_iter();
+        let found = groups
+            .filter_map(|g| {
+                let name = g.group_name.clone()?;
+                let o = observed(pool, &name, g);
+                Some((name, Some(o)))
+            })
+            .collect();
+        Ok(Page::Items(found, page.next_token))
+    })
+    .await
 }
 
 /// Reads and deletes [`Group`]s by name, in their pool.

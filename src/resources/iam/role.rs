@@ -4,7 +4,7 @@ use crate::kind::*;
 use crate::model::{Handle, Output};
 use serde_json::json;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -500,9 +500,8 @@ async fn list_roles(
     cx: &Cx,
     ask: crate::kind::listing::Ask,
 ) -> Result<Option<crate::kind::listing::Listed>> {
-    let mut names = BTreeSet::new();
-    let mut marker = None;
-    for _ in 0..ask.budget {
+    use crate::kind::listing::{paged, Page};
+    paged(&ask, "", |marker| async move {
         let page = cx
             .aws
             .iam
@@ -512,17 +511,17 @@ async fn list_roles(
             .send()
             .await
             .map_err(ctx_err("list IAM roles"))?;
-        names.extend(page.roles.into_iter().map(|r| r.role_name));
-        marker = page.marker.filter(|_| page.is_truncated);
-        if marker.is_none() {
-            return Ok(Some(crate::kind::listing::Listed {
-                prefix: String::new(),
-                names,
-                ..Default::default()
-            }));
-        }
-    }
-    Ok(None)
+        let names = page
+            .roles
+            .into_iter()
+            .map(|r| (r.role_name, None))
+            .collect();
+        Ok(Page::Items(
+            names,
+            page.marker.filter(|_| page.is_truncated),
+        ))
+    })
+    .await
 }
 
 /// Reads and deletes [`Role`]s by ID.

@@ -24,9 +24,8 @@ async fn list_functions(
     cx: &Cx,
     ask: crate::kind::listing::Ask,
 ) -> Result<Option<crate::kind::listing::Listed>> {
-    let mut names = BTreeSet::new();
-    let mut marker = None;
-    for _ in 0..ask.budget {
+    use crate::kind::listing::{paged, Page};
+    paged(&ask, "", |marker| async move {
         let page = cx
             .aws
             .lambda
@@ -36,22 +35,13 @@ async fn list_functions(
             .send()
             .await
             .map_err(ctx_err("list functions"))?;
-        names.extend(
-            page.functions
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|f| f.function_name),
-        );
-        marker = page.next_marker.filter(|m| !m.is_empty());
-        if marker.is_none() {
-            return Ok(Some(crate::kind::listing::Listed {
-                prefix: String::new(),
-                names,
-                ..Default::default()
-            }));
-        }
-    }
-    Ok(None)
+        let functions = page.functions.unwrap_or_default().into_iter();
+        let names = functions
+            .filter_map(|f| Some((f.function_name?, None)))
+            .collect();
+        Ok(Page::Items(names, page.next_marker))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- function
