@@ -52,10 +52,12 @@ fn modules() -> BTreeMap<String, String> {
             };
             let Some(name) = lines
                 .get(i + 1)
-                .and_then(|n| {
-                    n.strip_prefix("mod ")
-                        .or_else(|| n.strip_prefix("pub mod "))
+                .map(|n| match n.strip_prefix("pub") {
+                    Some(r) if r.starts_with('(') => r[r.find(')').unwrap_or(0) + 1..].trim_start(),
+                    Some(r) => r.trim_start(),
+                    None => n,
                 })
+                .and_then(|n| n.strip_prefix("mod "))
                 .and_then(|n| n.strip_suffix(';'))
             else {
                 continue;
@@ -186,6 +188,29 @@ fn path_from(code: &str, at: usize) -> (Vec<Vec<String>>, usize) {
     }
 }
 
+/// Where the `use ` of a `use` item in `stmt` starts: on a line that
+/// begins with `use `, `pub use ` or `pub(...) use `.
+fn use_at(stmt: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in stmt.split_inclusive('\n') {
+        let t = line.trim_start();
+        let indent = line.len() - t.len();
+        let after_vis = match t.strip_prefix("pub") {
+            Some(r) if r.starts_with('(') => r.find(')').map(|i| &r[i + 1..]),
+            Some(r) => Some(r),
+            None => Some(t),
+        };
+        if let Some(rest) = after_vis {
+            let rest_trim = rest.trim_start();
+            if rest_trim.starts_with("use ") {
+                return Some(offset + indent + (t.len() - rest_trim.len()));
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
 struct Crate {
     code: BTreeMap<String, String>,
     /// Per module, the names its `use` lines bring in: name -> the module
@@ -252,10 +277,10 @@ impl Crate {
             let mut names: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
             for (m, code) in &c.code {
                 let children = c.children(m);
-                for stmt in code.split(';').filter(|s| s.contains("use ")) {
-                    let Some(at) = stmt.find("use ") else {
-                        continue;
-                    };
+                for stmt in code.split(';') {
+                    // The statement's `use` where a line starts with it
+                    // (after a visibility), not the word in a string.
+                    let Some(at) = use_at(stmt) else { continue };
                     let body = &stmt[at + 4..];
                     let first: String = body
                         .trim_start()
@@ -333,6 +358,14 @@ fn circles(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
         }
     }
     out
+}
+
+#[test]
+fn a_use_is_found_at_the_start_of_its_line_only() {
+    let stmt = "fn f() { \"refuse this\" }\npub(crate) use crate::model::Protect";
+    assert_eq!(&stmt[use_at(stmt).unwrap()..], "use crate::model::Protect");
+    assert_eq!(use_at("let x = \"no use here\""), None);
+    assert_eq!(use_at("    use super::x"), Some(4));
 }
 
 #[test]

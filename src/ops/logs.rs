@@ -80,7 +80,9 @@ pub async fn logs(g: &Global, key: Option<&str>, follow: bool, since: &str) -> R
     };
     let several = chosen.len() > 1;
     let (sdk, local) = stack_sdk(g, &cfg, &state).await?;
-    let client = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    // Deployer's client: paced under the quotas (and `--quota-share`), its
+    // retry policy.
+    let client = crate::aws::Clients::sharing(&sdk, g.quota_share).logs;
     let mut start = now_ms() - back;
     let mut seen: HashSet<String> = HashSet::new();
     loop {
@@ -129,10 +131,17 @@ pub async fn logs(g: &Global, key: Option<&str>, follow: bool, since: &str) -> R
         if !follow {
             return Ok(());
         }
-        start = last;
+        // CloudWatch files an event under its own time, which may be a
+        // little before the newest one seen (another stream, another
+        // function): each poll looks back a few seconds, and what was
+        // printed already is known by its ID.
+        start = last - FOLLOW_OVERLAP_MS;
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
+
+/// How far back each `--follow` poll looks before the newest event seen.
+const FOLLOW_OVERLAP_MS: i64 = 10_000;
 
 type LogsError = aws_sdk_cloudwatchlogs::error::SdkError<
     aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError,

@@ -65,7 +65,7 @@ pub async fn outputs(g: &Global, name: Option<&str>, show_secrets: bool) -> Resu
         .collect();
     if !wanted.is_empty() {
         let (sdk, local_endpoint) = stack_sdk(g, &cfg, &state).await?;
-        let cx = Cx::new(Clients::new(&sdk), ctx.clone());
+        let cx = Cx::new(Clients::sharing(&sdk, g.quota_share), ctx.clone());
         let keys: std::collections::BTreeSet<&String> =
             wanted.iter().flat_map(|(_, o)| o.deps()).collect();
         for key in keys {

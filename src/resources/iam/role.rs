@@ -153,8 +153,12 @@ impl Handle<Role> {
 
 impl Role {
     async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
+        // IAM's role names are unique whatever their case: compared in
+        // lower case.
         if !cx
-            .may_exist(RoleProvider.kind(), name, |ask| list_roles(cx, ask))
+            .may_exist(RoleProvider.kind(), &name.to_lowercase(), |ask| {
+                list_roles(cx, ask)
+            })
             .await
         {
             return Ok(Read::Missing);
@@ -514,7 +518,7 @@ async fn list_roles(
         let names = page
             .roles
             .into_iter()
-            .map(|r| (r.role_name, None))
+            .map(|r| (r.role_name.to_lowercase(), None))
             .collect();
         Ok(Page::Items(
             names,
