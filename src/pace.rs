@@ -120,7 +120,7 @@ impl Pacer {
     /// the rest.
     pub fn with_share(share: f64) -> Pacer {
         Pacer {
-            share: if share > 0.0 { share.min(1.0) } else { 1.0 },
+            share,
             ..Pacer::default()
         }
     }
@@ -219,7 +219,8 @@ impl Gate {
     /// The gate of a documented quota: a twentieth below its rate and one
     /// below its burst, since the calls reach AWS with the network's
     /// jitter, which bunches some that left evenly spaced.
-    /// `share`: the part of the quota the run takes (`Pacer::with_share`).
+    /// `share`: the part of the quota the run takes (`Pacer::with_share`;
+    /// 0, a default `Pacer`'s, or anything outside 0 to 1 is the whole).
     fn documented(service: &str, s: &Spec, share: f64) -> Gate {
         let share = if share > 0.0 { share.min(1.0) } else { 1.0 };
         let rate = s.rate.map(|r| r * 0.95 * share);

@@ -390,20 +390,24 @@ impl Cx {
         }
     }
 
-    /// The plan's list of `kind` inside `scope` (a child kind's parent ID),
-    /// made once by `list`: None outside the plan's read round or when the
-    /// list cannot say (`crate::kind::listing::Listing::list`).
-    pub async fn listed<F, Fut>(
+    /// The resource `id` of `kind` inside `scope` (a child kind's parent
+    /// ID) as the plan's list of them (made once by `list`) reports it, for
+    /// a list that carries everything a read does: None outside the plan's
+    /// read round or when the list cannot say
+    /// (`crate::kind::listing::Listing::list`).
+    pub async fn listed_read<F, Fut>(
         &self,
         kind: &'static str,
         scope: &str,
+        id: &str,
         list: F,
-    ) -> Option<Arc<crate::kind::listing::Listed>>
+    ) -> Option<Read>
     where
         F: FnOnce(crate::kind::listing::Ask) -> Fut,
         Fut: std::future::Future<Output = Result<Option<crate::kind::listing::Listed>>>,
     {
-        self.listing.as_ref()?.list(kind, scope, list).await
+        let l = self.listing.as_ref()?.list(kind, scope, list).await?;
+        Some(l.found.get(id).cloned().map_or(Read::Missing, Read::Found))
     }
 }
 

@@ -248,8 +248,8 @@ impl Provider for IntegrationProvider {
             return Ok(Read::Missing);
         };
         let list = |ask| list_integrations(cx, api, ask);
-        if let Some(l) = cx.listed(self.kind(), api, list).await {
-            return Ok(l.found.get(id).cloned().map_or(Read::Missing, Read::Found));
+        if let Some(r) = cx.listed_read(self.kind(), api, id, list).await {
+            return Ok(r);
         }
         match cx
             .aws

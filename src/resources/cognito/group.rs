@@ -274,8 +274,8 @@ impl Provider for GroupProvider {
             return Ok(Read::Missing);
         };
         let list = |ask| list_groups(cx, pool, ask);
-        if let Some(l) = cx.listed(self.kind(), pool, list).await {
-            return Ok(l.found.get(id).cloned().map_or(Read::Missing, Read::Found));
+        if let Some(r) = cx.listed_read(self.kind(), pool, id, list).await {
+            return Ok(r);
         }
         let g = found_or_none(
             cx.aws
