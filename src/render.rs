@@ -309,6 +309,16 @@ pub fn print_plan(steps: &[Step], moved: &[(String, String)], json: bool) {
     );
 }
 
+/// `text` and a newline on stdout, false once stdout is closed (a reader
+/// that went away: `deployer logs -f | head`, `deployer dev | head -1`):
+/// a long-running command stops printing, or stops, instead of panicking
+/// as `println!` does.
+pub fn print_out(text: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

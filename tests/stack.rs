@@ -1124,6 +1124,18 @@ fn logs_of_every_function_or_of_one() {
         by_name.contains("line of f0") && !by_name.contains("line of f1"),
         "{by_name}"
     );
+    // Its reader gone before the first line (`deployer logs | head`): it
+    // ends quietly, with no panic.
+    let mut closed = st
+        .cmd(&["logs"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(closed.stdout.take());
+    let o = closed.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("panicked"), "{err}");
     let o = st.run(&["logs", "function/009"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);

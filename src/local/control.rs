@@ -190,7 +190,12 @@ pub async fn start(opts: &Options) -> Result<ControlPlane> {
 pub async fn serve(opts: Options) -> Result<()> {
     eprintln!("deployer emulator: starting moto_server behind awsim on 127.0.0.1");
     let cp = start(&opts).await?;
-    println!(
+    // Whoever started it may read the first line and close the pipe
+    // (`deployer emulator | head -1`): the control plane runs on; a
+    // closed terminal is no reason to stop it.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
         "The local AWS control plane listens on {e} (moto {m} behind awsim: moto's gaps answered as AWS answers them, requests checked against AWS's service models and documented rules).\n\
          Use it from another terminal:\n\n  export AWS_ENDPOINT_URL={e} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1\n  deployer up\n\n\
          Its state lives in memory and ends with it. Ctrl-C stops it.",

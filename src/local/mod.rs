@@ -566,28 +566,29 @@ fn print_walkthrough(
     ctx: &crate::kind::Ctx,
     api: &str,
 ) {
+    use crate::render::print_out;
     let outs = declared
         .as_ref()
         .map(|(_, exports)| crate::outputs::compute(exports, ctx, known))
         .unwrap_or_default();
     // The walk-through is the example's; another program has its outputs.
     if !outs.iter().any(|v| v.name == "oidc_token_url") {
-        println!("\nThe stack runs locally (moto control plane + local data plane). Its outputs:");
+        print_out("\nThe stack runs locally (moto control plane + local data plane). Its outputs:");
         for v in &outs {
             let shown = match (&v.value, v.secret) {
                 (Some(_), true) => "(secret: outputs --show-secrets)".to_string(),
                 (Some(x), false) => x.clone(),
                 (None, _) => "(unknown)".to_string(),
             };
-            println!("  {} = {shown}", v.name);
+            print_out(&format!("  {} = {shown}", v.name));
         }
         let me = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "deployer".into());
-        println!(
+        print_out(&format!(
             "  # from another terminal:\n  {me} --stack {} outputs --json",
             g.stack
-        );
+        ));
         return;
     }
     let get = |k: &str| {
@@ -599,7 +600,7 @@ fn print_walkthrough(
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "deployer".into());
-    println!(
+    print_out(&format!(
         r#"
 The stack runs locally (moto control plane + local data plane). The local
 client secret below is a throwaway of this emulator run.
@@ -621,7 +622,7 @@ client secret below is a throwaway of this emulator run.
         token_url = get("oidc_token_url"),
         redirect = get("example_authorization_code_oidc_redirect_url"),
         stack = g.stack,
-    );
+    ));
 }
 
 /// A new private directory for `deployer dev`'s working files: mode 0700 and

@@ -117,15 +117,16 @@ pub async fn logs(g: &Global, key: Option<&str>, follow: bool, since: &str) -> R
             let t = e.timestamp.unwrap_or_default();
             last = last.max(t);
             let msg = e.message.unwrap_or_default();
-            if g.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"timestamp": t, "function": key, "stream": e.log_stream_name, "message": msg})
-                );
+            let line = if g.json {
+                serde_json::json!({"timestamp": t, "function": key, "stream": e.log_stream_name, "message": msg}).to_string()
             } else if several {
-                println!("{} {key} {}", format_ms(t), msg.trim_end());
+                format!("{} {key} {}", format_ms(t), msg.trim_end())
             } else {
-                println!("{} {}", format_ms(t), msg.trim_end());
+                format!("{} {}", format_ms(t), msg.trim_end())
+            };
+            // Its reader went away (`logs -f | head`): nothing more to do.
+            if !crate::render::print_out(&line) {
+                return Ok(());
             }
         }
         if !follow {

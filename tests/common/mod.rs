@@ -233,9 +233,12 @@ impl Moto {
             .spawn()
             .expect("start deployer emulator");
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line)
             .expect("deployer emulator prints where it listens");
+        // The rest of what it says is read to its end (a reader that
+        // stops leaves a writer whose pipe is closed under it).
+        std::thread::spawn(move || for _ in out.lines() {});
         let after = |word: &str| {
             let rest = line.split(word).nth(1).unwrap_or_default();
             rest.split_whitespace()
