@@ -61,6 +61,9 @@ pub use app::App;
 mod cycles_tests;
 
 #[cfg(test)]
+mod settings_golden_tests;
+
+#[cfg(test)]
 mod layering {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;

@@ -1,0 +1,140 @@
+//! The settings every kind of the example declares, as the engine sees
+//! them (the map whose fingerprints the state keeps, the unknown paths,
+//! what forces a replace, what is secret), against
+//! `tests/fixtures/example-settings.json`, written by the code before
+//! kinds became typed specs: a state written by an earlier deployer finds
+//! the same fingerprints (a no-op plan) when a kind's code changes shape.
+//! `DEPLOYER_WRITE_GOLDEN=1 cargo test settings_golden` writes the file
+//! anew (only for a deliberate change of a setting, which old states then
+//! see as a change).
+
+use crate::config::Config;
+use crate::kind::{Ctx, Known};
+use serde_json::{json, Value};
+
+/// Kinds and settings the example leaves out, each input another
+/// resource's output.
+fn more() -> Vec<crate::model::Res> {
+    use crate::model::{Output, Stack};
+    use crate::resources::cognito::{Group, UserPool};
+    use crate::resources::iam::{Condition, PolicyDocument, RolePolicy, Statement};
+    use crate::resources::lambda::{Permission, Role};
+    use crate::resources::logs::{LogClass, LogGroup};
+    let mut s = Stack::new();
+    let pool = s.add("more/pool", UserPool::new("more"));
+    let role = s.add("more/role", Role::for_lambda("more"));
+    let key: Output<String> = role.arn();
+    s.add(
+        "more/logs",
+        LogGroup {
+            name: "/more/logs".into(),
+            retention_days: None,
+            class: LogClass::InfrequentAccess,
+            kms_key: Some(key.clone()),
+        },
+    );
+    s.add(
+        "more/policy",
+        RolePolicy {
+            role_name: role.id(),
+            name: "data".into(),
+            document: PolicyDocument {
+                statements: vec![Statement {
+                    sid: Some("Data".into()),
+                    conditions: vec![Condition {
+                        test: "StringEquals".into(),
+                        variable: "aws:SourceArn".into(),
+                        values: vec![pool.arn()],
+                    }],
+                    ..Statement::allow(["s3:GetObject"], [key.map(|k| format!("{k}/*"))])
+                }],
+            },
+        },
+    );
+    s.add(
+        "more/group",
+        Group {
+            user_pool_id: pool.id(),
+            name: "admins".into(),
+            description: "who may".into(),
+            precedence: Some(1),
+            role_arn: Some(role.arn()),
+        },
+    );
+    s.add(
+        "more/permission",
+        Permission::for_cognito("f".into(), pool.arn()),
+    );
+    let (res, _) = s.resources().unwrap();
+    // The pool and the role are the example's kinds already.
+    let theirs = ["more/pool", "more/role"];
+    res.into_iter().filter(|r| !theirs.contains(&r.key().as_str())).collect()
+}
+
+fn settings() -> Value {
+    let (mut res, _) = crate::App::default().declare(&Config::default()).unwrap();
+    res.extend(more());
+    let ctx = Ctx::for_tests();
+    let mut out = serde_json::Map::new();
+    for r in res {
+        // Each dependency's outputs known (named after it) ...
+        let mut known = Known::default();
+        for d in r.deps() {
+            let outs = [
+                "id",
+                "arn",
+                "name",
+                "endpoint",
+                "api_endpoint",
+                "execution_arn",
+                "invoke_arn",
+                "secret",
+                "domain",
+                "role_id",
+            ]
+            .iter()
+            .map(|k| (k.to_string(), format!("{d}-{k}")))
+            .collect();
+            known.outputs.insert(d, outs);
+        }
+        let d = r.desired(&ctx, &known);
+        // ... and none of them: every input unknown.
+        let u = r.desired(&ctx, &Known::default());
+        let mut replace_on = r.replace_on().to_vec();
+        replace_on.sort();
+        out.insert(
+            r.key(),
+            json!({
+                "kind": r.kind_name(),
+                "props": d.props,
+                "unknown_with_deps": d.unknown,
+                "props_without_deps": u.props,
+                "unknown_without_deps": u.unknown,
+                "replace_on": replace_on,
+                "sensitive": r.sensitive(),
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn settings_golden_every_kind_declares_what_it_did() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/example-settings.json");
+    let now = settings();
+    if std::env::var_os("DEPLOYER_WRITE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+        return;
+    }
+    let then: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (key, was) in then.as_object().unwrap() {
+        assert_eq!(
+            Some(was),
+            now.get(key),
+            "the settings of {key} changed (DEPLOYER_WRITE_GOLDEN=1 to accept)"
+        );
+    }
+    assert_eq!(then, now);
+}
