@@ -1,5 +1,5 @@
 //! The settings every kind of the example declares, as the engine sees
-//! them (the map whose fingerprints the state keeps, the unknown paths,
+//! them (its dependencies, the map whose fingerprints the state keeps, the unknown paths,
 //! what forces a replace, what is secret), against
 //! `tests/fixtures/example-settings.json`, written by the code before
 //! kinds became typed specs: a state written by an earlier deployer finds
@@ -68,7 +68,9 @@ fn more() -> Vec<crate::model::Res> {
     let (res, _) = s.resources().unwrap();
     // The pool and the role are the example's kinds already.
     let theirs = ["more/pool", "more/role"];
-    res.into_iter().filter(|r| !theirs.contains(&r.key().as_str())).collect()
+    res.into_iter()
+        .filter(|r| !theirs.contains(&r.key().as_str()))
+        .collect()
 }
 
 fn settings() -> Value {
@@ -100,12 +102,15 @@ fn settings() -> Value {
         let d = r.desired(&ctx, &known);
         // ... and none of them: every input unknown.
         let u = r.desired(&ctx, &Known::default());
+        let mut deps = r.deps();
+        deps.sort();
         let mut replace_on = r.replace_on().to_vec();
         replace_on.sort();
         out.insert(
             r.key(),
             json!({
                 "kind": r.kind_name(),
+                "deps": deps,
                 "props": d.props,
                 "unknown_with_deps": d.unknown,
                 "props_without_deps": u.props,
