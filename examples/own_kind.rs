@@ -9,14 +9,14 @@
 //! the provider `main` registers).
 use deployer::config::Config;
 use deployer::error::{Error, Result};
-use deployer::kind::{
-    props, string_map, tags_value, Cx, Desired, Kind, Known, Observed, Prior, Props, Provider, Read,
-};
-use deployer::model::{Handle, Output, Stack};
+use deployer::kind::spec::{read_of, tag_map, Fixed, Found};
+use deployer::kind::{Cx, Known, Provider, Read};
+use deployer::model::{Handle, Inputs, Output, Stack, Typed};
 use deployer::resources::iam::{PolicyDocument, RolePolicy, Statement};
 use deployer::resources::lambda::Role;
 use deployer::App;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// An S3 bucket: the arguments a program declares it with.
@@ -25,6 +25,16 @@ pub struct Bucket {
     pub name: String,
     /// Keep every version of every object.
     pub versioning: bool,
+}
+
+/// A bucket's settings, as declared and as S3 reports them: each field a
+/// setting of that name; `Fixed`: a change replaces the bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BucketSpec {
+    pub name: Fixed<String>,
+    pub versioning: bool,
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A kind's typed outputs: a trait of the kind's crate on deployer's
@@ -43,42 +53,22 @@ impl BucketOutputs for Handle<Bucket> {
 /// Reads and deletes buckets by name.
 pub struct BucketProvider;
 
-/// The S3 client of a run: its SDK configuration, its calls counted with
-/// deployer's own; path-style addressing on a custom endpoint, as the S3
-/// state backend does.
-fn s3(cx: &Cx) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(&cx.aws.sdk)
-        .interceptor(cx.aws.counter())
-        .force_path_style(cx.aws.sdk.endpoint_url().is_some())
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-#[async_trait::async_trait]
-impl Provider for BucketProvider {
-    fn kind(&self) -> &'static str {
-        "acme:s3:Bucket"
-    }
-    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        let c = s3(cx);
+impl BucketProvider {
+    /// The bucket `id` as S3 reports it, if there is one.
+    async fn find(cx: &Cx, id: &str) -> Result<Option<Found<BucketSpec>>> {
+        let c = &cx.aws.s3;
         match c.head_bucket().bucket(id).send().await {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-                return Ok(Read::Missing)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
             Err(e) => return Err(Error::aws(format!("head bucket {id}"), e)),
         }
         let tags = match c.get_bucket_tagging().bucket(id).send().await {
-            Ok(t) => t
-                .tag_set
-                .into_iter()
-                .map(|t| (t.key, t.value))
-                .collect::<Vec<_>>(),
+            Ok(t) => t.tag_set.into_iter().map(|t| (t.key, t.value)).collect(),
             // No tag set at all.
             Err(e)
                 if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchTagSet") =>
             {
-                vec![]
+                BTreeMap::new()
             }
             Err(e) => return Err(Error::aws(format!("get tags of bucket {id}"), e)),
         };
@@ -90,15 +80,26 @@ impl Provider for BucketProvider {
             .map_err(|e| Error::aws(format!("get versioning of bucket {id}"), e))?
             .status
             .is_some_and(|s| s.as_str() == "Enabled");
+        let spec = BucketSpec {
+            name: id.into(),
+            versioning,
+            tags: tag_map(tags),
+        };
         let arn = format!("arn:{}:s3:::{id}", cx.ctx.partition);
-        Ok(Read::Found(Observed {
-            id: id.to_string(),
-            props: props(json!({"name": id, "versioning": versioning, "tags": tags_value(tags)})),
-            outputs: [("id".to_string(), id.to_string()), ("arn".to_string(), arn)].into(),
-        }))
+        Ok(Some(Found::new(id, spec).output("arn", arn)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for BucketProvider {
+    fn kind(&self) -> &'static str {
+        "acme:s3:Bucket"
+    }
+    async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
+        read_of(Self::find(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<()> {
-        match s3(cx).delete_bucket().bucket(id).send().await {
+        match cx.aws.s3.delete_bucket().bucket(id).send().await {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error().and_then(|s| s.meta().code()) == Some("NoSuchBucket") =>
@@ -110,76 +111,64 @@ impl Provider for BucketProvider {
     }
 }
 
-impl Bucket {
-    /// Sets versioning and tags as declared (what create and update share).
-    async fn apply(&self, cx: &Cx, d: &Props, o: Option<&Observed>) -> Result<Observed> {
-        use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging, VersioningConfiguration};
-        let c = s3(cx);
-        let changed = |k: &str| o.is_none_or(|o| o.props.get(k) != d.get(k));
-        if changed("versioning") && (self.versioning || o.is_some()) {
-            let status = match self.versioning {
-                true => BucketVersioningStatus::Enabled,
-                false => BucketVersioningStatus::Suspended,
-            };
-            c.put_bucket_versioning()
-                .bucket(&self.name)
-                .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-                .send()
-                .await
-                .map_err(|e| Error::aws(format!("set versioning of bucket {}", self.name), e))?;
-        }
-        if changed("tags") {
-            let tags = string_map(d, "tags")
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::Other(e.to_string()))?;
-            let tagging = Tagging::builder()
-                .set_tag_set(Some(tags))
-                .build()
-                .map_err(|e| Error::Other(e.to_string()))?;
-            c.put_bucket_tagging()
-                .bucket(&self.name)
-                .tagging(tagging)
-                .send()
-                .await
-                .map_err(|e| Error::aws(format!("tag bucket {}", self.name), e))?;
-        }
-        match BucketProvider.read(cx, &self.name, None).await? {
-            Read::Found(o) => Ok(o),
-            Read::Missing => Err(Error::Other(format!("bucket {} vanished", self.name))),
-        }
+/// Sets versioning and tags as `spec` says, where they differ from `had`
+/// (none: a bucket just made).
+async fn apply(cx: &Cx, spec: &BucketSpec, had: Option<&BucketSpec>) -> Result<Found<BucketSpec>> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, Tag, Tagging, VersioningConfiguration};
+    let (c, name) = (&cx.aws.s3, spec.name.as_str());
+    if had.map(|h| h.versioning) != Some(spec.versioning) && (spec.versioning || had.is_some()) {
+        let status = match spec.versioning {
+            true => BucketVersioningStatus::Enabled,
+            false => BucketVersioningStatus::Suspended,
+        };
+        c.put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("set versioning of bucket {name}"), e))?;
     }
+    if had.map(|h| &h.tags) != Some(&spec.tags) {
+        let tags = spec
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let tags = tags.collect::<std::result::Result<Vec<_>, _>>();
+        let tagging = tags.and_then(|t| Tagging::builder().set_tag_set(Some(t)).build());
+        c.put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging.map_err(|e| Error::Other(e.to_string()))?)
+            .send()
+            .await
+            .map_err(|e| Error::aws(format!("tag bucket {name}"), e))?;
+    }
+    BucketProvider::find(cx, name)
+        .await?
+        .ok_or_else(|| Error::Other(format!("bucket {name} vanished")))
 }
 
 #[async_trait::async_trait]
-impl Kind for Bucket {
+impl Typed for Bucket {
+    type Spec = BucketSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(BucketProvider)
     }
-    fn deps(&self) -> Vec<String> {
-        vec![]
+    fn spec(&self, i: &mut Inputs) -> BucketSpec {
+        BucketSpec {
+            name: self.name.as_str().into(),
+            versioning: self.versioning,
+            tags: tag_map(i.ctx().tags.clone()),
+        }
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+    /// Found by its name where the state records no ID (a create whose
+    /// answer was lost).
+    fn declared_id(&self) -> Option<String> {
+        Some(self.name.clone())
     }
-    fn desired(&self, ctx: &deployer::kind::Ctx, _k: &Known) -> Desired {
-        props(json!({
-            "name": self.name,
-            "versioning": self.versioning,
-            "tags": tags_value(ctx.tags.clone()),
-        }))
-        .into()
-    }
-    /// By the ID the state records, else by its name (a create whose answer
-    /// was lost).
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
-        let id = prior.id.as_deref().unwrap_or(&self.name);
-        BucketProvider.read(cx, id, None).await
-    }
-    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &BucketSpec, _k: &Known) -> Result<Found<BucketSpec>> {
         use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-        let mut req = s3(cx).create_bucket().bucket(&self.name);
+        let name = spec.name.as_str();
+        let mut req = cx.aws.s3.create_bucket().bucket(name);
         if cx.ctx.region != "us-east-1" {
             let here = BucketLocationConstraint::from(cx.ctx.region.as_str());
             let conf = CreateBucketConfiguration::builder().location_constraint(here);
@@ -193,16 +182,22 @@ impl Kind for Bucket {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
             {
-                if let Read::Found(o) = BucketProvider.read(cx, &self.name, None).await? {
-                    cx.ctx.ensure_ours("bucket", &o)?;
+                if let Some(f) = BucketProvider::find(cx, name).await? {
+                    f.ensure_ours(&cx.ctx, "bucket")?;
                 }
             }
-            Err(e) => return Err(Error::aws(format!("create bucket {}", self.name), e)),
+            Err(e) => return Err(Error::aws(format!("create bucket {name}"), e)),
         }
-        self.apply(cx, d, None).await
+        apply(cx, spec, None).await
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        self.apply(cx, d, Some(o)).await
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &BucketSpec,
+        found: &Found<BucketSpec>,
+        _k: &Known,
+    ) -> Result<Found<BucketSpec>> {
+        apply(cx, spec, Some(&found.spec)).await
     }
 }
 

@@ -62,6 +62,12 @@ fn cx(cognito: cip::Client, lambda: lambda::Client) -> Cx {
             iam: mock_client!(aws_sdk_iam, []),
             sts: mock_client!(aws_sdk_sts, []),
             logs: mock_client!(aws_sdk_cloudwatchlogs, []),
+            // Never called here (no kind of deployer's calls S3).
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::Config::builder()
+                    .behavior_version_latest()
+                    .build(),
+            ),
             stats: Arc::new(CallStats::default()),
             pacer: Default::default(),
             region: "eu-west-1".into(),

@@ -73,6 +73,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// S3 (for a kind of a bucket; the state backend has its own client).
+    pub s3: aws_sdk_s3::Client,
     /// Calls counted (the run's summary).
     pub stats: Arc<CallStats>,
     /// The gates of AWS's request quotas every call passes (`pace`).
@@ -436,7 +438,7 @@ impl Clients {
             .identity_cache()
             .unwrap_or_else(|| aws_smithy_runtime::client::identity::IdentityCache::lazy().build());
         macro_rules! client {
-            ($sdk:ident, $service:literal, $classifier:expr) => {
+            ($sdk:ident, $service:literal, $classifier:expr $(, $more:ident($arg:expr))*) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(cfg)
                         .identity_cache(crate::pace::PacedIdentity {
@@ -448,6 +450,7 @@ impl Clients {
                         .interceptor(TimeoutRetryCap)
                         .retry_classifier($classifier)
                         .retry_partition(unlimited_retries($service))
+                        $(.$more($arg))*
                         .build(),
                 )
             };
@@ -467,6 +470,14 @@ impl Clients {
             iam: client!(aws_sdk_iam, "iam", BusyClassifier::default()),
             sts: client!(aws_sdk_sts, "sts", BusyClassifier::default()),
             logs: client!(aws_sdk_cloudwatchlogs, "logs", BusyClassifier::default()),
+            // Path-style addressing on a custom endpoint (an emulator), as
+            // the S3 state backend does.
+            s3: client!(
+                aws_sdk_s3,
+                "s3",
+                BusyClassifier::default(),
+                force_path_style(cfg.endpoint_url().is_some())
+            ),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
             stats,
             pacer,

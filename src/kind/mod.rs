@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub mod listing;
+pub mod spec;
 
 /// A resource's settings as a map (setting name to JSON value): what a kind declares (`desired`) and what AWS reports (`read`), compared key by key.
 pub type Props = BTreeMap<String, Value>;
@@ -505,8 +506,8 @@ pub trait Kind: Send + Sync {
         BTreeSet::new()
     }
     /// Settings that cannot change in place: a difference means replace.
-    fn replace_on(&self) -> &'static [&'static str] {
-        &[]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec![]
     }
     /// For a kind with neither tags nor a parent that holds it (a Cognito
     /// domain): the setting that holds the ID of the resource it belongs

@@ -18,6 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+pub mod typed;
+pub use typed::Typed;
+
 type Eval<T> = Arc<dyn Fn(&Ctx, &Known) -> Option<T> + Send + Sync>;
 
 /// A value known now or after apply, with the resources it comes from.
@@ -186,6 +189,8 @@ pub struct Inputs<'a> {
     ctx: &'a Ctx,
     known: &'a Known,
     unknown: BTreeSet<String>,
+    /// The keys of the resources the inputs resolved so far read.
+    deps: BTreeSet<String>,
 }
 
 impl<'a> Inputs<'a> {
@@ -195,18 +200,22 @@ impl<'a> Inputs<'a> {
             ctx,
             known,
             unknown: BTreeSet::new(),
+            deps: BTreeSet::new(),
         }
     }
     /// The value of `input` for the setting at `path` (`role`,
     /// `environment.C`); while it is unknown, an empty placeholder and the
     /// path noted.
     pub fn get(&mut self, path: &str, input: &Output<String>) -> String {
+        self.deps.extend(input.deps().iter().cloned());
         let v = input.resolve(self.ctx, self.known);
         self.value(path, v)
     }
     /// The values of a list setting's inputs, in order: unknown as a whole
     /// (and empty) while one of them is.
     pub fn list(&mut self, path: &str, inputs: &[Output<String>]) -> Vec<String> {
+        self.deps
+            .extend(inputs.iter().flat_map(|i| i.deps().iter().cloned()));
         let v: Option<Vec<String>> = inputs
             .iter()
             .map(|i| i.resolve(self.ctx, self.known))
@@ -447,7 +456,7 @@ impl Declared {
         self.kind.parent()
     }
     /// Settings that cannot change in place (`Kind::replace_on`).
-    pub fn replace_on(&self) -> &'static [&'static str] {
+    pub fn replace_on(&self) -> Vec<&'static str> {
         self.kind.replace_on()
     }
     /// `Kind::non_unique_name`.

@@ -7,8 +7,10 @@
 
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, removed_keys, tag_map, Fixed, Found};
 use crate::kind::*;
-use serde_json::json;
+use crate::model::{Inputs, Typed};
+use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +32,8 @@ pub struct LogGroup {
 }
 
 /// A log group's class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LogClass {
     /// Every feature of CloudWatch Logs.
     #[default]
@@ -38,13 +41,57 @@ pub enum LogClass {
     /// Cheaper ingestion, fewer features (no metric filters, subscriptions
     /// or Live Tail).
     InfrequentAccess,
+    /// For logs AWS services deliver (vended logs): no queries, a
+    /// retention of one day.
+    Delivery,
 }
 
 impl LogClass {
-    fn as_str(&self) -> &'static str {
+    fn sdk(self) -> aws_sdk_cloudwatchlogs::types::LogGroupClass {
+        use aws_sdk_cloudwatchlogs::types::LogGroupClass as C;
         match self {
-            LogClass::Standard => "STANDARD",
-            LogClass::InfrequentAccess => "INFREQUENT_ACCESS",
+            LogClass::Standard => C::Standard,
+            LogClass::InfrequentAccess => C::InfrequentAccess,
+            LogClass::Delivery => C::Delivery,
+        }
+    }
+    /// The class CloudWatch Logs reports (absent: a group made before
+    /// classes, a standard one).
+    fn of(c: Option<&aws_sdk_cloudwatchlogs::types::LogGroupClass>) -> LogClass {
+        use aws_sdk_cloudwatchlogs::types::LogGroupClass as C;
+        match c {
+            Some(C::InfrequentAccess) => LogClass::InfrequentAccess,
+            Some(C::Delivery) => LogClass::Delivery,
+            _ => LogClass::Standard,
+        }
+    }
+}
+
+/// A log group's settings, as declared and as CloudWatch Logs reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogGroupSpec {
+    /// `/aws/lambda/FUNCTION` for a function's logs.
+    pub name: Fixed<String>,
+    /// Days its events are kept; `None`: forever.
+    pub retention_days: Option<i32>,
+    /// Fixed at creation.
+    pub class: Fixed<LogClass>,
+    /// The ARN of the KMS key its events are encrypted with.
+    pub kms_key_id: Option<String>,
+    /// The stack's tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl LogGroupSpec {
+    /// As DescribeLogGroups reports the group, with its tags.
+    fn of(g: &aws_sdk_cloudwatchlogs::types::LogGroup, tags: BTreeMap<String, String>) -> Self {
+        LogGroupSpec {
+            name: Fixed(g.log_group_name.clone().unwrap_or_default()),
+            retention_days: g.retention_in_days,
+            class: Fixed(LogClass::of(g.log_group_class.as_ref())),
+            kms_key_id: g.kms_key_id.clone(),
+            tags: tag_map(tags),
         }
     }
 }
@@ -108,7 +155,7 @@ impl LogGroup {
         .await
     }
 
-    async fn describe(cx: &Cx, name: &str) -> Result<Option<Observed>> {
+    async fn describe(cx: &Cx, name: &str) -> Result<Option<Found<LogGroupSpec>>> {
         if !cx
             .may_exist(LogGroupProvider.kind(), name, |ask| Self::list(cx, ask))
             .await
@@ -152,87 +199,54 @@ impl LogGroup {
             }
             Err(e) => return Err(Error::aws(format!("list tags of log group {name}"), e)),
         };
-        let mut outputs = BTreeMap::new();
-        outputs.insert("id".into(), name.to_string());
-        Ok(Some(Observed {
-            id: name.to_string(),
-            props: props(json!({
-                "name": name,
-                "retention_days": g.retention_in_days,
-                "class": g.log_group_class.as_ref().map(|c| c.as_str()).unwrap_or("STANDARD"),
-                "kms_key_id": g.kms_key_id,
-                "tags": tags_value(tags),
-            })),
-            outputs,
-        }))
+        Ok(Some(Found::new(name, LogGroupSpec::of(&g, tag_map(tags)))))
     }
 }
 
 #[async_trait::async_trait]
-impl Kind for LogGroup {
+impl Typed for LogGroup {
+    type Spec = LogGroupSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(LogGroupProvider)
     }
-    fn deps(&self) -> Vec<String> {
-        self.kms_key
-            .as_ref()
-            .map(|k| k.deps().to_vec())
-            .unwrap_or_default()
+    fn spec(&self, i: &mut Inputs) -> LogGroupSpec {
+        LogGroupSpec {
+            name: Fixed(self.name.clone()),
+            retention_days: self.retention_days,
+            class: Fixed(self.class),
+            kms_key_id: self.kms_key.as_ref().map(|k| i.input(k)),
+            tags: tag_map(i.ctx().tags.clone()),
+        }
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name", "class"]
-    }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = crate::model::Inputs::new(ctx, k);
-        let key = self.kms_key.as_ref().map(|a| i.get("kms_key_id", a));
-        i.finish(json!({
-            "name": self.name,
-            "retention_days": self.retention_days,
-            "class": self.class.as_str(),
-            "kms_key_id": key,
-            "tags": tags_value(ctx.tags.clone()),
-        }))
-    }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<LogGroupSpec>>> {
         for name in names_to_read(&self.name, prior) {
-            if let Some(o) = Self::describe(cx, &name).await? {
-                return Ok(Read::Found(o));
+            if let Some(f) = Self::describe(cx, &name).await? {
+                return Ok(Some(f));
             }
         }
-        Ok(Read::Missing)
+        Ok(None)
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
-        let name = s(d, "name");
+    async fn create(&self, cx: &Cx, spec: &LogGroupSpec, k: &Known) -> Result<Found<LogGroupSpec>> {
+        let name = spec.name.to_string();
         match cx
             .aws
             .logs
             .create_log_group()
             .log_group_name(&name)
-            .log_group_class(aws_sdk_cloudwatchlogs::types::LogGroupClass::from(
-                s(d, "class").as_str(),
-            ))
-            .set_kms_key_id(
-                d.get("kms_key_id")
-                    .and_then(|k| k.as_str())
-                    .map(String::from),
-            )
-            .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+            .log_group_class(spec.class.sdk())
+            .set_kms_key_id(spec.kms_key_id.clone())
+            .set_tags(Some(spec.tags.clone().into_iter().collect()))
             .send()
             .await
         {
             // Made as declared but for its retention (CreateLogGroup takes
             // none): no read back (its tags' quota is 5 a second).
             Ok(_) => {
-                let mut made = d.clone();
-                made.insert("retention_days".into(), serde_json::Value::Null);
-                let mut outputs = BTreeMap::new();
-                outputs.insert("id".into(), name.clone());
-                let o = Observed {
-                    id: name,
-                    props: made,
-                    outputs,
+                let made = LogGroupSpec {
+                    retention_days: None,
+                    ..spec.clone()
                 };
-                return self.update(cx, d, &o, k).await;
+                return Typed::update(self, cx, spec, &Found::new(name, made), k).await;
             }
             // Unique name: adopt the group Lambda (or an interrupted run) made.
             Err(e)
@@ -241,46 +255,49 @@ impl Kind for LogGroup {
             Err(e) => return Err(Error::aws(format!("create log group {name}"), e)),
         }
         match Self::describe(cx, &name).await? {
-            Some(o) => {
-                cx.ctx.ensure_ours("log group", &o)?;
-                self.update(cx, d, &o, k).await
+            Some(f) => {
+                f.ensure_ours(&cx.ctx, "log group")?;
+                Typed::update(self, cx, spec, &f, k).await
             }
             None => Err(Error::Other(format!(
                 "log group {name} vanished after create"
             ))),
         }
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let name = o.id.clone();
-        if d.get("retention_days") != o.props.get("retention_days") {
-            match d.get("retention_days").and_then(|v| v.as_i64()) {
-                Some(days) => {
-                    cx.aws
-                        .logs
-                        .put_retention_policy()
-                        .log_group_name(&name)
-                        .retention_in_days(days as i32)
-                        .send()
-                        .await
-                        .map_err(ctx_err(format!("set the retention of log group {name}")))?;
-                }
-                None => {
-                    cx.aws
-                        .logs
-                        .delete_retention_policy()
-                        .log_group_name(&name)
-                        .send()
-                        .await
-                        .map_err(ctx_err(format!("remove the retention of log group {name}")))?;
-                }
-            }
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &LogGroupSpec,
+        found: &Found<LogGroupSpec>,
+        _k: &Known,
+    ) -> Result<Found<LogGroupSpec>> {
+        let name = found.id.as_str();
+        let logs = &cx.aws.logs;
+        let had = &found.spec;
+        if spec.retention_days != had.retention_days {
+            match spec.retention_days {
+                Some(days) => logs
+                    .put_retention_policy()
+                    .log_group_name(name)
+                    .retention_in_days(days)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ctx_err(format!("set the retention of log group {name}"))),
+                None => logs
+                    .delete_retention_policy()
+                    .log_group_name(name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(ctx_err(format!("remove the retention of log group {name}"))),
+            }?;
         }
-        if d.get("kms_key_id") != o.props.get("kms_key_id") {
-            let logs = &cx.aws.logs;
-            match d.get("kms_key_id").and_then(|k| k.as_str()) {
+        if spec.kms_key_id != had.kms_key_id {
+            match &spec.kms_key_id {
                 Some(key) => logs
                     .associate_kms_key()
-                    .log_group_name(&name)
+                    .log_group_name(name)
                     .kms_key_id(key)
                     .send()
                     .await
@@ -288,7 +305,7 @@ impl Kind for LogGroup {
                     .map_err(ctx_err(format!("encrypt log group {name} with {key}"))),
                 None => logs
                     .disassociate_kms_key()
-                    .log_group_name(&name)
+                    .log_group_name(name)
                     .send()
                     .await
                     .map(|_| ())
@@ -297,32 +314,27 @@ impl Kind for LogGroup {
                     ))),
             }?;
         }
-        if d.get("tags") != o.props.get("tags") {
-            let arn = Self::arn(&cx.ctx, &name);
-            let want = string_map(d, "tags");
-            let stale = stale_tags(d, &o.props);
+        if spec.tags != had.tags {
+            let arn = Self::arn(&cx.ctx, name);
+            let stale = removed_keys(&had.tags, &spec.tags);
             if !stale.is_empty() {
-                cx.aws
-                    .logs
-                    .untag_resource()
+                logs.untag_resource()
                     .resource_arn(&arn)
                     .set_tag_keys(Some(stale))
                     .send()
                     .await
                     .map_err(ctx_err(format!("untag log group {name}")))?;
             }
-            cx.aws
-                .logs
-                .tag_resource()
+            logs.tag_resource()
                 .resource_arn(&arn)
-                .set_tags(Some(want.into_iter().collect()))
+                .set_tags(Some(spec.tags.clone().into_iter().collect()))
                 .send()
                 .await
                 .map_err(ctx_err(format!("tag log group {name}")))?;
         }
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -336,10 +348,7 @@ impl Provider for LogGroupProvider {
         "aws:logs:LogGroup"
     }
     async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        Ok(match LogGroup::describe(cx, id).await? {
-            Some(o) => Read::Found(o),
-            None => Read::Missing,
-        })
+        read_of(LogGroup::describe(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         ok_if_gone(

@@ -184,8 +184,8 @@ impl Kind for Authorizer {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["type"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["type"]
     }
     fn non_unique_name(&self) -> bool {
         true

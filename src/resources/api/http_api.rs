@@ -211,8 +211,8 @@ impl Kind for Api {
     fn deps(&self) -> Vec<String> {
         vec![]
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["protocol"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["protocol"]
     }
     fn non_unique_name(&self) -> bool {
         true

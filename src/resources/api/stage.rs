@@ -220,8 +220,8 @@ impl Kind for Stage {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["name"]
     }
     fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
         let mut i = Inputs::new(ctx, k);

@@ -473,8 +473,8 @@ impl Kind for Client {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["generate_secret"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["generate_secret"]
     }
     fn non_unique_name(&self) -> bool {
         true

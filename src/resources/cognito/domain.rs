@@ -1,9 +1,10 @@
 use super::parent_out;
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{Handle, Input, Inputs, Output};
-use serde_json::json;
+use crate::model::{Handle, Input, Inputs, Output, Typed};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- domain
@@ -78,7 +79,7 @@ pub(super) async fn delete_domain(cx: &Cx, domain: &str, pool: &str) -> Result<(
                 .is_some_and(|s| s.is_invalid_parameter_exception()) =>
         {
             match Domain::describe(cx, domain).await? {
-                Some(o) if o.outputs.get("parent_id").map(String::as_str) == Some(pool) => {
+                Some(f) if *f.spec.user_pool_id == pool => {
                     Err(Error::aws(format!("delete user pool domain {domain}"), e))
                 }
                 _ => Ok(()),
@@ -88,8 +89,20 @@ pub(super) async fn delete_domain(cx: &Cx, domain: &str, pool: &str) -> Result<(
     }
 }
 
+/// A domain's settings: its prefix and pool fixed at creation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DomainSpec {
+    /// The prefix (`PREFIX.auth.REGION.amazoncognito.com`).
+    pub domain: Fixed<String>,
+    /// The pool it serves.
+    pub user_pool_id: Fixed<String>,
+    /// 1: the classic hosted UI (2 would be managed login).
+    pub managed_login_version: i32,
+}
+
 impl Domain {
-    async fn describe(cx: &Cx, domain: &str) -> Result<Option<Observed>> {
+    async fn describe(cx: &Cx, domain: &str) -> Result<Option<Found<DomainSpec>>> {
         let out = cx
             .aws
             .cognito
@@ -112,23 +125,21 @@ impl Domain {
         if pool.is_empty() {
             return Ok(None); // AWS answers an empty description for no domain
         }
-        let mut outputs = parent_out(&pool);
-        outputs.insert("domain".into(), domain.to_string());
+        let spec = DomainSpec {
+            domain: domain.into(),
+            user_pool_id: Fixed(pool.clone()),
+            managed_login_version: d.managed_login_version.unwrap_or(1),
+        };
+        let mut f = Found::new(domain, spec);
+        f.outputs = parent_out(&pool);
+        f.outputs.insert("domain".into(), domain.to_string());
         if let Some(st) = &d.status {
-            outputs.insert("status".into(), st.as_str().to_string());
+            f.outputs.insert("status".into(), st.as_str().to_string());
         }
-        Ok(Some(Observed {
-            id: domain.to_string(),
-            props: props(json!({
-                "domain": domain,
-                "user_pool_id": pool,
-                "managed_login_version": d.managed_login_version.unwrap_or(1),
-            })),
-            outputs,
-        }))
+        Ok(Some(f))
     }
 
-    async fn wait_active(cx: &Cx, domain: &str) -> Result<Observed> {
+    async fn wait_active(cx: &Cx, domain: &str) -> Result<Found<DomainSpec>> {
         // A prefix domain takes up to about a minute to become ACTIVE.
         let r = crate::aws::with_backoff(
             "domain to become ACTIVE",
@@ -155,47 +166,36 @@ impl Domain {
 }
 
 #[async_trait::async_trait]
-impl Kind for Domain {
+impl Typed for Domain {
+    type Spec = DomainSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(DomainProvider)
-    }
-    fn deps(&self) -> Vec<String> {
-        self.user_pool_id.deps().to_vec()
-    }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["domain", "user_pool_id"]
     }
     fn belongs_through(&self) -> Option<(&'static str, String)> {
         let pool = self.user_pool_id.deps().first()?.clone();
         Some(("user_pool_id", pool))
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "domain": self.prefix(ctx),
-            "user_pool_id": i.get("user_pool_id", &self.user_pool_id),
-            "managed_login_version": 1,
-        });
-        i.finish(v)
+    fn spec(&self, i: &mut Inputs) -> DomainSpec {
+        DomainSpec {
+            domain: Fixed(self.prefix(i.ctx())),
+            user_pool_id: Fixed(i.input(&self.user_pool_id)),
+            managed_login_version: 1,
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<DomainSpec>>> {
         let want = self.prefix(&cx.ctx);
         let name = prior.id.clone().unwrap_or_else(|| want.clone());
         if name.is_empty() {
-            return Ok(Read::Missing);
+            return Ok(None);
         }
         Ok(match Self::describe(cx, &name).await? {
-            Some(o) => Read::Found(o),
-            None if name != want && !want.is_empty() => match Self::describe(cx, &want).await? {
-                Some(o) => Read::Found(o),
-                None => Read::Missing,
-            },
-            None => Read::Missing,
+            Some(f) => Some(f),
+            None if name != want && !want.is_empty() => Self::describe(cx, &want).await?,
+            None => None,
         })
     }
-    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
-        let domain = s(d, "domain");
-        let pool = s(d, "user_pool_id");
+    async fn create(&self, cx: &Cx, spec: &DomainSpec, _k: &Known) -> Result<Found<DomainSpec>> {
+        let (domain, pool) = (spec.domain.as_str(), spec.user_pool_id.as_str());
         let r = crate::aws::with_backoff(
             "create Cognito domain",
             std::time::Duration::from_secs(60),
@@ -207,33 +207,39 @@ impl Kind for Domain {
                 cx.aws
                     .cognito
                     .create_user_pool_domain()
-                    .domain(&domain)
-                    .user_pool_id(&pool)
-                    .managed_login_version(1)
+                    .domain(domain)
+                    .user_pool_id(pool)
+                    .managed_login_version(spec.managed_login_version)
                     .send()
             },
         )
         .await;
         if let Err(e) = r {
             // Adopt a domain already on this pool (lost state entry).
-            match Self::describe(cx, &domain).await? {
-                Some(o) if s(&o.props, "user_pool_id") == pool => {}
+            match Self::describe(cx, domain).await? {
+                Some(f) if *f.spec.user_pool_id == pool => {}
                 _ => return Err(Error::aws(format!("create Cognito domain {domain}"), e)),
             }
         }
-        Self::wait_active(cx, &domain).await
+        Self::wait_active(cx, domain).await
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &DomainSpec,
+        found: &Found<DomainSpec>,
+        _k: &Known,
+    ) -> Result<Found<DomainSpec>> {
         cx.aws
             .cognito
             .update_user_pool_domain()
-            .domain(&o.id)
-            .user_pool_id(s(d, "user_pool_id"))
-            .managed_login_version(1)
+            .domain(&found.id)
+            .user_pool_id(spec.user_pool_id.as_str())
+            .managed_login_version(spec.managed_login_version)
             .send()
             .await
-            .map_err(ctx_err(format!("update Cognito domain {}", o.id)))?;
-        Self::wait_active(cx, &o.id).await
+            .map_err(ctx_err(format!("update Cognito domain {}", found.id)))?;
+        Self::wait_active(cx, &found.id).await
     }
 }
 
@@ -246,16 +252,13 @@ impl Provider for DomainProvider {
         "aws:cognito:UserPoolDomain"
     }
     async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        Ok(match Domain::describe(cx, id).await? {
-            Some(o) => Read::Found(o),
-            None => Read::Missing,
-        })
+        read_of(Domain::describe(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let pool = match parent {
             Some(p) => p.to_string(),
             None => match Domain::describe(cx, id).await? {
-                Some(o) => s(&o.props, "user_pool_id"),
+                Some(f) => f.spec.user_pool_id.0,
                 None => return Ok(()),
             },
         };

@@ -1,11 +1,10 @@
 use super::parent_out;
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Handle, Input, Inputs, Output};
-use serde_json::json;
-use serde_json::Value;
-use std::collections::BTreeMap;
+use crate::model::{deps_of, Handle, Input, Inputs, Output, Typed};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- groups
@@ -47,8 +46,23 @@ impl Handle<Group> {
     }
 }
 
+/// A group's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupSpec {
+    /// Unique in its pool.
+    pub name: Fixed<String>,
+    /// What it is for.
+    pub description: String,
+    /// Lower wins when a user's groups name different roles.
+    pub precedence: Option<i32>,
+    /// The IAM role its members get through an identity pool.
+    pub role_arn: Option<String>,
+}
+
 #[async_trait::async_trait]
-impl Kind for Group {
+impl Typed for Group {
+    type Spec = GroupSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(GroupProvider)
     }
@@ -60,27 +74,20 @@ impl Kind for Group {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+    fn spec(&self, i: &mut Inputs) -> GroupSpec {
+        GroupSpec {
+            name: Fixed(self.name.clone()),
+            description: self.description.clone(),
+            precedence: self.precedence,
+            role_arn: self.role_arn.as_ref().map(|r| i.input(r)),
+        }
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "name": self.name,
-            "description": self.description,
-            "precedence": self.precedence,
-            "role_arn": self.role_arn.as_ref().map(|r| i.get("role_arn", r)),
-        });
-        i.finish(v)
-    }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<GroupSpec>>> {
         // Unique in its pool: by the recorded name, else the declared one.
         let name = prior.id_or(&self.name);
-        GroupProvider
-            .read(cx, &name, prior.parent_id.as_deref())
-            .await
+        GroupProvider::find(cx, &name, prior.parent_id.as_deref()).await
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &GroupSpec, k: &Known) -> Result<Found<GroupSpec>> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
@@ -88,9 +95,9 @@ impl Kind for Group {
             .create_group()
             .user_pool_id(&pool)
             .group_name(&self.name)
-            .description(s(d, "description"))
-            .set_precedence(self.precedence)
-            .set_role_arn(d.get("role_arn").and_then(|v| v.as_str()).map(String::from))
+            .description(&spec.description)
+            .set_precedence(spec.precedence)
+            .set_role_arn(spec.role_arn.clone())
             .send()
             .await;
         match r {
@@ -101,24 +108,22 @@ impl Kind for Group {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_group_exists_exception()) =>
             {
-                let o = Observed {
-                    id: self.name.clone(),
-                    props: Props::new(),
-                    outputs: BTreeMap::new(),
-                };
-                return self.update(cx, d, &o, k).await;
+                let had = Found::new(self.name.clone(), GroupSpec::default());
+                return Typed::update(self, cx, spec, &had, k).await;
             }
             Err(e) => return Err(Error::aws(format!("create group {}", self.name), e)),
         }
-        match GroupProvider.read(cx, &self.name, Some(&pool)).await? {
-            Read::Found(o) => Ok(o),
-            Read::Missing => Err(Error::Other(format!(
-                "group {} vanished after create",
-                self.name
-            ))),
-        }
+        GroupProvider::find(cx, &self.name, Some(&pool))
+            .await?
+            .ok_or_else(|| Error::Other(format!("group {} vanished after create", self.name)))
     }
-    async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, k: &Known) -> Result<Observed> {
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &GroupSpec,
+        _found: &Found<GroupSpec>,
+        k: &Known,
+    ) -> Result<Found<GroupSpec>> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
         // Every field, as declared. Whether UpdateGroup keeps or clears a
         // field it is not sent is not documented, and a role or precedence
@@ -130,28 +135,24 @@ impl Kind for Group {
             .update_group()
             .user_pool_id(&pool)
             .group_name(&self.name)
-            .description(s(d, "description"))
-            .set_precedence(self.precedence)
-            .set_role_arn(d.get("role_arn").and_then(|v| v.as_str()).map(String::from))
+            .description(&spec.description)
+            .set_precedence(spec.precedence)
+            .set_role_arn(spec.role_arn.clone())
             .send()
             .await
             .map_err(ctx_err(format!("update group {}", self.name)))?;
-        let o = match GroupProvider.read(cx, &self.name, Some(&pool)).await? {
-            Read::Found(o) => o,
-            Read::Missing => {
-                return Err(Error::Other(format!(
-                    "group {} vanished after update",
-                    self.name
-                )))
-            }
+        let Some(f) = GroupProvider::find(cx, &self.name, Some(&pool)).await? else {
+            return Err(Error::Other(format!(
+                "group {} vanished after update",
+                self.name
+            )));
         };
-        let kept = |k: &str| {
-            d.get(k).is_none_or(Value::is_null) && o.props.get(k).is_some_and(|v| !v.is_null())
-        };
-        if kept("precedence") || kept("role_arn") {
-            return self.remade(cx, &pool, d, k).await;
+        let kept = (spec.precedence.is_none() && f.spec.precedence.is_some())
+            || (spec.role_arn.is_none() && f.spec.role_arn.is_some());
+        if kept {
+            return self.remade(cx, &pool, spec, k).await;
         }
-        Ok(o)
+        Ok(f)
     }
 }
 
@@ -160,7 +161,13 @@ impl Group {
     /// clears a role or precedence where UpdateGroup keeps what it is not
     /// sent): its members are listed, it is deleted and created, and each
     /// is added back.
-    async fn remade(&self, cx: &Cx, pool: &str, d: &Props, k: &Known) -> Result<Observed> {
+    async fn remade(
+        &self,
+        cx: &Cx,
+        pool: &str,
+        spec: &GroupSpec,
+        k: &Known,
+    ) -> Result<Found<GroupSpec>> {
         let mut members = vec![];
         let mut pages = cx
             .aws
@@ -183,7 +190,7 @@ impl Group {
             if members.is_empty() { "(none)".to_string() } else { members.join(", ") }
         );
         GroupProvider.delete(cx, &self.name, Some(pool)).await?;
-        let o = self.create(cx, d, k).await?;
+        let f = Typed::create(self, cx, spec, k).await?;
         for m in members {
             cx.aws
                 .cognito
@@ -195,28 +202,25 @@ impl Group {
                 .await
                 .map_err(ctx_err(format!("add {m} back to group {}", self.name)))?;
         }
-        Ok(o)
+        Ok(f)
     }
 }
 
 /// A group as a read of it sees it.
-fn observed(
+fn found(
     pool: &str,
     id: &str,
     g: aws_sdk_cognitoidentityprovider::types::GroupType,
-) -> Observed {
-    let mut outputs = parent_out(pool);
-    outputs.insert("id".into(), id.to_string());
-    Observed {
-        id: id.to_string(),
-        props: props(json!({
-            "name": id,
-            "description": g.description.unwrap_or_default(),
-            "precedence": g.precedence,
-            "role_arn": g.role_arn,
-        })),
-        outputs,
-    }
+) -> Found<GroupSpec> {
+    let spec = GroupSpec {
+        name: id.into(),
+        description: g.description.unwrap_or_default(),
+        precedence: g.precedence,
+        role_arn: g.role_arn,
+    };
+    let mut f = Found::new(id, spec);
+    f.outputs.extend(parent_out(pool));
+    f
 }
 
 /// Every group of `pool` (ListGroups: 60 a call), each as a read of it by
@@ -252,7 +256,7 @@ async fn list_groups(
         let found = groups
             .filter_map(|g| {
                 let name = g.group_name.clone()?;
-                let o = observed(pool, &name, g);
+                let o = found(pool, &name, g).observed().ok()?;
                 Some((name, Some(o)))
             })
             .collect();
@@ -264,18 +268,19 @@ async fn list_groups(
 /// Reads and deletes [`Group`]s by name, in their pool.
 pub struct GroupProvider;
 
-#[async_trait::async_trait]
-impl Provider for GroupProvider {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:UserPoolGroup"
-    }
-    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
-        let Some(pool) = parent else {
-            return Ok(Read::Missing);
+impl GroupProvider {
+    /// The group `id` of `pool`, if there is one (from the pool's list when
+    /// the plan listed it).
+    async fn find(cx: &Cx, id: &str, pool: Option<&str>) -> Result<Option<Found<GroupSpec>>> {
+        let Some(pool) = pool else {
+            return Ok(None);
         };
         let list = |ask| list_groups(cx, pool, ask);
-        if let Some(r) = cx.listed_read(self.kind(), pool, id, list).await {
-            return Ok(r);
+        if let Some(r) = cx.listed_read(GroupProvider.kind(), pool, id, list).await {
+            return match r {
+                Read::Found(o) => Found::from_observed(&o).map(Some),
+                Read::Missing => Ok(None),
+            };
         }
         let g = found_or_none(
             cx.aws
@@ -288,10 +293,17 @@ impl Provider for GroupProvider {
             |s| s.is_resource_not_found_exception(),
             format!("get group {id}"),
         )?;
-        let Some(g) = g.and_then(|g| g.group) else {
-            return Ok(Read::Missing);
-        };
-        Ok(Read::Found(observed(pool, id, g)))
+        Ok(g.and_then(|g| g.group).map(|g| found(pool, id, g)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for GroupProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:UserPoolGroup"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        read_of(Self::find(cx, id, parent).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };

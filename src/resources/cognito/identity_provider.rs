@@ -274,8 +274,8 @@ impl Kind for IdentityProvider {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name", "type"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["name", "type"]
     }
     fn sensitive(&self) -> BTreeSet<String> {
         match self.details().secret {

@@ -1,11 +1,11 @@
 use super::parent_out;
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, Found};
 use crate::kind::*;
-use crate::model::{Handle, Input, Output};
+use crate::model::{Handle, Input, Inputs, Output, Typed};
 use aws_sdk_cognitoidentityprovider::types::ResourceServerScopeType;
-use serde_json::json;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- resource server
@@ -31,8 +31,43 @@ impl Handle<ResourceServer> {
     }
 }
 
+/// A resource server's settings (its identifier is its ID).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ResourceServerSpec {
+    /// Its display name.
+    pub name: String,
+    /// Its scopes, in the order declared.
+    pub scopes: Vec<Scope>,
+}
+
+/// A scope of a resource server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The name after `IDENTIFIER/`.
+    pub name: String,
+    /// What it allows.
+    pub description: String,
+}
+
+impl Scope {
+    fn sdk(&self) -> Result<ResourceServerScopeType> {
+        ResourceServerScopeType::builder()
+            .scope_name(&self.name)
+            .scope_description(&self.description)
+            .build()
+            .map_err(|e| Error::Other(e.to_string()))
+    }
+}
+
+/// The scopes as Cognito takes them.
+fn scopes(spec: &ResourceServerSpec) -> Result<Vec<ResourceServerScopeType>> {
+    spec.scopes.iter().map(Scope::sdk).collect()
+}
+
 #[async_trait::async_trait]
-impl Kind for ResourceServer {
+impl Typed for ResourceServer {
+    type Spec = ResourceServerSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(ResourceServerProvider)
     }
@@ -42,21 +77,26 @@ impl Kind for ResourceServer {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn desired(&self, _ctx: &Ctx, _k: &Known) -> Desired {
-        let scopes: Vec<Value> = self
-            .scopes
-            .iter()
-            .map(|(n, d)| json!({"name": n, "description": d}))
-            .collect();
-        props(json!({"name": self.name, "scopes": scopes})).into()
+    fn spec(&self, _i: &mut Inputs) -> ResourceServerSpec {
+        let scopes = self.scopes.iter().map(|(name, description)| Scope {
+            name: name.clone(),
+            description: description.clone(),
+        });
+        ResourceServerSpec {
+            name: self.name.clone(),
+            scopes: scopes.collect(),
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<ResourceServerSpec>>> {
         let ident = prior.id_or(&self.identifier);
-        ResourceServerProvider
-            .read(cx, &ident, prior.parent_id.as_deref())
-            .await
+        ResourceServerProvider::find(cx, &ident, prior.parent_id.as_deref()).await
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &ResourceServerSpec,
+        k: &Known,
+    ) -> Result<Found<ResourceServerSpec>> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
@@ -64,46 +104,44 @@ impl Kind for ResourceServer {
             .create_resource_server()
             .user_pool_id(&pool)
             .identifier(&self.identifier)
-            .name(s(d, "name"))
-            .set_scopes(Some(scopes(d)?))
+            .name(&spec.name)
+            .set_scopes(Some(scopes(spec)?))
             .send()
             .await;
         if let Err(e) = r {
             // Identifiers are unique per pool: adopt one that already exists.
-            let prior = Prior {
-                parent_id: Some(pool.clone()),
-                ..Default::default()
-            };
-            return match self.read(cx, &prior).await? {
-                Read::Found(o) => self.update(cx, d, &o, k).await,
-                _ => Err(Error::aws("create resource server", e)),
+            return match ResourceServerProvider::find(cx, &self.identifier, Some(&pool)).await? {
+                Some(f) => Typed::update(self, cx, spec, &f, k).await,
+                None => Err(Error::aws("create resource server", e)),
             };
         }
-        let mut outputs = parent_out(&pool);
-        outputs.insert("id".into(), self.identifier.clone());
-        Ok(Observed {
-            id: self.identifier.clone(),
-            props: d.clone(),
-            outputs,
-        })
+        let mut f = Found::new(self.identifier.clone(), spec.clone());
+        f.outputs.extend(parent_out(&pool));
+        Ok(f)
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        if diff(d, &o.props).is_empty() {
-            return Ok(o.clone());
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &ResourceServerSpec,
+        found: &Found<ResourceServerSpec>,
+        _k: &Known,
+    ) -> Result<Found<ResourceServerSpec>> {
+        if spec == &found.spec {
+            return Ok(found.clone());
         }
         cx.aws
             .cognito
             .update_resource_server()
-            .user_pool_id(o.outputs.get("parent_id").cloned().unwrap_or_default())
-            .identifier(&o.id)
-            .name(s(d, "name"))
-            .set_scopes(Some(scopes(d)?))
+            .user_pool_id(found.outputs.get("parent_id").cloned().unwrap_or_default())
+            .identifier(&found.id)
+            .name(&spec.name)
+            .set_scopes(Some(scopes(spec)?))
             .send()
             .await
             .map_err(ctx_err("update resource server"))?;
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -111,22 +149,22 @@ impl Kind for ResourceServer {
 /// Reads and deletes [`ResourceServer`]s by ID.
 pub struct ResourceServerProvider;
 
-#[async_trait::async_trait]
-impl Provider for ResourceServerProvider {
-    fn kind(&self) -> &'static str {
-        "aws:cognito:ResourceServer"
-    }
-    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
-        let Some(pool) = parent else {
-            return Ok(Read::Missing);
+impl ResourceServerProvider {
+    /// The resource server `id` of `pool`, if there is one.
+    async fn find(
+        cx: &Cx,
+        id: &str,
+        pool: Option<&str>,
+    ) -> Result<Option<Found<ResourceServerSpec>>> {
+        let Some(pool) = pool else {
+            return Ok(None);
         };
-        let ident = id.to_string();
         let r = cx
             .aws
             .cognito
             .describe_resource_server()
             .user_pool_id(pool)
-            .identifier(&ident)
+            .identifier(id)
             .send()
             .await;
         let rs = match r {
@@ -140,21 +178,29 @@ impl Provider for ResourceServerProvider {
             Err(e) => return Err(Error::aws("describe resource server", e)),
         };
         let Some(rs) = rs else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
-        let scopes: Vec<Value> = rs
-            .scopes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| json!({"name": s.scope_name, "description": s.scope_description}))
-            .collect();
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), ident.clone());
-        Ok(Read::Found(Observed {
-            id: ident,
-            props: props(json!({"name": rs.name.unwrap_or_default(), "scopes": scopes})),
-            outputs,
-        }))
+        let scopes = rs.scopes.unwrap_or_default().into_iter().map(|s| Scope {
+            name: s.scope_name,
+            description: s.scope_description,
+        });
+        let spec = ResourceServerSpec {
+            name: rs.name.unwrap_or_default(),
+            scopes: scopes.collect(),
+        };
+        let mut f = Found::new(id, spec);
+        f.outputs.extend(parent_out(pool));
+        Ok(Some(f))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for ResourceServerProvider {
+    fn kind(&self) -> &'static str {
+        "aws:cognito:ResourceServer"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        read_of(Self::find(cx, id, parent).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
@@ -177,20 +223,4 @@ impl Provider for ResourceServerProvider {
             Err(e) => Err(Error::aws("delete resource server", e)),
         }
     }
-}
-
-fn scopes(d: &Props) -> Result<Vec<ResourceServerScopeType>> {
-    d.get("scopes")
-        .and_then(|v| v.as_array())
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|sc| {
-            ResourceServerScopeType::builder()
-                .scope_name(sc["name"].as_str().unwrap_or_default())
-                .scope_description(sc["description"].as_str().unwrap_or_default())
-                .build()
-                .map_err(|e| Error::Other(e.to_string()))
-        })
-        .collect()
 }

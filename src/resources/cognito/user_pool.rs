@@ -437,8 +437,8 @@ impl Kind for UserPool {
     fn deps(&self) -> Vec<String> {
         self.triggers.as_ref().map(|t| t.deps()).unwrap_or_default()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &[
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec![
             "name",
             "username_attributes",
             "alias_attributes",

@@ -253,8 +253,8 @@ impl Kind for Role {
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(RoleProvider)
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name", "path"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["name", "path"]
     }
     fn deps(&self) -> Vec<String> {
         vec![]

@@ -1,6 +1,8 @@
 use crate::error::{Error, Result};
+use crate::kind::spec::{read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs};
+use crate::model::{Input, Inputs, Typed};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -73,17 +75,6 @@ pub struct PolicyDocument {
 }
 
 impl PolicyDocument {
-    fn deps(&self) -> Vec<&[String]> {
-        let mut out = vec![];
-        for s in &self.statements {
-            out.extend(s.resources.iter().map(|r| r.deps()));
-            for c in &s.conditions {
-                out.extend(c.values.iter().map(|v| v.deps()));
-            }
-        }
-        out
-    }
-
     /// The document as JSON, in the normal form `normalise` gives what IAM
     /// reports: lists sorted, one statement list. Its inputs resolve with
     /// `i`: the document is the setting `path`, unknown as a whole while one
@@ -206,75 +197,113 @@ fn split_id(id: &str) -> Option<(&str, &str)> {
     id.split_once(':')
 }
 
+/// An inline policy's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RolePolicySpec {
+    /// The role's name.
+    pub role: Fixed<String>,
+    /// Unique among the role's inline policies.
+    pub name: Fixed<String>,
+    /// The document in its normal form (`PolicyDocument::to_json`,
+    /// `normalise`).
+    pub policy: Value,
+}
+
 #[async_trait::async_trait]
-impl Kind for RolePolicy {
+impl Typed for RolePolicy {
+    type Spec = RolePolicySpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(RolePolicyProvider)
     }
-    fn deps(&self) -> Vec<String> {
-        let mut inputs = vec![self.role_name.deps()];
-        inputs.extend(self.document.deps());
-        deps_of(inputs)
+    fn spec(&self, i: &mut Inputs) -> RolePolicySpec {
+        RolePolicySpec {
+            role: Fixed(i.input(&self.role_name)),
+            name: Fixed(self.name.clone()),
+            policy: self.document.to_json(i, "policy"),
+        }
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["role", "name"]
-    }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "role": i.get("role", &self.role_name),
-            "name": self.name,
-            "policy": self.document.to_json(&mut i, "policy"),
-        });
-        i.finish(v)
-    }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<RolePolicySpec>>> {
         let id = match &prior.id {
             Some(id) => id.clone(),
             // Not recorded (a lost answer): by the role's name and its own.
             None => match self.role_name.resolve(&cx.ctx, &prior.known) {
                 Some(role) => format!("{role}:{}", self.name),
-                None => return Ok(Read::Missing),
+                None => return Ok(None),
             },
         };
-        RolePolicyProvider.read(cx, &id, None).await
+        RolePolicyProvider::find(cx, &id).await
     }
-    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
-        self.put(cx, d).await
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &RolePolicySpec,
+        _k: &Known,
+    ) -> Result<Found<RolePolicySpec>> {
+        put(cx, spec).await
     }
-    async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, _k: &Known) -> Result<Observed> {
-        self.put(cx, d).await
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &RolePolicySpec,
+        _found: &Found<RolePolicySpec>,
+        _k: &Known,
+    ) -> Result<Found<RolePolicySpec>> {
+        put(cx, spec).await
     }
 }
 
-impl RolePolicy {
-    /// PutRolePolicy: creates or replaces the document (idempotent).
-    async fn put(&self, cx: &Cx, d: &Props) -> Result<Observed> {
-        let role = s(d, "role");
-        let doc = d.get("policy").cloned().unwrap_or(Value::Null).to_string();
-        cx.aws
-            .iam
-            .put_role_policy()
-            .role_name(&role)
-            .policy_name(&self.name)
-            .policy_document(doc)
-            .send()
-            .await
-            .map_err(ctx_err(format!(
-                "put inline policy {} of role {role}",
-                self.name
-            )))?;
-        let id = format!("{role}:{}", self.name);
-        Ok(Observed {
-            id: id.clone(),
-            props: d.clone(),
-            outputs: [("id".to_string(), id)].into(),
-        })
-    }
+/// PutRolePolicy: creates or replaces the document (idempotent).
+async fn put(cx: &Cx, spec: &RolePolicySpec) -> Result<Found<RolePolicySpec>> {
+    let (role, name) = (spec.role.as_str(), spec.name.as_str());
+    cx.aws
+        .iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(spec.policy.to_string())
+        .send()
+        .await
+        .map_err(ctx_err(format!("put inline policy {name} of role {role}")))?;
+    Ok(Found::new(format!("{role}:{name}"), spec.clone()))
 }
 
 /// Reads and deletes [`RolePolicy`]s by ID (`ROLE:NAME`).
 pub struct RolePolicyProvider;
+
+impl RolePolicyProvider {
+    /// The inline policy `ROLE:NAME`, if there is one.
+    async fn find(cx: &Cx, id: &str) -> Result<Option<Found<RolePolicySpec>>> {
+        let Some((role, name)) = split_id(id) else {
+            return Ok(None);
+        };
+        let got = cx
+            .aws
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await;
+        match got {
+            Ok(p) => {
+                let spec = RolePolicySpec {
+                    role: role.into(),
+                    name: name.into(),
+                    policy: normalise(&p.policy_document),
+                };
+                Ok(Some(Found::new(id, spec)))
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::aws(format!("get inline policy {id}"), e)),
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Provider for RolePolicyProvider {
@@ -282,35 +311,7 @@ impl Provider for RolePolicyProvider {
         "aws:iam:RolePolicy"
     }
     async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        let Some((role, name)) = split_id(id) else {
-            return Ok(Read::Missing);
-        };
-        match cx
-            .aws
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(name)
-            .send()
-            .await
-        {
-            Ok(p) => Ok(Read::Found(Observed {
-                id: id.to_string(),
-                props: props(json!({
-                    "role": role,
-                    "name": name,
-                    "policy": normalise(&p.policy_document),
-                })),
-                outputs: [("id".to_string(), id.to_string())].into(),
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
-            {
-                Ok(Read::Missing)
-            }
-            Err(e) => Err(Error::aws(format!("get inline policy {id}"), e)),
-        }
+        read_of(Self::find(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<()> {
         let Some((role, name)) = split_id(id) else {

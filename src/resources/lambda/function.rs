@@ -455,8 +455,8 @@ impl Kind for Function {
     fn code(&self) -> Option<crate::package::Code> {
         Some(self.code.clone())
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
+    fn replace_on(&self) -> Vec<&'static str> {
+        vec!["name"]
     }
     fn deps(&self) -> Vec<String> {
         deps_of(

@@ -1,10 +1,10 @@
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs, Output};
-use serde_json::json;
+use crate::model::{deps_of, Input, Inputs, Output, Typed};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,21 +32,19 @@ pub struct Permission {
 
 impl Permission {
     /// The statement's ID: the declared one, else `<service>-<8 hex>` from
-    /// the principal, source ARN and account (`d`, resolved): a statement ID
-    /// is fixed at creation, and every setting here replaces it.
-    fn sid(&self, d: &Props) -> String {
+    /// the principal, source ARN and account: a statement ID is fixed at
+    /// creation, and every setting here replaces it.
+    fn sid(&self, spec: &PermissionSpec) -> String {
         if !self.statement_id.is_empty() {
             return self.statement_id.clone();
         }
         use sha2::{Digest, Sha256};
-        let principal = s(d, "principal");
+        let principal = spec.principal.as_str();
         let service = principal.split('.').next().unwrap_or("invoke");
         let what = format!(
             "{principal} {} {}",
-            s(d, "source_arn"),
-            d.get("source_account")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
+            *spec.source_arn,
+            spec.source_account.as_deref().unwrap_or_default()
         );
         let h = Sha256::digest(what.as_bytes());
         let hex: String = h[..4].iter().map(|b| format!("{b:02x}")).collect();
@@ -96,8 +94,27 @@ impl Permission {
     }
 }
 
+/// A permission's settings: every one fixed at creation (a statement of a
+/// resource policy is added and removed, never changed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PermissionSpec {
+    /// `lambda:InvokeFunction`.
+    pub action: Fixed<String>,
+    /// Who may invoke it (`apigateway.amazonaws.com`).
+    pub principal: Fixed<String>,
+    /// From where (an API's execution ARN pattern, a pool's ARN).
+    pub source_arn: Fixed<String>,
+    /// The account the call must come from; `None`: any.
+    pub source_account: Fixed<Option<String>>,
+}
+
+/// The only action a permission grants.
+const INVOKE: &str = "lambda:InvokeFunction";
+
 #[async_trait::async_trait]
-impl Kind for Permission {
+impl Typed for Permission {
+    type Spec = PermissionSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(PermissionProvider)
     }
@@ -111,19 +128,15 @@ impl Kind for Permission {
     fn parent(&self) -> Option<String> {
         self.function.deps().first().cloned()
     }
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["action", "principal", "source_arn", "source_account"]
+    fn spec(&self, i: &mut Inputs) -> PermissionSpec {
+        PermissionSpec {
+            action: INVOKE.into(),
+            principal: self.principal.as_str().into(),
+            source_arn: Fixed(i.input(&self.source_arn)),
+            source_account: Fixed(self.source_account.as_ref().map(|a| i.input(a))),
+        }
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let account = self
-            .source_account
-            .as_ref()
-            .map(|a| i.get("source_account", a));
-        let v = json!({"action": "lambda:InvokeFunction", "principal": self.principal, "source_arn": i.get("source_arn", &self.source_arn), "source_account": account});
-        i.finish(v)
-    }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<PermissionSpec>>> {
         // No ID recorded (a run stopped between AddPermission and its
         // record): the statement ID this declaration makes, from what the
         // state knows of its source.
@@ -131,17 +144,20 @@ impl Kind for Permission {
             (Some(id), _) => id.clone(),
             (None, false) => self.statement_id.clone(),
             (None, true) => match self.desired(&cx.ctx, &prior.known).known() {
-                Ok(d) => self.sid(&d),
-                Err(_) => return Ok(Read::Missing),
+                Ok(d) => self.sid(&crate::kind::spec::from_props(&d)?),
+                Err(_) => return Ok(None),
             },
         };
-        PermissionProvider
-            .read(cx, &sid, prior.parent_id.as_deref())
-            .await
+        PermissionProvider::find(cx, &sid, prior.parent_id.as_deref()).await
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &PermissionSpec,
+        k: &Known,
+    ) -> Result<Found<PermissionSpec>> {
         let func = self.function.require(&cx.ctx, k)?;
-        let sid = self.sid(d);
+        let sid = self.sid(spec);
         let sid = sid.as_str();
         let r = crate::aws::with_backoff(
             "add permission",
@@ -153,69 +169,57 @@ impl Kind for Permission {
                     .add_permission()
                     .function_name(&func)
                     .statement_id(sid)
-                    .action(s(d, "action"))
-                    .principal(s(d, "principal"))
-                    .source_arn(s(d, "source_arn"))
-                    .set_source_account(
-                        d.get("source_account")
-                            .and_then(|a| a.as_str())
-                            .map(String::from),
-                    )
+                    .action(spec.action.as_str())
+                    .principal(spec.principal.as_str())
+                    .source_arn(spec.source_arn.as_str())
+                    .set_source_account(spec.source_account.0.clone())
                     .send()
             },
         )
         .await;
         if let Err(e) = r {
             // The statement ID is unique per function: adopt a matching one.
-            let prior = Prior {
-                id: Some(sid.to_string()),
-                parent_id: Some(func.clone()),
-                ..Default::default()
+            return match PermissionProvider::find(cx, sid, Some(&func)).await? {
+                Some(f) if &f.spec == spec => Ok(f),
+                _ => Err(Error::aws(
+                    format!("add permission for {}", *spec.principal),
+                    e,
+                )),
             };
-            match self.read(cx, &prior).await? {
-                Read::Found(o) if diff(d, &o.props).is_empty() => return Ok(o),
-                _ => {
-                    return Err(Error::aws(
-                        format!("add permission for {}", s(d, "principal")),
-                        e,
-                    ))
-                }
-            }
         }
-        let mut outputs = BTreeMap::new();
-        outputs.insert("parent_id".into(), func);
-        outputs.insert("id".into(), sid.to_string());
-        Ok(Observed {
-            id: sid.to_string(),
-            props: d.clone(),
-            outputs,
-        })
+        Ok(Found::new(sid, spec.clone()).output("parent_id", func))
     }
-    async fn update(&self, _cx: &Cx, _d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        Ok(o.clone()) // every setting is replace_on
+    async fn update(
+        &self,
+        _cx: &Cx,
+        _spec: &PermissionSpec,
+        found: &Found<PermissionSpec>,
+        _k: &Known,
+    ) -> Result<Found<PermissionSpec>> {
+        Ok(found.clone()) // every setting is fixed
     }
 }
 
 /// Reads and deletes [`Permission`]s by ID.
 pub struct PermissionProvider;
 
-#[async_trait::async_trait]
-impl Provider for PermissionProvider {
-    fn kind(&self) -> &'static str {
-        "aws:lambda:Permission"
-    }
-    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+impl PermissionProvider {
+    /// The statement `sid` of function `parent`'s policy, if there is one.
+    async fn find(
+        cx: &Cx,
+        sid: &str,
+        parent: Option<&str>,
+    ) -> Result<Option<Found<PermissionSpec>>> {
         let Some(func) = parent.map(String::from) else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
-        let sid = id.to_string();
         let policy = match cx.aws.lambda.get_policy().function_name(&func).send().await {
             Ok(p) => p.policy.unwrap_or_default(),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>
             {
-                return Ok(Read::Missing)
+                return Ok(None)
             }
             Err(e) => return Err(Error::aws("get function policy", e)),
         };
@@ -225,28 +229,35 @@ impl Provider for PermissionProvider {
             Value::Object(_) => vec![v["Statement"].clone()],
             _ => vec![],
         };
-        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == sid.as_str()) else {
-            return Ok(Read::Missing);
+        let Some(st) = stmts.into_iter().find(|s| s["Sid"] == sid) else {
+            return Ok(None);
         };
         let principal = match &st["Principal"] {
             Value::String(p) => p.clone(),
             p => p["Service"].as_str().unwrap_or_default().to_string(),
         };
-        let source = st["Condition"]["ArnLike"]["AWS:SourceArn"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let account = st["Condition"]["StringEquals"]["AWS:SourceAccount"].as_str();
-        let mut outputs = BTreeMap::new();
-        outputs.insert("parent_id".into(), func.clone());
-        outputs.insert("id".into(), sid.clone());
-        Ok(Read::Found(Observed {
-            id: sid,
-            props: props(
-                json!({"action": st["Action"].as_str().unwrap_or_default(), "principal": principal, "source_arn": source, "source_account": account}),
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let spec = PermissionSpec {
+            action: Fixed(text(&st["Action"])),
+            principal: Fixed(principal),
+            source_arn: Fixed(text(&st["Condition"]["ArnLike"]["AWS:SourceArn"])),
+            source_account: Fixed(
+                st["Condition"]["StringEquals"]["AWS:SourceAccount"]
+                    .as_str()
+                    .map(String::from),
             ),
-            outputs,
-        }))
+        };
+        Ok(Some(Found::new(sid, spec).output("parent_id", func)))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for PermissionProvider {
+    fn kind(&self) -> &'static str {
+        "aws:lambda:Permission"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        read_of(Self::find(cx, id, parent).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, func: Option<&str>) -> Result<()> {
         let Some(func) = func else { return Ok(()) };

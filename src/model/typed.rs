@@ -1,0 +1,307 @@
+//! A kind written as one typed spec ([`Typed`]): it says what its settings
+//! are (`spec`), reads them back from AWS, and creates and updates from
+//! them; everything the engine asks of a [`Kind`] (the settings map, the
+//! unknown ones, what forces a replace, what is secret) is derived here,
+//! at the boundary, from the spec's type and value.
+
+use super::Inputs;
+use crate::error::Result;
+use crate::kind::spec::{marks, read_of, to_props, Found, Spec};
+use crate::kind::{
+    Ctx, Cx, Desired, Kind, Known, Observed, Preflight, Prior, Props, Provider, Read,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A kind whose settings are one typed value (`Self::Spec`). Every kind
+/// that implements it is a [`Kind`].
+#[async_trait::async_trait]
+pub trait Typed: Send + Sync {
+    /// Its settings.
+    type Spec: Spec;
+    /// What reads and deletes its resources by ID.
+    fn provider(&self) -> Arc<dyn Provider>;
+    /// Keys of the resources whose outputs it reads. By default those of
+    /// the inputs its `spec` resolves; a kind that also reads an input
+    /// outside its spec (its parent's ID, for its calls) lists them all
+    /// (`model::deps_of`).
+    fn deps(&self) -> Vec<String> {
+        let (ctx, known) = (no_target(), Known::default());
+        let mut i = Inputs::new(&ctx, &known);
+        self.spec(&mut i);
+        i.deps.into_iter().collect()
+    }
+    /// Its ID when the program gives it (a name AWS keys it by): where the
+    /// state records none (a create whose answer was lost), the default
+    /// `read` looks for this one.
+    fn declared_id(&self) -> Option<String> {
+        None
+    }
+    /// The settings as declared, its inputs resolved by `i`
+    /// ([`Inputs::input`]: a placeholder while unknown).
+    fn spec(&self, i: &mut Inputs) -> Self::Spec;
+    /// The declared resource as AWS reports it, `None` if there is none.
+    /// By default the one of the ID the state records.
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<Self::Spec>>> {
+        let id = prior.id.clone().filter(|i| !i.is_empty());
+        let Some(id) = id.or_else(|| self.declared_id()) else {
+            return Ok(None);
+        };
+        match self
+            .provider()
+            .read(cx, &id, prior.parent_id.as_deref())
+            .await?
+        {
+            Read::Found(o) => Found::from_observed(&o).map(Some),
+            Read::Missing => Ok(None),
+        }
+    }
+    /// Creates it as `spec` says; returns it as `read` would see it.
+    async fn create(&self, cx: &Cx, spec: &Self::Spec, known: &Known) -> Result<Found<Self::Spec>>;
+    /// Changes what differs between `spec` and `found` in place (a `Fixed`
+    /// setting never differs here); returns it as `read` would see it.
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &Self::Spec,
+        found: &Found<Self::Spec>,
+        known: &Known,
+    ) -> Result<Found<Self::Spec>>;
+    /// See [`Kind::parent`].
+    fn parent(&self) -> Option<String> {
+        None
+    }
+    /// Settings built from secret inputs, beyond its `Secret` fields (see
+    /// [`Kind::sensitive`]).
+    fn sensitive(&self) -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+    /// See [`Kind::belongs_through`].
+    fn belongs_through(&self) -> Option<(&'static str, String)> {
+        None
+    }
+    /// See [`Kind::code`].
+    fn code(&self) -> Option<crate::package::Code> {
+        None
+    }
+    /// See [`Kind::non_unique_name`].
+    fn non_unique_name(&self) -> bool {
+        false
+    }
+    /// See [`Kind::preflight`].
+    fn preflight(&self, _key: &str, _p: &Preflight) -> Vec<String> {
+        vec![]
+    }
+    /// See [`Kind::untagged`].
+    fn untagged(&self) -> bool {
+        false
+    }
+    /// See [`Kind::strays`].
+    async fn strays(
+        &self,
+        _cx: &Cx,
+        _parent_id: Option<&str>,
+        _keep: &str,
+        _made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
+        Ok(vec![])
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Typed> Kind for T {
+    fn provider(&self) -> Arc<dyn Provider> {
+        Typed::provider(self)
+    }
+    fn deps(&self) -> Vec<String> {
+        Typed::deps(self)
+    }
+    fn parent(&self) -> Option<String> {
+        Typed::parent(self)
+    }
+    fn sensitive(&self) -> BTreeSet<String> {
+        let mut s = Typed::sensitive(self);
+        s.extend(marks::<T::Spec>().secret.into_iter().map(String::from));
+        s
+    }
+    fn replace_on(&self) -> Vec<&'static str> {
+        marks::<T::Spec>().fixed
+    }
+    fn belongs_through(&self) -> Option<(&'static str, String)> {
+        Typed::belongs_through(self)
+    }
+    fn code(&self) -> Option<crate::package::Code> {
+        Typed::code(self)
+    }
+    fn non_unique_name(&self) -> bool {
+        Typed::non_unique_name(self)
+    }
+    fn preflight(&self, key: &str, p: &Preflight) -> Vec<String> {
+        Typed::preflight(self, key, p)
+    }
+    fn desired(&self, ctx: &Ctx, known: &Known) -> Desired {
+        let mut i = Inputs::new(ctx, known);
+        let spec = self.spec(&mut i);
+        i.finish_spec(&spec)
+    }
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+        read_of(Typed::read(self, cx, prior).await?)
+    }
+    async fn create(&self, cx: &Cx, desired: &Props, known: &Known) -> Result<Observed> {
+        let spec = crate::kind::spec::from_props(desired)?;
+        Typed::create(self, cx, &spec, known).await?.observed()
+    }
+    async fn update(
+        &self,
+        cx: &Cx,
+        desired: &Props,
+        observed: &Observed,
+        known: &Known,
+    ) -> Result<Observed> {
+        let spec = crate::kind::spec::from_props(desired)?;
+        let found = Found::from_observed(observed)?;
+        Typed::update(self, cx, &spec, &found, known)
+            .await?
+            .observed()
+    }
+    fn untagged(&self) -> bool {
+        Typed::untagged(self)
+    }
+    async fn strays(
+        &self,
+        cx: &Cx,
+        parent_id: Option<&str>,
+        keep: &str,
+        made_at: Option<i64>,
+    ) -> Result<Vec<String>> {
+        Typed::strays(self, cx, parent_id, keep, made_at).await
+    }
+}
+
+/// A target of no stack, account or region: what a spec is built against
+/// to see which inputs it reads.
+fn no_target() -> Ctx {
+    Ctx {
+        stack: String::new(),
+        stack_id: String::new(),
+        region: String::new(),
+        account: String::new(),
+        partition: "aws".into(),
+        tags: Default::default(),
+        package: None,
+        packages: Default::default(),
+        urls: crate::kind::Urls::Aws,
+    }
+}
+
+/// What an unknown input reads as while a spec is built: found again in
+/// the spec's map, where its setting's path is noted as unknown and the
+/// placeholder replaced by an empty value.
+pub(super) const UNKNOWN: &str = "\u{1}deployer:unknown-until-apply\u{1}";
+
+impl Inputs<'_> {
+    /// The value of `input`, or a placeholder while it is unknown (its
+    /// setting then shows as `(known after apply)`; the engine never gives
+    /// create or update a spec that holds one).
+    pub fn input(&mut self, input: &super::Output<String>) -> String {
+        self.deps.extend(input.deps().iter().cloned());
+        input
+            .resolve(self.ctx, self.known)
+            .unwrap_or_else(|| UNKNOWN.to_string())
+    }
+    /// The values of several inputs, in order (a list with an unknown one is
+    /// unknown as a whole).
+    pub fn inputs(&mut self, inputs: &[super::Output<String>]) -> Vec<String> {
+        inputs.iter().map(|i| self.input(i)).collect()
+    }
+    /// The declared settings of `spec`: its map, each setting that holds
+    /// an unknown input noted (a map's key as `setting.KEY`; a list as a
+    /// whole, emptied) and emptied.
+    pub fn finish_spec<S: serde::Serialize>(mut self, spec: &S) -> Desired {
+        let mut props = to_props(spec).unwrap_or_else(|e| panic!("{e}"));
+        for (name, v) in props.iter_mut() {
+            unknown_in(name, v, &mut self.unknown);
+        }
+        Desired {
+            props,
+            unknown: self.unknown,
+        }
+    }
+}
+
+/// Notes (and empties) the values under `path` that hold a placeholder.
+fn unknown_in(path: &str, v: &mut serde_json::Value, unknown: &mut BTreeSet<String>) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains(UNKNOWN) => {
+            unknown.insert(path.to_string());
+            s.clear();
+        }
+        Value::Array(items) if items.iter().any(holds_unknown) => {
+            unknown.insert(path.to_string());
+            items.clear();
+        }
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                unknown_in(&format!("{path}.{k}"), v, unknown);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn holds_unknown(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains(UNKNOWN),
+        Value::Array(a) => a.iter().any(holds_unknown),
+        Value::Object(m) => m.values().any(holds_unknown),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kind::spec::Fixed;
+    use crate::kind::{Ctx, Known};
+    use crate::model::{Inputs, Output};
+    use serde::Serialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize)]
+    struct S {
+        name: Fixed<String>,
+        role: String,
+        arn: String,
+        env: BTreeMap<String, String>,
+        list: Vec<String>,
+    }
+
+    /// An unknown input is found in the spec's map wherever it went: a
+    /// setting, a map's key, a list (unknown as a whole), a string built
+    /// from it; each emptied and its path noted.
+    #[test]
+    fn unknown_inputs_are_found_by_their_place_in_the_spec() {
+        let (ctx, known) = (Ctx::for_tests(), Known::default());
+        let mut i = Inputs::new(&ctx, &known);
+        let later = Output::of("role", "arn");
+        let now: Output<String> = "x".into();
+        let s = S {
+            name: Fixed("n".into()),
+            role: i.input(&later),
+            arn: format!("{}/*", i.input(&later)),
+            env: [("A".into(), i.input(&now)), ("B".into(), i.input(&later))].into(),
+            list: i.inputs(&[now.clone(), later.clone()]),
+        };
+        let d = i.finish_spec(&s);
+        assert_eq!(
+            d.unknown.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["arn", "env.B", "list", "role"]
+        );
+        assert_eq!(d.props["role"], "");
+        assert_eq!(d.props["arn"], "");
+        assert_eq!(d.props["env"], serde_json::json!({"A": "x", "B": ""}));
+        assert_eq!(d.props["list"], serde_json::json!([]));
+        assert_eq!(d.props["name"], "n");
+    }
+}
