@@ -65,6 +65,76 @@ fn more() -> Vec<crate::model::Res> {
         "more/permission",
         Permission::for_cognito("f".into(), pool.arn()),
     );
+    {
+        use crate::resources::api::{
+            AccessLog, Api, Authorizer, Integration, PayloadFormat, Route, RouteAuth,
+            RouteSettings, Stage, Throttling,
+        };
+        let api = s.add(
+            "more/api",
+            Api {
+                description: "more".into(),
+                cors: Some(crate::resources::api::Cors {
+                    allow_origins: vec!["https://b.example".into(), "https://a.example".into()],
+                    allow_methods: vec!["post".into(), "GET".into()],
+                    allow_headers: vec!["Authorization".into()],
+                    max_age_seconds: Some(60),
+                    ..Default::default()
+                }),
+                disable_execute_api_endpoint: true,
+                ..Api::new("more")
+            },
+        );
+        let logs = crate::model::Handle::<LogGroup>::new("more/logs");
+        let f = role.arn(); // a function's ARN stands in
+        let lambda = s.add(
+            "more/authorizer",
+            Authorizer::lambda(api.id(), "gate", f.clone()),
+        );
+        let i = s.add(
+            "more/integration",
+            Integration {
+                api_id: api.id(),
+                function_arn: f,
+                timeout_ms: Some(5000),
+                description: "v1".into(),
+                payload_format: PayloadFormat::V1,
+            },
+        );
+        s.add(
+            "more/route",
+            Route {
+                auth: RouteAuth::Lambda {
+                    authorizer_id: lambda.id(),
+                },
+                ..Route::new(api.id(), "GET /x", i.id())
+            },
+        );
+        let t = Throttling {
+            burst_limit: 5,
+            rate_limit: 2.5,
+        };
+        s.add(
+            "more/stage",
+            Stage {
+                name: "v1".into(),
+                description: "first".into(),
+                throttling: Some(t),
+                detailed_metrics: true,
+                access_log: Some(AccessLog::json(logs.arn())),
+                variables: [("a".to_string(), "b".to_string())].into(),
+                route_settings: [(
+                    "GET /x".to_string(),
+                    RouteSettings {
+                        throttling: Some(t),
+                        detailed_metrics: false,
+                    },
+                )]
+                .into(),
+                ..Stage::new(api.id())
+            },
+        );
+    }
     let (res, _) = s.resources().unwrap();
     // The pool and the role are the example's kinds already.
     let theirs = ["more/pool", "more/role"];

@@ -133,7 +133,19 @@ pub struct Marks {
 /// The marks of spec `S`'s fields.
 pub fn marks<S: Spec>() -> Marks {
     let mut m = Marks::default();
-    if let Ok(p) = S::default().serialize(Probe) {
+    // A spec is a struct of named fields: anything else (an enum, a
+    // `#[serde(flatten)]`, which serializes as a map) would lose its marks.
+    let p = S::default()
+        .serialize(Probe)
+        .ok()
+        .filter(|p| !p.fields.is_empty());
+    let p = p.unwrap_or_else(|| {
+        panic!(
+            "{}: a kind's spec is a struct of named fields (no #[serde(flatten)])",
+            std::any::type_name::<S>()
+        )
+    });
+    {
         for (name, f) in p.fields {
             if f.fixed {
                 m.fixed.push(name);
@@ -203,6 +215,14 @@ pub fn read_of<S: Spec>(found: Option<Found<S>>) -> Result<Read> {
     })
 }
 
+/// The engine's `Read` as a typed one (a read served from the plan's list).
+pub fn found_of<S: Spec>(r: Read) -> Result<Option<Found<S>>> {
+    match r {
+        Read::Found(o) => Found::from_observed(&o).map(Some),
+        Read::Missing => Ok(None),
+    }
+}
+
 /// A spec as the engine's settings map.
 pub fn to_props<S: Serialize>(spec: &S) -> Result<Props> {
     match serde_json::to_value(spec) {
@@ -216,13 +236,13 @@ pub fn to_props<S: Serialize>(spec: &S) -> Result<Props> {
     }
 }
 
-/// The engine's settings map as spec `S`.
+/// The engine's settings map as spec `S` (the error names the type and
+/// what serde found wrong, never the settings: a secret may be one).
 pub fn from_props<S: DeserializeOwned>(p: &Props) -> Result<S> {
     let v = serde_json::Value::Object(p.clone().into_iter().collect());
     serde_json::from_value(v).map_err(|e| {
         Error::Other(format!(
-            "settings {} do not read as {}: {e}",
-            serde_json::Value::Object(p.clone().into_iter().collect()),
+            "settings do not read as {}: {e}",
             std::any::type_name::<S>()
         ))
     })

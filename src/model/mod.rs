@@ -189,8 +189,11 @@ pub struct Inputs<'a> {
     ctx: &'a Ctx,
     known: &'a Known,
     unknown: BTreeSet<String>,
-    /// The keys of the resources the inputs resolved so far read.
-    deps: BTreeSet<String>,
+    /// The keys of the resources the inputs resolved so far read, in the
+    /// order first read.
+    deps: Vec<String>,
+    /// How many unknown inputs `input` handed out (typed.rs).
+    handed: usize,
 }
 
 impl<'a> Inputs<'a> {
@@ -200,22 +203,24 @@ impl<'a> Inputs<'a> {
             ctx,
             known,
             unknown: BTreeSet::new(),
-            deps: BTreeSet::new(),
+            deps: vec![],
+            handed: 0,
         }
     }
     /// The value of `input` for the setting at `path` (`role`,
     /// `environment.C`); while it is unknown, an empty placeholder and the
     /// path noted.
     pub fn get(&mut self, path: &str, input: &Output<String>) -> String {
-        self.deps.extend(input.deps().iter().cloned());
+        self.note_deps(input.deps());
         let v = input.resolve(self.ctx, self.known);
         self.value(path, v)
     }
     /// The values of a list setting's inputs, in order: unknown as a whole
     /// (and empty) while one of them is.
     pub fn list(&mut self, path: &str, inputs: &[Output<String>]) -> Vec<String> {
-        self.deps
-            .extend(inputs.iter().flat_map(|i| i.deps().iter().cloned()));
+        for i in inputs {
+            self.note_deps(i.deps());
+        }
         let v: Option<Vec<String>> = inputs
             .iter()
             .map(|i| i.resolve(self.ctx, self.known))
@@ -235,6 +240,13 @@ impl<'a> Inputs<'a> {
             self.unknown.insert(path.to_string());
             String::new()
         })
+    }
+    fn note_deps(&mut self, deps: &[String]) {
+        for d in deps {
+            if !self.deps.contains(d) {
+                self.deps.push(d.clone());
+            }
+        }
     }
     /// The target the inputs resolve against.
     pub fn ctx(&self) -> &Ctx {

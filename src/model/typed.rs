@@ -6,7 +6,7 @@
 
 use super::Inputs;
 use crate::error::Result;
-use crate::kind::spec::{marks, read_of, to_props, Found, Spec};
+use crate::kind::spec::{found_of, marks, read_of, to_props, Found, Spec};
 use crate::kind::{
     Ctx, Cx, Desired, Kind, Known, Observed, Preflight, Prior, Props, Provider, Read,
 };
@@ -29,7 +29,7 @@ pub trait Typed: Send + Sync {
         let (ctx, known) = (no_target(), Known::default());
         let mut i = Inputs::new(&ctx, &known);
         self.spec(&mut i);
-        i.deps.into_iter().collect()
+        i.deps
     }
     /// Its ID when the program gives it (a name AWS keys it by): where the
     /// state records none (a create whose answer was lost), the default
@@ -47,14 +47,8 @@ pub trait Typed: Send + Sync {
         let Some(id) = id.or_else(|| self.declared_id()) else {
             return Ok(None);
         };
-        match self
-            .provider()
-            .read(cx, &id, prior.parent_id.as_deref())
-            .await?
-        {
-            Read::Found(o) => Found::from_observed(&o).map(Some),
-            Read::Missing => Ok(None),
-        }
+        let provider = self.provider();
+        found_of(provider.read(cx, &id, prior.parent_id.as_deref()).await?)
     }
     /// Creates it as `spec` says; returns it as `read` would see it.
     async fn create(&self, cx: &Cx, spec: &Self::Spec, known: &Known) -> Result<Found<Self::Spec>>;
@@ -194,20 +188,24 @@ fn no_target() -> Ctx {
     }
 }
 
-/// What an unknown input reads as while a spec is built: found again in
-/// the spec's map, where its setting's path is noted as unknown and the
-/// placeholder replaced by an empty value.
-pub(super) const UNKNOWN: &str = "\u{1}deployer:unknown-until-apply\u{1}";
+/// What the `N`th unknown input reads as while a spec is built
+/// (`MARK N END`): found again in the spec's map, where its setting's path
+/// is noted as unknown and the placeholder emptied. No `:` or `/` in it: a
+/// spec that splits an input as an ARN would cut it.
+const MARK: &str = "\u{1}unknown";
+const END: char = '\u{1}';
 
 impl Inputs<'_> {
     /// The value of `input`, or a placeholder while it is unknown (its
     /// setting then shows as `(known after apply)`; the engine never gives
-    /// create or update a spec that holds one).
+    /// create or update a spec that holds one). Use the value as it is:
+    /// a value computed from an input is an `Output::map` of it.
     pub fn input(&mut self, input: &super::Output<String>) -> String {
-        self.deps.extend(input.deps().iter().cloned());
-        input
-            .resolve(self.ctx, self.known)
-            .unwrap_or_else(|| UNKNOWN.to_string())
+        self.note_deps(input.deps());
+        input.resolve(self.ctx, self.known).unwrap_or_else(|| {
+            self.handed += 1;
+            format!("{MARK}{}{END}", self.handed - 1)
+        })
     }
     /// The values of several inputs, in order (a list with an unknown one is
     /// unknown as a whole).
@@ -216,11 +214,21 @@ impl Inputs<'_> {
     }
     /// The declared settings of `spec`: its map, each setting that holds
     /// an unknown input noted (a map's key as `setting.KEY`; a list as a
-    /// whole, emptied) and emptied.
+    /// whole, emptied; a map with an unknown key as a whole) and emptied.
+    ///
+    /// Panics when the spec lost an unknown input it was handed (it
+    /// transformed the placeholder): its value would be taken as known.
     pub fn finish_spec<S: serde::Serialize>(mut self, spec: &S) -> Desired {
         let mut props = to_props(spec).unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = BTreeSet::new();
         for (name, v) in props.iter_mut() {
-            unknown_in(name, v, &mut self.unknown);
+            unknown_in(name, v, &mut self.unknown, &mut seen);
+        }
+        if let Some(lost) = (0..self.handed).find(|n| !seen.contains(n)) {
+            panic!(
+                "{}: unknown input {lost} is not in the spec as it was handed out (the spec changed it): build a value from an input with Output::map",
+                std::any::type_name::<S>()
+            );
         }
         Desired {
             props,
@@ -229,34 +237,65 @@ impl Inputs<'_> {
     }
 }
 
-/// Notes (and empties) the values under `path` that hold a placeholder.
-fn unknown_in(path: &str, v: &mut serde_json::Value, unknown: &mut BTreeSet<String>) {
+/// The placeholders in `s`, by number.
+fn marks_in(s: &str) -> Vec<usize> {
+    s.split(MARK)
+        .skip(1)
+        .filter_map(|rest| rest.split(END).next()?.parse().ok())
+        .collect()
+}
+
+/// Notes (and empties) the values under `path` that hold a placeholder;
+/// `seen` gets the numbers found.
+fn unknown_in(
+    path: &str,
+    v: &mut serde_json::Value,
+    unknown: &mut BTreeSet<String>,
+    seen: &mut BTreeSet<usize>,
+) {
     use serde_json::Value;
     match v {
-        Value::String(s) if s.contains(UNKNOWN) => {
+        Value::String(s) if s.contains(MARK) => {
+            seen.extend(marks_in(s));
             unknown.insert(path.to_string());
             s.clear();
         }
-        Value::Array(items) if items.iter().any(holds_unknown) => {
-            unknown.insert(path.to_string());
-            items.clear();
+        Value::Array(items) => {
+            let texts: Vec<String> = items.iter().flat_map(strings_in).collect();
+            if texts.iter().any(|t| t.contains(MARK)) {
+                seen.extend(texts.iter().flat_map(|t| marks_in(t)));
+                unknown.insert(path.to_string());
+                items.clear();
+            }
         }
         Value::Object(m) => {
+            let keyed: Vec<String> = m.keys().filter(|k| k.contains(MARK)).cloned().collect();
+            if !keyed.is_empty() {
+                seen.extend(keyed.iter().flat_map(|k| marks_in(k)));
+                seen.extend(m.values().flat_map(strings_in).flat_map(|s| marks_in(&s)));
+                unknown.insert(path.to_string());
+                m.clear();
+                return;
+            }
             for (k, v) in m.iter_mut() {
-                unknown_in(&format!("{path}.{k}"), v, unknown);
+                unknown_in(&format!("{path}.{k}"), v, unknown, seen);
             }
         }
         _ => {}
     }
 }
 
-fn holds_unknown(v: &serde_json::Value) -> bool {
+/// Every string in `v`, keys included.
+fn strings_in(v: &serde_json::Value) -> Vec<String> {
     use serde_json::Value;
     match v {
-        Value::String(s) => s.contains(UNKNOWN),
-        Value::Array(a) => a.iter().any(holds_unknown),
-        Value::Object(m) => m.values().any(holds_unknown),
-        _ => false,
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().flat_map(strings_in).collect(),
+        Value::Object(m) => m
+            .iter()
+            .flat_map(|(k, v)| std::iter::once(k.clone()).chain(strings_in(v)))
+            .collect(),
+        _ => vec![],
     }
 }
 
@@ -303,5 +342,37 @@ mod tests {
         assert_eq!(d.props["env"], serde_json::json!({"A": "x", "B": ""}));
         assert_eq!(d.props["list"], serde_json::json!([]));
         assert_eq!(d.props["name"], "n");
+    }
+
+    /// A spec that changed an unknown input (cut it as an ARN) would send
+    /// the pieces as known values: refused.
+    #[test]
+    #[should_panic(expected = "is not in the spec as it was handed out")]
+    fn a_spec_that_changes_an_unknown_input_is_refused() {
+        let (ctx, known) = (Ctx::for_tests(), Known::default());
+        let mut i = Inputs::new(&ctx, &known);
+        let arn = i.input(&Output::of("role", "arn"));
+        let name = arn.rsplit(':').next().unwrap_or_default().to_uppercase();
+        i.finish_spec(&serde_json::json!({ "name": name }));
+    }
+
+    /// A map keyed by an unknown input is unknown as a whole; the inputs'
+    /// resources are the dependencies, in the order first read.
+    #[test]
+    fn an_unknown_key_hides_its_map_and_deps_keep_their_order() {
+        let (ctx, known) = (Ctx::for_tests(), Known::default());
+        let mut i = Inputs::new(&ctx, &known);
+        let k = i.input(&Output::of("b", "id"));
+        let v = i.input(&Output::of("a", "id"));
+        let again = i.input(&Output::of("b", "arn"));
+        let d = i.deps.clone();
+        let spec = serde_json::json!({ "m": { k: "x" }, "v": v, "w": again });
+        let got = i.finish_spec(&spec);
+        assert_eq!(d, ["b", "a"]);
+        assert_eq!(
+            got.unknown.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["m", "v", "w"]
+        );
+        assert_eq!(got.props["m"], serde_json::json!({}));
     }
 }

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::kind::spec::{read_of, removed_keys, tag_map, Fixed, Found};
 use crate::kind::*;
 use crate::model::{Inputs, Typed};
+use aws_sdk_cloudwatchlogs::types::LogGroupClass;
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
@@ -32,8 +33,7 @@ pub struct LogGroup {
 }
 
 /// A log group's class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogClass {
     /// Every feature of CloudWatch Logs.
     #[default]
@@ -47,22 +47,11 @@ pub enum LogClass {
 }
 
 impl LogClass {
-    fn sdk(self) -> aws_sdk_cloudwatchlogs::types::LogGroupClass {
-        use aws_sdk_cloudwatchlogs::types::LogGroupClass as C;
+    fn as_str(&self) -> &'static str {
         match self {
-            LogClass::Standard => C::Standard,
-            LogClass::InfrequentAccess => C::InfrequentAccess,
-            LogClass::Delivery => C::Delivery,
-        }
-    }
-    /// The class CloudWatch Logs reports (absent: a group made before
-    /// classes, a standard one).
-    fn of(c: Option<&aws_sdk_cloudwatchlogs::types::LogGroupClass>) -> LogClass {
-        use aws_sdk_cloudwatchlogs::types::LogGroupClass as C;
-        match c {
-            Some(C::InfrequentAccess) => LogClass::InfrequentAccess,
-            Some(C::Delivery) => LogClass::Delivery,
-            _ => LogClass::Standard,
+            LogClass::Standard => "STANDARD",
+            LogClass::InfrequentAccess => "INFREQUENT_ACCESS",
+            LogClass::Delivery => "DELIVERY",
         }
     }
 }
@@ -75,8 +64,9 @@ pub struct LogGroupSpec {
     pub name: Fixed<String>,
     /// Days its events are kept; `None`: forever.
     pub retention_days: Option<i32>,
-    /// Fixed at creation.
-    pub class: Fixed<LogClass>,
+    /// `STANDARD`, `INFREQUENT_ACCESS`, `DELIVERY` (as CloudWatch Logs
+    /// names it, one it may add later included); fixed at creation.
+    pub class: Fixed<String>,
     /// The ARN of the KMS key its events are encrypted with.
     pub kms_key_id: Option<String>,
     /// The stack's tags.
@@ -89,7 +79,12 @@ impl LogGroupSpec {
         LogGroupSpec {
             name: Fixed(g.log_group_name.clone().unwrap_or_default()),
             retention_days: g.retention_in_days,
-            class: Fixed(LogClass::of(g.log_group_class.as_ref())),
+            class: Fixed(
+                g.log_group_class
+                    .as_ref()
+                    .map_or("STANDARD", |c| c.as_str())
+                    .to_string(),
+            ),
             kms_key_id: g.kms_key_id.clone(),
             tags: tag_map(tags),
         }
@@ -213,7 +208,7 @@ impl Typed for LogGroup {
         LogGroupSpec {
             name: Fixed(self.name.clone()),
             retention_days: self.retention_days,
-            class: Fixed(self.class),
+            class: Fixed(self.class.as_str().to_string()),
             kms_key_id: self.kms_key.as_ref().map(|k| i.input(k)),
             tags: tag_map(i.ctx().tags.clone()),
         }
@@ -233,7 +228,7 @@ impl Typed for LogGroup {
             .logs
             .create_log_group()
             .log_group_name(&name)
-            .log_group_class(spec.class.sdk())
+            .log_group_class(LogGroupClass::from(spec.class.as_str()))
             .set_kms_key_id(spec.kms_key_id.clone())
             .set_tags(Some(spec.tags.clone().into_iter().collect()))
             .send()

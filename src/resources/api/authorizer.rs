@@ -1,9 +1,10 @@
 use super::child_out;
 use crate::error::{Error, Result};
+use crate::kind::spec::{read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs};
+use crate::model::{deps_of, Input, Inputs, Typed};
 use aws_sdk_apigatewayv2::types::{AuthorizerType, JwtConfiguration};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // For the doc link to `RouteAuth::Lambda` (an import used only there would
@@ -92,22 +93,36 @@ impl Authorizer {
     fn observe(
         api: &str,
         a: &aws_sdk_apigatewayv2::operation::get_authorizer::GetAuthorizerOutput,
-    ) -> Observed {
+    ) -> Found<AuthorizerSpec> {
         let jwt = a.jwt_configuration.as_ref();
-        Observed {
-            id: a.authorizer_id.clone().unwrap_or_default(),
-            props: props(json!({
-                "name": a.name.clone().unwrap_or_default(),
-                "type": a.authorizer_type.as_ref().map(|t| t.as_str()).unwrap_or_default(),
-                "identity_source": a.identity_source.clone().unwrap_or_default(),
-                "issuer": jwt.and_then(|j| j.issuer.clone()).unwrap_or_default(),
-                "audience": sorted(jwt.and_then(|j| j.audience.clone()).unwrap_or_default()),
-                "uri": a.authorizer_uri.clone().unwrap_or_default(),
-                "payload_format_version": a.authorizer_payload_format_version.clone().unwrap_or_default(),
-                "simple_responses": a.enable_simple_responses.unwrap_or(false),
-                "result_ttl_seconds": a.authorizer_result_ttl_in_seconds.unwrap_or(0),
-            })),
-            outputs: child_out(api, a.authorizer_id.as_deref().unwrap_or_default()),
+        let spec = AuthorizerSpec {
+            name: a.name.clone().unwrap_or_default(),
+            kind: Fixed(
+                a.authorizer_type
+                    .as_ref()
+                    .map(|t| t.as_str())
+                    .unwrap_or_default()
+                    .into(),
+            ),
+            identity_source: a.identity_source.clone().unwrap_or_default(),
+            issuer: Some(jwt.and_then(|j| j.issuer.clone()).unwrap_or_default()),
+            audience: Some(sorted(
+                jwt.and_then(|j| j.audience.clone()).unwrap_or_default(),
+            )),
+            uri: Some(a.authorizer_uri.clone().unwrap_or_default()),
+            payload_format_version: Some(
+                a.authorizer_payload_format_version
+                    .clone()
+                    .unwrap_or_default(),
+            ),
+            simple_responses: Some(a.enable_simple_responses.unwrap_or(false)),
+            result_ttl_seconds: Some(a.authorizer_result_ttl_in_seconds.unwrap_or(0)),
+        };
+        let id = a.authorizer_id.clone().unwrap_or_default();
+        Found {
+            outputs: child_out(api, &id),
+            id,
+            spec,
         }
     }
     /// The URI API Gateway invokes a function by.
@@ -120,27 +135,24 @@ impl Authorizer {
         )
     }
     /// CreateAuthorizer's and UpdateAuthorizer's settings, of either type.
-    fn settings(d: &Props) -> AuthorizerSettings {
-        let request = s(d, "type") == "REQUEST";
+    fn settings(spec: &AuthorizerSpec) -> AuthorizerSettings {
+        let request = spec.kind.as_str() == AuthorizerType::Request.as_str();
         AuthorizerSettings {
-            identity_source: strings(d, "identity_source"),
+            identity_source: spec.identity_source.clone(),
             jwt: (!request).then(|| {
                 JwtConfiguration::builder()
-                    .issuer(s(d, "issuer"))
-                    .set_audience(Some(strings(d, "audience")))
+                    .issuer(spec.issuer.clone().unwrap_or_default())
+                    .set_audience(Some(spec.audience.clone().unwrap_or_default()))
                     .build()
             }),
-            uri: request.then(|| s(d, "uri")),
-            payload_format_version: request.then(|| s(d, "payload_format_version")),
-            simple_responses: request.then(|| d["simple_responses"] == json!(true)),
-            result_ttl_seconds: request.then(|| {
-                d.get("result_ttl_seconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0) as i32
-            }),
+            uri: request.then(|| spec.uri.clone().unwrap_or_default()),
+            payload_format_version: request
+                .then(|| spec.payload_format_version.clone().unwrap_or_default()),
+            simple_responses: request.then(|| spec.simple_responses == Some(true)),
+            result_ttl_seconds: request.then(|| spec.result_ttl_seconds.unwrap_or(0)),
         }
     }
-    async fn get(cx: &Cx, api: &str, id: &str) -> Result<Option<Observed>> {
+    async fn get(cx: &Cx, api: &str, id: &str) -> Result<Option<Found<AuthorizerSpec>>> {
         match cx
             .aws
             .apigw
@@ -157,6 +169,39 @@ impl Authorizer {
     }
 }
 
+/// An authorizer's settings: those of its type only (a JWT authorizer's
+/// issuer and audience, a Lambda authorizer's function, payload, answer
+/// format and cache); a read reports every one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthorizerSpec {
+    /// Its name within the API.
+    pub name: String,
+    /// `JWT` or `REQUEST`: fixed at creation.
+    #[serde(rename = "type")]
+    pub kind: Fixed<String>,
+    /// Where the identity is in a request.
+    pub identity_source: Vec<String>,
+    /// A JWT authorizer's token issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// A JWT authorizer's audiences (sorted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Vec<String>>,
+    /// A Lambda authorizer's invocation URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// A Lambda authorizer's event format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_format_version: Option<String>,
+    /// A Lambda authorizer answers `{"isAuthorized": ..}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simple_responses: Option<bool>,
+    /// How long a Lambda authorizer's answer is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_ttl_seconds: Option<i32>,
+}
+
 /// What an authorizer is created and updated with (`None`: not of its type).
 struct AuthorizerSettings {
     identity_source: Vec<String>,
@@ -168,7 +213,8 @@ struct AuthorizerSettings {
 }
 
 #[async_trait::async_trait]
-impl Kind for Authorizer {
+impl Typed for Authorizer {
+    type Spec = AuthorizerSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(AuthorizerProvider)
     }
@@ -184,60 +230,54 @@ impl Kind for Authorizer {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["type"]
-    }
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
+    fn spec(&self, i: &mut Inputs) -> AuthorizerSpec {
         let identity_source = if self.identity_sources.is_empty() {
             vec!["$request.header.Authorization".to_string()]
         } else {
             self.identity_sources.clone()
         };
-        let v = match &self.lambda {
-            None => json!({
-                "name": self.name,
-                "type": "JWT",
-                "identity_source": identity_source,
-                "issuer": i.get("issuer", &self.issuer),
-                "audience": sorted(i.list("audience", &self.audience)),
-            }),
-            Some(l) => {
-                let arn = l.function_arn.resolve(ctx, k);
-                let uri = arn.map(|a| Self::invocation_uri(ctx, &a));
-                let version = match l.payload_format_version.as_str() {
-                    "" => "2.0",
-                    v => v,
-                };
-                json!({
-                    "name": self.name,
-                    "type": "REQUEST",
-                    "identity_source": identity_source,
-                    "uri": i.value("uri", uri),
-                    "payload_format_version": version,
-                    "simple_responses": l.simple_responses,
-                    "result_ttl_seconds": l.result_ttl_seconds.unwrap_or(300),
-                })
-            }
+        let Some(l) = &self.lambda else {
+            return AuthorizerSpec {
+                name: self.name.clone(),
+                kind: Fixed(AuthorizerType::Jwt.as_str().into()),
+                identity_source,
+                issuer: Some(i.input(&self.issuer)),
+                audience: Some(sorted(i.inputs(&self.audience))),
+                ..Default::default()
+            };
         };
-        i.finish(v)
+        let arn = i.input(&l.function_arn);
+        let version = match l.payload_format_version.as_str() {
+            "" => "2.0",
+            v => v,
+        };
+        AuthorizerSpec {
+            name: self.name.clone(),
+            kind: Fixed(AuthorizerType::Request.as_str().into()),
+            identity_source,
+            uri: Some(Self::invocation_uri(i.ctx(), &arn)),
+            payload_format_version: Some(version.into()),
+            simple_responses: Some(l.simple_responses),
+            result_ttl_seconds: Some(l.result_ttl_seconds.unwrap_or(300)),
+            ..Default::default()
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<AuthorizerSpec>>> {
         let Some(api) = &prior.parent_id else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         if let Some(id) = &prior.id {
-            if let Some(o) = Self::get(cx, api, id).await? {
-                return Ok(Read::Found(o));
+            if let Some(f) = Self::get(cx, api, id).await? {
+                return Ok(Some(f));
             }
         }
         // An ID in the state that is not found means the authorizer is gone.
         // Only a lost entry or an interrupted create needs the list.
         if prior.id.is_some() && !prior.pending_create {
-            return Ok(Read::Missing);
+            return Ok(None);
         }
         let listed = cx
             .aws
@@ -256,28 +296,33 @@ impl Kind for Authorizer {
                 for a in list.items.unwrap_or_default() {
                     if !self.name.is_empty() && a.name.as_deref() == Some(self.name.as_str()) {
                         if let Some(id) = a.authorizer_id {
-                            if let Some(o) = Self::get(cx, api, &id).await? {
-                                return Ok(Read::Found(o));
+                            if let Some(f) = Self::get(cx, api, &id).await? {
+                                return Ok(Some(f));
                             }
                         }
                     }
                 }
-                Ok(Read::Missing)
+                Ok(None)
             }
-            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) if not_found!(e) => Ok(None),
             Err(e) => Err(Error::aws("list authorizers", e)),
         }
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &AuthorizerSpec,
+        k: &Known,
+    ) -> Result<Found<AuthorizerSpec>> {
         let api = self.api_id.require(&cx.ctx, k)?;
-        let a = Self::settings(d);
+        let a = Self::settings(spec);
         let created = cx
             .aws
             .apigw
             .create_authorizer()
             .api_id(&api)
             .name(&self.name)
-            .authorizer_type(AuthorizerType::from(s(d, "type").as_str()))
+            .authorizer_type(AuthorizerType::from(spec.kind.as_str()))
             .set_identity_source(Some(a.identity_source))
             .set_jwt_configuration(a.jwt)
             .set_authorizer_uri(a.uri)
@@ -288,21 +333,27 @@ impl Kind for Authorizer {
             .await
             .map_err(ctx_err("create authorizer"))?;
         let id = created.authorizer_id.unwrap_or_default();
-        Ok(Observed {
-            id: id.clone(),
-            props: d.clone(),
+        Ok(Found {
             outputs: child_out(&api, &id),
+            id,
+            spec: spec.clone(),
         })
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
-        let a = Self::settings(d);
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &AuthorizerSpec,
+        found: &Found<AuthorizerSpec>,
+        _k: &Known,
+    ) -> Result<Found<AuthorizerSpec>> {
+        let api = found.outputs.get("parent_id").cloned().unwrap_or_default();
+        let a = Self::settings(spec);
         cx.aws
             .apigw
             .update_authorizer()
             .api_id(&api)
-            .authorizer_id(&o.id)
-            .name(s(d, "name"))
+            .authorizer_id(&found.id)
+            .name(&spec.name)
             .set_identity_source(Some(a.identity_source))
             .set_jwt_configuration(a.jwt)
             .set_authorizer_uri(a.uri)
@@ -312,9 +363,9 @@ impl Kind for Authorizer {
             .send()
             .await
             .map_err(ctx_err("update authorizer"))?;
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -331,10 +382,7 @@ impl Provider for AuthorizerProvider {
         let Some(api) = parent else {
             return Ok(Read::Missing);
         };
-        Ok(match Authorizer::get(cx, api, id).await? {
-            Some(o) => Read::Found(o),
-            None => Read::Missing,
-        })
+        read_of(Authorizer::get(cx, api, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };

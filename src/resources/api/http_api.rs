@@ -1,9 +1,10 @@
 use super::retag;
 use crate::error::{Error, Result};
+use crate::kind::spec::{read_of, tag_map, Fixed, Found};
 use crate::kind::*;
-use crate::model::{Handle, Output};
+use crate::model::{Handle, Inputs, Output, Typed};
 use aws_sdk_apigatewayv2::types::ProtocolType;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -58,21 +59,39 @@ pub struct Cors {
     pub allow_credentials: bool,
 }
 
+/// An API's CORS configuration as set: lists sorted, methods upper case,
+/// headers lower case (they compare without regard to case).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorsSpec {
+    /// Origins allowed.
+    pub allow_origins: Vec<String>,
+    /// Methods allowed, upper case.
+    pub allow_methods: Vec<String>,
+    /// Request headers allowed, lower case.
+    pub allow_headers: Vec<String>,
+    /// Response headers the browser may read, lower case.
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight answer.
+    pub max_age_seconds: i32,
+    /// Whether credentials may be sent.
+    pub allow_credentials: bool,
+}
+
 impl Cors {
-    /// As a setting's value: lists sorted, methods upper case, headers
-    /// lower case (they compare without regard to case).
-    fn to_json(&self) -> Value {
+    /// In the normal form a setting compares in.
+    fn spec(&self) -> CorsSpec {
         let set = |v: &[String], f: fn(&str) -> String| sorted(v.iter().map(|x| f(x)).collect());
-        json!({
-            "allow_origins": sorted(self.allow_origins.clone()),
-            "allow_methods": set(&self.allow_methods, str::to_ascii_uppercase),
-            "allow_headers": set(&self.allow_headers, str::to_ascii_lowercase),
-            "expose_headers": set(&self.expose_headers, str::to_ascii_lowercase),
-            "max_age_seconds": self.max_age_seconds.unwrap_or(0),
-            "allow_credentials": self.allow_credentials,
-        })
+        CorsSpec {
+            allow_origins: sorted(self.allow_origins.clone()),
+            allow_methods: set(&self.allow_methods, str::to_ascii_uppercase),
+            allow_headers: set(&self.allow_headers, str::to_ascii_lowercase),
+            expose_headers: set(&self.expose_headers, str::to_ascii_lowercase),
+            max_age_seconds: self.max_age_seconds.unwrap_or(0),
+            allow_credentials: self.allow_credentials,
+        }
     }
-    fn observed(c: &aws_sdk_apigatewayv2::types::Cors) -> Value {
+    fn observed(c: &aws_sdk_apigatewayv2::types::Cors) -> CorsSpec {
         Cors {
             allow_origins: c.allow_origins.clone().unwrap_or_default(),
             allow_methods: c.allow_methods.clone().unwrap_or_default(),
@@ -81,22 +100,41 @@ impl Cors {
             max_age_seconds: c.max_age,
             allow_credentials: c.allow_credentials.unwrap_or(false),
         }
-        .to_json()
+        .spec()
     }
-    /// The SDK's form of a setting's value: every field sent, so that
-    /// UpdateApi (which keeps the fields it is not sent) leaves exactly it.
-    fn sdk(v: &Value) -> aws_sdk_apigatewayv2::types::Cors {
-        let p = props(v.clone());
-        let list = |k: &str| strings(&p, k);
+}
+
+impl CorsSpec {
+    /// The SDK's form: every field sent, so that UpdateApi (which keeps the
+    /// fields it is not sent) leaves exactly it.
+    fn sdk(&self) -> aws_sdk_apigatewayv2::types::Cors {
         aws_sdk_apigatewayv2::types::Cors::builder()
-            .set_allow_origins(Some(list("allow_origins")))
-            .set_allow_methods(Some(list("allow_methods")))
-            .set_allow_headers(Some(list("allow_headers")))
-            .set_expose_headers(Some(list("expose_headers")))
-            .max_age(v["max_age_seconds"].as_i64().unwrap_or(0) as i32)
-            .allow_credentials(v["allow_credentials"].as_bool().unwrap_or(false))
+            .set_allow_origins(Some(self.allow_origins.clone()))
+            .set_allow_methods(Some(self.allow_methods.clone()))
+            .set_allow_headers(Some(self.allow_headers.clone()))
+            .set_expose_headers(Some(self.expose_headers.clone()))
+            .max_age(self.max_age_seconds)
+            .allow_credentials(self.allow_credentials)
             .build()
     }
+}
+
+/// An API's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiSpec {
+    /// Its name (not unique).
+    pub name: String,
+    /// `HTTP`: fixed at creation.
+    pub protocol: Fixed<String>,
+    /// The stack's tags.
+    pub tags: BTreeMap<String, String>,
+    /// Empty: none.
+    pub description: String,
+    /// `None`: no CORS.
+    pub cors: Option<CorsSpec>,
+    /// The `execute-api` endpoint turned off.
+    pub disable_execute_api_endpoint: bool,
 }
 
 impl Handle<Api> {
@@ -149,7 +187,7 @@ impl Api {
     }
 
     /// The APIs with this stack's name and `deployer:stack` tag (but `skip`).
-    async fn ours(&self, cx: &Cx, skip: Option<&str>) -> Result<Vec<Observed>> {
+    async fn ours(&self, cx: &Cx, skip: Option<&str>) -> Result<Vec<Found<ApiSpec>>> {
         if self.name.is_empty() {
             return Ok(vec![]);
         }
@@ -181,64 +219,51 @@ impl Api {
         }
     }
 
-    fn observe(id: &str, a: ApiView) -> Observed {
-        let mut outputs = BTreeMap::new();
-        outputs.insert("id".into(), id.to_string());
-        outputs.insert(
-            "endpoint".into(),
-            a.endpoint.unwrap_or_default().to_string(),
-        );
-        Observed {
-            id: id.to_string(),
-            props: props(json!({
-                "name": a.name.unwrap_or_default(),
-                "protocol": a.protocol.map(|p| p.as_str()).unwrap_or_default(),
-                "tags": tags_value(a.tags.cloned().unwrap_or_default()),
-                "description": a.description.unwrap_or_default(),
-                "cors": a.cors.map(Cors::observed),
-                "disable_execute_api_endpoint": a.disable_execute_api_endpoint.unwrap_or(false),
-            })),
-            outputs,
-        }
+    fn observe(id: &str, a: ApiView) -> Found<ApiSpec> {
+        let spec = ApiSpec {
+            name: a.name.unwrap_or_default().to_string(),
+            protocol: Fixed(
+                a.protocol
+                    .map(|p| p.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            tags: tag_map(a.tags.cloned().unwrap_or_default()),
+            description: a.description.unwrap_or_default().to_string(),
+            cors: a.cors.map(Cors::observed),
+            disable_execute_api_endpoint: a.disable_execute_api_endpoint.unwrap_or(false),
+        };
+        Found::new(id, spec).output("endpoint", a.endpoint.unwrap_or_default())
     }
 }
 
 #[async_trait::async_trait]
-impl Kind for Api {
+impl Typed for Api {
+    type Spec = ApiSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(ApiProvider)
-    }
-    fn deps(&self) -> Vec<String> {
-        vec![]
-    }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["protocol"]
     }
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
-        props(json!({
-            "name": self.name,
-            "protocol": "HTTP",
-            "tags": tags_value(ctx.tags.clone()),
-            "description": self.description,
-            "cors": self.cors.as_ref().map(Cors::to_json),
-            "disable_execute_api_endpoint": self.disable_execute_api_endpoint,
-        }))
-        .into()
+    fn spec(&self, i: &mut Inputs) -> ApiSpec {
+        ApiSpec {
+            name: self.name.clone(),
+            protocol: Fixed(ProtocolType::Http.as_str().to_string()),
+            tags: tag_map(i.ctx().tags.clone()),
+            description: self.description.clone(),
+            cors: self.cors.as_ref().map(Cors::spec),
+            disable_execute_api_endpoint: self.disable_execute_api_endpoint,
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<ApiSpec>>> {
         if let Some(id) = &prior.id {
-            if let Read::Found(o) = ApiProvider.read(cx, id, None).await? {
-                return Ok(Read::Found(o));
+            if let Some(f) = ApiProvider::find(cx, id).await? {
+                return Ok(Some(f));
             }
         }
         // API names are not unique: find ours by name and stack tag.
-        Ok(match self.ours(cx, None).await?.into_iter().next() {
-            Some(o) => Read::Found(o),
-            None => Read::Missing,
-        })
+        Ok(self.ours(cx, None).await?.into_iter().next())
     }
     async fn strays(
         &self,
@@ -247,24 +272,20 @@ impl Kind for Api {
         keep: &str,
         _made_at: Option<i64>,
     ) -> Result<Vec<String>> {
-        Ok(self
-            .ours(cx, Some(keep))
-            .await?
-            .into_iter()
-            .map(|o| o.id)
-            .collect())
+        let ours = self.ours(cx, Some(keep)).await?;
+        Ok(ours.into_iter().map(|f| f.id).collect())
     }
-    async fn create(&self, cx: &Cx, d: &Props, _k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &ApiSpec, _k: &Known) -> Result<Found<ApiSpec>> {
         let a = cx
             .aws
             .apigw
             .create_api()
-            .name(s(d, "name"))
-            .protocol_type(ProtocolType::Http)
-            .set_tags(Some(string_map(d, "tags").into_iter().collect()))
-            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
-            .set_cors_configuration(d.get("cors").filter(|c| !c.is_null()).map(Cors::sdk))
-            .disable_execute_api_endpoint(d["disable_execute_api_endpoint"] == json!(true))
+            .name(&spec.name)
+            .protocol_type(ProtocolType::from(spec.protocol.as_str()))
+            .set_tags(Some(spec.tags.clone().into_iter().collect()))
+            .set_description(Some(spec.description.clone()).filter(|x| !x.is_empty()))
+            .set_cors_configuration(spec.cors.as_ref().map(CorsSpec::sdk))
+            .disable_execute_api_endpoint(spec.disable_execute_api_endpoint)
             .send()
             .await
             .map_err(ctx_err("create API"))?;
@@ -274,50 +295,75 @@ impl Kind for Api {
             .ok_or_else(|| Error::Other("CreateApi returned no ID".into()))?;
         Ok(Self::observe(&id, api_view!(a)))
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let changed = |k: &str| d.get(k) != o.props.get(k);
-        let cors = d.get("cors").filter(|c| !c.is_null());
-        if changed("cors") && cors.is_none() {
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &ApiSpec,
+        found: &Found<ApiSpec>,
+        _k: &Known,
+    ) -> Result<Found<ApiSpec>> {
+        let (had, id) = (&found.spec, found.id.as_str());
+        let cors_changed = spec.cors != had.cors;
+        if cors_changed && spec.cors.is_none() {
             ok_if_gone(
                 cx.aws
                     .apigw
                     .delete_cors_configuration()
-                    .api_id(&o.id)
+                    .api_id(id)
                     .send()
                     .await,
                 |e| e.is_not_found_exception(),
                 "delete the API's CORS configuration",
             )?;
         }
-        let settings = ["name", "description", "disable_execute_api_endpoint"];
-        if settings.iter().any(|k| changed(k)) || (changed("cors") && cors.is_some()) {
+        let settings = spec.name != had.name
+            || spec.description != had.description
+            || spec.disable_execute_api_endpoint != had.disable_execute_api_endpoint;
+        if settings || (cors_changed && spec.cors.is_some()) {
             // Every field it manages: UpdateApi keeps what it is not sent.
             cx.aws
                 .apigw
                 .update_api()
-                .api_id(&o.id)
-                .name(s(d, "name"))
-                .description(s(d, "description"))
-                .disable_execute_api_endpoint(d["disable_execute_api_endpoint"] == json!(true))
-                .set_cors_configuration(cors.filter(|_| changed("cors")).map(Cors::sdk))
+                .api_id(id)
+                .name(&spec.name)
+                .description(&spec.description)
+                .disable_execute_api_endpoint(spec.disable_execute_api_endpoint)
+                .set_cors_configuration(
+                    spec.cors
+                        .as_ref()
+                        .filter(|_| cors_changed)
+                        .map(CorsSpec::sdk),
+                )
                 .send()
                 .await
                 .map_err(ctx_err("update API"))?;
         }
-        if d.get("tags") != o.props.get("tags") {
+        if spec.tags != had.tags {
             let arn = cx
                 .ctx
-                .arn("apigateway", &cx.ctx.region, "", &format!("/apis/{}", o.id));
-            retag(cx, &arn, d, &o.props, "API").await?;
+                .arn("apigateway", &cx.ctx.region, "", &format!("/apis/{id}"));
+            retag(cx, &arn, &spec.tags, &had.tags, "API").await?;
         }
-        let mut n = o.clone();
-        n.props = d.clone();
-        Ok(n)
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
+        })
     }
 }
 
 /// Reads and deletes [`Api`]s by ID.
 pub struct ApiProvider;
+
+impl ApiProvider {
+    /// The API `id`, if there is one.
+    async fn find(cx: &Cx, id: &str) -> Result<Option<Found<ApiSpec>>> {
+        match cx.aws.apigw.get_api().api_id(id).send().await {
+            Ok(a) => Ok(Some(Api::observe(id, api_view!(a)))),
+            Err(e) if not_found!(e) => Ok(None),
+            Err(e) => Err(Error::aws(format!("get API {id}"), e)),
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Provider for ApiProvider {
@@ -325,11 +371,7 @@ impl Provider for ApiProvider {
         "aws:apigatewayv2:Api"
     }
     async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        match cx.aws.apigw.get_api().api_id(id).send().await {
-            Ok(a) => Ok(Read::Found(Api::observe(id, api_view!(a)))),
-            Err(e) if not_found!(e) => Ok(Read::Missing),
-            Err(e) => Err(Error::aws(format!("get API {id}"), e)),
-        }
+        read_of(Self::find(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         match cx.aws.apigw.delete_api().api_id(id).send().await {

@@ -1,9 +1,10 @@
 use super::child_out;
 use crate::error::{Error, Result};
+use crate::kind::spec::{found_of, read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs};
+use crate::model::{deps_of, Input, Inputs, Typed};
 use aws_sdk_apigatewayv2::types::IntegrationType;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- integration
@@ -66,24 +67,43 @@ macro_rules! integration_view {
     };
 }
 
+/// An integration's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IntegrationSpec {
+    /// `AWS_PROXY`.
+    #[serde(rename = "type")]
+    pub kind: Fixed<String>,
+    /// The function's ARN.
+    pub uri: String,
+    /// `2.0` or `1.0`.
+    pub payload_format_version: String,
+    /// How long API Gateway waits, in milliseconds.
+    pub timeout_ms: i32,
+    /// Empty: none.
+    pub description: String,
+}
+
 impl Integration {
-    fn observe(api: &str, id: &str, i: IntegrationView) -> Observed {
-        Observed {
+    fn observe(api: &str, id: &str, i: IntegrationView) -> Found<IntegrationSpec> {
+        let spec = IntegrationSpec {
+            kind: Fixed(i.ty.map(|t| t.as_str()).unwrap_or_default().to_string()),
+            uri: i.uri.unwrap_or_default().to_string(),
+            payload_format_version: i.pfv.unwrap_or_default().to_string(),
+            timeout_ms: i.timeout_ms.unwrap_or(30000),
+            description: i.description.unwrap_or_default().to_string(),
+        };
+        Found {
             id: id.to_string(),
-            props: props(json!({
-                "type": i.ty.map(|t| t.as_str()).unwrap_or_default(),
-                "uri": i.uri.unwrap_or_default(),
-                "payload_format_version": i.pfv.unwrap_or_default(),
-                "timeout_ms": i.timeout_ms.unwrap_or(30000),
-                "description": i.description.unwrap_or_default(),
-            })),
+            spec,
             outputs: child_out(api, id),
         }
     }
 }
 
 #[async_trait::async_trait]
-impl Kind for Integration {
+impl Typed for Integration {
+    type Spec = IntegrationSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(IntegrationProvider)
     }
@@ -93,36 +113,31 @@ impl Kind for Integration {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["type"]
-    }
     fn non_unique_name(&self) -> bool {
         true
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "type": "AWS_PROXY",
-            "uri": i.get("uri", &self.function_arn),
-            "payload_format_version": self.payload_format.as_str(),
-            "timeout_ms": self.timeout_ms.unwrap_or(30000),
-            "description": self.description,
-        });
-        i.finish(v)
+    fn spec(&self, i: &mut Inputs) -> IntegrationSpec {
+        IntegrationSpec {
+            kind: Fixed(IntegrationType::AwsProxy.as_str().to_string()),
+            uri: i.input(&self.function_arn),
+            payload_format_version: self.payload_format.as_str().to_string(),
+            timeout_ms: self.timeout_ms.unwrap_or(30000),
+            description: self.description.clone(),
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<IntegrationSpec>>> {
         let Some(api) = &prior.parent_id else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         if let Some(id) = &prior.id {
-            if let Read::Found(o) = IntegrationProvider.read(cx, id, Some(api)).await? {
-                return Ok(Read::Found(o));
+            if let Some(f) = IntegrationProvider::find(cx, id, api).await? {
+                return Ok(Some(f));
             }
         }
         // No name: ours is the Lambda proxy integration of our API.
         let list = match cx.aws.apigw.get_integrations().api_id(api).send().await {
             Ok(l) => l,
-            Err(e) if not_found!(e) => return Ok(Read::Missing),
+            Err(e) if not_found!(e) => return Ok(None),
             Err(e) => return Err(Error::aws("list integrations", e)),
         };
         // The function as the state knows it; unknown, any proxy
@@ -141,60 +156,63 @@ impl Kind for Integration {
                 .is_none_or(|f| uri.ends_with(f) || uri.contains(&format!("{f}/")));
             if i.integration_type == Some(IntegrationType::AwsProxy) && same_function {
                 if let Some(id) = &i.integration_id {
-                    return Ok(Read::Found(Self::observe(api, id, integration_view!(i))));
+                    return Ok(Some(Self::observe(api, id, integration_view!(i))));
                 }
             }
         }
-        Ok(Read::Missing)
+        Ok(None)
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &IntegrationSpec,
+        k: &Known,
+    ) -> Result<Found<IntegrationSpec>> {
         let api = self.api_id.require(&cx.ctx, k)?;
         let i = cx
             .aws
             .apigw
             .create_integration()
             .api_id(&api)
-            .integration_type(IntegrationType::AwsProxy)
+            .integration_type(IntegrationType::from(spec.kind.as_str()))
             .integration_method("POST")
-            .integration_uri(s(d, "uri"))
-            .payload_format_version(s(d, "payload_format_version"))
-            .set_timeout_in_millis(
-                d.get("timeout_ms")
-                    .and_then(|v| v.as_i64())
-                    .map(|v| v as i32),
-            )
-            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
+            .integration_uri(&spec.uri)
+            .payload_format_version(&spec.payload_format_version)
+            .timeout_in_millis(spec.timeout_ms)
+            .set_description(Some(spec.description.clone()).filter(|x| !x.is_empty()))
             .send()
             .await
             .map_err(ctx_err("create integration"))?;
         let id = i.integration_id.unwrap_or_default();
-        Ok(Observed {
+        Ok(Found {
             id: id.clone(),
-            props: d.clone(),
+            spec: spec.clone(),
             outputs: child_out(&api, &id),
         })
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &IntegrationSpec,
+        found: &Found<IntegrationSpec>,
+        _k: &Known,
+    ) -> Result<Found<IntegrationSpec>> {
+        let api = found.outputs.get("parent_id").cloned().unwrap_or_default();
         cx.aws
             .apigw
             .update_integration()
             .api_id(&api)
-            .integration_id(&o.id)
-            .integration_uri(s(d, "uri"))
-            .payload_format_version(s(d, "payload_format_version"))
-            .set_timeout_in_millis(
-                d.get("timeout_ms")
-                    .and_then(|v| v.as_i64())
-                    .map(|v| v as i32),
-            )
-            .description(s(d, "description"))
+            .integration_id(&found.id)
+            .integration_uri(&spec.uri)
+            .payload_format_version(&spec.payload_format_version)
+            .timeout_in_millis(spec.timeout_ms)
+            .description(&spec.description)
             .send()
             .await
             .map_err(ctx_err("update integration"))?;
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -227,7 +245,7 @@ async fn list_integrations(
             .filter_map(|i| {
                 let id = i.integration_id.clone()?;
                 let o = Integration::observe(api, &id, integration_view!(i));
-                Some((id, Some(o)))
+                Some((id, Some(o.observed().ok()?)))
             })
             .collect();
         Ok(Page::Items(found, page.next_token))
@@ -238,18 +256,16 @@ async fn list_integrations(
 /// Reads and deletes [`Integration`]s by ID.
 pub struct IntegrationProvider;
 
-#[async_trait::async_trait]
-impl Provider for IntegrationProvider {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Integration"
-    }
-    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
-        let Some(api) = parent else {
-            return Ok(Read::Missing);
-        };
+impl IntegrationProvider {
+    /// The integration `id` of `api`, if there is one (from the API's list
+    /// when the plan listed it).
+    async fn find(cx: &Cx, id: &str, api: &str) -> Result<Option<Found<IntegrationSpec>>> {
         let list = |ask| list_integrations(cx, api, ask);
-        if let Some(r) = cx.listed_read(self.kind(), api, id, list).await {
-            return Ok(r);
+        if let Some(r) = cx
+            .listed_read(IntegrationProvider.kind(), api, id, list)
+            .await
+        {
+            return found_of(r);
         }
         match cx
             .aws
@@ -260,14 +276,23 @@ impl Provider for IntegrationProvider {
             .send()
             .await
         {
-            Ok(i) => Ok(Read::Found(Integration::observe(
-                api,
-                id,
-                integration_view!(i),
-            ))),
-            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Ok(i) => Ok(Some(Integration::observe(api, id, integration_view!(i)))),
+            Err(e) if not_found!(e) => Ok(None),
             Err(e) => Err(Error::aws(format!("get integration {id}"), e)),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for IntegrationProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Integration"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        read_of(Self::find(cx, id, api).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };

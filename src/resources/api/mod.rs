@@ -2,7 +2,7 @@
 //! the routes and the `$default` stage.
 
 use crate::error::Result;
-use crate::kind::{ctx_err, stale_tags, string_map, Cx, Props};
+use crate::kind::{ctx_err, Cx};
 use std::collections::BTreeMap;
 
 macro_rules! not_found {
@@ -27,8 +27,14 @@ pub use stage::{AccessLog, RouteSettings, Stage, StageProvider, Throttling};
 
 /// Brings an API Gateway resource's tags to the desired ones: the dropped
 /// keys untagged, the rest (re)tagged.
-async fn retag(cx: &Cx, arn: &str, d: &Props, observed: &Props, what: &str) -> Result<()> {
-    let stale = stale_tags(d, observed);
+async fn retag(
+    cx: &Cx,
+    arn: &str,
+    want: &BTreeMap<String, String>,
+    had: &BTreeMap<String, String>,
+    what: &str,
+) -> Result<()> {
+    let stale = crate::kind::spec::removed_keys(had, want);
     if !stale.is_empty() {
         cx.aws
             .apigw
@@ -43,7 +49,7 @@ async fn retag(cx: &Cx, arn: &str, d: &Props, observed: &Props, what: &str) -> R
         .apigw
         .tag_resource()
         .resource_arn(arn)
-        .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+        .set_tags(Some(want.clone().into_iter().collect()))
         .send()
         .await
         .map_err(ctx_err(format!("tag {what}")))?;

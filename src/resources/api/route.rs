@@ -1,9 +1,10 @@
 use super::child_out;
 use crate::error::{Error, Result};
+use crate::kind::spec::{found_of, read_of, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs};
+use crate::model::{deps_of, Input, Inputs, Typed};
 use aws_sdk_apigatewayv2::types::AuthorizationType;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- routes
@@ -98,23 +99,41 @@ impl Route {
         at: Option<&AuthorizationType>,
         auth_id: Option<&str>,
         scopes: Option<&[String]>,
-    ) -> Observed {
-        Observed {
+    ) -> Found<RouteSpec> {
+        let spec = RouteSpec {
+            route_key: rk.unwrap_or_default().to_string(),
+            target: target.unwrap_or_default().to_string(),
+            authorization_type: at.map(|a| a.as_str()).unwrap_or("NONE").to_string(),
+            authorizer_id: auth_id.unwrap_or_default().to_string(),
+            scopes: sorted(scopes.map(|s| s.to_vec()).unwrap_or_default()),
+        };
+        Found {
             id: id.to_string(),
-            props: props(json!({
-                "route_key": rk.unwrap_or_default(),
-                "target": target.unwrap_or_default(),
-                "authorization_type": at.map(|a| a.as_str()).unwrap_or("NONE"),
-                "authorizer_id": auth_id.unwrap_or_default(),
-                "scopes": sorted(scopes.map(|s| s.to_vec()).unwrap_or_default()),
-            })),
+            spec,
             outputs: child_out(api, id),
         }
     }
 }
 
+/// A route's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteSpec {
+    /// `GET /path`, `$default`.
+    pub route_key: String,
+    /// `integrations/ID`.
+    pub target: String,
+    /// `NONE`, `JWT` or `CUSTOM`.
+    pub authorization_type: String,
+    /// Empty without an authorizer.
+    pub authorizer_id: String,
+    /// The scopes a token needs (sorted; a JWT authorizer's only).
+    pub scopes: Vec<String>,
+}
+
 #[async_trait::async_trait]
-impl Kind for Route {
+impl Typed for Route {
+    type Spec = RouteSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(RouteProvider)
     }
@@ -129,52 +148,51 @@ impl Kind for Route {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let target = i.get(
-            "target",
-            &self.integration_id.map(|id| format!("integrations/{id}")),
-        );
-        let v = match &self.auth {
+    fn spec(&self, i: &mut Inputs) -> RouteSpec {
+        let target = i.input(&self.integration_id.map(|id| format!("integrations/{id}")));
+        let (authorization_type, authorizer_id, scopes) = match &self.auth {
             RouteAuth::Jwt {
-                authorizer_id: authorizer,
+                authorizer_id,
                 scopes,
-            } => json!({
-                "route_key": self.route_key, "target": target, "authorization_type": "JWT",
-                "authorizer_id": i.get("authorizer_id", authorizer), "scopes": sorted(i.list("scopes", scopes)),
-            }),
-            RouteAuth::Lambda { authorizer_id } => json!({
-                "route_key": self.route_key, "target": target, "authorization_type": "CUSTOM",
-                "authorizer_id": i.get("authorizer_id", authorizer_id), "scopes": [],
-            }),
-            RouteAuth::None => json!({
-                "route_key": self.route_key, "target": target, "authorization_type": "NONE",
-                "authorizer_id": "", "scopes": [],
-            }),
+            } => (
+                AuthorizationType::Jwt,
+                i.input(authorizer_id),
+                sorted(i.inputs(scopes)),
+            ),
+            RouteAuth::Lambda { authorizer_id } => {
+                (AuthorizationType::Custom, i.input(authorizer_id), vec![])
+            }
+            RouteAuth::None => (AuthorizationType::None, String::new(), vec![]),
         };
-        i.finish(v)
+        RouteSpec {
+            route_key: self.route_key.clone(),
+            target,
+            authorization_type: authorization_type.as_str().to_string(),
+            authorizer_id,
+            scopes,
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<RouteSpec>>> {
         let Some(api) = &prior.parent_id else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         if let Some(id) = &prior.id {
-            if let Read::Found(o) = RouteProvider.read(cx, id, Some(api)).await? {
-                if s(&o.props, "route_key") == self.route_key {
-                    return Ok(Read::Found(o));
+            if let Some(f) = RouteProvider::find(cx, id, api).await? {
+                if f.spec.route_key == self.route_key {
+                    return Ok(Some(f));
                 }
             }
         }
         // Route keys are unique within an API.
         let list = match cx.aws.apigw.get_routes().api_id(api).send().await {
             Ok(l) => l,
-            Err(e) if not_found!(e) => return Ok(Read::Missing),
+            Err(e) if not_found!(e) => return Ok(None),
             Err(e) => return Err(Error::aws("list routes", e)),
         };
         for r in list.items.unwrap_or_default() {
             if r.route_key.as_deref() == Some(self.route_key.as_str()) {
                 if let Some(id) = &r.route_id {
-                    return Ok(Read::Found(Self::observe(
+                    return Ok(Some(Self::observe(
                         api,
                         id,
                         r.route_key.as_deref(),
@@ -186,9 +204,9 @@ impl Kind for Route {
                 }
             }
         }
-        Ok(Read::Missing)
+        Ok(None)
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &RouteSpec, k: &Known) -> Result<Found<RouteSpec>> {
         let api = self.api_id.require(&cx.ctx, k)?;
         let mut req = cx
             .aws
@@ -196,14 +214,14 @@ impl Kind for Route {
             .create_route()
             .api_id(&api)
             .route_key(&self.route_key)
-            .target(s(d, "target"))
-            .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()));
+            .target(&spec.target)
+            .authorization_type(AuthorizationType::from(spec.authorization_type.as_str()));
         if self.authorizer().is_some() {
-            req = req.authorizer_id(s(d, "authorizer_id"));
+            req = req.authorizer_id(&spec.authorizer_id);
         }
         // AWS takes scopes only with a JWT authorizer.
         if matches!(self.auth, RouteAuth::Jwt { .. }) {
-            req = req.set_authorization_scopes(Some(strings(d, "scopes")));
+            req = req.set_authorization_scopes(Some(spec.scopes.clone()));
         }
         let r = match req.send().await {
             Ok(r) => r.route_id.unwrap_or_default(),
@@ -215,42 +233,48 @@ impl Kind for Route {
                     parent_id: Some(api.clone()),
                     ..Default::default()
                 };
-                return match self.read(cx, &prior).await? {
-                    Read::Found(o) => self.update(cx, d, &o, k).await,
-                    _ => Err(Error::aws(format!("create route {}", self.route_key), e)),
+                return match Typed::read(self, cx, &prior).await? {
+                    Some(f) => Typed::update(self, cx, spec, &f, k).await,
+                    None => Err(Error::aws(format!("create route {}", self.route_key), e)),
                 };
             }
             Err(e) => return Err(Error::aws(format!("create route {}", self.route_key), e)),
         };
-        Ok(Observed {
+        Ok(Found {
             id: r.clone(),
-            props: d.clone(),
+            spec: spec.clone(),
             outputs: child_out(&api, &r),
         })
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &RouteSpec,
+        found: &Found<RouteSpec>,
+        _k: &Known,
+    ) -> Result<Found<RouteSpec>> {
+        let api = found.outputs.get("parent_id").cloned().unwrap_or_default();
         let mut req = cx
             .aws
             .apigw
             .update_route()
             .api_id(&api)
-            .route_id(&o.id)
-            .target(s(d, "target"))
-            .authorization_type(AuthorizationType::from(s(d, "authorization_type").as_str()));
+            .route_id(&found.id)
+            .target(&spec.target)
+            .authorization_type(AuthorizationType::from(spec.authorization_type.as_str()));
         if self.authorizer().is_some() {
-            req = req.authorizer_id(s(d, "authorizer_id"));
+            req = req.authorizer_id(&spec.authorizer_id);
         }
         // AWS takes scopes only with a JWT authorizer, as at create.
         if matches!(self.auth, RouteAuth::Jwt { .. }) {
-            req = req.set_authorization_scopes(Some(strings(d, "scopes")));
+            req = req.set_authorization_scopes(Some(spec.scopes.clone()));
         }
         req.send()
             .await
             .map_err(ctx_err(format!("update route {}", self.route_key)))?;
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -291,7 +315,7 @@ async fn list_routes(
                     r.authorizer_id.as_deref(),
                     r.authorization_scopes.as_deref(),
                 );
-                Some((id, Some(o)))
+                Some((id, Some(o.observed().ok()?)))
             })
             .collect();
         Ok(Page::Items(found, page.next_token))
@@ -302,18 +326,13 @@ async fn list_routes(
 /// Reads and deletes [`Route`]s by ID.
 pub struct RouteProvider;
 
-#[async_trait::async_trait]
-impl Provider for RouteProvider {
-    fn kind(&self) -> &'static str {
-        "aws:apigatewayv2:Route"
-    }
-    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
-        let Some(api) = parent else {
-            return Ok(Read::Missing);
-        };
+impl RouteProvider {
+    /// The route `id` of `api`, if there is one (from the API's list when
+    /// the plan listed it).
+    async fn find(cx: &Cx, id: &str, api: &str) -> Result<Option<Found<RouteSpec>>> {
         let list = |ask| list_routes(cx, api, ask);
-        if let Some(r) = cx.listed_read(self.kind(), api, id, list).await {
-            return Ok(r);
+        if let Some(r) = cx.listed_read(RouteProvider.kind(), api, id, list).await {
+            return found_of(r);
         }
         match cx
             .aws
@@ -324,7 +343,7 @@ impl Provider for RouteProvider {
             .send()
             .await
         {
-            Ok(r) => Ok(Read::Found(Route::observe(
+            Ok(r) => Ok(Some(Route::observe(
                 api,
                 id,
                 r.route_key.as_deref(),
@@ -333,9 +352,22 @@ impl Provider for RouteProvider {
                 r.authorizer_id.as_deref(),
                 r.authorization_scopes.as_deref(),
             ))),
-            Err(e) if not_found!(e) => Ok(Read::Missing),
+            Err(e) if not_found!(e) => Ok(None),
             Err(e) => Err(Error::aws(format!("get route {id}"), e)),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for RouteProvider {
+    fn kind(&self) -> &'static str {
+        "aws:apigatewayv2:Route"
+    }
+    async fn read(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<Read> {
+        let Some(api) = parent else {
+            return Ok(Read::Missing);
+        };
+        read_of(Self::find(cx, id, api).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };

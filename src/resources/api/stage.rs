@@ -1,9 +1,11 @@
 use super::{child_out, retag, Api};
 use crate::error::{Error, Result};
+use crate::kind::spec::{read_of, tag_map, Fixed, Found};
 use crate::kind::*;
-use crate::model::{Handle, Input, Inputs, Output};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use crate::model::{Handle, Input, Inputs, Output, Typed};
+use aws_sdk_apigatewayv2::types as sdk;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 // ---------------------------------------------------------------- stage
@@ -127,86 +129,136 @@ impl Handle<Stage> {
 
 const STAGE_NAME: &str = "$default";
 
-/// A stage's settings as a kind's property map sees them (what GetStage,
-/// GetStages and CreateStage report).
-fn stage_props(
-    auto_deploy: Option<bool>,
-    description: Option<&str>,
-    route: Option<&aws_sdk_apigatewayv2::types::RouteSettings>,
-    log: Option<&aws_sdk_apigatewayv2::types::AccessLogSettings>,
-    variables: Option<&std::collections::HashMap<String, String>>,
-    tags: Option<&std::collections::HashMap<String, String>>,
-    routes: Option<&std::collections::HashMap<String, aws_sdk_apigatewayv2::types::RouteSettings>>,
-) -> Props {
-    let routes: BTreeMap<&String, Value> = routes
-        .into_iter()
-        .flatten()
-        .map(|(k, r)| {
-            let v = json!({
-                "detailed_metrics": r.detailed_metrics_enabled.unwrap_or(false),
-                "throttling_burst_limit": r.throttling_burst_limit,
-                "throttling_rate_limit": r.throttling_rate_limit,
-            });
-            (k, v)
+/// A stage's settings, as declared and as GetStage reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StageSpec {
+    /// `$default` or the path prefix of its URL.
+    pub name: Fixed<String>,
+    /// Always on: every change is deployed.
+    pub auto_deploy: bool,
+    /// Empty: none.
+    pub description: String,
+    /// Every route's burst limit; absent from a declaration that leaves
+    /// throttling unmanaged (AWS has no way to unset it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttling_burst_limit: Option<i32>,
+    /// Every route's rate limit (the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttling_rate_limit: Option<f64>,
+    /// Detailed CloudWatch metrics.
+    pub detailed_metrics: bool,
+    /// Where access log lines go (`None`: nowhere).
+    pub access_log: Option<AccessLogSpec>,
+    /// Stage variables.
+    pub variables: BTreeMap<String, String>,
+    /// Single routes' settings, by route key.
+    pub route_settings: BTreeMap<String, RouteSettingsSpec>,
+    /// The stack's tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A stage's access logging as set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessLogSpec {
+    /// The log group's ARN.
+    pub destination_arn: String,
+    /// The line's format.
+    pub format: String,
+}
+
+/// One route's settings as set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteSettingsSpec {
+    /// Detailed CloudWatch metrics for it.
+    pub detailed_metrics: bool,
+    /// Its burst limit (`None`: the stage's).
+    pub throttling_burst_limit: Option<i32>,
+    /// Its rate limit (`None`: the stage's).
+    pub throttling_rate_limit: Option<f64>,
+}
+
+impl RouteSettingsSpec {
+    fn of(r: &sdk::RouteSettings) -> Self {
+        RouteSettingsSpec {
+            detailed_metrics: r.detailed_metrics_enabled.unwrap_or(false),
+            throttling_burst_limit: r.throttling_burst_limit,
+            throttling_rate_limit: r.throttling_rate_limit,
+        }
+    }
+    /// As sent: every field it manages.
+    fn sdk(&self) -> sdk::RouteSettings {
+        sdk::RouteSettings::builder()
+            .detailed_metrics_enabled(self.detailed_metrics)
+            .set_throttling_burst_limit(self.throttling_burst_limit)
+            .set_throttling_rate_limit(self.throttling_rate_limit)
+            .build()
+    }
+}
+
+impl StageSpec {
+    /// As GetStage reports the stage `name`.
+    fn of(name: &str, st: &aws_sdk_apigatewayv2::operation::get_stage::GetStageOutput) -> Self {
+        let route = st.default_route_settings.as_ref();
+        let log = st.access_log_settings.as_ref();
+        let log = log.filter(|l| l.destination_arn.as_deref().is_some_and(|d| !d.is_empty()));
+        let routes = st.route_settings.iter().flatten();
+        StageSpec {
+            name: name.into(),
+            auto_deploy: st.auto_deploy.unwrap_or(false),
+            description: st.description.clone().unwrap_or_default(),
+            throttling_burst_limit: route.and_then(|r| r.throttling_burst_limit),
+            throttling_rate_limit: route.and_then(|r| r.throttling_rate_limit),
+            detailed_metrics: route
+                .and_then(|r| r.detailed_metrics_enabled)
+                .unwrap_or(false),
+            access_log: log.map(|l| AccessLogSpec {
+                destination_arn: l.destination_arn.clone().unwrap_or_default(),
+                format: l.format.clone().unwrap_or_default(),
+            }),
+            variables: st
+                .stage_variables
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            route_settings: routes
+                .map(|(k, r)| (k.clone(), RouteSettingsSpec::of(r)))
+                .collect(),
+            tags: tag_map(st.tags.clone().unwrap_or_default()),
+        }
+    }
+    /// The stage's default route settings, as sent: every field it manages.
+    fn default_route(&self) -> sdk::RouteSettings {
+        RouteSettingsSpec {
+            detailed_metrics: self.detailed_metrics,
+            throttling_burst_limit: self.throttling_burst_limit,
+            throttling_rate_limit: self.throttling_rate_limit,
+        }
+        .sdk()
+    }
+    /// The per-route settings as sent, by route key.
+    fn per_route(&self) -> HashMap<String, sdk::RouteSettings> {
+        let routes = self.route_settings.iter();
+        routes.map(|(k, r)| (k.clone(), r.sdk())).collect()
+    }
+    /// Its access log settings, as sent (logging off is
+    /// DeleteAccessLogSettings).
+    fn access_log(&self) -> Option<sdk::AccessLogSettings> {
+        self.access_log.as_ref().map(|l| {
+            sdk::AccessLogSettings::builder()
+                .destination_arn(&l.destination_arn)
+                .format(&l.format)
+                .build()
         })
-        .collect();
-    let log = log
-        .filter(|l| l.destination_arn.as_deref().is_some_and(|d| !d.is_empty()))
-        .map(|l| json!({"destination_arn": l.destination_arn, "format": l.format.as_deref().unwrap_or_default()}));
-    let variables: BTreeMap<&String, &String> = variables.into_iter().flatten().collect();
-    props(json!({
-        "auto_deploy": auto_deploy.unwrap_or(false),
-        "description": description.unwrap_or_default(),
-        "throttling_burst_limit": route.and_then(|r| r.throttling_burst_limit),
-        "throttling_rate_limit": route.and_then(|r| r.throttling_rate_limit),
-        "detailed_metrics": route.and_then(|r| r.detailed_metrics_enabled).unwrap_or(false),
-        "access_log": log,
-        "variables": variables,
-        "route_settings": routes,
-        "tags": tags_value(tags.cloned().unwrap_or_default()),
-    }))
-}
-
-/// The per-route settings as sent, by route key.
-fn per_route_settings(
-    d: &Props,
-) -> std::collections::HashMap<String, aws_sdk_apigatewayv2::types::RouteSettings> {
-    let routes = d.get("route_settings").and_then(Value::as_object);
-    routes
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), route_settings(&props(v.clone()))))
-        .collect()
-}
-
-/// A stage's default route settings, as sent: every field it manages.
-fn route_settings(d: &Props) -> aws_sdk_apigatewayv2::types::RouteSettings {
-    aws_sdk_apigatewayv2::types::RouteSettings::builder()
-        .detailed_metrics_enabled(d.get("detailed_metrics") == Some(&json!(true)))
-        .set_throttling_burst_limit(
-            d.get("throttling_burst_limit")
-                .and_then(|v| v.as_i64())
-                .map(|v| v as i32),
-        )
-        .set_throttling_rate_limit(d.get("throttling_rate_limit").and_then(|v| v.as_f64()))
-        .build()
-}
-
-/// A stage's access log settings, as sent (logging off is
-/// DeleteAccessLogSettings).
-fn access_log_settings(d: &Props) -> aws_sdk_apigatewayv2::types::AccessLogSettings {
-    let log = d.get("access_log").filter(|l| !l.is_null());
-    aws_sdk_apigatewayv2::types::AccessLogSettings::builder()
-        .set_destination_arn(
-            log.and_then(|l| l["destination_arn"].as_str())
-                .map(String::from),
-        )
-        .set_format(log.and_then(|l| l["format"].as_str()).map(String::from))
-        .build()
+    }
 }
 
 #[async_trait::async_trait]
-impl Kind for Stage {
+impl Typed for Stage {
+    type Spec = StageSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(StageProvider)
     }
@@ -220,47 +272,43 @@ impl Kind for Stage {
     fn parent(&self) -> Option<String> {
         self.api_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["name"]
-    }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let log = self.access_log.as_ref().map(|l| {
-            json!({"destination_arn": i.get("access_log", &l.destination_arn), "format": l.format})
+    fn spec(&self, i: &mut Inputs) -> StageSpec {
+        let routes = self.route_settings.iter().map(|(k, r)| {
+            let t = r.throttling.as_ref();
+            let r = RouteSettingsSpec {
+                detailed_metrics: r.detailed_metrics,
+                throttling_burst_limit: t.map(|t| t.burst_limit),
+                throttling_rate_limit: t.map(|t| t.rate_limit),
+            };
+            (k.clone(), r)
         });
-        let mut v = json!({
-            "name": self.stage_name(),
-            "auto_deploy": true,
-            "description": self.description,
-            "detailed_metrics": self.detailed_metrics,
-            "access_log": log,
-            "variables": self.variables,
-            "route_settings": self.route_settings.iter().map(|(k, r)| {
-                let t = r.throttling.as_ref();
-                (k.clone(), json!({
-                    "detailed_metrics": r.detailed_metrics,
-                    "throttling_burst_limit": t.map(|t| t.burst_limit),
-                    "throttling_rate_limit": t.map(|t| t.rate_limit),
-                }))
-            }).collect::<BTreeMap<_, _>>(),
-            "tags": tags_value(ctx.tags.clone()),
-        });
-        // Throttling left unset is not managed (AWS has no way to unset it).
-        if let Some(t) = &self.throttling {
-            v["throttling_burst_limit"] = json!(t.burst_limit);
-            v["throttling_rate_limit"] = json!(t.rate_limit);
+        StageSpec {
+            name: self.stage_name().into(),
+            auto_deploy: true,
+            description: self.description.clone(),
+            // Throttling left unset is not managed.
+            throttling_burst_limit: self.throttling.map(|t| t.burst_limit),
+            throttling_rate_limit: self.throttling.map(|t| t.rate_limit),
+            detailed_metrics: self.detailed_metrics,
+            // Unknown as a whole while its log group is.
+            access_log: self.access_log.as_ref().map(|l| AccessLogSpec {
+                destination_arn: i.get("access_log", &l.destination_arn),
+                format: l.format.clone(),
+            }),
+            variables: self.variables.clone(),
+            route_settings: routes.collect(),
+            tags: tag_map(i.ctx().tags.clone()),
         }
-        i.finish(v)
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<StageSpec>>> {
         let Some(api) = &prior.parent_id else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         // By the recorded name first (a renamed stage is replaced).
         let name = prior.id_or(self.stage_name());
-        StageProvider.read(cx, &name, Some(api)).await
+        StageProvider::find(cx, &name, api).await
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &StageSpec, k: &Known) -> Result<Found<StageSpec>> {
         let api = self.api_id.require(&cx.ctx, k)?;
         let name = self.stage_name().to_string();
         let r = cx
@@ -270,16 +318,12 @@ impl Kind for Stage {
             .api_id(&api)
             .stage_name(&name)
             .auto_deploy(true)
-            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
-            .default_route_settings(route_settings(d))
-            .set_access_log_settings(
-                d.get("access_log")
-                    .filter(|l| !l.is_null())
-                    .map(|_| access_log_settings(d)),
-            )
-            .set_stage_variables(Some(string_map(d, "variables").into_iter().collect()))
-            .set_route_settings(Some(per_route_settings(d)).filter(|r| !r.is_empty()))
-            .set_tags(Some(string_map(d, "tags").into_iter().collect()))
+            .set_description(Some(spec.description.clone()).filter(|x| !x.is_empty()))
+            .default_route_settings(spec.default_route())
+            .set_access_log_settings(spec.access_log())
+            .set_stage_variables(Some(spec.variables.clone().into_iter().collect()))
+            .set_route_settings(Some(spec.per_route()).filter(|r| !r.is_empty()))
+            .set_tags(Some(spec.tags.clone().into_iter().collect()))
             .send()
             .await;
         if let Err(e) = r {
@@ -292,39 +336,41 @@ impl Kind for Stage {
             // "Already exists": adopt the stage an interrupted run made.
             // A conflict that leaves no stage to read is an error: the run
             // records only what it has seen.
-            let prior = Prior {
-                parent_id: Some(api.clone()),
-                ..Default::default()
-            };
-            return match self.read(cx, &prior).await? {
-                Read::Found(o) => self.update(cx, d, &o, k).await,
-                _ => Err(Error::aws(
+            return match StageProvider::find(cx, &name, &api).await? {
+                Some(f) => Typed::update(self, cx, spec, &f, k).await,
+                None => Err(Error::aws(
                     format!("create stage {name} (AWS answered a conflict and no stage is there; run `deployer up` again)"),
                     e,
                 )),
             };
         }
-        Ok(Observed {
+        Ok(Found {
             id: name.clone(),
-            props: d.clone(),
+            spec: spec.clone(),
             outputs: child_out(&api, &name),
         })
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let api = o.outputs.get("parent_id").cloned().unwrap_or_default();
-        let changed = |k: &str| d.get(k).is_some() && d.get(k) != o.props.get(k);
-        let route = [
-            "throttling_burst_limit",
-            "throttling_rate_limit",
-            "detailed_metrics",
-        ];
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &StageSpec,
+        found: &Found<StageSpec>,
+        _k: &Known,
+    ) -> Result<Found<StageSpec>> {
+        let api = found.outputs.get("parent_id").cloned().unwrap_or_default();
+        let (had, stage) = (&found.spec, found.id.as_str());
+        // Throttling left unmanaged (`None`) is never a change.
+        let route = (spec.throttling_burst_limit.is_some()
+            && spec.throttling_burst_limit != had.throttling_burst_limit)
+            || (spec.throttling_rate_limit.is_some()
+                && spec.throttling_rate_limit != had.throttling_rate_limit)
+            || spec.detailed_metrics != had.detailed_metrics;
+        let routes_changed = spec.route_settings != had.route_settings;
         // A route's settings dropped: deleted (UpdateStage keeps what it is
         // not sent), before the others are sent.
-        if changed("route_settings") {
-            let want = per_route_settings(d);
-            let had = o.props.get("route_settings").and_then(Value::as_object);
-            for key in had.into_iter().flatten().map(|(k, _)| k) {
-                if want.contains_key(key) {
+        if routes_changed {
+            for key in had.route_settings.keys() {
+                if spec.route_settings.contains_key(key) {
                     continue;
                 }
                 let r = cx
@@ -332,16 +378,20 @@ impl Kind for Stage {
                     .apigw
                     .delete_route_settings()
                     .api_id(&api)
-                    .stage_name(&o.id)
+                    .stage_name(stage)
                     .route_key(key)
                     .send()
                     .await;
                 ok_if_gone(r, |s| s.is_not_found_exception(), "delete route settings")?;
             }
         }
-        let settings = ["auto_deploy", "description", "access_log", "variables"];
-        let per_route = changed("route_settings") && !per_route_settings(d).is_empty();
-        if per_route || route.iter().chain(&settings).any(|k| changed(k)) {
+        let log_changed = spec.access_log != had.access_log;
+        let others = spec.auto_deploy != had.auto_deploy
+            || spec.description != had.description
+            || log_changed
+            || spec.variables != had.variables;
+        let per_route = routes_changed && !spec.route_settings.is_empty();
+        if per_route || route || others {
             // UpdateStage keeps what it is not sent, stage variables too:
             // a variable is removed by sending it empty (as Terraform does).
             let mut u = cx
@@ -349,33 +399,32 @@ impl Kind for Stage {
                 .apigw
                 .update_stage()
                 .api_id(&api)
-                .stage_name(&o.id)
+                .stage_name(stage)
                 .auto_deploy(true)
-                .description(s(d, "description"));
-            if route.iter().any(|k| changed(k)) {
-                u = u.default_route_settings(route_settings(d));
+                .description(&spec.description);
+            if route {
+                u = u.default_route_settings(spec.default_route());
             }
-            let log_off = changed("access_log") && d.get("access_log").is_none_or(Value::is_null);
-            if changed("access_log") && !log_off {
-                u = u.access_log_settings(access_log_settings(d));
+            let log_off = log_changed && spec.access_log.is_none();
+            if log_changed && !log_off {
+                u = u.set_access_log_settings(spec.access_log());
             }
             if per_route {
-                u = u.set_route_settings(Some(per_route_settings(d)));
+                u = u.set_route_settings(Some(spec.per_route()));
             }
-            if changed("variables") {
-                let want = string_map(d, "variables");
-                let mut variables: std::collections::HashMap<String, String> =
-                    string_map(&o.props, "variables")
-                        .into_keys()
-                        .filter(|k| !want.contains_key(k))
-                        .map(|k| (k, String::new()))
-                        .collect();
-                variables.extend(want);
+            if spec.variables != had.variables {
+                let dropped = had
+                    .variables
+                    .keys()
+                    .filter(|k| !spec.variables.contains_key(*k));
+                let mut variables: HashMap<String, String> =
+                    dropped.map(|k| (k.clone(), String::new())).collect();
+                variables.extend(spec.variables.clone());
                 u = u.set_stage_variables(Some(variables));
             }
             u.send()
                 .await
-                .map_err(ctx_err(format!("update stage {}", o.id)))?;
+                .map_err(ctx_err(format!("update stage {stage}")))?;
             // Logging off: DeleteAccessLogSettings, the documented way.
             if log_off {
                 let r = cx
@@ -383,7 +432,7 @@ impl Kind for Stage {
                     .apigw
                     .delete_access_log_settings()
                     .api_id(&api)
-                    .stage_name(&o.id)
+                    .stage_name(stage)
                     .send()
                     .await;
                 ok_if_gone(
@@ -393,24 +442,47 @@ impl Kind for Stage {
                 )?;
             }
         }
-        if d.get("tags") != o.props.get("tags") {
+        if spec.tags != had.tags {
             let arn = cx.ctx.arn(
                 "apigateway",
                 &cx.ctx.region,
                 "",
-                &format!("/apis/{api}/stages/{}", o.id),
+                &format!("/apis/{api}/stages/{stage}"),
             );
-            retag(cx, &arn, d, &o.props, "stage").await?;
+            retag(cx, &arn, &spec.tags, &had.tags, "stage").await?;
         }
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
 
 /// Reads and deletes [`Stage`]s by ID.
 pub struct StageProvider;
+
+impl StageProvider {
+    /// The stage `name` of `api`, if there is one.
+    async fn find(cx: &Cx, name: &str, api: &str) -> Result<Option<Found<StageSpec>>> {
+        match cx
+            .aws
+            .apigw
+            .get_stage()
+            .api_id(api)
+            .stage_name(name)
+            .send()
+            .await
+        {
+            Ok(st) => Ok(Some(Found {
+                id: name.into(),
+                spec: StageSpec::of(name, &st),
+                outputs: child_out(api, name),
+            })),
+            Err(e) if not_found!(e) => Ok(None),
+            Err(e) => Err(Error::aws(format!("get stage {name}"), e)),
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Provider for StageProvider {
@@ -421,35 +493,7 @@ impl Provider for StageProvider {
         let Some(api) = parent else {
             return Ok(Read::Missing);
         };
-        match cx
-            .aws
-            .apigw
-            .get_stage()
-            .api_id(api)
-            .stage_name(id)
-            .send()
-            .await
-        {
-            Ok(st) => {
-                let mut props = stage_props(
-                    st.auto_deploy,
-                    st.description.as_deref(),
-                    st.default_route_settings.as_ref(),
-                    st.access_log_settings.as_ref(),
-                    st.stage_variables.as_ref(),
-                    st.tags.as_ref(),
-                    st.route_settings.as_ref(),
-                );
-                props.insert("name".into(), json!(id));
-                Ok(Read::Found(Observed {
-                    id: id.into(),
-                    props,
-                    outputs: child_out(api, id),
-                }))
-            }
-            Err(e) if not_found!(e) => Ok(Read::Missing),
-            Err(e) => Err(Error::aws(format!("get stage {id}"), e)),
-        }
+        read_of(Self::find(cx, id, api).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, api: Option<&str>) -> Result<()> {
         let Some(api) = api else { return Ok(()) };

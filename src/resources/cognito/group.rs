@@ -1,7 +1,7 @@
 use super::parent_out;
 use crate::error::Error;
 use crate::error::Result;
-use crate::kind::spec::{read_of, Fixed, Found};
+use crate::kind::spec::{found_of, read_of, Fixed, Found};
 use crate::kind::*;
 use crate::model::{deps_of, Handle, Input, Inputs, Output, Typed};
 use serde::{Deserialize, Serialize};
@@ -277,10 +277,7 @@ impl GroupProvider {
         };
         let list = |ask| list_groups(cx, pool, ask);
         if let Some(r) = cx.listed_read(GroupProvider.kind(), pool, id, list).await {
-            return match r {
-                Read::Found(o) => Found::from_observed(&o).map(Some),
-                Read::Missing => Ok(None),
-            };
+            return found_of(r);
         }
         let g = found_or_none(
             cx.aws
