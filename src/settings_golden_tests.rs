@@ -135,6 +135,21 @@ fn more() -> Vec<crate::model::Res> {
             },
         );
     }
+    s.add(
+        "more/role-with-everything",
+        Role {
+            name: "more-everything".into(),
+            service: "states.amazonaws.com".into(),
+            managed_policies: vec![
+                crate::resources::iam::XRAY_WRITE.into(),
+                crate::resources::iam::BASIC_EXECUTION.into(),
+            ],
+            path: "/svc/".into(),
+            description: "all".into(),
+            max_session_seconds: 7200,
+            permissions_boundary: Some("PowerUserAccess".into()),
+        },
+    );
     let (res, _) = s.resources().unwrap();
     // The pool and the role are the example's kinds already.
     let theirs = ["more/pool", "more/role"];

@@ -1,7 +1,9 @@
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, removed_keys, tag_map, Fixed, Found};
 use crate::kind::*;
-use crate::model::{Handle, Output};
+use crate::model::{Handle, Inputs, Output, Typed};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -151,8 +153,38 @@ impl Handle<Role> {
     }
 }
 
+/// A role's settings, as declared and as IAM reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoleSpec {
+    /// Unique in the account.
+    pub name: Fixed<String>,
+    /// Its trust policy (who may assume it).
+    pub trust: Value,
+    /// The managed policies' ARNs, sorted.
+    pub policies: Vec<String>,
+    /// The stack's tags.
+    pub tags: BTreeMap<String, String>,
+    /// Fixed at creation.
+    pub path: Fixed<String>,
+    /// Empty: none.
+    pub description: String,
+    /// How long a session may last, in seconds.
+    pub max_session_seconds: i32,
+    /// The ARN of the policy that bounds it.
+    pub permissions_boundary: Option<String>,
+}
+
+/// IAM's tags of a role, as its calls take them.
+fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Other(e.to_string()))
+}
+
 impl Role {
-    async fn read_named(cx: &Cx, name: &str) -> Result<Read> {
+    async fn read_named(cx: &Cx, name: &str) -> Result<Option<Found<RoleSpec>>> {
         // IAM's role names are unique whatever their case: compared in
         // lower case.
         if !cx
@@ -161,7 +193,7 @@ impl Role {
             })
             .await
         {
-            return Ok(Read::Missing);
+            return Ok(None);
         }
         let name = name.to_string();
         // The attachments only of a role that exists: IAM's request quota is
@@ -179,7 +211,7 @@ impl Role {
             Err(e) => return Err(Error::aws(format!("get IAM role {name}"), e)),
         };
         let Some(role) = role else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         let trust: Value = role
             .assume_role_policy_document
@@ -204,16 +236,12 @@ impl Role {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_no_such_entity_exception()) =>
             {
-                return Ok(Read::Missing)
+                return Ok(None)
             }
             Err(e) => return Err(Error::aws("list attached role policies", e)),
         };
         let policies = sorted(attached.into_iter().filter_map(|p| p.policy_arn).collect());
-        let tags = role
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.key, t.value));
+        let tags = role.tags.unwrap_or_default().into_iter();
         // Right after CreateRole, IAM can briefly report the role's unique ID
         // (AROA...) where its ARN belongs; the ARN is deterministic, so build
         // it rather than pass an ID to Lambda or record a perpetual diff.
@@ -227,92 +255,82 @@ impl Role {
                 &format!("role{}{name}", role.path),
             )
         };
-        let mut outputs = BTreeMap::new();
-        outputs.insert("arn".into(), arn);
-        outputs.insert("id".into(), name.clone());
+        let spec = RoleSpec {
+            name: Fixed(name.clone()),
+            trust,
+            policies,
+            tags: tag_map(tags.map(|t| (t.key, t.value))),
+            path: Fixed(role.path.clone()),
+            description: role.description.clone().unwrap_or_default(),
+            max_session_seconds: role.max_session_duration.unwrap_or(3600),
+            permissions_boundary: role
+                .permissions_boundary
+                .as_ref()
+                .and_then(|b| b.permissions_boundary_arn.clone()),
+        };
         // The role's unique ID (AROA...): a role deleted and made again
         // under the same name has another, and what was granted to the old
         // one (Lambda's KMS grant for a function's environment) is void.
-        outputs.insert("role_id".into(), role.role_id.clone());
-        Ok(Read::Found(Observed {
-            id: name.clone(),
-            props: props(json!({
-                "name": name, "trust": trust, "policies": policies, "tags": tags_value(tags),
-                "path": role.path,
-                "description": role.description.clone().unwrap_or_default(),
-                "max_session_seconds": role.max_session_duration.unwrap_or(3600),
-                "permissions_boundary": role.permissions_boundary.as_ref().and_then(|b| b.permissions_boundary_arn.clone()),
-            })),
-            outputs,
-        }))
+        Ok(Some(
+            Found::new(name, spec)
+                .output("arn", arn)
+                .output("role_id", role.role_id.clone()),
+        ))
     }
 }
 
 #[async_trait::async_trait]
-impl Kind for Role {
+impl Typed for Role {
+    type Spec = RoleSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(RoleProvider)
     }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["name", "path"]
-    }
-    fn deps(&self) -> Vec<String> {
-        vec![]
-    }
-    fn desired(&self, ctx: &Ctx, _k: &Known) -> Desired {
+    fn spec(&self, i: &mut Inputs) -> RoleSpec {
+        let ctx = i.ctx();
         // Sorted, as `read` lists them (IAM keeps no order).
-        let policies: Vec<String> = sorted(
-            self.managed_policies
-                .iter()
-                .map(|p| managed_policy(ctx, p))
-                .collect(),
-        );
-        props(json!({
-            "name": self.name,
-            "trust": trust_policy(&self.service),
-            "policies": policies,
-            "tags": tags_value(ctx.tags.clone()),
-            "path": if self.path.is_empty() { "/" } else { self.path.as_str() },
-            "description": self.description,
-            "max_session_seconds": self.max_session_seconds,
-            "permissions_boundary": self.permissions_boundary.as_deref().map(|b| policy_arn(ctx, b)),
-        }))
-        .into()
+        let policies = self.managed_policies.iter().map(|p| managed_policy(ctx, p));
+        RoleSpec {
+            name: Fixed(self.name.clone()),
+            trust: trust_policy(&self.service),
+            policies: sorted(policies.collect()),
+            tags: tag_map(ctx.tags.clone()),
+            path: Fixed(
+                if self.path.is_empty() {
+                    "/"
+                } else {
+                    &self.path
+                }
+                .to_string(),
+            ),
+            description: self.description.clone(),
+            max_session_seconds: self.max_session_seconds,
+            permissions_boundary: self
+                .permissions_boundary
+                .as_deref()
+                .map(|b| policy_arn(ctx, b)),
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<RoleSpec>>> {
         for name in names_to_read(&self.name, prior) {
-            if let Read::Found(o) = Self::read_named(cx, &name).await? {
-                return Ok(Read::Found(o));
+            if let Some(f) = Self::read_named(cx, &name).await? {
+                return Ok(Some(f));
             }
         }
-        Ok(Read::Missing)
+        Ok(None)
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &RoleSpec, k: &Known) -> Result<Found<RoleSpec>> {
         let name = self.name.clone();
-        let tags = string_map(d, "tags")
-            .into_iter()
-            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Other(e.to_string()))?;
         match cx
             .aws
             .iam
             .create_role()
             .role_name(&name)
-            .assume_role_policy_document(d["trust"].to_string())
-            .set_tags(Some(tags))
-            .path(s(d, "path"))
-            .set_description(Some(s(d, "description")).filter(|x| !x.is_empty()))
-            .set_max_session_duration(
-                d.get("max_session_seconds")
-                    .and_then(|v| v.as_i64())
-                    .map(|v| v as i32),
-            )
-            .set_permissions_boundary(
-                d.get("permissions_boundary")
-                    .and_then(|v| v.as_str())
-                    .map(String::from),
-            )
+            .assume_role_policy_document(spec.trust.to_string())
+            .set_tags(Some(iam_tags(&spec.tags)?))
+            .path(spec.path.as_str())
+            .set_description(Some(spec.description.clone()).filter(|x| !x.is_empty()))
+            .max_session_duration(spec.max_session_seconds)
+            .set_permissions_boundary(spec.permissions_boundary.clone())
             .send()
             .await
         {
@@ -321,19 +339,14 @@ impl Kind for Role {
             // ARN CreateRole answers is the role's). The attachments follow.
             Ok(r) => {
                 if let Some(role) = r.role {
-                    let mut created = d.clone();
-                    created.insert("policies".into(), json!([]));
-                    let o = Observed {
-                        id: name.clone(),
-                        props: created,
-                        outputs: [
-                            ("arn".to_string(), role.arn),
-                            ("id".to_string(), name.clone()),
-                            ("role_id".to_string(), role.role_id),
-                        ]
-                        .into(),
+                    let created = RoleSpec {
+                        policies: vec![],
+                        ..spec.clone()
                     };
-                    return self.update(cx, d, &o, k).await;
+                    let f = Found::new(name.clone(), created)
+                        .output("arn", role.arn)
+                        .output("role_id", role.role_id);
+                    return Typed::update(self, cx, spec, &f, k).await;
                 }
             }
             // Unique name: adopt it (lost state entry, interrupted run).
@@ -350,17 +363,17 @@ impl Kind for Role {
             |e: &Option<Error>| e.is_none(),
             || async {
                 match Self::read_named(cx, &name).await {
-                    Ok(Read::Found(o)) => Ok(o),
-                    Ok(_) => Err(None),
+                    Ok(Some(f)) => Ok(f),
+                    Ok(None) => Err(None),
                     Err(e) => Err(Some(e)),
                 }
             },
         )
         .await;
         match found {
-            Ok(o) => {
-                cx.ctx.ensure_ours("IAM role", &o)?;
-                self.update(cx, d, &o, k).await
+            Ok(f) => {
+                f.ensure_ours(&cx.ctx, "IAM role")?;
+                Typed::update(self, cx, spec, &f, k).await
             }
             Err(Some(e)) => Err(e),
             Err(None) => Err(Error::Other(format!(
@@ -368,34 +381,36 @@ impl Kind for Role {
             ))),
         }
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let name = &o.id;
-        if d.get("trust") != o.props.get("trust") {
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &RoleSpec,
+        found: &Found<RoleSpec>,
+        _k: &Known,
+    ) -> Result<Found<RoleSpec>> {
+        let (name, had) = (&found.id, &found.spec);
+        if spec.trust != had.trust {
             cx.aws
                 .iam
                 .update_assume_role_policy()
                 .role_name(name)
-                .policy_document(d["trust"].to_string())
+                .policy_document(spec.trust.to_string())
                 .send()
                 .await
                 .map_err(ctx_err("update role trust policy"))?;
         }
-        if d.get("description") != o.props.get("description")
-            || d.get("max_session_seconds") != o.props.get("max_session_seconds")
+        if spec.description != had.description
+            || spec.max_session_seconds != had.max_session_seconds
         {
             let u = cx.aws.iam.update_role().role_name(name);
-            u.description(s(d, "description"))
-                .set_max_session_duration(
-                    d.get("max_session_seconds")
-                        .and_then(|v| v.as_i64())
-                        .map(|v| v as i32),
-                )
+            u.description(&spec.description)
+                .max_session_duration(spec.max_session_seconds)
                 .send()
                 .await
                 .map_err(ctx_err("update role"))?;
         }
-        if d.get("permissions_boundary") != o.props.get("permissions_boundary") {
-            match d.get("permissions_boundary").and_then(|v| v.as_str()) {
+        if spec.permissions_boundary != had.permissions_boundary {
+            match &spec.permissions_boundary {
                 Some(arn) => {
                     let p = cx.aws.iam.put_role_permissions_boundary().role_name(name);
                     p.permissions_boundary(arn)
@@ -415,8 +430,7 @@ impl Kind for Role {
                 }
             }
         }
-        let want = strings(d, "policies");
-        let have = strings(&o.props, "policies");
+        let (want, have) = (&spec.policies, &had.policies);
         // A role made a moment ago may not be found yet (IAM is eventually
         // consistent): retried, as terraform-provider-aws retries IAM's
         // NoSuchEntity within its propagation timeout.
@@ -464,9 +478,8 @@ impl Kind for Role {
                 .await
                 .map_err(ctx_err(format!("detach {p}")))?;
         }
-        if d.get("tags") != o.props.get("tags") {
-            let want = string_map(d, "tags");
-            let stale = stale_tags(d, &o.props);
+        if spec.tags != had.tags {
+            let stale = removed_keys(&had.tags, &spec.tags);
             if !stale.is_empty() {
                 cx.aws
                     .iam
@@ -477,23 +490,18 @@ impl Kind for Role {
                     .await
                     .map_err(ctx_err("untag role"))?;
             }
-            let tags = want
-                .into_iter()
-                .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Other(e.to_string()))?;
             cx.aws
                 .iam
                 .tag_role()
                 .role_name(name)
-                .set_tags(Some(tags))
+                .set_tags(Some(iam_tags(&spec.tags)?))
                 .send()
                 .await
                 .map_err(ctx_err("tag role"))?;
         }
-        Ok(Observed {
-            props: d.clone(),
-            ..o.clone()
+        Ok(Found {
+            spec: spec.clone(),
+            ..found.clone()
         })
     }
 }
@@ -537,7 +545,7 @@ impl Provider for RoleProvider {
         "aws:iam:Role"
     }
     async fn read(&self, cx: &Cx, id: &str, _parent: Option<&str>) -> Result<Read> {
-        Role::read_named(cx, id).await
+        read_of(Role::read_named(cx, id).await?)
     }
     async fn delete(&self, cx: &Cx, id: &str, _p: Option<&str>) -> Result<()> {
         // Its inline policies go with it (IAM refuses to delete a role that
