@@ -194,6 +194,8 @@ pub struct Inputs<'a> {
     deps: Vec<String>,
     /// How many unknown inputs `input` handed out (typed.rs).
     handed: usize,
+    /// The numbers of those that are secret.
+    secret: BTreeSet<usize>,
 }
 
 impl<'a> Inputs<'a> {
@@ -205,6 +207,7 @@ impl<'a> Inputs<'a> {
             unknown: BTreeSet::new(),
             deps: vec![],
             handed: 0,
+            secret: BTreeSet::new(),
         }
     }
     /// The value of `input` for the setting at `path` (`role`,

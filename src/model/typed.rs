@@ -65,8 +65,9 @@ pub trait Typed: Send + Sync {
     fn parent(&self) -> Option<String> {
         None
     }
-    /// Settings built from secret inputs, beyond its `Secret` fields (see
-    /// [`Kind::sensitive`]).
+    /// Settings secret beyond its `Secret` fields and those built from a
+    /// secret input (`Output::secret`, found by building the spec), see
+    /// [`Kind::sensitive`].
     fn sensitive(&self) -> BTreeSet<String> {
         BTreeSet::new()
     }
@@ -116,6 +117,7 @@ impl<T: Typed> Kind for T {
     fn sensitive(&self) -> BTreeSet<String> {
         let mut s = Typed::sensitive(self);
         s.extend(marks::<T::Spec>().secret.into_iter().map(String::from));
+        s.extend(secret_settings(self));
         s
     }
     fn replace_on(&self) -> Vec<&'static str> {
@@ -203,6 +205,9 @@ impl Inputs<'_> {
     pub fn input(&mut self, input: &super::Output<String>) -> String {
         self.note_deps(input.deps());
         input.resolve(self.ctx, self.known).unwrap_or_else(|| {
+            if input.is_secret() {
+                self.secret.insert(self.handed);
+            }
             self.handed += 1;
             format!("{MARK}{}{END}", self.handed - 1)
         })
@@ -218,23 +223,45 @@ impl Inputs<'_> {
     ///
     /// Panics when the spec lost an unknown input it was handed (it
     /// transformed the placeholder): its value would be taken as known.
-    pub fn finish_spec<S: serde::Serialize>(mut self, spec: &S) -> Desired {
+    pub fn finish_spec<S: serde::Serialize>(self, spec: &S) -> Desired {
+        self.walk(spec).0
+    }
+    /// `finish_spec`, and where each unknown input went (its number to the
+    /// paths of the settings that hold it).
+    fn walk<S: serde::Serialize>(mut self, spec: &S) -> (Desired, Places) {
         let mut props = to_props(spec).unwrap_or_else(|e| panic!("{e}"));
-        let mut seen = BTreeSet::new();
+        let mut seen = Places::new();
         for (name, v) in props.iter_mut() {
             unknown_in(name, v, &mut self.unknown, &mut seen);
         }
-        if let Some(lost) = (0..self.handed).find(|n| !seen.contains(n)) {
+        if let Some(lost) = (0..self.handed).find(|n| !seen.contains_key(n)) {
             panic!(
                 "{}: unknown input {lost} is not in the spec as it was handed out (the spec changed it): build a value from an input with Output::map",
                 std::any::type_name::<S>()
             );
         }
-        Desired {
+        let desired = Desired {
             props,
             unknown: self.unknown,
-        }
+        };
+        (desired, seen)
     }
+}
+
+/// Each unknown input's number, to the paths of the settings that hold it.
+type Places = std::collections::BTreeMap<usize, BTreeSet<String>>;
+
+/// The settings of `kind` built from a secret input (`Output::secret`):
+/// its spec built once with every input unknown, and the places of the
+/// secret ones.
+fn secret_settings<T: Typed + ?Sized>(kind: &T) -> BTreeSet<String> {
+    let (ctx, known) = (no_target(), Known::default());
+    let mut i = Inputs::new(&ctx, &known);
+    let spec = kind.spec(&mut i);
+    let secret = std::mem::take(&mut i.secret);
+    let (_, places) = i.walk(&spec);
+    let paths = secret.iter().filter_map(|n| places.get(n)).flatten();
+    paths.cloned().collect()
 }
 
 /// The placeholders in `s`, by number.
@@ -246,24 +273,29 @@ fn marks_in(s: &str) -> Vec<usize> {
 }
 
 /// Notes (and empties) the values under `path` that hold a placeholder;
-/// `seen` gets the numbers found.
+/// `seen` gets the numbers found, each with `path`.
 fn unknown_in(
     path: &str,
     v: &mut serde_json::Value,
     unknown: &mut BTreeSet<String>,
-    seen: &mut BTreeSet<usize>,
+    seen: &mut Places,
 ) {
+    let mut note = |marks: Vec<usize>| {
+        for n in marks {
+            seen.entry(n).or_default().insert(path.to_string());
+        }
+    };
     use serde_json::Value;
     match v {
         Value::String(s) if s.contains(MARK) => {
-            seen.extend(marks_in(s));
+            note(marks_in(s));
             unknown.insert(path.to_string());
             s.clear();
         }
         Value::Array(items) => {
             let texts: Vec<String> = items.iter().flat_map(strings_in).collect();
             if texts.iter().any(|t| t.contains(MARK)) {
-                seen.extend(texts.iter().flat_map(|t| marks_in(t)));
+                note(texts.iter().flat_map(|t| marks_in(t)).collect());
                 unknown.insert(path.to_string());
                 items.clear();
             }
@@ -271,8 +303,13 @@ fn unknown_in(
         Value::Object(m) => {
             let keyed: Vec<String> = m.keys().filter(|k| k.contains(MARK)).cloned().collect();
             if !keyed.is_empty() {
-                seen.extend(keyed.iter().flat_map(|k| marks_in(k)));
-                seen.extend(m.values().flat_map(strings_in).flat_map(|s| marks_in(&s)));
+                note(keyed.iter().flat_map(|k| marks_in(k)).collect());
+                note(
+                    m.values()
+                        .flat_map(strings_in)
+                        .flat_map(|s| marks_in(&s))
+                        .collect(),
+                );
                 unknown.insert(path.to_string());
                 m.clear();
                 return;
@@ -374,5 +411,58 @@ mod tests {
             ["m", "v", "w"]
         );
         assert_eq!(got.props["m"], serde_json::json!({}));
+    }
+
+    /// A setting built from a secret input is sensitive: found where the
+    /// input went (a map's key), with no name rule and no list kept by hand.
+    #[test]
+    fn a_setting_built_from_a_secret_input_is_sensitive() {
+        use crate::kind::spec::Found;
+        use crate::kind::{Cx, Prior, Provider};
+        use crate::model::Typed;
+        struct K(Output<String>, Output<String>);
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+        #[serde(default)]
+        struct Spec {
+            env: BTreeMap<String, String>,
+            plain: String,
+        }
+        #[async_trait::async_trait]
+        impl Typed for K {
+            type Spec = Spec;
+            fn provider(&self) -> std::sync::Arc<dyn Provider> {
+                unimplemented!()
+            }
+            fn spec(&self, i: &mut Inputs) -> Spec {
+                Spec {
+                    env: [("TOKEN".into(), i.input(&self.0))].into(),
+                    plain: i.input(&self.1),
+                }
+            }
+            async fn read(&self, _: &Cx, _: &Prior) -> crate::error::Result<Option<Found<Spec>>> {
+                Ok(None)
+            }
+            async fn create(
+                &self,
+                _: &Cx,
+                _: &Spec,
+                _: &Known,
+            ) -> crate::error::Result<Found<Spec>> {
+                unimplemented!()
+            }
+            async fn update(
+                &self,
+                _: &Cx,
+                _: &Spec,
+                _: &Found<Spec>,
+                _: &Known,
+            ) -> crate::error::Result<Found<Spec>> {
+                unimplemented!()
+            }
+        }
+        let k = K(Output::of("c", "secret").secret(), Output::of("c", "id"));
+        let sensitive = crate::kind::Kind::sensitive(&k);
+        assert_eq!(sensitive.into_iter().collect::<Vec<_>>(), ["env.TOKEN"]);
+        assert_eq!(crate::kind::Kind::deps(&k), ["c"]);
     }
 }
