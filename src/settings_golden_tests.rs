@@ -150,6 +150,42 @@ fn more() -> Vec<crate::model::Res> {
             permissions_boundary: Some("PowerUserAccess".into()),
         },
     );
+    {
+        use crate::resources::cognito::{Federation, IdentityProvider, Social};
+        let secret = Output::of("more/role", "id").secret();
+        let oidc = Federation::Oidc {
+            issuer: "https://login.example".into(),
+            client_id: "c".into(),
+            client_secret: secret.clone(),
+            scopes: vec!["openid".into(), "email".into()],
+        };
+        s.add(
+            "more/idp-oidc",
+            IdentityProvider {
+                attribute_mapping: [("email".to_string(), "email".to_string())].into(),
+                identifiers: vec!["b.example".into(), "a.example".into()],
+                ..IdentityProvider::new(pool.id(), "corp", oidc)
+            },
+        );
+        let saml = Federation::Saml {
+            metadata_url: "https://idp.example/metadata".into(),
+            sign_out: true,
+        };
+        s.add(
+            "more/idp-saml",
+            IdentityProvider::new(pool.id(), "saml", saml),
+        );
+        let facebook = Federation::Social {
+            provider: Social::Facebook,
+            client_id: "f".into(),
+            client_secret: "plain".to_string().into(),
+            scopes: vec!["public_profile".into(), "email".into()],
+        };
+        s.add(
+            "more/idp-facebook",
+            IdentityProvider::new(pool.id(), "Facebook", facebook),
+        );
+    }
     let (res, _) = s.resources().unwrap();
     // The pool and the role are the example's kinds already.
     let theirs = ["more/pool", "more/role"];

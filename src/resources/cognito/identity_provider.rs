@@ -4,10 +4,11 @@
 
 use super::parent_out;
 use crate::error::{Error, Result};
+use crate::kind::spec::{found_of, read_of, Fixed, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Handle, Input, Inputs, Output};
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::model::{deps_of, Handle, Input, Inputs, Output, Typed};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Users of a pool sign in through another identity provider; a client
@@ -218,14 +219,30 @@ impl Details<'_> {
     /// `details` as Cognito reports them, reduced to what is declared (it
     /// adds the endpoints it discovered, the certificates); a secret it does
     /// not report back is taken as `secret`.
-    fn project(&self, details: &mut Value, secret: Option<String>) {
-        let Value::Object(d) = details else { return };
+    fn project(&self, details: &mut BTreeMap<String, String>, secret: Option<String>) {
         let name = self.secret.map(|(k, _)| k);
-        d.retain(|k, _| self.plain.contains_key(k.as_str()) || Some(k.as_str()) == name);
+        details.retain(|k, _| self.plain.contains_key(k.as_str()) || Some(k.as_str()) == name);
         if let (Some(k), Some(v)) = (name, secret) {
-            d.entry(k).or_insert(json!(v));
+            details.entry(k.to_string()).or_insert(v);
         }
     }
+}
+
+/// An identity provider's settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentityProviderSpec {
+    /// Its name in the pool.
+    pub name: Fixed<String>,
+    /// Cognito's type (`OIDC`, `SAML`, `Google`, ...).
+    #[serde(rename = "type")]
+    pub kind: Fixed<Option<String>>,
+    /// Cognito's provider details (its keys), the secret one included.
+    pub details: BTreeMap<String, String>,
+    /// The pool's attribute from the provider's, `username` included.
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// Other names for it, sorted.
+    pub identifiers: Vec<String>,
 }
 
 impl Handle<IdentityProvider> {
@@ -261,7 +278,8 @@ fn username_source(kind: &str) -> Option<&'static str> {
 }
 
 #[async_trait::async_trait]
-impl Kind for IdentityProvider {
+impl Typed for IdentityProvider {
+    type Spec = IdentityProviderSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(IdentityProviderProvider)
     }
@@ -274,17 +292,7 @@ impl Kind for IdentityProvider {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn replace_on(&self) -> Vec<&'static str> {
-        vec!["name", "type"]
-    }
-    fn sensitive(&self) -> BTreeSet<String> {
-        match self.details().secret {
-            Some((k, i)) if i.is_secret() => [format!("details.{k}")].into(),
-            _ => BTreeSet::new(),
-        }
-    }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
+    fn spec(&self, i: &mut Inputs) -> IdentityProviderSpec {
         let Details {
             kind,
             plain,
@@ -292,34 +300,38 @@ impl Kind for IdentityProvider {
         } = self.details();
         let mut details: BTreeMap<String, String> =
             plain.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        // A secret input (`.secret()`): its detail shows as sensitive.
         if let Some((name, input)) = secret {
-            details.insert(name.into(), i.get(&format!("details.{name}"), input));
+            details.insert(name.into(), i.input(input));
         }
-        let v = json!({
-            "name": self.name,
-            "type": kind,
-            "details": details,
-            "attribute_mapping": mapping_with_username(kind, &self.attribute_mapping),
-            "identifiers": sorted(self.identifiers.clone()),
-        });
-        i.finish(v)
+        IdentityProviderSpec {
+            name: Fixed(self.name.clone()),
+            kind: Fixed(Some(kind.to_string())),
+            details,
+            attribute_mapping: mapping_with_username(kind, &self.attribute_mapping),
+            identifiers: sorted(self.identifiers.clone()),
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<IdentityProviderSpec>>> {
         let name = prior.id_or(&self.name);
-        let r = IdentityProviderProvider
-            .read(cx, &name, prior.parent_id.as_deref())
-            .await?;
-        let Read::Found(mut o) = r else { return Ok(r) };
+        let provider = IdentityProviderProvider.read(cx, &name, prior.parent_id.as_deref());
+        let Some(mut f) = found_of::<IdentityProviderSpec>(provider.await?)? else {
+            return Ok(None);
+        };
         let details = self.details();
         let secret = details
             .secret
             .and_then(|(_, input)| input.resolve(&cx.ctx, &prior.known));
-        if let Some(d) = o.props.get_mut("details") {
-            details.project(d, secret);
-        }
-        Ok(Read::Found(o))
+        details.project(&mut f.spec.details, secret);
+        Ok(Some(f))
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(
+        &self,
+        cx: &Cx,
+        spec: &IdentityProviderSpec,
+        k: &Known,
+    ) -> Result<Found<IdentityProviderSpec>> {
+        use aws_sdk_cognitoidentityprovider::types::IdentityProviderTypeType;
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
         let r = cx
             .aws
@@ -327,16 +339,12 @@ impl Kind for IdentityProvider {
             .create_identity_provider()
             .user_pool_id(&pool)
             .provider_name(&self.name)
-            .provider_type(
-                aws_sdk_cognitoidentityprovider::types::IdentityProviderTypeType::from(
-                    s(d, "type").as_str(),
-                ),
-            )
-            .set_provider_details(Some(string_map(d, "details").into_iter().collect()))
-            .set_attribute_mapping(Some(
-                string_map(d, "attribute_mapping").into_iter().collect(),
+            .provider_type(IdentityProviderTypeType::from(
+                spec.kind.as_deref().unwrap_or_default(),
             ))
-            .set_idp_identifiers(Some(strings(d, "identifiers")))
+            .set_provider_details(Some(spec.details.clone().into_iter().collect()))
+            .set_attribute_mapping(Some(spec.attribute_mapping.clone().into_iter().collect()))
+            .set_idp_identifiers(Some(spec.identifiers.clone()))
             .send()
             .await;
         match r {
@@ -346,12 +354,8 @@ impl Kind for IdentityProvider {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_duplicate_provider_exception()) =>
             {
-                let o = Observed {
-                    id: self.name.clone(),
-                    props: Props::new(),
-                    outputs: BTreeMap::new(),
-                };
-                return self.update(cx, d, &o, k).await;
+                let had = Found::new(self.name.clone(), IdentityProviderSpec::default());
+                return Typed::update(self, cx, spec, &had, k).await;
             }
             Err(e) => {
                 return Err(Error::aws(
@@ -360,50 +364,53 @@ impl Kind for IdentityProvider {
                 ))
             }
         }
-        self.read_back(cx, &pool, d).await
+        self.read_back(cx, &pool, spec).await
     }
-    async fn update(&self, cx: &Cx, d: &Props, _o: &Observed, k: &Known) -> Result<Observed> {
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &IdentityProviderSpec,
+        _found: &Found<IdentityProviderSpec>,
+        k: &Known,
+    ) -> Result<Found<IdentityProviderSpec>> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
         cx.aws
             .cognito
             .update_identity_provider()
             .user_pool_id(&pool)
             .provider_name(&self.name)
-            .set_provider_details(Some(string_map(d, "details").into_iter().collect()))
-            .set_attribute_mapping(Some(
-                string_map(d, "attribute_mapping").into_iter().collect(),
-            ))
-            .set_idp_identifiers(Some(strings(d, "identifiers")))
+            .set_provider_details(Some(spec.details.clone().into_iter().collect()))
+            .set_attribute_mapping(Some(spec.attribute_mapping.clone().into_iter().collect()))
+            .set_idp_identifiers(Some(spec.identifiers.clone()))
             .send()
             .await
             .map_err(ctx_err(format!("update identity provider {}", self.name)))?;
-        self.read_back(cx, &pool, d).await
+        self.read_back(cx, &pool, spec).await
     }
 }
 
 impl IdentityProvider {
     /// What the provider is now, its details reduced to the declared ones
     /// (the secret as sent, if Cognito does not report it).
-    async fn read_back(&self, cx: &Cx, pool: &str, d: &Props) -> Result<Observed> {
-        match IdentityProviderProvider
-            .read(cx, &self.name, Some(pool))
-            .await?
-        {
-            Read::Found(mut o) => {
-                let details = self.details();
-                let sent = details
-                    .secret
-                    .and_then(|(k, _)| d["details"][k].as_str().map(String::from));
-                if let Some(observed) = o.props.get_mut("details") {
-                    details.project(observed, sent);
-                }
-                Ok(o)
-            }
-            Read::Missing => Err(Error::Other(format!(
+    async fn read_back(
+        &self,
+        cx: &Cx,
+        pool: &str,
+        spec: &IdentityProviderSpec,
+    ) -> Result<Found<IdentityProviderSpec>> {
+        let read = IdentityProviderProvider.read(cx, &self.name, Some(pool));
+        let Some(mut f) = found_of::<IdentityProviderSpec>(read.await?)? else {
+            return Err(Error::Other(format!(
                 "identity provider {} vanished after it was written",
                 self.name
-            ))),
-        }
+            )));
+        };
+        let details = self.details();
+        let sent = details
+            .secret
+            .and_then(|(k, _)| spec.details.get(k).cloned());
+        details.project(&mut f.spec.details, sent);
+        Ok(f)
     }
 }
 
@@ -433,23 +440,19 @@ impl Provider for IdentityProviderProvider {
         let Some(p) = p.and_then(|o| o.identity_provider) else {
             return Ok(Read::Missing);
         };
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), id.to_string());
-        let map =
-            |m: Option<std::collections::HashMap<String, String>>| -> BTreeMap<String, String> {
-                m.unwrap_or_default().into_iter().collect()
-            };
-        Ok(Read::Found(Observed {
-            id: id.to_string(),
-            props: props(json!({
-                "name": id,
-                "type": p.provider_type.as_ref().map(|t| t.as_str()),
-                "details": map(p.provider_details),
-                "attribute_mapping": map(p.attribute_mapping),
-                "identifiers": sorted(p.idp_identifiers.unwrap_or_default()),
-            })),
-            outputs,
-        }))
+        let map = |m: Option<std::collections::HashMap<String, String>>| {
+            m.unwrap_or_default().into_iter().collect()
+        };
+        let spec = IdentityProviderSpec {
+            name: id.into(),
+            kind: Fixed(p.provider_type.as_ref().map(|t| t.as_str().to_string())),
+            details: map(p.provider_details),
+            attribute_mapping: map(p.attribute_mapping),
+            identifiers: sorted(p.idp_identifiers.unwrap_or_default()),
+        };
+        let mut f = Found::new(id, spec);
+        f.outputs.extend(parent_out(pool));
+        read_of(Some(f))
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
