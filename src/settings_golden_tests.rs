@@ -186,6 +186,23 @@ fn more() -> Vec<crate::model::Res> {
             IdentityProvider::new(pool.id(), "Facebook", facebook),
         );
     }
+    {
+        use crate::resources::cognito::PoolUser;
+        let group = crate::model::Handle::<Group>::new("more/group");
+        let user = crate::config::User {
+            name: "bob".into(),
+            password: "Secret-9-Password".into(),
+            attributes: [("email".to_string(), "bob@example.com".to_string())].into(),
+        };
+        s.add(
+            "more/user",
+            PoolUser {
+                groups: vec![group.name(), "plain".into()],
+                enabled: false,
+                ..PoolUser::new(pool.id(), user)
+            },
+        );
+    }
     let (res, _) = s.resources().unwrap();
     // The pool and the role are the example's kinds already.
     let theirs = ["more/pool", "more/role"];

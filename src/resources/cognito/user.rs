@@ -2,11 +2,11 @@ use super::parent_out;
 use crate::config::User;
 use crate::error::Error;
 use crate::error::Result;
+use crate::kind::spec::{read_of, tag_map, Found};
 use crate::kind::*;
-use crate::model::{deps_of, Input, Inputs};
+use crate::model::{deps_of, Input, Inputs, Typed};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType as SdkAttribute, MessageActionType};
-use serde_json::json;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -146,8 +146,30 @@ impl PoolUser {
     }
 }
 
+/// A user's settings. Its password is never one: `password` says whether
+/// the config's matches the fingerprint in the state (`PASSWORD_MATCHES`,
+/// `PASSWORD_CHANGED`). A read by ID alone (an orphan's) knows neither it
+/// nor the groups.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolUserSpec {
+    /// The declared attributes (a read keeps only those).
+    pub attributes: BTreeMap<String, String>,
+    /// Whether the password is as the config says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// `CONFIRMED` once its password is permanent.
+    pub status: Option<String>,
+    /// False: it may not sign in.
+    pub enabled: bool,
+    /// The groups it is a member of, sorted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
 #[async_trait::async_trait]
-impl Kind for PoolUser {
+impl Typed for PoolUser {
+    type Spec = PoolUserSpec;
     fn provider(&self) -> Arc<dyn Provider> {
         Arc::new(PoolUserProvider)
     }
@@ -159,20 +181,18 @@ impl Kind for PoolUser {
     fn parent(&self) -> Option<String> {
         self.user_pool_id.deps().first().cloned()
     }
-    fn desired(&self, ctx: &Ctx, k: &Known) -> Desired {
-        let mut i = Inputs::new(ctx, k);
-        let v = json!({
-            "attributes": tags_value(self.user.attributes.clone()),
-            "password": PASSWORD_MATCHES,
-            "status": "CONFIRMED",
-            "enabled": self.enabled,
-            "groups": sorted(i.list("groups", &self.groups)),
-        });
-        i.finish(v)
+    fn spec(&self, i: &mut Inputs) -> PoolUserSpec {
+        PoolUserSpec {
+            attributes: tag_map(self.user.attributes.clone()),
+            password: Some(PASSWORD_MATCHES.into()),
+            status: Some("CONFIRMED".into()),
+            enabled: self.enabled,
+            groups: Some(sorted(i.inputs(&self.groups))),
+        }
     }
-    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Read> {
+    async fn read(&self, cx: &Cx, prior: &Prior) -> Result<Option<Found<PoolUserSpec>>> {
         let Some(pool) = &prior.parent_id else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         // Both at once (one round trip); for a missing user, the groups'
         // answer (an error) is not looked at.
@@ -181,10 +201,10 @@ impl Kind for PoolUser {
             Self::groups_of(cx, pool, &self.name)
         );
         let Some(u) = u? else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         let Some(groups) = groups? else {
-            return Ok(Read::Missing);
+            return Ok(None);
         };
         let attrs = u
             .user_attributes
@@ -207,26 +227,23 @@ impl Kind for PoolUser {
         } else {
             PASSWORD_CHANGED
         };
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), self.name.clone());
+        let spec = PoolUserSpec {
+            attributes: tag_map(attrs),
+            password: Some(password.into()),
+            status: Some(status),
+            enabled: u.enabled,
+            groups: Some(groups),
+        };
+        let mut f = Found::new(self.name.clone(), spec);
+        f.outputs.extend(parent_out(pool));
         if !stored.is_empty() {
-            outputs.insert("password_fingerprint".into(), stored);
+            f.outputs.insert("password_fingerprint".into(), stored);
         }
-        Ok(Read::Found(Observed {
-            id: self.name.clone(),
-            props: props(json!({
-                "attributes": tags_value(attrs),
-                "password": password,
-                "status": status,
-                "enabled": u.enabled,
-                "groups": groups,
-            })),
-            outputs,
-        }))
+        Ok(Some(f))
     }
-    async fn create(&self, cx: &Cx, d: &Props, k: &Known) -> Result<Observed> {
+    async fn create(&self, cx: &Cx, spec: &PoolUserSpec, k: &Known) -> Result<Found<PoolUserSpec>> {
         let pool = self.user_pool_id.require(&cx.ctx, k)?;
-        let attrs = attribute_list(&string_map(d, "attributes"))?;
+        let attrs = attribute_list(&spec.attributes)?;
         let r = cx
             .aws
             .cognito
@@ -248,21 +265,28 @@ impl Kind for PoolUser {
             parent_id: Some(pool),
             ..Default::default()
         };
-        match self.read(cx, &prior).await? {
-            Read::Found(o) => self.update(cx, d, &o, k).await,
-            _ => Err(Error::Other(format!(
+        match Typed::read(self, cx, &prior).await? {
+            Some(f) => Typed::update(self, cx, spec, &f, k).await,
+            None => Err(Error::Other(format!(
                 "user {} vanished after create",
                 self.name
             ))),
         }
     }
-    async fn update(&self, cx: &Cx, d: &Props, o: &Observed, _k: &Known) -> Result<Observed> {
-        let pool = o.outputs.get("parent_id").cloned().unwrap_or_default();
-        let want = string_map(d, "attributes");
-        let have = string_map(&o.props, "attributes");
-        let changed: BTreeMap<String, String> = want
-            .into_iter()
-            .filter(|(k, v)| have.get(k) != Some(v))
+    async fn update(
+        &self,
+        cx: &Cx,
+        spec: &PoolUserSpec,
+        found: &Found<PoolUserSpec>,
+        _k: &Known,
+    ) -> Result<Found<PoolUserSpec>> {
+        let pool = found.outputs.get("parent_id").cloned().unwrap_or_default();
+        let had = &found.spec;
+        let changed: BTreeMap<String, String> = spec
+            .attributes
+            .iter()
+            .filter(|(k, v)| had.attributes.get(*k) != Some(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !changed.is_empty() {
             cx.aws
@@ -275,8 +299,8 @@ impl Kind for PoolUser {
                 .await
                 .map_err(ctx_err(format!("update attributes of user {}", self.name)))?;
         }
-        if d.get("enabled") != o.props.get("enabled") {
-            if d.get("enabled") == Some(&Value::Bool(false)) {
+        if spec.enabled != had.enabled {
+            if !spec.enabled {
                 cx.aws
                     .cognito
                     .admin_disable_user()
@@ -297,7 +321,10 @@ impl Kind for PoolUser {
             }
         }
         // Membership: added to the declared groups, removed from the others.
-        let (want, have) = (strings(d, "groups"), strings(&o.props, "groups"));
+        let (want, have) = (
+            spec.groups.clone().unwrap_or_default(),
+            had.groups.clone().unwrap_or_default(),
+        );
         for g in want.iter().filter(|g| !have.contains(g)) {
             let r = cx.aws.cognito.admin_add_user_to_group().user_pool_id(&pool);
             r.username(&self.name)
@@ -318,9 +345,8 @@ impl Kind for PoolUser {
                 .await
                 .map_err(ctx_err(format!("remove user {} from group {g}", self.name)))?;
         }
-        let mut outputs = o.outputs.clone();
-        if d.get("password") != o.props.get("password") || d.get("status") != o.props.get("status")
-        {
+        let mut outputs = found.outputs.clone();
+        if spec.password != had.password || spec.status != had.status {
             let u = &self.user;
             cx.aws
                 .cognito
@@ -342,9 +368,9 @@ impl Kind for PoolUser {
                 password_fingerprint(&u.password),
             );
         }
-        Ok(Observed {
+        Ok(Found {
             id: self.name.clone(),
-            props: d.clone(),
+            spec: spec.clone(),
             outputs,
         })
     }
@@ -365,22 +391,17 @@ impl Provider for PoolUserProvider {
         let Some(u) = PoolUser::get(cx, pool, id).await? else {
             return Ok(Read::Missing);
         };
-        let attrs = u
-            .user_attributes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.name, a.value.unwrap_or_default()));
-        let mut outputs = parent_out(pool);
-        outputs.insert("id".into(), id.to_string());
-        Ok(Read::Found(Observed {
-            id: id.to_string(),
-            props: props(json!({
-                "attributes": tags_value(attrs),
-                "status": u.user_status.map(|s| s.as_str().to_string()),
-                "enabled": u.enabled,
-            })),
-            outputs,
-        }))
+        let attrs = u.user_attributes.unwrap_or_default().into_iter();
+        let spec = PoolUserSpec {
+            attributes: tag_map(attrs.map(|a| (a.name, a.value.unwrap_or_default()))),
+            password: None,
+            status: u.user_status.map(|s| s.as_str().to_string()),
+            enabled: u.enabled,
+            groups: None,
+        };
+        let mut f = Found::new(id, spec);
+        f.outputs.extend(parent_out(pool));
+        read_of(Some(f))
     }
     async fn delete(&self, cx: &Cx, id: &str, parent: Option<&str>) -> Result<()> {
         let Some(pool) = parent else { return Ok(()) };
