@@ -704,11 +704,8 @@ pub fn string_map(p: &Props, k: &str) -> BTreeMap<String, String> {
 /// The tag keys `observed` has and `desired` no longer declares: what an
 /// update must untag.
 pub fn stale_tags(desired: &Props, observed: &Props) -> Vec<String> {
-    let want = string_map(desired, "tags");
-    string_map(observed, "tags")
-        .into_keys()
-        .filter(|k| !want.contains_key(k))
-        .collect()
+    let (want, had) = (string_map(desired, "tags"), string_map(observed, "tags"));
+    spec::removed_keys(&had, &want)
 }
 
 /// Sorted and deduplicated, for a set-valued setting compared as a list.
@@ -722,12 +719,8 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
 pub fn tags_value<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
     it: I,
 ) -> Value {
-    Value::Object(
-        it.into_iter()
-            .map(|(k, v)| (k.into(), Value::String(v.into())))
-            .filter(|(k, _)| !k.starts_with("aws:"))
-            .collect(),
-    )
+    let tags = spec::tag_map(it).into_iter();
+    Value::Object(tags.map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 impl Observed {
